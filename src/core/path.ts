@@ -1,0 +1,138 @@
+/**
+ * Path canonicalization. A block rule must match however a path is spelled when the origin would
+ * route the spelling to the same handler, so a request path becomes one or more *candidates*: every
+ * plausible reading of it, each decoded exactly once. A rule matches when any candidate matches.
+ */
+
+export interface PathCandidate {
+  /** Decoded segments, original case (captured parameters keep it). */
+  readonly segments: readonly string[];
+  /** The same segments lower-cased: what patterns are matched against. */
+  readonly lower: readonly string[];
+}
+
+export type PathFault = "path-control-character" | "path-bad-encoding" | "path-too-long";
+
+export type PathResult =
+  | { ok: true; candidates: readonly PathCandidate[]; display: string }
+  | { ok: false; fault: PathFault };
+
+export interface PathOptions {
+  /** The app's Next.js `basePath`, e.g. `/docs`; stripped before matching. */
+  basePath?: string;
+  /** Locale prefixes (Next.js i18n), e.g. `["en", "de"]`; a leading locale segment is also tried without it. */
+  locales?: readonly string[];
+}
+
+const MAX_PATH_LENGTH = 8192;
+// C0 controls, DEL and C1 controls: servers disagree on them (truncate at NUL, split at CR/LF).
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+const SEPARATORS = /[/\\]/;
+
+function decodeOnce(text: string): string | undefined {
+  if (!text.includes("%")) return text;
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Drops empty, `.` and `;param` noise, resolves `..`, and strips trailing dots like IIS and some proxies. */
+function canonicalSegments(parts: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const part of parts) {
+    const semicolon = part.indexOf(";");
+    const bare = semicolon === -1 ? part : part.slice(0, semicolon);
+    if (bare === "..") {
+      out.pop();
+      continue;
+    }
+    const trimmed = bare.replace(/\.+$/, "");
+    if (trimmed.length === 0) continue;
+    out.push(trimmed);
+  }
+  return out;
+}
+
+function startsWith(segments: readonly string[], prefix: readonly string[]): boolean {
+  if (prefix.length > segments.length) return false;
+  return prefix.every((part, i) => segments[i]?.toLowerCase() === part);
+}
+
+/** Next.js data routes: `/_next/data/<build>/<path>.json` serves the page at `<path>`. */
+function nextDataTarget(segments: readonly string[]): string[] | undefined {
+  if (segments.length < 4 || segments[0] !== "_next" || segments[1]?.toLowerCase() !== "data") return undefined;
+  const rest = segments.slice(3);
+  const last = rest[rest.length - 1] ?? "";
+  if (!last.toLowerCase().endsWith(".json")) return undefined;
+  rest[rest.length - 1] = last.slice(0, -".json".length);
+  return rest.length === 1 && rest[0]?.toLowerCase() === "index" ? [] : rest;
+}
+
+/** React Server Component payloads: `/x.rsc` and `/x.prefetch.rsc` render the route `/x`. */
+function rscTarget(segments: readonly string[]): string[] | undefined {
+  const last = segments[segments.length - 1];
+  if (!last) return undefined;
+  const match = /(\.prefetch)?\.rsc$/i.exec(last);
+  if (!match) return undefined;
+  const stem = last.slice(0, match.index);
+  const out = segments.slice(0, -1);
+  if (stem.length > 0 && stem.toLowerCase() !== "index") out.push(stem);
+  return out;
+}
+
+function addCandidate(list: PathCandidate[], seen: Set<string>, segments: readonly string[]): void {
+  const lower = segments.map((segment) => segment.toLowerCase());
+  const key = lower.join("\u0000");
+  if (seen.has(key)) return;
+  seen.add(key);
+  list.push({ segments, lower });
+}
+
+/**
+ * Turns a raw (still percent-encoded) request path into the candidates rules are matched against.
+ *
+ * Readings produced: segments split before decoding (an encoded `%2F` stays inside its segment) and
+ * split after decoding once (a server that decodes `%2F` routes it as a separator); each then with the
+ * base path removed, Next.js data and RSC forms unwrapped, and a locale prefix removed. Nothing is
+ * decoded twice: `%252F` becomes the literal text `%2F`.
+ */
+export function normalizePath(rawPath: string, options: PathOptions = {}): PathResult {
+  if (rawPath.length > MAX_PATH_LENGTH) return { ok: false, fault: "path-too-long" };
+  if (CONTROL.test(rawPath)) return { ok: false, fault: "path-control-character" };
+
+  const splitThenDecode: string[] = [];
+  for (const part of rawPath.split(SEPARATORS)) {
+    const decoded = decodeOnce(part);
+    if (decoded === undefined) return { ok: false, fault: "path-bad-encoding" };
+    splitThenDecode.push(decoded);
+  }
+  const decodedWhole = decodeOnce(rawPath);
+  if (decodedWhole === undefined) return { ok: false, fault: "path-bad-encoding" };
+  if (CONTROL.test(decodedWhole)) return { ok: false, fault: "path-control-character" };
+
+  const readings = [canonicalSegments(splitThenDecode), canonicalSegments(decodedWhole.split(SEPARATORS))];
+  const basePath = canonicalSegments((options.basePath ?? "").toLowerCase().split("/"));
+  const locales = new Set((options.locales ?? []).map((locale) => locale.toLowerCase()));
+
+  const candidates: PathCandidate[] = [];
+  const seen = new Set<string>();
+  for (const reading of readings) {
+    const routed = basePath.length > 0 && startsWith(reading, basePath) ? reading.slice(basePath.length) : reading;
+    const forms = [routed];
+    const data = nextDataTarget(routed);
+    if (data) forms.push(data);
+    for (const form of [...forms]) {
+      const rsc = rscTarget(form);
+      if (rsc) forms.push(rsc);
+    }
+    for (const form of forms) {
+      addCandidate(candidates, seen, form);
+      const first = form[0]?.toLowerCase();
+      if (first !== undefined && locales.has(first)) addCandidate(candidates, seen, form.slice(1));
+    }
+  }
+  const primary = candidates[0]?.segments ?? [];
+  return { ok: true, candidates, display: `/${primary.join("/")}` };
+}

@@ -1,0 +1,24 @@
+/*
+ * Paths go to Redis and logs as evidence, but a path can carry a patient number, an email or an
+ * account id. Segments that look like identifiers are replaced with `:id` before a path leaves the
+ * request; the route template a rule matched is kept separately and is always safe.
+ */
+const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
+const LONG_HEX = /^[0-9a-f]{8,}$/i;
+const MANY_DIGITS = /\d.*\d.*\d/;
+
+function looksLikeIdentifier(segment: string): boolean {
+  return (
+    segment.length > 32 ||
+    segment.includes("@") ||
+    UUID.test(segment) ||
+    LONG_HEX.test(segment) ||
+    MANY_DIGITS.test(segment) ||
+    /^\d+$/.test(segment)
+  );
+}
+
+/** `/api/patients/12345/export` → `/api/patients/:id/export`. Never includes a query string. */
+export function redactPath(segments: readonly string[]): string {
+  return `/${segments.map((segment) => (looksLikeIdentifier(segment) ? ":id" : segment)).join("/")}`;
+}

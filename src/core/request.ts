@@ -1,0 +1,135 @@
+import { type IpAddress, formatIp, parseIp } from "./ip.js";
+import { type PathCandidate, type PathFault, type PathOptions, normalizePath } from "./path.js";
+import { redactPath } from "./redact.js";
+
+/** Where the client address comes from. On Vercel, `x-real-ip` is set by the platform. */
+export interface ClientIpOptions {
+  /** Header holding the client address; default `x-real-ip`. Never `x-forwarded-for` unless you set it. */
+  header?: string;
+  /** For comma-separated headers: which entry counting from the right (1 = added by the nearest proxy). */
+  hops?: number;
+}
+
+export interface NormalizeOptions extends PathOptions {
+  clientIp?: ClientIpOptions;
+}
+
+/** What every rule matches on: computed once per request, read by all rules. */
+export interface NormalizedRequest {
+  readonly request: Request;
+  readonly url: URL;
+  /** Upper-cased request method. */
+  readonly method: string;
+  /** Methods a method-scoped rule is checked against: HEAD also counts as GET, overrides and preflights as theirs. */
+  readonly methods: readonly string[];
+  /** Lower-cased host without port or trailing dot. */
+  readonly host: string;
+  readonly paths: readonly PathCandidate[];
+  /** The path with identifier-like segments redacted: safe for logs and Redis. */
+  readonly displayPath: string;
+  readonly ip: IpAddress | undefined;
+  /** Canonical text of `ip`. */
+  readonly ipText: string | undefined;
+  readonly requestId: string;
+  readonly region: string;
+}
+
+export type NormalizeResult =
+  | { ok: true; request: NormalizedRequest }
+  | { ok: false; fault: PathFault | "internal-header"; requestId: string };
+
+/**
+ * Headers only Next.js itself may set. A client that sends `x-middleware-subrequest` can skip
+ * middleware on vulnerable Next.js versions (CVE-2025-29927); the others steer internal routing.
+ */
+const INTERNAL_HEADERS = [
+  "x-middleware-subrequest",
+  "x-middleware-subrequest-id",
+  "x-middleware-invoke",
+  "x-middleware-next",
+  "x-middleware-rewrite",
+  "x-middleware-redirect",
+  "x-middleware-override-headers",
+  "x-invoke-path",
+  "x-invoke-query",
+  "x-invoke-output",
+  "x-invoke-status",
+  "x-invoke-error",
+  "x-now-route-matches",
+];
+
+const METHOD_OVERRIDES = ["x-http-method-override", "x-http-method", "x-method-override"];
+const TOKEN = /^[A-Za-z]{1,20}$/;
+const REQUEST_ID = /^[\w:.-]{1,128}$/;
+
+function effectiveMethods(method: string, headers: Headers): string[] {
+  const methods = new Set([method]);
+  if (method === "HEAD") methods.add("GET");
+  if (method === "OPTIONS") {
+    const preflight = headers.get("access-control-request-method");
+    if (preflight && TOKEN.test(preflight)) methods.add(preflight.toUpperCase());
+  }
+  for (const name of METHOD_OVERRIDES) {
+    const value = headers.get(name);
+    if (value && TOKEN.test(value.trim())) methods.add(value.trim().toUpperCase());
+  }
+  return [...methods];
+}
+
+function clientIp(headers: Headers, options: ClientIpOptions | undefined): IpAddress | undefined {
+  const raw = headers.get(options?.header ?? "x-real-ip");
+  if (!raw) return undefined;
+  const entries = raw.split(",");
+  const pick = entries[entries.length - Math.max(1, options?.hops ?? 1)];
+  return pick === undefined ? undefined : parseIp(pick);
+}
+
+function hostOf(request: Request, url: URL): string {
+  const raw = (request.headers.get("host") ?? url.host).trim().toLowerCase();
+  const withoutPort = raw.startsWith("[") ? raw.slice(0, raw.indexOf("]") + 1) : raw.replace(/:\d*$/, "");
+  return withoutPort.replace(/\.$/, "");
+}
+
+function requestIdOf(headers: Headers): string {
+  const platform = headers.get("x-vercel-id");
+  return platform && REQUEST_ID.test(platform) ? platform : crypto.randomUUID();
+}
+
+/** The raw path as sent: `new URL()` already resolved dot segments, so take it from the URL text. */
+function rawPathOf(url: string): string {
+  const afterScheme = url.indexOf("//");
+  const pathStart = url.indexOf("/", afterScheme === -1 ? 0 : afterScheme + 2);
+  if (pathStart === -1) return "/";
+  const end = url.slice(pathStart).search(/[?#]/);
+  return end === -1 ? url.slice(pathStart) : url.slice(pathStart, pathStart + end);
+}
+
+/** Turns a request into what rules match on, or names why it cannot be (answered 400 / 403). */
+export function normalizeRequest(request: Request, options: NormalizeOptions = {}, region = "local"): NormalizeResult {
+  const headers = request.headers;
+  const requestId = requestIdOf(headers);
+  for (const name of INTERNAL_HEADERS) {
+    if (headers.has(name)) return { ok: false, fault: "internal-header", requestId };
+  }
+  const url = new URL(request.url);
+  const path = normalizePath(rawPathOf(request.url), options);
+  if (!path.ok) return { ok: false, fault: path.fault, requestId };
+  const method = request.method.toUpperCase();
+  const ip = clientIp(headers, options.clientIp);
+  return {
+    ok: true,
+    request: {
+      request,
+      url,
+      method,
+      methods: effectiveMethods(method, headers),
+      host: hostOf(request, url),
+      paths: path.candidates,
+      displayPath: redactPath(path.candidates[0]?.segments ?? []),
+      ip,
+      ipText: ip ? formatIp(ip) : undefined,
+      requestId,
+      region,
+    },
+  };
+}

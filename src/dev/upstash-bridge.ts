@@ -1,0 +1,267 @@
+/**
+ * A local stand-in for Upstash Redis: an HTTP server speaking the Upstash REST protocol in front
+ * of a real redis-server, so `@upstash/redis` and `@upstash/ratelimit` run unmodified in tests,
+ * `containment dev` and benchmarks.
+ *
+ *   POST /            ["SET","k","v"]                    → { result } | 400 { error }
+ *   POST /pipeline    [["INCR","a"],["GET","a"]]         → [{ result } | { error }, …]
+ *   POST /multi-exec  same body, run in MULTI/EXEC       → [{ result } | { error }, …] | 400 { error }
+ *
+ * Auth is `Authorization: Bearer <token>` (or `?_token=`); a bad token answers 401. With
+ * `Upstash-Encoding: base64` strings come back base64'd (see upstash-encoding.ts).
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { Redis, type RedisOptions } from "ioredis";
+import { bearerToken, errorMessage, listen, readBody, sendJson, sleep } from "./http-util.js";
+import { LuaScriptRegistry, type PreparedCommand } from "./lua-scripts.js";
+import { encodeReply, type RedisReply, type UpstashValue } from "./upstash-encoding.js";
+
+export interface UpstashBridgeOptions {
+  /** The real Redis behind the bridge, e.g. `redis://127.0.0.1:6379`. */
+  redisUrl: string;
+  token?: string;
+  /** Port on 127.0.0.1; 0 (default) picks a free one. */
+  port?: number;
+}
+
+export interface UpstashBridge {
+  /** What `new Redis({ url })` takes, e.g. `http://127.0.0.1:4124`. */
+  readonly url: string;
+  readonly port: number;
+  readonly token: string;
+  /** `requests`: HTTP round trips; `commands`: Redis commands forwarded. */
+  readonly counts: { requests: number; commands: number };
+  resetCounts(): void;
+  /** Delays every request: a slow Redis, for deadline and fail-mode tests. */
+  setDelay(ms: number): void;
+  close(): Promise<void>;
+}
+
+/** Commands that would change the shared connection's state for every other request. */
+const REFUSED = new Set([
+  "subscribe",
+  "psubscribe",
+  "ssubscribe",
+  "unsubscribe",
+  "punsubscribe",
+  "sunsubscribe",
+  "monitor",
+  "select",
+  "quit",
+  "reset",
+  "hello",
+  "auth",
+  "client",
+  "multi",
+  "exec",
+  "discard",
+  "watch",
+  "unwatch",
+]);
+
+/** Commands that may block; they get a connection of their own so they can't stall the rest. */
+const BLOCKING = new Set([
+  "blpop",
+  "brpop",
+  "brpoplpush",
+  "blmove",
+  "blmpop",
+  "bzpopmin",
+  "bzpopmax",
+  "bzmpop",
+  "wait",
+  "waitaof",
+]);
+
+const CONNECTION_OPTIONS: RedisOptions = {
+  lazyConnect: true,
+  // While Redis is down, fail each request at once (a 503) instead of queueing it: tests that kill
+  // Redis want to see the outage, not a hang.
+  enableOfflineQueue: false,
+  // Never replay commands that were in flight when the connection dropped: an INCR sent twice
+  // would double-count a rate limit.
+  autoResendUnfulfilledCommands: false,
+  maxRetriesPerRequest: 0,
+  // Reconnect quickly once a test restarts Redis.
+  retryStrategy: () => 50,
+  connectTimeout: 2000,
+};
+
+class BadRequest extends Error {}
+
+/**
+ * Starts the bridge; rejects if Redis can't be reached.
+ *
+ * @example
+ * const bridge = await startUpstashBridge({ redisUrl: redis.url });
+ * const client = new Redis({ url: bridge.url, token: bridge.token, retry: { retries: 0 } });
+ */
+export async function startUpstashBridge(options: UpstashBridgeOptions): Promise<UpstashBridge> {
+  const token = options.token ?? "local-upstash-token";
+  const redis = new Redis(options.redisUrl, CONNECTION_OPTIONS);
+  // Connection errors surface per request (as 503); without a listener ioredis would log each one.
+  redis.on("error", () => {});
+  try {
+    await redis.connect();
+  } catch (error) {
+    redis.disconnect();
+    throw new Error(`edge-containment: the Upstash bridge cannot reach Redis at ${options.redisUrl}: ${errorMessage(error)}`);
+  }
+
+  const scripts = new LuaScriptRegistry();
+  const dedicated = new Set<Redis>();
+  const counts = { requests: 0, commands: 0 };
+  let delayMs = 0;
+
+  const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    counts.requests++;
+    await sleep(delayMs);
+    const url = new URL(req.url ?? "/", "http://localhost");
+    const given = bearerToken(req) ?? url.searchParams.get("_token");
+    if (given !== token) {
+      sendJson(res, 401, { error: "Unauthorized" });
+      return;
+    }
+    if (req.method !== "POST") {
+      sendJson(res, 405, { error: `ERR method ${req.method} is not supported by the local Upstash bridge` });
+      return;
+    }
+    const base64 = String(req.headers["upstash-encoding"] ?? "").toLowerCase() === "base64";
+    const path = url.pathname.replace(/\/+$/, "") || "/";
+    try {
+      const body = parseJson(await readBody(req));
+      if (path === "/") {
+        const command = prepare(body);
+        const reply = await runOne(command, res);
+        sendJson(res, 200, { result: encodeReply(mapReply(command, reply), base64) });
+      } else if (path === "/pipeline" || path === "/multi-exec") {
+        if (!Array.isArray(body) || body.length === 0) throw new BadRequest("ERR expected a non-empty array of commands");
+        const commands = body.map(prepare);
+        const entries = await runBatch(commands, path === "/multi-exec", res);
+        sendJson(
+          res,
+          200,
+          entries.map((entry, i) =>
+            entry instanceof Error
+              ? { error: entry.message }
+              : { result: encodeReply(mapReply(commands[i] as PreparedCommand, entry), base64) },
+          ),
+        );
+      } else {
+        sendJson(res, 404, { error: `ERR unknown endpoint ${path}` });
+      }
+    } catch (error) {
+      // Upstash answers Redis errors (and malformed commands) with 400 and the Redis message.
+      if (error instanceof BadRequest || isReplyError(error)) sendJson(res, 400, { error: errorMessage(error) });
+      else sendJson(res, 503, { error: `ERR Redis unavailable: ${errorMessage(error)}` });
+    }
+  };
+
+  const prepare = (raw: unknown): PreparedCommand => {
+    if (!Array.isArray(raw) || raw.length === 0) throw new BadRequest("ERR a command must be a non-empty JSON array");
+    const args = raw.map((arg) => (typeof arg === "string" ? arg : typeof arg === "object" ? JSON.stringify(arg) : String(arg)));
+    const name = (args[0] as string).toLowerCase();
+    if (REFUSED.has(name)) throw new BadRequest(`ERR Command is not available in the local Upstash bridge: '${name}'`);
+    return scripts.prepare(args);
+  };
+
+  const runOne = async (command: PreparedCommand, res: ServerResponse): Promise<RedisReply> => {
+    const [name, ...args] = command.args as [string, ...string[]];
+    counts.commands++;
+    if (!isBlocking(command)) return (await redis.callBuffer(upper(name), ...args)) as RedisReply;
+    return withDedicated(res, async (conn) => (await conn.callBuffer(upper(name), ...args)) as RedisReply);
+  };
+
+  const runBatch = async (
+    commands: PreparedCommand[],
+    atomic: boolean,
+    res: ServerResponse,
+  ): Promise<Array<RedisReply | Error>> => {
+    counts.commands += commands.length;
+    const run = async (conn: Redis) => {
+      // ioredis sends MULTI … EXEC in one write, so sharing the connection with other requests is safe.
+      const batch = atomic ? conn.multi() : conn.pipeline();
+      for (const command of commands) {
+        const [name, ...args] = command.args as [string, ...string[]];
+        batch.callBuffer(upper(name), ...args);
+      }
+      const results = await batch.exec();
+      if (results === null) throw new BadRequest("ERR transaction aborted");
+      return results.map(([error, reply]): RedisReply | Error => {
+        if (error && !isReplyError(error)) throw error;
+        return error ?? (reply as RedisReply);
+      });
+    };
+    // Inside MULTI, blocking commands don't block; in a plain pipeline they would stall everyone.
+    return !atomic && commands.some(isBlocking) ? withDedicated(res, run) : run(redis);
+  };
+
+  /** Runs on a connection of its own, dropped when done or when the HTTP client gives up. */
+  const withDedicated = async <T>(res: ServerResponse, run: (conn: Redis) => Promise<T>): Promise<T> => {
+    const conn = new Redis(options.redisUrl, { ...CONNECTION_OPTIONS, retryStrategy: () => null });
+    conn.on("error", () => {});
+    dedicated.add(conn);
+    const abandon = () => conn.disconnect();
+    res.once("close", abandon);
+    try {
+      await conn.connect();
+      return await run(conn);
+    } finally {
+      res.off("close", abandon);
+      dedicated.delete(conn);
+      conn.disconnect();
+    }
+  };
+
+  const listening = await listen(handler, options.port ?? 0);
+  return {
+    url: listening.url,
+    port: listening.port,
+    token,
+    counts,
+    resetCounts: () => {
+      counts.requests = 0;
+      counts.commands = 0;
+    },
+    setDelay: (ms) => {
+      delayMs = Math.max(0, ms);
+    },
+    close: async () => {
+      await listening.close();
+      for (const conn of dedicated) conn.disconnect();
+      redis.disconnect();
+    },
+  };
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new BadRequest("ERR failed to parse the request body as JSON");
+  }
+}
+
+function mapReply(command: PreparedCommand, reply: RedisReply): RedisReply {
+  return command.mapReply ? command.mapReply(reply) : reply;
+}
+
+/**
+ * Upper-cased on purpose: ioredis keys its argument and reply transformers by lower-case names
+ * (it turns `hgetall` into an object), and the bridge must pass Redis' raw replies through.
+ */
+function upper(name: string): string {
+  return name.toUpperCase();
+}
+
+function isBlocking(command: PreparedCommand): boolean {
+  const [name, ...args] = command.args;
+  const lower = name?.toLowerCase() ?? "";
+  if (BLOCKING.has(lower)) return true;
+  return (lower === "xread" || lower === "xreadgroup") && args.some((arg) => arg.toLowerCase() === "block");
+}
+
+/** Redis' own error replies (ioredis' ReplyError), as opposed to connection failures. */
+function isReplyError(error: unknown): error is Error {
+  return error instanceof Error && error.name === "ReplyError";
+}

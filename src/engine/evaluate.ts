@@ -1,0 +1,155 @@
+import { cidrContains } from "../core/ip.js";
+import type { NormalizedRequest } from "../core/request.js";
+import type { Identity, RuleContext } from "../rules/rule.js";
+import type { CompiledRuleset, MatchedRule } from "../rules/ruleset.js";
+import type { Decision, DecisionContext, Note } from "./decision.js";
+import { PUBLIC_MESSAGES, blockResponse, emptyResponse } from "./respond.js";
+import type { Services } from "./services.js";
+import type { Verdict } from "./verdict.js";
+
+export interface Evaluation {
+  decision: Decision;
+  /** The firewall's own answer (block or preflight); absent when the request goes on to the origin. */
+  response?: Response;
+  /** Headers to add to the origin's response when the request goes on. */
+  headers: Record<string, string>;
+}
+
+async function verdictOf(match: MatchedRule, context: RuleContext, services: Services): Promise<Verdict | undefined> {
+  try {
+    return await match.rule.evaluate(context);
+  } catch (error) {
+    // A rule that throws is a bug; fail closed (a security control that fails open on bugs is no control).
+    services.report("rule-error", { rule: match.rule.id, message: error instanceof Error ? error.message : String(error) });
+    return { action: "fail", failMode: "closed", reason: "rule-error" };
+  }
+}
+
+/**
+ * Runs the matching rules in phase order and folds their verdicts into one decision. The first
+ * enforcing block ends evaluation; monitor-mode blocks and fail-open errors are kept as notes.
+ */
+export async function evaluate(
+  ruleset: CompiledRuleset,
+  request: NormalizedRequest,
+  services: Services,
+  startedAt: number,
+  waitUntil: (promise: Promise<unknown>) => void,
+): Promise<Evaluation> {
+  const matches = ruleset.match(request);
+  const identity: Identity = {};
+  const headers: Record<string, string> = {};
+  const notes: Note[] = [];
+  const ip = request.ip;
+  const breakGlass = ip !== undefined && ruleset.breakGlass.some((cidr) => cidrContains(cidr, ip));
+  let bypassed: MatchedRule | undefined;
+
+  const base = (match: MatchedRule | undefined): Omit<DecisionContext, "latencyMs"> & { latencyMs: number } => {
+    const tenant = identity.tenant ?? match?.params.tenant ?? ruleset.tenancy?.resolve(request, match?.params ?? {});
+    return {
+      requestId: request.requestId,
+      at: startedAt,
+      method: request.method,
+      path: request.displayPath,
+      ...(match ? { route: match.route } : {}),
+      host: request.host,
+      region: request.region,
+      rulesetDigest: ruleset.digest,
+      ...(tenant === undefined ? {} : { tenant }),
+      ...(identity.user === undefined ? {} : { user: identity.user }),
+      ...(request.ipText === undefined ? {} : { ip: request.ipText }),
+      latencyMs: services.now() - startedAt,
+    };
+  };
+
+  for (const match of matches) {
+    const { rule } = match;
+    const context: RuleContext = { request, params: match.params, route: match.route, ruleset, services, identity, breakGlass, waitUntil };
+    const verdict = await verdictOf(match, context, services);
+    if (!verdict) continue;
+    const monitor = rule.monitor || ruleset.mode === "monitor";
+    switch (verdict.action) {
+      case "pass":
+        if (verdict.reason === "break-glass") bypassed ??= match;
+        if (verdict.headers && !monitor) Object.assign(headers, verdict.headers);
+        break;
+      case "headers":
+        if (!monitor) Object.assign(headers, verdict.headers);
+        break;
+      case "block": {
+        if (monitor) {
+          notes.push({ rule: rule.id, kind: rule.kind, reason: verdict.reason, wouldBe: verdict.outcome, status: verdict.status });
+          break;
+        }
+        const decision: Decision = {
+          ...base(match),
+          notes,
+          outcome: verdict.outcome,
+          rule: rule.id,
+          kind: rule.kind,
+          reason: verdict.reason,
+          status: verdict.status,
+          ...(verdict.incident === undefined ? {} : { incident: verdict.incident }),
+        };
+        const response = blockResponse({
+          status: verdict.status,
+          message: verdict.message,
+          rule: rule.id,
+          requestId: request.requestId,
+          ...(verdict.incident === undefined ? {} : { incident: verdict.incident }),
+          ...(verdict.retryAfter === undefined ? {} : { retryAfter: verdict.retryAfter }),
+          headers: { ...headers, ...verdict.headers },
+        });
+        return { decision, response, headers };
+      }
+      case "fail": {
+        const status = verdict.status ?? 503;
+        if (verdict.failMode === "open" || monitor) {
+          notes.push({ rule: rule.id, kind: rule.kind, reason: verdict.reason, status });
+          break;
+        }
+        const decision: Decision = {
+          ...base(match),
+          notes,
+          outcome: "error",
+          rule: rule.id,
+          kind: rule.kind,
+          reason: verdict.reason,
+          failMode: "closed",
+          status,
+        };
+        const response = blockResponse({
+          status,
+          message: verdict.message ?? PUBLIC_MESSAGES.unavailable,
+          rule: rule.id,
+          requestId: request.requestId,
+          headers,
+        });
+        return { decision, response, headers };
+      }
+      case "respond": {
+        if (monitor) break;
+        const decision: Decision = { ...base(match), notes, outcome: "allow", rule: rule.id, kind: rule.kind, reason: verdict.reason };
+        return { decision, response: emptyResponse(verdict.status, { ...headers, ...verdict.headers }, request.requestId), headers };
+      }
+    }
+  }
+
+  return { decision: finalDecision(), headers };
+
+  function finalDecision(): Decision {
+    const failed = notes.find((note) => note.wouldBe === undefined);
+    const watched = notes.find((note) => note.wouldBe !== undefined);
+    const first = failed ?? watched;
+    const match = first ? matches.find((m) => m.rule.id === first.rule) : (bypassed ?? matches[0]);
+    const rest = first ? notes.filter((note) => note !== first) : notes;
+    if (failed) {
+      return { ...base(match), notes: rest, outcome: "error", rule: failed.rule, kind: failed.kind, reason: failed.reason, failMode: "open", status: failed.status ?? 503 };
+    }
+    if (watched?.wouldBe) {
+      return { ...base(match), notes: rest, outcome: "monitor", rule: watched.rule, kind: watched.kind, reason: watched.reason, wouldBe: watched.wouldBe, status: watched.status ?? 403 };
+    }
+    if (bypassed) return { ...base(bypassed), notes, outcome: "allow", reason: "break-glass", rule: bypassed.rule.id, kind: bypassed.rule.kind };
+    return { ...base(match), notes, outcome: "allow", reason: matches.length > 0 ? "passed" : "no-rule" };
+  }
+}

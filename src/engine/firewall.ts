@@ -1,0 +1,156 @@
+import defaultRules from "../../rules/default.json" with { type: "json" };
+import { type NormalizeOptions, normalizeRequest } from "../core/request.js";
+import type { RulesDocument } from "../rules/document.js";
+import type { CompiledRuleset } from "../rules/ruleset.js";
+import { parseDocument } from "../rules/validate.js";
+import { type EdgeConfigReader, edgeConfigRules } from "../sources/edge-config.js";
+import { createEdgeConfigReader } from "../sources/edge-config-client.js";
+import type { RulesProvider, SourceStatus } from "../sources/provider.js";
+import { staticRules } from "../sources/static.js";
+import type { Decision } from "./decision.js";
+import { type Evaluation, evaluate } from "./evaluate.js";
+import { PUBLIC_MESSAGES, blockResponse } from "./respond.js";
+import type { Services } from "./services.js";
+import type { DecisionSink } from "./sink.js";
+
+export interface ContainmentOptions {
+  /** Edge Config connection string or client. Default: `EDGE_CONFIG`, then `GLOBAL_CONFIG`. */
+  edgeConfig?: string | EdgeConfigReader;
+  /** Edge Config item holding the rules document. Default `containment`. */
+  rulesKey?: string;
+  /** Fixed rules: no Edge Config at all (tests, or projects that deploy rules with code). */
+  rules?: unknown;
+  /** Rules for a cold start while Edge Config is unreachable. Default: the bundled `rules/default.json`. */
+  fallbackRules?: unknown;
+  /** How long Edge Config's answer is trusted before asking again. Default 500 ms. */
+  refreshMs?: number;
+  /** Deadline of each Edge Config call. Default 1000 ms. */
+  edgeConfigTimeoutMs?: number;
+  normalize?: NormalizeOptions;
+  /** Region label in decisions and `enforcing`. Default `VERCEL_REGION`, else `local`. */
+  region?: string;
+  /** Environment variables. Default `process.env` where there is one. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Decision sinks such as the Redis mirror. */
+  sinks?: readonly DecisionSink[];
+  now?: () => number;
+  fetch?: typeof fetch;
+  /** Internal problems (Edge Config down, invalid rules pushed). Default: one JSON line on console.warn. */
+  onReport?: (event: string, detail?: Readonly<Record<string, unknown>>) => void;
+}
+
+/** The platform context: Vercel Routing Middleware's `context`, Next.js's `event`, a Worker's `ctx`. */
+export interface WaitUntilContext {
+  waitUntil(promise: Promise<unknown>): void;
+}
+
+export interface Containment {
+  /** Decides on a request: the decision, the firewall's own response if it answers, headers to add otherwise. */
+  decide(request: Request, context?: WaitUntilContext): Promise<Evaluation>;
+  /** Where the rules in force came from and the last failure. */
+  status(): SourceStatus;
+  /** The ruleset in force (refreshing it if due). */
+  ruleset(): Promise<CompiledRuleset>;
+}
+
+function processEnv(): Readonly<Record<string, string | undefined>> {
+  return typeof process !== "undefined" && process.env ? process.env : {};
+}
+
+function defaultReport(event: string, detail?: Readonly<Record<string, unknown>>): void {
+  console.warn(JSON.stringify({ source: "edge-containment", event, ...detail }));
+}
+
+function provider(options: ContainmentOptions, services: Services): RulesProvider {
+  const fallback = parseDocument(options.fallbackRules ?? defaultRules) as RulesDocument;
+  if (options.rules !== undefined) return staticRules(parseDocument(options.rules), services);
+  const connection = options.edgeConfig ?? services.env.EDGE_CONFIG ?? services.env.GLOBAL_CONFIG;
+  if (connection === undefined) {
+    services.report("rules-source-missing", { message: "no EDGE_CONFIG: enforcing the fallback rules" });
+    return staticRules(fallback, services, "fallback");
+  }
+  const client = typeof connection === "string" ? createEdgeConfigReader(connection) : connection;
+  return edgeConfigRules({
+    client,
+    fallback,
+    services,
+    ...(options.rulesKey === undefined ? {} : { key: options.rulesKey }),
+    ...(options.refreshMs === undefined ? {} : { refreshMs: options.refreshMs }),
+    ...(options.edgeConfigTimeoutMs === undefined ? {} : { timeoutMs: options.edgeConfigTimeoutMs }),
+  });
+}
+
+function swallow(promise: Promise<unknown>): void {
+  promise.catch(() => {});
+}
+
+/**
+ * Builds the firewall. All setup (parsing fallback rules, the Edge Config client) happens here,
+ * once; `decide` does only per-request work and never throws.
+ *
+ * @example
+ * const containment = createContainment({ sinks: [redisMirror({ url, token })] });
+ * const { response, headers } = await containment.decide(request, context);
+ */
+export function createContainment(options: ContainmentOptions = {}): Containment {
+  const env = options.env ?? processEnv();
+  const services: Services = {
+    now: options.now ?? Date.now,
+    fetch: options.fetch ?? ((input, init) => fetch(input, init)),
+    env,
+    report: options.onReport ?? defaultReport,
+  };
+  const region = options.region ?? env.VERCEL_REGION ?? "local";
+  const rules = provider(options, services);
+  const sinks = options.sinks ?? [];
+
+  function record(decision: Decision, waitUntil: (promise: Promise<unknown>) => void): void {
+    for (const sink of sinks) {
+      try {
+        sink.record(decision);
+        waitUntil(sink.flush().catch((error) => services.report("mirror-error", { message: String(error) })));
+      } catch (error) {
+        services.report("mirror-error", { message: String(error) });
+      }
+    }
+  }
+
+  async function decide(request: Request, context?: WaitUntilContext): Promise<Evaluation> {
+    const startedAt = services.now();
+    const waitUntil = context ? (promise: Promise<unknown>) => context.waitUntil(promise) : swallow;
+    const normalized = normalizeRequest(request, options.normalize, region);
+    if (!normalized.ok) {
+      const ruleset = await rules.current(waitUntil);
+      const status = normalized.fault === "path-too-long" ? 414 : 400;
+      const decision: Decision = {
+        requestId: normalized.requestId,
+        at: startedAt,
+        method: request.method.toUpperCase().slice(0, 16),
+        path: "/:rejected",
+        host: "",
+        region,
+        rulesetDigest: ruleset.digest,
+        latencyMs: services.now() - startedAt,
+        notes: [],
+        outcome: "block",
+        rule: "request-guard",
+        kind: "request",
+        reason: normalized.fault,
+        status,
+      };
+      record(decision, waitUntil);
+      const response = blockResponse({ status, message: PUBLIC_MESSAGES.badRequest, rule: "request-guard", requestId: normalized.requestId });
+      return { decision, response, headers: {} };
+    }
+    const ruleset = await rules.current(waitUntil);
+    const result = await evaluate(ruleset, normalized.request, services, startedAt, waitUntil);
+    record(result.decision, waitUntil);
+    return result;
+  }
+
+  return {
+    decide,
+    status: () => rules.status(),
+    ruleset: () => Promise.resolve(rules.current(swallow)),
+  };
+}

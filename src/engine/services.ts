@@ -1,0 +1,12 @@
+/**
+ * What rules and the engine may call out to. Built once by `createContainment`; tests inject their
+ * own clock and fetch. Rule kinds that need a dependency (Redis, JWKS) read it from here.
+ */
+export interface Services {
+  now(): number;
+  fetch: typeof fetch;
+  /** Environment variables (secrets for HS* tokens are named here, never stored in Edge Config). */
+  env: Readonly<Record<string, string | undefined>>;
+  /** Reports an internal problem without ever throwing (logging hook). */
+  report(event: string, detail?: Readonly<Record<string, unknown>>): void;
+}

@@ -1,0 +1,15 @@
+export { createContainment } from "./engine/firewall.js";
+export type { Containment, ContainmentOptions, WaitUntilContext } from "./engine/firewall.js";
+export type { Decision, Note, Outcome } from "./engine/decision.js";
+export { isBlocked, isMonitored } from "./engine/decision.js";
+export type { Evaluation } from "./engine/evaluate.js";
+export type { DecisionSink } from "./engine/sink.js";
+export { ContainmentError, isContainmentError } from "./core/errors.js";
+export type { ContainmentErrorCode, RulesIssue } from "./core/errors.js";
+export { validateDocument, validateKillSwitchItem, parseDocument, KILL_SWITCH_PREFIX } from "./rules/validate.js";
+export type { RulesDocument, RuleSpec } from "./rules/document.js";
+export type { KillSwitchSpec } from "./rules/kill-switch.js";
+export type { SourceStatus } from "./sources/provider.js";
+export type { EdgeConfigReader } from "./sources/edge-config.js";
+export { createMiddleware } from "./adapters/vercel.js";
+export { createNextMiddleware, createNextProxy } from "./adapters/next.js";

@@ -1,0 +1,57 @@
+import * as v from "valibot";
+import { CIDR, RULE_MODE, TENANT_ID } from "./common.js";
+import { HEADERS_RULE } from "./headers.js";
+import { KILL_SWITCH_RULE } from "./kill-switch.js";
+import { RATE_LIMIT_RULE } from "./rate-limit.js";
+import { TENANT_BINDING_RULE } from "./tenant-binding.js";
+import { TENANT_SOURCE } from "./tenancy.js";
+
+const ORIGIN = v.pipe(
+  v.string(),
+  v.regex(
+    /^https?:\/\/([a-z0-9.-]+|\{tenant\}(\.[a-z0-9-]+)+|\[[0-9a-f:]+\])(:\d{1,5})?$/,
+    "must be a serialized origin like https://app.example.com (scheme, host, optional port; no path)",
+  ),
+);
+
+export const RULE = v.variant(
+  "kind",
+  [KILL_SWITCH_RULE, RATE_LIMIT_RULE, TENANT_BINDING_RULE, HEADERS_RULE],
+  'must have a "kind" of "kill-switch", "rate-limit", "tenant-binding" or "headers"',
+);
+
+/** The rules document (v1), stored in the Edge Config item `containment`. */
+export const RULES_DOCUMENT = v.pipe(
+  v.strictObject({
+    $schema: v.optional(v.string()),
+    version: v.literal(1, "must be 1"),
+    mode: v.optional(RULE_MODE),
+    /** Each tenant's allowed browser origins, for tenant binding. */
+    tenants: v.optional(v.record(TENANT_ID, v.strictObject({ origins: v.array(ORIGIN) }))),
+    /** How to find a request's tenant for rules that scope by tenant without binding it. */
+    tenancy: v.optional(TENANT_SOURCE),
+    /** Responder networks that kill switches let through, so responders can verify and repair. */
+    breakGlass: v.optional(v.strictObject({ cidrs: v.pipe(v.array(CIDR), v.maxLength(64)) })),
+    rules: v.pipe(v.array(RULE), v.maxLength(20_000, "must hold at most 20000 rules")),
+  }),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const seen = new Map<string, number>();
+    for (const [index, rule] of dataset.value.rules.entries()) {
+      const first = seen.get(rule.id);
+      if (first !== undefined) {
+        addIssue({
+          message: `repeats the id ${JSON.stringify(rule.id)} of $.rules[${first}]`,
+          path: [
+            { type: "object", origin: "value", input: dataset.value, key: "rules", value: dataset.value.rules },
+            { type: "array", origin: "value", input: dataset.value.rules, key: index, value: rule },
+            { type: "object", origin: "value", input: rule, key: "id", value: rule.id },
+          ],
+        });
+      } else seen.set(rule.id, index);
+    }
+  }),
+);
+
+export type RulesDocument = v.InferOutput<typeof RULES_DOCUMENT>;
+export type RuleSpec = v.InferOutput<typeof RULE>;

@@ -1,0 +1,59 @@
+import * as v from "valibot";
+import type { Verdict } from "../engine/verdict.js";
+import { MATCH, RULE_ID, RULE_MODE } from "./common.js";
+import type { CompiledRule, RuleContext } from "./rule.js";
+
+/**
+ * `kill-switch`: block a route during an incident. Lives in the document's `rules` (reviewed,
+ * static) or as its own Edge Config item `containment_kill_<id>`, so two responders flipping
+ * different switches never overwrite each other. Never touches Redis.
+ */
+export const KILL_SWITCH_FIELDS = {
+  id: RULE_ID,
+  match: MATCH,
+  mode: v.optional(RULE_MODE),
+  status: v.optional(v.pipe(v.number(), v.integer(), v.minValue(400, "must be a 4xx or 5xx status"), v.maxValue(599, "must be a 4xx or 5xx status"))),
+  message: v.optional(v.pipe(v.string(), v.maxLength(200, "must be at most 200 characters"))),
+  reason: v.optional(v.pipe(v.string(), v.maxLength(500))),
+  incident: v.optional(v.pipe(v.string(), v.regex(/^[\w.:-]{1,64}$/, "must be 1-64 letters, digits, _ . : or -"))),
+  by: v.optional(v.pipe(v.string(), v.maxLength(200))),
+  at: v.optional(v.pipe(v.string(), v.isoTimestamp("must be an ISO 8601 timestamp"))),
+  expiresAt: v.optional(v.pipe(v.string(), v.isoTimestamp("must be an ISO 8601 timestamp like 2026-11-23T20:00:00Z"))),
+  retryAfter: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(86_400))),
+} as const;
+
+export const KILL_SWITCH_RULE = v.strictObject({ kind: v.literal("kill-switch"), ...KILL_SWITCH_FIELDS });
+
+/** The value of an Edge Config item `containment_kill_<id>`; `kind` may be left out there. */
+export const KILL_SWITCH_ITEM = v.strictObject({ kind: v.optional(v.literal("kill-switch")), ...KILL_SWITCH_FIELDS });
+
+export type KillSwitchSpec = v.InferOutput<typeof KILL_SWITCH_ITEM>;
+
+const DEFAULT_MESSAGE = "This endpoint is temporarily unavailable.";
+
+export function compileKillSwitch(spec: KillSwitchSpec): Omit<CompiledRule, "order" | "source"> {
+  const expiresAt = spec.expiresAt === undefined ? undefined : Date.parse(spec.expiresAt);
+  const status = spec.status ?? 503;
+  const blocked: Verdict = {
+    action: "block",
+    outcome: "block",
+    status,
+    reason: "kill-switch",
+    message: spec.message ?? DEFAULT_MESSAGE,
+    ...(spec.incident === undefined ? {} : { incident: spec.incident }),
+    ...(spec.retryAfter === undefined ? {} : { retryAfter: spec.retryAfter }),
+  };
+  return {
+    id: spec.id,
+    kind: "kill-switch",
+    phase: "kill-switch",
+    monitor: spec.mode === "monitor",
+    match: spec.match,
+    ...(expiresAt === undefined ? {} : { expiresAt }),
+    evaluate(context: RuleContext): Verdict | undefined {
+      if (expiresAt !== undefined && context.services.now() >= expiresAt) return undefined;
+      if (context.breakGlass) return { action: "pass", reason: "break-glass" };
+      return blocked;
+    },
+  };
+}

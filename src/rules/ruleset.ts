@@ -1,0 +1,142 @@
+import { fnv1a64 } from "../core/fnv.js";
+import { type Cidr, parseCidr } from "../core/ip.js";
+import type { NormalizedRequest } from "../core/request.js";
+import type { Services } from "../engine/services.js";
+import type { RulesDocument, RuleSpec } from "./document.js";
+import { compileHeaders } from "./headers.js";
+import { type KillSwitchSpec, compileKillSwitch } from "./kill-switch.js";
+import { parsePattern } from "./pattern.js";
+import { compileRateLimit } from "./rate-limit.js";
+import { type CompiledRule, PHASE_ORDER } from "./rule.js";
+import { compileTenantBinding } from "./tenant-binding.js";
+import { type TenantResolver, compileTenantSource } from "./tenancy.js";
+import { RouteTrie } from "./trie.js";
+
+export type RulesetSource = "edge-config" | "fallback" | "static";
+
+/** What compile steps may use: services for setup done once per ruleset (clients, key sets). */
+export interface CompileContext {
+  readonly document: RulesDocument;
+  readonly services: Services;
+}
+
+interface Binding {
+  readonly rule: CompiledRule;
+  readonly phaseIndex: number;
+  readonly methods: ReadonlySet<string> | undefined;
+  readonly hosts: ((host: string) => boolean) | undefined;
+  readonly tenants: ReadonlySet<string> | undefined;
+}
+
+export interface MatchedRule {
+  readonly rule: CompiledRule;
+  readonly route: string;
+  readonly params: Readonly<Record<string, string>>;
+}
+
+export interface CompiledRuleset {
+  /** Identifies this exact ruleset (document and kill-switch items) in decisions and `enforcing`. */
+  readonly digest: string;
+  readonly source: RulesetSource;
+  readonly mode: "enforce" | "monitor";
+  readonly document: RulesDocument;
+  readonly rules: readonly CompiledRule[];
+  readonly tenancy: TenantResolver | undefined;
+  readonly breakGlass: readonly Cidr[];
+  readonly compiledAt: number;
+  /** Rules matching a request, in evaluation order (phase, then document order), each once. */
+  match(request: NormalizedRequest): MatchedRule[];
+}
+
+function hostMatcher(hosts: readonly string[]): (host: string) => boolean {
+  const exact = new Set(hosts.filter((h) => !h.startsWith("*.")));
+  const suffixes = hosts.filter((h) => h.startsWith("*.")).map((h) => h.slice(1));
+  return (host) => exact.has(host) || suffixes.some((suffix) => host.endsWith(suffix));
+}
+
+function compileSpec(spec: RuleSpec, context: CompileContext): Omit<CompiledRule, "order" | "source"> {
+  switch (spec.kind) {
+    case "kill-switch":
+      return compileKillSwitch(spec);
+    case "headers":
+      return compileHeaders(spec);
+    case "rate-limit":
+      return compileRateLimit(spec, context);
+    case "tenant-binding":
+      return compileTenantBinding(spec, context);
+  }
+}
+
+/**
+ * Compiles a validated document plus the kill-switch items into a ruleset. Done once per change of
+ * the inputs, never per request.
+ */
+export function compileRuleset(
+  document: RulesDocument,
+  killSwitches: ReadonlyArray<{ key: string; spec: KillSwitchSpec }>,
+  source: RulesetSource,
+  services: Services,
+): CompiledRuleset {
+  const context: CompileContext = { document, services };
+  const rules: CompiledRule[] = [];
+  for (const spec of document.rules) rules.push({ ...compileSpec(spec, context), order: rules.length, source: "rules" });
+  for (const { key, spec } of killSwitches) rules.push({ ...compileKillSwitch(spec), order: rules.length, source: key });
+
+  const trie = new RouteTrie<Binding>();
+  for (const rule of rules) {
+    const binding: Binding = {
+      rule,
+      phaseIndex: PHASE_ORDER.indexOf(rule.phase),
+      methods: rule.match.methods ? new Set(rule.match.methods) : undefined,
+      hosts: rule.match.hosts ? hostMatcher(rule.match.hosts) : undefined,
+      tenants: rule.match.tenants ? new Set(rule.match.tenants.map((t) => t.toLowerCase())) : undefined,
+    };
+    const patterns = typeof rule.match.path === "string" ? [rule.match.path] : rule.match.path;
+    for (const pattern of patterns) {
+      const parsed = parsePattern(pattern);
+      if (typeof parsed !== "string") trie.insert(pattern, parsed, binding);
+    }
+  }
+
+  const tenancy = document.tenancy ? compileTenantSource(document.tenancy) : undefined;
+  const digest = fnv1a64(JSON.stringify([document, killSwitches]));
+
+  return {
+    digest,
+    source,
+    mode: document.mode ?? "enforce",
+    document,
+    rules,
+    tenancy,
+    breakGlass: (document.breakGlass?.cidrs ?? []).flatMap((text) => parseCidr(text) ?? []),
+    compiledAt: services.now(),
+    match(request) {
+      const hits: import("./trie.js").TrieMatch<Binding>[] = [];
+      for (const [index, candidate] of request.paths.entries()) trie.collect(candidate.lower, index, hits);
+      if (hits.length === 0) return [];
+      const seen = new Set<CompiledRule>();
+      const matched: Array<MatchedRule & { binding: Binding }> = [];
+      let tenant: string | undefined | null = null;
+      for (const { entry, candidate } of hits) {
+        const binding = entry.value;
+        if (seen.has(binding.rule)) continue;
+        if (binding.methods && !request.methods.some((m) => binding.methods?.has(m))) continue;
+        if (binding.hosts && !binding.hosts(request.host)) continue;
+        const segments = request.paths[candidate]?.segments ?? [];
+        const params: Record<string, string> = {};
+        for (const [index, name] of entry.params) params[name] = segments[index] ?? "";
+        if (binding.tenants) {
+          // Resolved lazily: most requests match no tenant-scoped rule.
+          const own = params.tenant;
+          if (tenant === null && own === undefined) tenant = tenancy?.resolve(request, params);
+          const effective = own ?? tenant ?? undefined;
+          if (effective === undefined || !binding.tenants.has(effective.toLowerCase())) continue;
+        }
+        seen.add(binding.rule);
+        matched.push({ rule: binding.rule, route: entry.pattern, params, binding });
+      }
+      matched.sort((x, y) => x.binding.phaseIndex - y.binding.phaseIndex || x.rule.order - y.rule.order);
+      return matched.map(({ rule, route, params }) => ({ rule, route, params }));
+    },
+  };
+}

@@ -1,0 +1,21 @@
+import type { RulesIssue } from "../core/errors.js";
+import type { CompiledRuleset } from "../rules/ruleset.js";
+
+/** What `containment status` and the mirror show about where rules come from. */
+export interface SourceStatus {
+  source: CompiledRuleset["source"];
+  digest: string;
+  /** When the ruleset in force was compiled (ms since epoch). */
+  loadedAt: number;
+  /** When Edge Config last answered (ms since epoch); absent for static rules or if it never did. */
+  lastSuccessAt?: number;
+  /** The last failure: Edge Config unreachable, or a pushed document that failed validation. */
+  lastError?: { at: number; code: "ERR_RULES_SOURCE" | "ERR_RULES_INVALID"; message: string; issues?: RulesIssue[] };
+}
+
+/** Supplies the ruleset in force; never throws. */
+export interface RulesProvider {
+  /** The ruleset to enforce now; `waitUntil` carries any refresh that runs after the response. */
+  current(waitUntil: (promise: Promise<unknown>) => void): Promise<CompiledRuleset> | CompiledRuleset;
+  status(): SourceStatus;
+}
