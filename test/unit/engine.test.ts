@@ -1,0 +1,126 @@
+import { describe, expect, it } from "vitest";
+import { createContainment } from "../../src/engine/firewall.js";
+import type { RulesDocument } from "../../src/rules/document.js";
+
+const silent = () => {};
+
+function firewall(rules: Omit<RulesDocument, "version">, now = () => Date.parse("2026-11-23T19:00:00Z")) {
+  return createContainment({ rules: { version: 1, ...rules }, now, onReport: silent });
+}
+
+async function decide(containment: ReturnType<typeof firewall>, path: string, init: RequestInit = {}) {
+  return containment.decide(new Request(`https://app.example.com${path}`, init));
+}
+
+const exportSwitch = { id: "exports", kind: "kill-switch", match: { path: "/api/patients/*/export" }, incident: "INC-1" } as const;
+
+describe("the decision engine", () => {
+  it("answers a kill switch with 503 JSON that names the rule and incident and nothing internal", async () => {
+    const containment = firewall({ rules: [{ ...exportSwitch, reason: "secret internal reason", retryAfter: 60 }] });
+    const { response, decision } = await decide(containment, "/api/patients/42/export?ssn=123");
+    expect(response?.status).toBe(503);
+    expect(response?.headers.get("cache-control")).toBe("no-store");
+    expect(response?.headers.get("retry-after")).toBe("60");
+    const body = await response?.json();
+    expect(Object.keys(body).sort()).toEqual(["error", "incident", "requestId", "rule"]);
+    expect(JSON.stringify(body)).not.toContain("secret");
+    expect(decision).toMatchObject({ outcome: "block", rule: "exports", kind: "kill-switch", incident: "INC-1" });
+    expect(decision.path).toBe("/api/patients/:id/export");
+    expect(JSON.stringify(decision)).not.toContain("ssn");
+  });
+
+  it("stops enforcing a switch once its expiresAt has passed, without anyone deleting it", async () => {
+    let now = Date.parse("2026-11-23T19:59:59Z");
+    const containment = firewall({ rules: [{ ...exportSwitch, expiresAt: "2026-11-23T20:00:00Z" }] }, () => now);
+    expect((await decide(containment, "/api/patients/1/export")).response?.status).toBe(503);
+    now = Date.parse("2026-11-23T20:00:00Z");
+    expect((await decide(containment, "/api/patients/1/export")).response).toBeUndefined();
+  });
+
+  it("scopes switches by method (HEAD counts as GET), host and tenant", async () => {
+    const containment = firewall({
+      tenancy: { from: "subdomain", baseDomain: "example.com" },
+      rules: [
+        { id: "get-only", kind: "kill-switch", match: { path: "/a", methods: ["GET"] } },
+        { id: "host-only", kind: "kill-switch", match: { path: "/b", hosts: ["*.example.com"] } },
+        { id: "tenant-only", kind: "kill-switch", match: { path: "/c", tenants: ["app"] } },
+        { id: "other-tenant", kind: "kill-switch", match: { path: "/d", tenants: ["globex"] } },
+      ],
+    });
+    expect((await decide(containment, "/a", { method: "HEAD" })).decision.rule).toBe("get-only");
+    expect((await decide(containment, "/a", { method: "POST" })).response).toBeUndefined();
+    expect((await decide(containment, "/a", { method: "POST", headers: { "x-http-method-override": "GET" } })).response?.status).toBe(503);
+    expect((await decide(containment, "/b")).response?.status).toBe(503);
+    expect((await decide(containment, "/c")).response?.status).toBe(503);
+    expect((await decide(containment, "/d")).response).toBeUndefined();
+  });
+
+  it("lets responder networks through kill switches and records the bypass", async () => {
+    const containment = firewall({ breakGlass: { cidrs: ["198.51.100.0/24"] }, rules: [exportSwitch] });
+    const responder = await decide(containment, "/api/patients/1/export", { headers: { "x-real-ip": "198.51.100.9" } });
+    expect(responder.response).toBeUndefined();
+    expect(responder.decision).toMatchObject({ outcome: "allow", reason: "break-glass", rule: "exports" });
+    const outsider = await decide(containment, "/api/patients/1/export", { headers: { "x-real-ip": "192.0.2.1" } });
+    expect(outsider.response?.status).toBe(503);
+  });
+
+  it("never trusts X-Forwarded-For for the client address unless configured", async () => {
+    const containment = firewall({ breakGlass: { cidrs: ["198.51.100.0/24"] }, rules: [exportSwitch] });
+    const spoofed = await decide(containment, "/api/patients/1/export", { headers: { "x-forwarded-for": "198.51.100.9" } });
+    expect(spoofed.response?.status).toBe(503);
+  });
+
+  it("decides but does not block in monitor mode, globally and per rule", async () => {
+    const global = createContainment({ rules: { version: 1, mode: "monitor", rules: [exportSwitch] }, onReport: silent });
+    const watched = await decide(global, "/api/patients/1/export");
+    expect(watched.response).toBeUndefined();
+    expect(watched.decision).toMatchObject({ outcome: "monitor", rule: "exports", wouldBe: "block", status: 503 });
+    const perRule = firewall({ rules: [{ ...exportSwitch, mode: "monitor" }, { id: "b", kind: "kill-switch", match: { path: "/b" } }] });
+    expect((await decide(perRule, "/api/patients/1/export")).response).toBeUndefined();
+    expect((await decide(perRule, "/b")).response?.status).toBe(503);
+  });
+
+  it("adds headers-rule headers to responses that pass", async () => {
+    const containment = firewall({
+      rules: [
+        { id: "no-store", kind: "headers", match: { path: "/api/patients/**" }, set: { "cache-control": "private, no-store", "x-phi": "1" } },
+      ],
+    });
+    const { response, headers, decision } = await decide(containment, "/api/patients/1");
+    expect(response).toBeUndefined();
+    expect(headers).toEqual({ "cache-control": "private, no-store", "x-phi": "1" });
+    expect(decision).toMatchObject({ outcome: "allow", reason: "passed" });
+  });
+
+  it("blocks requests carrying Next.js internal headers (CVE-2025-29927) and bad paths with defined statuses", async () => {
+    const containment = firewall({ rules: [] });
+    const subrequest = await decide(containment, "/admin", { headers: { "x-middleware-subrequest": "middleware:middleware" } });
+    expect(subrequest.response?.status).toBe(400);
+    expect(subrequest.decision).toMatchObject({ outcome: "block", rule: "request-guard", reason: "internal-header" });
+    expect((await decide(containment, "/a%00b")).response?.status).toBe(400);
+    expect((await decide(containment, `/${"a/".repeat(5000)}`)).response?.status).toBe(414);
+  });
+
+  it("matches correctly among 10,000 rules, where only the trie keeps the cost flat", async () => {
+    const rules = Array.from({ length: 10_000 }, (_, i) => ({ id: `r${i}`, kind: "kill-switch" as const, match: { path: `/api/v${i}/:x/export` } }));
+    const containment = firewall({ rules });
+    expect((await decide(containment, "/api/v9999/a/export")).decision.rule).toBe("r9999");
+    expect((await decide(containment, "/api/v10000/a/export")).response).toBeUndefined();
+  });
+
+  it("evaluates rules in phase order: a kill switch wins over a headers rule listed first", async () => {
+    const containment = firewall({
+      rules: [{ id: "h", kind: "headers", match: { path: "/**" }, set: { "x-a": "1" } }, exportSwitch],
+    });
+    const { decision, response } = await decide(containment, "/api/patients/1/export");
+    expect(decision.rule).toBe("exports");
+    // Headers rules style responses that reach the origin; a block keeps its own fixed headers.
+    expect(response?.headers.get("x-a")).toBeNull();
+  });
+
+  it("refuses to build with an invalid static document, naming the fault", () => {
+    expect(() => createContainment({ rules: { version: 1, rules: [{ id: "x", kind: "kill-switch", match: { path: "x" } }] } })).toThrow(
+      /\$\.rules\[0\]\.match\.path/,
+    );
+  });
+});

@@ -1,0 +1,82 @@
+import { describe, expect, it } from "vitest";
+import { normalizePath } from "../../src/core/path.js";
+
+function readings(raw: string, options = {}): string[] {
+  const result = normalizePath(raw, options);
+  if (!result.ok) throw new Error(result.fault);
+  return result.candidates.map((candidate) => `/${candidate.lower.join("/")}`);
+}
+
+describe("path normalization", () => {
+  it("decodes percent-encoded letters once", () => {
+    expect(readings("/api/patients/1/%65xport")).toEqual(["/api/patients/1/export"]);
+  });
+
+  it("never decodes twice: %252F stays the literal text %2F inside one segment", () => {
+    expect(readings("/api/patients/1%252Fexport")).toEqual(["/api/patients/1%2fexport"]);
+  });
+
+  it("reads an encoded slash both as data and as a separator", () => {
+    const result = normalizePath("/api/patients/1%2Fexport");
+    expect(result.ok && result.candidates.map((c) => c.segments)).toEqual([
+      ["api", "patients", "1/export"],
+      ["api", "patients", "1", "export"],
+    ]);
+  });
+
+  it("collapses repeated slashes and backslashes", () => {
+    expect(readings("/api//patients\\1\\\\export")).toEqual(["/api/patients/1/export"]);
+  });
+
+  it("resolves dot segments, also when they are encoded, and never climbs above the root", () => {
+    expect(readings("/api/x/../patients/./1/export")).toEqual(["/api/patients/1/export"]);
+    expect(readings("/api/x/%2e%2e/patients/1/export")).toEqual(["/api/patients/1/export"]);
+    expect(readings("/../../etc")).toEqual(["/etc"]);
+  });
+
+  it("strips a trailing slash, trailing dots and ;parameters", () => {
+    expect(readings("/api/patients/1/export/")).toEqual(["/api/patients/1/export"]);
+    expect(readings("/api/patients/1/export..")).toEqual(["/api/patients/1/export"]);
+    expect(readings("/api;jsessionid=1/patients/1/export;x=1")).toEqual(["/api/patients/1/export"]);
+  });
+
+  it("matches case-insensitively but keeps the original case for captured values", () => {
+    const result = normalizePath("/API/Acme/Export");
+    expect(result.ok && result.candidates[0]?.lower).toEqual(["api", "acme", "export"]);
+    expect(result.ok && result.candidates[0]?.segments).toEqual(["API", "Acme", "Export"]);
+  });
+
+  it("unwraps Next.js data routes, including the index page and a locale", () => {
+    expect(readings("/_next/data/b1/api/patients/1/export.json")).toContain("/api/patients/1/export");
+    expect(readings("/_next/data/b1/index.json")).toContain("/");
+    expect(readings("/_next/data/b1/en/api/x.json", { locales: ["en"] })).toContain("/api/x");
+  });
+
+  it("unwraps React Server Component payloads", () => {
+    expect(readings("/api/patients/1/export.rsc")).toContain("/api/patients/1/export");
+    expect(readings("/dashboard.prefetch.rsc")).toContain("/dashboard");
+  });
+
+  it("removes a configured basePath and tries paths without a locale prefix", () => {
+    expect(readings("/docs/api/x", { basePath: "/docs" })).toEqual(["/api/x"]);
+    expect(readings("/de/api/x", { locales: ["en", "de"] })).toEqual(["/de/api/x", "/api/x"]);
+  });
+
+  it("rejects control characters and NUL, raw or encoded, instead of truncating", () => {
+    for (const raw of ["/api/x%00/export", "/api/x%0d%0a", "/api/\u0001", "/api/x%7f", "/api/%C2%85"]) {
+      const result = normalizePath(raw);
+      expect(result).toEqual({ ok: false, fault: "path-control-character" });
+    }
+  });
+
+  it("rejects malformed percent-encoding and over-long paths", () => {
+    expect(normalizePath("/api/%zz")).toEqual({ ok: false, fault: "path-bad-encoding" });
+    expect(normalizePath("/api/%E0%A4%A")).toEqual({ ok: false, fault: "path-bad-encoding" });
+    expect(normalizePath(`/${"a".repeat(9000)}`)).toEqual({ ok: false, fault: "path-too-long" });
+  });
+
+  it("redacts nothing itself but gives a display path without the query", () => {
+    const result = normalizePath("/api/a/b");
+    expect(result.ok && result.display).toBe("/api/a/b");
+  });
+});
