@@ -26,6 +26,7 @@ export interface PathOptions {
 
 const MAX_PATH_LENGTH = 8192;
 // C0 controls, DEL and C1 controls: servers disagree on them (truncate at NUL, split at CR/LF).
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 const SEPARATORS = /[/\\]/;
 

@@ -31,7 +31,7 @@ import { bearerToken, listen, readBody, sendJson, sleep } from "./http-util.js";
 
 export type { JsonValue } from "./edge-config-store.js";
 export { EDGE_CONFIG_SIZE_LIMITS, EdgeConfigWriteError } from "./edge-config-store.js";
-export { watchRulesFile, type RulesFileWatcher, type WatchRulesFileOptions } from "./rules-file-watch.js";
+export { type RulesFileWatcher, type WatchRulesFileOptions, watchRulesFile } from "./rules-file-watch.js";
 
 export interface EdgeConfigServerOptions {
   /** Port on 127.0.0.1; 0 (default) picks a free one. */
@@ -86,12 +86,18 @@ const DIGEST_HEADER = "x-edge-config-digest";
  * await client.get("containment");
  * await ec.close();
  */
-export async function startEdgeConfigServer(options: EdgeConfigServerOptions = {}): Promise<EdgeConfigServer> {
+export async function startEdgeConfigServer(
+  options: EdgeConfigServerOptions = {},
+): Promise<EdgeConfigServer> {
   const id = options.id ?? "ecfg_local";
-  if (!id.startsWith("ecfg_")) throw new Error(`edge-containment: Edge Config id must start with "ecfg_", got "${id}"`);
+  if (!id.startsWith("ecfg_"))
+    throw new Error(`edge-containment: Edge Config id must start with "ecfg_", got "${id}"`);
   const readToken = options.readToken ?? "local-read-token";
   const apiToken = options.apiToken ?? "local-api-token";
-  const store = new EdgeConfigStore(options.sizeLimitBytes ?? EDGE_CONFIG_SIZE_LIMITS.pro, options.items ?? {});
+  const store = new EdgeConfigStore(
+    options.sizeLimitBytes ?? EDGE_CONFIG_SIZE_LIMITS.pro,
+    options.items ?? {},
+  );
   const counts = { reads: 0, writes: 0, apiReads: 0 };
   let down = false;
   let delayMs = 0;
@@ -117,7 +123,9 @@ export async function startEdgeConfigServer(options: EdgeConfigServerOptions = {
     const [configId, resource, key, ...rest] = segments;
     // Unknown config: 404 *without* the digest header, which the client reads as "Edge Config not found".
     if (configId !== id) {
-      sendJson(res, 404, { error: { code: "edge_config_not_found", message: "Could not find the edge config" } });
+      sendJson(res, 404, {
+        error: { code: "edge_config_not_found", message: "Could not find the edge config" },
+      });
       return;
     }
     if (bearerToken(req) !== readToken) {
@@ -143,7 +151,12 @@ export async function startEdgeConfigServer(options: EdgeConfigServerOptions = {
       const value = store.get(key);
       if (value === undefined) {
         // 404 *with* the digest header is the client's "no such key" signal (get → undefined, has → false).
-        sendJson(res, 404, { error: { code: "not_found", message: `Item "${key}" not found` } }, digestHeader);
+        sendJson(
+          res,
+          404,
+          { error: { code: "not_found", message: `Item "${key}" not found` } },
+          digestHeader,
+        );
       } else {
         sendCacheable(req, res, value, digestHeader);
       }
@@ -152,10 +165,17 @@ export async function startEdgeConfigServer(options: EdgeConfigServerOptions = {
     }
   };
 
-  const handleRestApi = async (req: IncomingMessage, res: ServerResponse, segments: string[]): Promise<void> => {
+  const handleRestApi = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    segments: string[],
+  ): Promise<void> => {
     const [collection, configId, resource, key, ...rest] = segments;
     if (collection !== "edge-config") {
-      sendVercelError(res, new EdgeConfigWriteError(404, "not_found", "The requested endpoint does not exist"));
+      sendVercelError(
+        res,
+        new EdgeConfigWriteError(404, "not_found", "The requested endpoint does not exist"),
+      );
       return;
     }
     // Vercel's REST API answers a missing or wrong token with 403 forbidden.
@@ -168,7 +188,10 @@ export async function startEdgeConfigServer(options: EdgeConfigServerOptions = {
       return;
     }
     if (rest.length > 0) {
-      sendVercelError(res, new EdgeConfigWriteError(404, "not_found", "The requested endpoint does not exist"));
+      sendVercelError(
+        res,
+        new EdgeConfigWriteError(404, "not_found", "The requested endpoint does not exist"),
+      );
       return;
     }
     const method = req.method ?? "GET";
@@ -209,7 +232,10 @@ export async function startEdgeConfigServer(options: EdgeConfigServerOptions = {
         sendVercelError(res, error);
       }
     } else {
-      sendVercelError(res, new EdgeConfigWriteError(405, "method_not_allowed", `${method} is not allowed here`));
+      sendVercelError(
+        res,
+        new EdgeConfigWriteError(405, "method_not_allowed", `${method} is not allowed here`),
+      );
     }
   };
 
@@ -232,7 +258,11 @@ export async function startEdgeConfigServer(options: EdgeConfigServerOptions = {
       return true;
     },
     setItems: (items, setOptions = {}) => {
-      const upserts = Object.entries(items).map(([key, value]) => ({ operation: "upsert" as const, key, value }));
+      const upserts = Object.entries(items).map(([key, value]) => ({
+        operation: "upsert" as const,
+        key,
+        value,
+      }));
       const deletes = setOptions.replace
         ? Object.keys(store.items())
             .filter((key) => !(key in items))

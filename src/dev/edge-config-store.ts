@@ -56,7 +56,11 @@ export function parsePatchBody(body: unknown): PatchOperation[] {
   return items.map((raw, index): PatchOperation => {
     const item = raw as Record<string, unknown> | null;
     if (typeof item !== "object" || item === null) {
-      throw new EdgeConfigWriteError(400, "bad_request", `Invalid request: items[${index}] must be an object`);
+      throw new EdgeConfigWriteError(
+        400,
+        "bad_request",
+        `Invalid request: items[${index}] must be an object`,
+      );
     }
     const { operation, key, value, description } = item;
     validateKey(key);

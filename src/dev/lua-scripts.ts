@@ -43,10 +43,15 @@ export class LuaScriptRegistry {
     }
     if (name === "script" && sub === "load" && args[2] !== undefined) {
       const { stripped, originalSha } = this.#register(args[2]);
-      return { args: [args[0] as string, args[1] as string, stripped, ...args.slice(3)], mapReply: () => originalSha };
+      return {
+        args: [args[0] as string, args[1] as string, stripped, ...args.slice(3)],
+        mapReply: () => originalSha,
+      };
     }
     if (name === "script" && sub === "exists") {
-      return { args: [args[0] as string, args[1] as string, ...args.slice(2).map((sha) => this.#resolve(sha))] };
+      return {
+        args: [args[0] as string, args[1] as string, ...args.slice(2).map((sha) => this.#resolve(sha))],
+      };
     }
     return { args };
   }

@@ -2,7 +2,15 @@
  * Hot reload for `containment dev`: keeps one Edge Config item in sync with a JSON file on disk,
  * so editing rules locally behaves like pushing them to Edge Config.
  */
-import { type FSWatcher, readFileSync, type Stats, type StatWatcher, unwatchFile, watch, watchFile } from "node:fs";
+import {
+  type FSWatcher,
+  readFileSync,
+  type Stats,
+  type StatWatcher,
+  unwatchFile,
+  watch,
+  watchFile,
+} from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 import type { EdgeConfigServer, JsonValue } from "./edge-config-server.js";
 
@@ -38,7 +46,8 @@ export function watchRulesFile(
 ): RulesFileWatcher {
   const path = resolve(file);
   const debounceMs = options.debounceMs ?? 50;
-  const report = (error: unknown) => options.onError?.(error instanceof Error ? error : new Error(String(error)));
+  const report = (error: unknown) =>
+    options.onError?.(error instanceof Error ? error : new Error(String(error)));
   let lastText: string | undefined;
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
@@ -58,7 +67,11 @@ export function watchRulesFile(
       value = JSON.parse(text) as JsonValue;
     } catch (error) {
       lastText = text;
-      report(new Error(`edge-containment: ${path} is not valid JSON, still serving the previous rules: ${String(error)}`));
+      report(
+        new Error(
+          `edge-containment: ${path} is not valid JSON, still serving the previous rules: ${String(error)}`,
+        ),
+      );
       return false;
     }
     try {

@@ -14,7 +14,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { Redis, type RedisOptions } from "ioredis";
 import { bearerToken, errorMessage, listen, readBody, sendJson, sleep } from "./http-util.js";
 import { LuaScriptRegistry, type PreparedCommand } from "./lua-scripts.js";
-import { encodeReply, type RedisReply, type UpstashValue } from "./upstash-encoding.js";
+import { encodeReply, type RedisReply } from "./upstash-encoding.js";
 
 export interface UpstashBridgeOptions {
   /** The real Redis behind the bridge, e.g. `redis://127.0.0.1:6379`. */
@@ -105,7 +105,9 @@ export async function startUpstashBridge(options: UpstashBridgeOptions): Promise
     await redis.connect();
   } catch (error) {
     redis.disconnect();
-    throw new Error(`edge-containment: the Upstash bridge cannot reach Redis at ${options.redisUrl}: ${errorMessage(error)}`);
+    throw new Error(
+      `edge-containment: the Upstash bridge cannot reach Redis at ${options.redisUrl}: ${errorMessage(error)}`,
+    );
   }
 
   const scripts = new LuaScriptRegistry();
@@ -135,7 +137,8 @@ export async function startUpstashBridge(options: UpstashBridgeOptions): Promise
         const reply = await runOne(command, res);
         sendJson(res, 200, { result: encodeReply(mapReply(command, reply), base64) });
       } else if (path === "/pipeline" || path === "/multi-exec") {
-        if (!Array.isArray(body) || body.length === 0) throw new BadRequest("ERR expected a non-empty array of commands");
+        if (!Array.isArray(body) || body.length === 0)
+          throw new BadRequest("ERR expected a non-empty array of commands");
         const commands = body.map(prepare);
         const entries = await runBatch(commands, path === "/multi-exec", res);
         sendJson(
@@ -152,16 +155,21 @@ export async function startUpstashBridge(options: UpstashBridgeOptions): Promise
       }
     } catch (error) {
       // Upstash answers Redis errors (and malformed commands) with 400 and the Redis message.
-      if (error instanceof BadRequest || isReplyError(error)) sendJson(res, 400, { error: errorMessage(error) });
+      if (error instanceof BadRequest || isReplyError(error))
+        sendJson(res, 400, { error: errorMessage(error) });
       else sendJson(res, 503, { error: `ERR Redis unavailable: ${errorMessage(error)}` });
     }
   };
 
   const prepare = (raw: unknown): PreparedCommand => {
-    if (!Array.isArray(raw) || raw.length === 0) throw new BadRequest("ERR a command must be a non-empty JSON array");
-    const args = raw.map((arg) => (typeof arg === "string" ? arg : typeof arg === "object" ? JSON.stringify(arg) : String(arg)));
+    if (!Array.isArray(raw) || raw.length === 0)
+      throw new BadRequest("ERR a command must be a non-empty JSON array");
+    const args = raw.map((arg) =>
+      typeof arg === "string" ? arg : typeof arg === "object" ? JSON.stringify(arg) : String(arg),
+    );
     const name = (args[0] as string).toLowerCase();
-    if (REFUSED.has(name)) throw new BadRequest(`ERR Command is not available in the local Upstash bridge: '${name}'`);
+    if (REFUSED.has(name))
+      throw new BadRequest(`ERR Command is not available in the local Upstash bridge: '${name}'`);
     return scripts.prepare(args);
   };
 
@@ -185,7 +193,9 @@ export async function startUpstashBridge(options: UpstashBridgeOptions): Promise
         const [name, ...args] = command.args as [string, ...string[]];
         batch.callBuffer(upper(name), ...args);
       }
-      const results = await batch.exec();
+      const results = await batch.exec().catch((error: unknown) => {
+        throw withQueueErrors(error);
+      });
       if (results === null) throw new BadRequest("ERR transaction aborted");
       return results.map(([error, reply]): RedisReply | Error => {
         if (error && !isReplyError(error)) throw error;
@@ -259,6 +269,17 @@ function isBlocking(command: PreparedCommand): boolean {
   const lower = name?.toLowerCase() ?? "";
   if (BLOCKING.has(lower)) return true;
   return (lower === "xread" || lower === "xreadgroup") && args.some((arg) => arg.toLowerCase() === "block");
+}
+
+/**
+ * EXECABORT alone doesn't say which command was wrong; ioredis keeps the queueing errors in
+ * `previousErrors`, so they go into the message the client sees.
+ */
+function withQueueErrors(error: unknown): unknown {
+  const previous = (error as { previousErrors?: unknown } | null)?.previousErrors;
+  if (!isReplyError(error) || !Array.isArray(previous) || previous.length === 0) return error;
+  error.message = `${error.message} (${previous.map(errorMessage).join("; ")})`;
+  return error;
 }
 
 /** Redis' own error replies (ioredis' ReplyError), as opposed to connection failures. */

@@ -123,14 +123,17 @@ export function edgeConfigRules(options: EdgeConfigSourceOptions): RulesProvider
 
   return {
     async current(waitUntil) {
-      const due = services.now() - checkedAt >= refreshMs;
-      if (ruleset && (!due || refreshing)) return ruleset;
-      if (!due || refreshing) return ruleset ?? useFallback();
-      // While Edge Config is failing, refresh behind the request instead of making it wait.
-      if (ruleset && !healthy) {
-        waitUntil(refresh());
+      if (ruleset) {
+        if (refreshing || services.now() - checkedAt < refreshMs) return ruleset;
+        // While Edge Config is failing, refresh behind the request instead of making it wait.
+        if (!healthy) {
+          waitUntil(refresh());
+          return ruleset;
+        }
+        await refresh();
         return ruleset;
       }
+      // Cold start: every request waits for its own answer rather than enforcing the fallback early.
       await refresh();
       return ruleset ?? useFallback();
     },

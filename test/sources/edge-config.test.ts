@@ -133,3 +133,16 @@ describe("rules from Edge Config (real client against the local stand-in)", () =
     expect(server.counts.reads).toBe(0);
   });
 });
+
+describe("the Edge Config reader", () => {
+  it("surfaces an outage after a successful read instead of replaying a stale answer (stale-if-error off)", async () => {
+    const { createEdgeConfigReader } = await import("../../src/sources/edge-config-client.js");
+    server = await startEdgeConfigServer({ items: { containment: rulesWith() } });
+    const reader = createEdgeConfigReader(server.connectionString);
+    expect(await reader.getAll()).toEqual({ containment: rulesWith() });
+    expect(typeof (await reader.digest())).toBe("string");
+    server.setDown(true);
+    await expect(reader.getAll()).rejects.toThrow();
+    await expect(reader.digest()).rejects.toThrow();
+  });
+});

@@ -2,7 +2,7 @@
  * A TCP proxy in front of a port that adds latency or black-holes traffic: "Redis slowed by a
  * delaying proxy" and "Redis unreachable but connections hang" without touching Redis itself.
  */
-import { createServer, type Socket, connect } from "node:net";
+import { connect, createServer, type Socket } from "node:net";
 
 export interface DelayProxyOptions {
   targetPort: number;

@@ -3,10 +3,9 @@
  * and controls to crash it, bring it back on the same port, or freeze it (SIGSTOP) mid-test.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
 
 export const REDIS_SERVER_BIN = process.env.REDIS_SERVER_BIN ?? "/usr/bin/redis-server";
 
@@ -34,11 +33,9 @@ export interface RedisServerOptions {
 }
 
 const live = new Set<ChildProcess>();
-const dirs = new Set<string>();
-// A failing test must not leave redis-server processes (or their working dirs) behind.
+// A failing test must not leave redis-server processes behind.
 process.once("exit", () => {
   for (const child of live) child.kill("SIGKILL");
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
 /**
@@ -54,8 +51,6 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     );
   }
   const port = options.port ?? (await freePort());
-  const dir = mkdtempSync(join(tmpdir(), "containment-redis-"));
-  dirs.add(dir);
   let child: ChildProcess | undefined;
   let resumeTimer: NodeJS.Timeout | undefined;
   let exited: Promise<void> = Promise.resolve();
@@ -63,14 +58,23 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   const start = async (): Promise<void> => {
     if (child) return;
     const args = [
-      "--port", String(port),
-      "--bind", "127.0.0.1",
-      "--save", "",
-      "--appendonly", "no",
-      "--dir", dir,
-      "--protected-mode", "no",
-      "--daemonize", "no",
-      "--loglevel", "warning",
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+      // Without persistence Redis writes nothing; the temp dir only keeps it out of the cwd.
+      "--dir",
+      tmpdir(),
+      "--protected-mode",
+      "no",
+      "--daemonize",
+      "no",
+      "--loglevel",
+      "warning",
       ...(options.args ?? []),
     ];
     const proc = spawn(REDIS_SERVER_BIN, args, { stdio: ["ignore", "ignore", "pipe"] });
@@ -88,9 +92,15 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       }),
     );
     const failed = new Promise<never>((_, reject) => {
-      proc.once("error", (error) => reject(new Error(`edge-containment: cannot run ${REDIS_SERVER_BIN}: ${error.message}`)));
+      proc.once("error", (error) =>
+        reject(new Error(`edge-containment: cannot run ${REDIS_SERVER_BIN}: ${error.message}`)),
+      );
       proc.once("exit", (code) =>
-        reject(new Error(`edge-containment: redis-server exited (code ${code}) before answering PING: ${stderr.trim()}`)),
+        reject(
+          new Error(
+            `edge-containment: redis-server exited (code ${code}) before answering PING: ${stderr.trim()}`,
+          ),
+        ),
       );
     });
     failed.catch(() => {}); // only observed while starting
@@ -156,7 +166,9 @@ async function waitForPing(port: number, timeoutMs: number): Promise<void> {
     }
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
-  throw new Error(`edge-containment: redis-server on port ${port} did not answer PING within ${timeoutMs} ms (${lastError})`);
+  throw new Error(
+    `edge-containment: redis-server on port ${port} did not answer PING within ${timeoutMs} ms (${lastError})`,
+  );
 }
 
 /** Raw RESP so the helper needs no client library. */
