@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { type EdgeConfigServer, startEdgeConfigServer } from "../../src/dev/edge-config-server.js";
+import { type EdgeConfigServer, type JsonValue, startEdgeConfigServer } from "../../src/dev/edge-config-server.js";
 import { createContainment } from "../../src/engine/firewall.js";
 
 const exportSwitch = { id: "exports", kind: "kill-switch", match: { path: "/api/patients/*/export" } };
-const rulesWith = (...rules: unknown[]) => ({ version: 1, rules });
+const rulesWith = (...rules: JsonValue[]): JsonValue => ({ version: 1, rules });
 const fallbackRules = rulesWith({ id: "fallback-freeze", kind: "kill-switch", match: { path: "/api/**" } });
 
 let server: EdgeConfigServer | undefined;

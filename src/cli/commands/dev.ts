@@ -1,0 +1,67 @@
+import { Command, InvalidArgumentError } from "commander";
+import { devBanner } from "../../dev/banner.js";
+import { type DevServer, startDevServer } from "../../dev/server.js";
+import { fail } from "../errors.js";
+
+interface DevFlags {
+  port: number;
+  host: string;
+  rules?: string;
+  upstream?: string;
+  redis?: string;
+}
+
+function parsePort(text: string): number {
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || port > 65_535)
+    throw new InvalidArgumentError("must be a port number from 0 to 65535 (0: any free port)");
+  return port;
+}
+
+/**
+ * Closes everything on Ctrl-C or SIGTERM and exits with the shell's code for the signal (130, 143).
+ * Miniflare installs its own exit hook on these signals that kills workerd and exits at once; this
+ * listener goes first so the servers start closing and the message prints before that happens. The
+ * process ends either way, and the test checks that no child outlives it.
+ */
+function closeOnSignals(dev: DevServer): void {
+  let closing = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (closing) return;
+    closing = true;
+    console.log(`\n${signal}: stopping the dev server`);
+    const code = signal === "SIGINT" ? 130 : 143;
+    dev.close().finally(() => process.exit(code));
+  };
+  process.prependListener("SIGINT", stop);
+  process.prependListener("SIGTERM", stop);
+}
+
+/** `containment dev`: the firewall locally, in workerd, in front of an upstream. */
+export function devCommand(): Command {
+  return new Command("dev")
+    .description("run the middleware bundle in workerd on localhost, with rules from a watched file")
+    .option("-p, --port <port>", "port of the firewall (0: any free port)", parsePort, 3000)
+    .option("--host <host>", "address to listen on", "127.0.0.1")
+    .option(
+      "--rules <file>",
+      "rules document to serve through the local Edge Config (default: rules/default.json)",
+    )
+    .option("--upstream <url>", "origin behind the firewall (default: a built-in demo origin)")
+    .option("--redis <url>", "redis://… of a real Redis (default: an embedded in-memory store)")
+    .action(async (flags: DevFlags) => {
+      try {
+        const dev = await startDevServer({
+          port: flags.port,
+          host: flags.host,
+          ...(flags.rules === undefined ? {} : { rules: flags.rules }),
+          ...(flags.upstream === undefined ? {} : { upstream: flags.upstream }),
+          ...(flags.redis === undefined ? {} : { redis: flags.redis }),
+        });
+        console.log(devBanner(dev));
+        closeOnSignals(dev);
+      } catch (error) {
+        fail(error);
+      }
+    });
+}

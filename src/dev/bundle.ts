@@ -1,0 +1,156 @@
+/**
+ * Bundles the middleware for the edge, the way Vercel's edge runtime sees it: one ESM file per
+ * entry, resolved with edge conditions, with no externals. There is deliberately no `external`
+ * list: an import of `node:fs` (or bare `fs`) cannot resolve on platform "neutral", so any Node
+ * built-in that creeps into the middleware's import graph fails this build instead of failing in
+ * production. Tests, `containment dev` and benchmarks all run the output of this one function.
+ *
+ * As a script: `tsx src/dev/bundle.ts [--report]` writes `dist/edge/`; `--report` prints the gzipped
+ * size of the middleware bundle as one human line and one JSON line.
+ */
+import { readFileSync } from "node:fs";
+import { builtinModules } from "node:module";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+import { type BuildOptions, build, type Metafile } from "esbuild";
+import { packageRoot, SOURCE_EXTENSION } from "./package-root.js";
+
+export type EdgeEntry = "middleware" | "worker";
+
+export interface EdgeBundleOptions {
+  /** Write the files to `outdir`; false keeps them in memory (tests: no races between test processes). Default true. */
+  write?: boolean;
+  /** Default `dist/edge` under the package root. */
+  outdir?: string;
+}
+
+export interface EdgeBundleOutput {
+  entry: EdgeEntry;
+  /** Where the file is (or would be) written. */
+  path: string;
+  code: string;
+  bytes: number;
+  gzipBytes: number;
+}
+
+export interface EdgeBundle {
+  middleware: EdgeBundleOutput;
+  worker: EdgeBundleOutput;
+  metafile: Metafile;
+}
+
+/**
+ * `process` does not exist in workerd (without nodejs_compat) and its `env` is frozen at build time
+ * on Vercel's edge anyway. These are the reads `@vercel/edge-config` 1.5 makes without a
+ * `typeof process` guard (its dist/index.js); each would throw a ReferenceError at the edge.
+ * Guarded reads (VERCEL_ENV) are left alone so they still work where `process` exists.
+ */
+export const EDGE_DEFINES: Readonly<Record<string, string>> = {
+  "process.env.NODE_ENV": JSON.stringify("production"),
+  // Verbose tracing is for Vercel's own debugging.
+  "process.env.EDGE_CONFIG_TRACE_VERBOSE": "undefined",
+  // Only consulted when NODE_ENV is "development", which it never is in this bundle.
+  "process.env.EDGE_CONFIG_DISABLE_DEVELOPMENT_SWR": "undefined",
+  // Selects reading Edge Config from a Lambda's file system; the edge has none.
+  "process.env.AWS_LAMBDA_FUNCTION_NAME": "undefined",
+};
+
+/** The settings every edge build shares; exported so a test can prove the built-in guard with them. */
+export function edgeBuildOptions(): BuildOptions {
+  return {
+    bundle: true,
+    format: "esm",
+    platform: "neutral",
+    target: "es2022",
+    // Vercel's edge resolves packages with these conditions (e.g. @vercel/global-config-fs → index.edge.js).
+    conditions: ["edge-light", "worker", "browser", "import", "default"],
+    mainFields: ["browser", "module", "main"],
+    minify: true,
+    define: { ...EDGE_DEFINES },
+    logLevel: "silent",
+    metafile: true,
+  };
+}
+
+function entryPoints(): Record<EdgeEntry, string> {
+  const here = dirname(fileURLToPath(import.meta.url));
+  // Same relative layout in src/ and in dist/ (tsc keeps rootDir "."), only the extension changes.
+  return {
+    middleware: resolve(here, "../..", `middleware${SOURCE_EXTENSION}`),
+    worker: join(here, `worker${SOURCE_EXTENSION}`),
+  };
+}
+
+export function gzipBytes(code: string | Uint8Array): number {
+  return gzipSync(code, { level: 9 }).byteLength;
+}
+
+/** Metafile inputs that are Node built-ins: must be empty for an edge bundle. */
+export function nodeBuiltinInputs(metafile: Metafile): string[] {
+  const builtins = new Set(builtinModules);
+  return Object.keys(metafile.inputs).filter((input) => input.startsWith("node:") || builtins.has(input));
+}
+
+/**
+ * Builds `middleware.ts` (what Vercel runs) and `src/dev/worker.ts` (the workerd harness around it).
+ *
+ * @example
+ * const { middleware } = await bundleEdge({ write: false });
+ * console.log(middleware.gzipBytes);
+ */
+export async function bundleEdge(options: EdgeBundleOptions = {}): Promise<EdgeBundle> {
+  const outdir = options.outdir ?? join(packageRoot(), "dist", "edge");
+  const entries = entryPoints();
+  const result = await build({
+    ...edgeBuildOptions(),
+    entryPoints: entries,
+    outdir,
+    write: options.write ?? true,
+  });
+  const metafile = result.metafile as Metafile;
+  const builtins = nodeBuiltinInputs(metafile);
+  if (builtins.length > 0)
+    throw new Error(`edge-containment: the edge bundle imports Node built-ins: ${builtins.join(", ")}`);
+
+  const output = (entry: EdgeEntry): EdgeBundleOutput => {
+    const path = join(outdir, `${entry}.js`);
+    // With write: true esbuild returns no outputFiles; read back what it wrote.
+    const text = result.outputFiles?.find((f) => f.path === path)?.text ?? readFileSync(path, "utf8");
+    const bytes = Buffer.byteLength(text);
+    return { entry, path, code: text, bytes, gzipBytes: gzipBytes(text) };
+  };
+  return { middleware: output("middleware"), worker: output("worker"), metafile };
+}
+
+/** The `--report` lines: one for people, one JSON line for benchmark tooling. */
+export function reportLines(bundle: EdgeBundle, root = packageRoot()): [string, string] {
+  const { middleware } = bundle;
+  const file = relative(root, middleware.path);
+  const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
+  const human = `edge bundle ${file}: ${kb(middleware.gzipBytes)} gzipped (${middleware.gzipBytes} bytes; ${kb(middleware.bytes)} minified; Vercel Hobby limit 1 MB gzipped)`;
+  const json = JSON.stringify({
+    metric: "bundle-gzip-bytes",
+    value: middleware.gzipBytes,
+    unit: "bytes",
+    bundle: file,
+    minifiedBytes: middleware.bytes,
+  });
+  return [human, json];
+}
+
+async function main(argv: readonly string[]): Promise<void> {
+  const bundle = await bundleEdge();
+  if (argv.includes("--report")) for (const line of reportLines(bundle)) console.log(line);
+  else
+    console.log(
+      `wrote ${relative(process.cwd(), bundle.middleware.path)} and ${relative(process.cwd(), bundle.worker.path)}`,
+    );
+}
+
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main(process.argv.slice(2)).catch((error: unknown) => {
+    console.error(error instanceof Error ? error.message : String(error));
+    process.exitCode = 1;
+  });
+}

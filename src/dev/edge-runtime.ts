@@ -1,0 +1,81 @@
+/**
+ * The edge runtime for local use: the bundled worker (bundle.ts) in workerd via Miniflare, with
+ * no `nodejs_compat`, so the middleware gets exactly the APIs an edge runtime has and a Node
+ * built-in fails loudly. Shared by the test harness and `containment dev`.
+ */
+import { Miniflare } from "miniflare";
+import type { EdgeBundleOutput } from "./bundle.js";
+
+/**
+ * Pinned so a workerd upgrade cannot silently change runtime behaviour under the tests; must not be
+ * later than the bundled workerd supports.
+ */
+export const COMPATIBILITY_DATE = "2025-09-01";
+
+export interface EdgeRuntimeOptions {
+  worker: Pick<EdgeBundleOutput, "path" | "code">;
+  /** String bindings: the worker's env (CONTAINMENT_OPTIONS, EDGE_CONFIG, UPSTREAM_URL, …). */
+  bindings: Record<string, string>;
+}
+
+export interface EdgeRuntime {
+  /**
+   * Sends a request to the worker and returns its answer as a plain (Node global) Response. The
+   * URL's host reaches the worker as given; see worker.ts for the Host header.
+   */
+  dispatch(url: string, init?: DispatchInit): Promise<Response>;
+  close(): Promise<void>;
+}
+
+export interface DispatchInit {
+  method?: string;
+  headers?: Iterable<[string, string]>;
+  body?: ArrayBuffer | Uint8Array | null;
+}
+
+const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
+
+/**
+ * @example
+ * const runtime = await startEdgeRuntime({ worker: bundle.worker, bindings: { UPSTREAM_URL } });
+ * const response = await runtime.dispatch("http://acme.localhost/api/x");
+ */
+export async function startEdgeRuntime(options: EdgeRuntimeOptions): Promise<EdgeRuntime> {
+  const mf = new Miniflare({
+    modules: [{ type: "ESModule", path: options.worker.path, contents: options.worker.code }],
+    compatibilityDate: COMPATIBILITY_DATE,
+    bindings: options.bindings,
+    // A free loopback port each: test files and a dev server may run side by side.
+    host: "127.0.0.1",
+    port: 0,
+  });
+  await mf.ready;
+  return {
+    async dispatch(url, init = {}) {
+      const method = (init.method ?? "GET").toUpperCase();
+      const answer = await mf.dispatchFetch(url, {
+        method,
+        headers: [...(init.headers ?? [])],
+        ...(init.body ? { body: init.body } : {}),
+        redirect: "manual",
+      });
+      // dispatchFetch decodes a compressed body and moves Content-Encoding to its own
+      // `MF-Content-Encoding`; neither that nor a stale length describes the body handed on.
+      const decoded = answer.headers.has("mf-content-encoding") || answer.headers.has("content-encoding");
+      const headers = new Headers();
+      for (const [name, value] of answer.headers) {
+        if (name.startsWith("mf-") || name === "content-encoding" || (decoded && name === "content-length"))
+          continue;
+        headers.append(name, value);
+      }
+      const noBody = method === "HEAD" || NULL_BODY_STATUS.has(answer.status);
+      if (noBody) await answer.arrayBuffer();
+      return new Response(noBody ? null : (answer.body as ReadableStream<Uint8Array> | null), {
+        status: answer.status,
+        statusText: answer.statusText,
+        headers,
+      });
+    },
+    close: () => mf.dispose(),
+  };
+}

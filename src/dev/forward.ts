@@ -1,0 +1,73 @@
+/**
+ * What Vercel does with a Routing Middleware's answer, for the local harnesses (workerd worker and
+ * the Node test harness share this file so both behave alike): a response without
+ * `x-middleware-next` is sent to the client as is; with it, the request goes on to the origin and
+ * the middleware's other headers are set on the origin's response.
+ */
+
+/** Request headers that describe one hop, not the request; fetch sets its own. */
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "transfer-encoding",
+  "upgrade",
+  "te",
+  "trailer",
+  "proxy-connection",
+  "host",
+  "content-length",
+]);
+
+/**
+ * The path and query exactly as the client spelled them. `new URL(path, base)` would read a path
+ * starting with `//` as a host, so the origin's URL is built by concatenation.
+ */
+function pathAndQuery(url: string): string {
+  const afterScheme = url.indexOf("//");
+  const start = url.indexOf("/", afterScheme === -1 ? 0 : afterScheme + 2);
+  if (start === -1) return "/";
+  const hash = url.indexOf("#", start);
+  return hash === -1 ? url.slice(start) : url.slice(start, hash);
+}
+
+/** Where the request goes at the origin: the origin's scheme, host and base path, then the client's path. */
+export function upstreamUrl(requestUrl: string, upstream: string): string {
+  const base = new URL(upstream);
+  const prefix = base.pathname.replace(/\/+$/, "");
+  return `${base.origin}${prefix}${pathAndQuery(requestUrl)}`;
+}
+
+export interface ForwardOptions {
+  upstream: string;
+  fetch?: typeof fetch;
+}
+
+/**
+ * Applies the middleware's answer: returns a block response untouched, or fetches the origin and
+ * adds the middleware's headers (except the `x-middleware-*` control headers) to its response.
+ */
+export async function applyMiddlewareAnswer(
+  request: Request,
+  answer: Response,
+  options: ForwardOptions,
+): Promise<Response> {
+  if (answer.headers.get("x-middleware-next") === null) return answer;
+  const headers = new Headers();
+  for (const [name, value] of request.headers) if (!HOP_BY_HOP.has(name)) headers.append(name, value);
+  const method = request.method.toUpperCase();
+  // Buffered: these harnesses serve tests and local development, and a buffer needs no `duplex`.
+  const body = method === "GET" || method === "HEAD" ? null : await request.arrayBuffer();
+  const doFetch = options.fetch ?? fetch;
+  const origin = await doFetch(upstreamUrl(request.url, options.upstream), {
+    method,
+    headers,
+    body,
+    redirect: "manual",
+  });
+
+  const out = new Headers(origin.headers);
+  for (const [name, value] of answer.headers) {
+    if (!name.startsWith("x-middleware-")) out.set(name, value);
+  }
+  return new Response(origin.body, { status: origin.status, statusText: origin.statusText, headers: out });
+}

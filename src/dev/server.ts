@@ -1,0 +1,222 @@
+/**
+ * `containment dev`: the production code path on localhost. The middleware bundle (bundle.ts, the
+ * same build the tests run) runs in workerd; its rules come through the real `@vercel/edge-config`
+ * client from a local Edge Config stand-in that mirrors the rules file; passed requests go to an
+ * upstream (the built-in demo origin unless `--upstream` names one).
+ *
+ *   client → front server (sets x-real-ip) → workerd: middleware.ts → upstream
+ *                                                 ↑ rules: Edge Config stand-in ← rules file (watched)
+ */
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { ContainmentError, type RulesIssue } from "../core/errors.js";
+import { validateDocument } from "../rules/validate.js";
+import { bundleEdge } from "./bundle.js";
+import { startDemoOrigin } from "./demo-origin.js";
+import {
+  type EdgeConfigServer,
+  type JsonValue,
+  startEdgeConfigServer,
+  watchRulesFile,
+} from "./edge-config-server.js";
+import { COMPATIBILITY_DATE, type EdgeRuntime, startEdgeRuntime } from "./edge-runtime.js";
+import { startFrontServer } from "./front-server.js";
+import { packageRoot } from "./package-root.js";
+import { startUpstashBridge } from "./upstash-bridge.js";
+
+export interface DevServerOptions {
+  /** Front server port; 0 picks a free one. Default 3000. */
+  port?: number;
+  /** Default 127.0.0.1: the dev server holds fake secrets and is nobody's production. */
+  host?: string;
+  /** Rules file; default the package's rules/default.json. */
+  rules?: string;
+  /** Origin behind the firewall; default the built-in demo origin. */
+  upstream?: string;
+  /** `redis://…` of a real Redis, reached through the local Upstash bridge; default an in-memory store. */
+  redis?: string;
+  /** How long the firewall trusts Edge Config's answer; default 200 ms so a file edit applies within 1 s. */
+  refreshMs?: number;
+  /** Where progress and rule reload messages go; default console.log. */
+  log?: (line: string) => void;
+}
+
+export interface DevServer {
+  readonly urls: {
+    firewall: string;
+    upstream: string;
+    edgeConfig: string;
+    /** Vercel-API-style write endpoint: PATCH `{ items: [{ operation, key, value }] }`. */
+    writeApi: string;
+  };
+  readonly apiToken: string;
+  readonly edgeConfigConnection: string;
+  readonly rulesFile: string;
+  readonly upstreamIsDemo: boolean;
+  /** "memory" or the Redis URL behind the bridge. */
+  readonly store: string;
+  readonly bundleGzipBytes: number;
+  readonly compatibilityDate: string;
+  close(): Promise<void>;
+}
+
+const RULES_KEY = "containment";
+
+function configError(message: string, issues?: readonly RulesIssue[]): ContainmentError {
+  return new ContainmentError("ERR_CONFIG", message, issues);
+}
+
+export function formatIssues(issues: readonly RulesIssue[]): string {
+  return issues.map((issue) => `  ${issue.path}: ${issue.message}`).join("\n");
+}
+
+/** Reads and validates a rules file; throws ERR_CONFIG / ERR_RULES_INVALID naming the file and each fault's JSON path. */
+export function readRulesFile(file: string): JsonValue {
+  if (!existsSync(file) || !statSync(file).isFile()) throw configError(`rules file not found: ${file}`);
+  let value: JsonValue;
+  try {
+    value = JSON.parse(readFileSync(file, "utf8")) as JsonValue;
+  } catch (error) {
+    throw configError(`${file} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const result = validateDocument(value);
+  if (!result.ok) {
+    throw new ContainmentError(
+      "ERR_RULES_INVALID",
+      `${file} is not a valid rules document:\n${formatIssues(result.issues)}`,
+      result.issues,
+    );
+  }
+  return value;
+}
+
+function checkUrl(flag: string, text: string, protocols: readonly string[]): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw configError(`${flag} must be a URL like ${protocols[0]}//host:port, got ${JSON.stringify(text)}`);
+  }
+  if (!protocols.includes(url.protocol))
+    throw configError(`${flag} must be a ${protocols.join(" or ")} URL, got ${JSON.stringify(text)}`);
+  return text;
+}
+
+/**
+ * Starts everything; on any failure closes what it started and rethrows (ERR_CONFIG for bad options).
+ *
+ * @example
+ * const dev = await startDevServer({ port: 3000 });
+ * console.log(dev.urls.firewall);
+ * await dev.close();
+ */
+export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const port = options.port ?? 3000;
+  if (!Number.isInteger(port) || port < 0 || port > 65_535)
+    throw configError(`--port must be 0-65535, got ${String(options.port)}`);
+  const rulesFile = resolve(options.rules ?? join(packageRoot(), "rules", "default.json"));
+  const upstreamFlag =
+    options.upstream === undefined
+      ? undefined
+      : checkUrl("--upstream", options.upstream, ["http:", "https:"]);
+  const redisFlag =
+    options.redis === undefined ? undefined : checkUrl("--redis", options.redis, ["redis:", "rediss:"]);
+  const initialRules = readRulesFile(rulesFile);
+
+  const closers: Array<() => Promise<void> | void> = [];
+  const close = async () => {
+    for (const closer of closers.splice(0).reverse()) await Promise.resolve(closer()).catch(() => {});
+  };
+  try {
+    // The port first: a taken port is the likeliest mistake and should not wait for a bundle build.
+    let runtimeReady: (runtime: EdgeRuntime) => void = () => {};
+    let runtimeFailed: (error: unknown) => void = () => {};
+    const runtime = new Promise<EdgeRuntime>((res, rej) => {
+      runtimeReady = res;
+      runtimeFailed = rej;
+    });
+    runtime.catch(() => {});
+    const front = await startFrontServer({ host: options.host ?? "127.0.0.1", port, runtime });
+    closers.push(front.close);
+
+    const ec = await startEdgeConfigServer({ items: { [RULES_KEY]: initialRules } });
+    closers.push(ec.close);
+    let watching = false;
+    const watcher = watchRulesFile(validatingWriter(ec, rulesFile), rulesFile, RULES_KEY, {
+      onError: (error) => log(error.message),
+      // The first load happens inside watchRulesFile and is not news.
+      onReload: () => watching && log(`rules reloaded from ${rulesFile}`),
+    });
+    watching = true;
+    closers.push(() => watcher.close());
+
+    let upstream = upstreamFlag;
+    if (upstream === undefined) {
+      const demo = await startDemoOrigin();
+      closers.push(demo.close);
+      upstream = demo.url;
+    }
+
+    let redis: { url: string; token: string } | "memory" = "memory";
+    if (redisFlag !== undefined) {
+      const bridge = await startUpstashBridge({ redisUrl: redisFlag });
+      closers.push(bridge.close);
+      redis = { url: bridge.url, token: bridge.token };
+    }
+
+    const bundle = await bundleEdge({ write: false });
+    try {
+      const started = await startEdgeRuntime({
+        worker: bundle.worker,
+        bindings: {
+          EDGE_CONFIG: ec.connectionString,
+          UPSTREAM_URL: upstream,
+          CONTAINMENT_OPTIONS: JSON.stringify({ refreshMs: options.refreshMs ?? 200, redis }),
+        },
+      });
+      closers.push(started.close);
+      runtimeReady(started);
+    } catch (error) {
+      runtimeFailed(error);
+      throw error;
+    }
+
+    return {
+      urls: {
+        firewall: front.url,
+        upstream,
+        edgeConfig: `${ec.url}/${ec.id}`,
+        writeApi: `${ec.apiUrl}/v1/edge-config/${ec.id}/items`,
+      },
+      apiToken: ec.apiToken,
+      edgeConfigConnection: ec.connectionString,
+      rulesFile,
+      upstreamIsDemo: upstreamFlag === undefined,
+      store: redisFlag ?? "memory",
+      bundleGzipBytes: bundle.middleware.gzipBytes,
+      compatibilityDate: COMPATIBILITY_DATE,
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+/**
+ * Lets only valid documents into the stand-in, so an edit with a mistake prints the JSON path of each
+ * fault and the last good rules keep being served (watchRulesFile reports a throwing write and moves on).
+ */
+function validatingWriter(ec: EdgeConfigServer, file: string): Pick<EdgeConfigServer, "setItem"> {
+  return {
+    setItem(key, value) {
+      const result = validateDocument(value);
+      if (!result.ok) {
+        const message = `${file} is not a valid rules document; still enforcing the last good rules:\n${formatIssues(result.issues)}`;
+        throw new ContainmentError("ERR_RULES_INVALID", message, result.issues);
+      }
+      ec.setItem(key, value);
+    },
+  };
+}
