@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { Command } from "commander";
 import { packageRoot } from "../dev/package-root.js";
 import { devCommand } from "./commands/dev.js";
+import { rulesCommand } from "./commands/rules.js";
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(join(packageRoot(), "package.json"), "utf8")) as { version?: string };
@@ -18,7 +19,8 @@ export function createProgram(): Command {
   return new Command("containment")
     .description("edge-containment: contain a data leak at the edge while it is happening")
     .version(version())
-    .addCommand(devCommand());
+    .addCommand(devCommand())
+    .addCommand(rulesCommand());
 }
 
 /** Runs the CLI with `argv` as in process.argv (node, script, …args). */

@@ -1,0 +1,44 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+
+const run = promisify(execFile);
+
+async function containment(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args]);
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+describe("containment rules validate", () => {
+  it("accepts the starter rules and reports their size against the plan's store limit", async () => {
+    const result = await containment("rules", "validate", "rules/default.json", "--plan", "hobby");
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/ok: rules\/default\.json: \d+ rules/);
+    expect(result.stdout).toMatch(/bytes of the hobby plan's 8192 byte store/);
+  });
+
+  it("rejects an invalid document with the JSON path of each fault and exit code 1", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "containment-cli-"));
+    const file = join(dir, "bad.json");
+    writeFileSync(file, JSON.stringify({ version: 1, rules: [{ id: "x", kind: "kill-switch", match: { path: "/a", methods: ["get"] } }] }));
+    const result = await containment("rules", "validate", file);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("$.rules[0].match.methods[0]: must be an upper-case HTTP method");
+  });
+
+  it("rejects a file that is not JSON and an unknown plan with clear messages", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "containment-cli-"));
+    const file = join(dir, "broken.json");
+    writeFileSync(file, "{ version: 1");
+    expect((await containment("rules", "validate", file)).stderr).toContain("is not valid JSON");
+    expect((await containment("rules", "validate", "rules/default.json", "--plan", "gold")).stderr).toContain("must be one of hobby, pro, enterprise");
+  });
+});
