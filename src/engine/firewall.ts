@@ -7,9 +7,14 @@ import { type EdgeConfigReader, edgeConfigRules } from "../sources/edge-config.j
 import { createEdgeConfigReader } from "../sources/edge-config-client.js";
 import type { RulesProvider, SourceStatus } from "../sources/provider.js";
 import { staticRules } from "../sources/static.js";
+import type { IdentityOptions } from "../stores/keys.js";
+import type { MirrorOptions, MirrorStats } from "../stores/mirror.js";
+import type { RedisOption } from "../stores/redis.js";
+import { createStorage, type StorageMirror } from "../stores/setup.js";
+import type { StoreStatus } from "../stores/store.js";
 import type { Decision } from "./decision.js";
 import { type Evaluation, evaluate } from "./evaluate.js";
-import { PUBLIC_MESSAGES, blockResponse } from "./respond.js";
+import { blockResponse, PUBLIC_MESSAGES } from "./respond.js";
 import type { Services } from "./services.js";
 import type { DecisionSink } from "./sink.js";
 
@@ -31,8 +36,22 @@ export interface ContainmentOptions {
   region?: string;
   /** Environment variables. Default `process.env` where there is one. */
   env?: Readonly<Record<string, string | undefined>>;
-  /** Decision sinks such as the Redis mirror. */
+  /** Decision sinks besides the built-in mirror. */
   sinks?: readonly DecisionSink[];
+  /**
+   * Where rate limits count and quarantines live: an Upstash REST database `{ url, token }`,
+   * several (multi-region rate limits; the first also holds quarantines and the mirror), or
+   * `"memory"` (per isolate: `containment dev` and tests only). Default: env
+   * `UPSTASH_REDIS_REST_URL`/`_TOKEN`, then `KV_REST_API_URL`/`_TOKEN`; else none, and rate-limit
+   * rules fail by their `failMode`.
+   */
+  redis?: RedisOption;
+  /** Prefix of every Redis key. Default `containment:`. */
+  redisPrefix?: string;
+  /** Decision mirroring to Redis (on by default when `redis` is set), or `false`. */
+  mirror?: MirrorOptions | false;
+  /** How identities become pseudonymous keys; see IdentityOptions. */
+  identity?: IdentityOptions;
   now?: () => number;
   fetch?: typeof fetch;
   /** Internal problems (Edge Config down, invalid rules pushed). Default: one JSON line on console.warn. */
@@ -44,11 +63,18 @@ export interface WaitUntilContext {
   waitUntil(promise: Promise<unknown>): void;
 }
 
+/** `status()`: the rules source, plus where rate limits count and how mirroring fares. */
+export interface ContainmentStatus extends SourceStatus {
+  /** Absent when no store is configured (rate-limit rules then fail by their fail mode). */
+  store?: StoreStatus;
+  mirror?: MirrorStats & { kind: "redis" | "memory" };
+}
+
 export interface Containment {
   /** Decides on a request: the decision, the firewall's own response if it answers, headers to add otherwise. */
   decide(request: Request, context?: WaitUntilContext): Promise<Evaluation>;
-  /** Where the rules in force came from and the last failure. */
-  status(): SourceStatus;
+  /** Where the rules in force came from, the last failure, the store and the mirror. */
+  status(): ContainmentStatus;
   /** The ruleset in force (refreshing it if due). */
   ruleset(): Promise<CompiledRuleset>;
 }
@@ -80,6 +106,9 @@ function provider(options: ContainmentOptions, services: Services): RulesProvide
   });
 }
 
+/** Problems of the rules source that also go to the mirror, next to the decisions they affect. */
+const SOURCE_EVENTS = new Set(["rules-invalid", "rules-source-error", "rules-source-missing"]);
+
 function swallow(promise: Promise<unknown>): void {
   promise.catch(() => {});
 }
@@ -94,15 +123,35 @@ function swallow(promise: Promise<unknown>): void {
  */
 export function createContainment(options: ContainmentOptions = {}): Containment {
   const env = options.env ?? processEnv();
+  const region = options.region ?? env.VERCEL_REGION ?? "local";
+  const now = options.now ?? Date.now;
+  const baseReport = options.onReport ?? defaultReport;
+  let mirror: StorageMirror | undefined;
+  const report: Services["report"] = (event, detail) => {
+    baseReport(event, detail);
+    if (mirror && SOURCE_EVENTS.has(event)) mirror.recordSource(event, detail, region);
+  };
+  const stored = createStorage({
+    redis: options.redis,
+    redisPrefix: options.redisPrefix,
+    mirror: options.mirror,
+    identity: options.identity,
+    env,
+    region,
+    now,
+    report,
+  });
+  mirror = stored.mirror;
   const services: Services = {
-    now: options.now ?? Date.now,
+    now,
     fetch: options.fetch ?? ((input, init) => fetch(input, init)),
     env,
-    report: options.onReport ?? defaultReport,
+    report,
+    ...(stored.store ? { store: stored.store } : {}),
+    keyring: stored.keyring,
   };
-  const region = options.region ?? env.VERCEL_REGION ?? "local";
   const rules = provider(options, services);
-  const sinks = options.sinks ?? [];
+  const sinks = [...(mirror ? [mirror] : []), ...(options.sinks ?? [])];
 
   function record(decision: Decision, waitUntil: (promise: Promise<unknown>) => void): void {
     for (const sink of sinks) {
@@ -139,7 +188,12 @@ export function createContainment(options: ContainmentOptions = {}): Containment
         status,
       };
       record(decision, waitUntil);
-      const response = blockResponse({ status, message: PUBLIC_MESSAGES.badRequest, rule: "request-guard", requestId: normalized.requestId });
+      const response = blockResponse({
+        status,
+        message: PUBLIC_MESSAGES.badRequest,
+        rule: "request-guard",
+        requestId: normalized.requestId,
+      });
       return { decision, response, headers: {} };
     }
     const ruleset = await rules.current(waitUntil);
@@ -150,7 +204,11 @@ export function createContainment(options: ContainmentOptions = {}): Containment
 
   return {
     decide,
-    status: () => rules.status(),
+    status: () => ({
+      ...rules.status(),
+      ...(stored.store ? { store: stored.store.status() } : {}),
+      ...(mirror && stored.mirrorKind ? { mirror: { ...mirror.stats(), kind: stored.mirrorKind } } : {}),
+    }),
     ruleset: () => Promise.resolve(rules.current(swallow)),
   };
 }

@@ -1,3 +1,6 @@
+import type { Keyring } from "../stores/keys.js";
+import type { RateLimitStore } from "../stores/store.js";
+
 /**
  * What rules and the engine may call out to. Built once by `createContainment`; tests inject their
  * own clock and fetch. Rule kinds that need a dependency (Redis, JWKS) read it from here.
@@ -9,4 +12,8 @@ export interface Services {
   env: Readonly<Record<string, string | undefined>>;
   /** Reports an internal problem without ever throwing (logging hook). */
   report(event: string, detail?: Readonly<Record<string, unknown>>): void;
+  /** Where rate-limit counters and quarantines live (Redis or the per-isolate memory store); absent when none is configured. */
+  store?: RateLimitStore;
+  /** Turns identities into pseudonymous keys (salt, IP bucket prefixes). */
+  keyring?: Keyring;
 }

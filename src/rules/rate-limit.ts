@@ -1,6 +1,13 @@
 import * as v from "valibot";
+import { withDeadline } from "../core/deadline.js";
+import { parseDuration } from "../core/duration.js";
+import { rulesInvalid } from "../core/errors.js";
+import type { Verdict } from "../engine/verdict.js";
+import type { ByKey, IdentityFacts, Keyring } from "../stores/keys.js";
+import type { Algorithm, LimitResult, RateLimitStore } from "../stores/store.js";
 import { DURATION, FAIL_MODE, MATCH, RULE_ID, RULE_MODE, TIMEOUT_MS } from "./common.js";
-import type { CompiledRule } from "./rule.js";
+import type { RulesDocument } from "./document.js";
+import type { CompiledRule, RuleContext } from "./rule.js";
 import type { CompileContext } from "./ruleset.js";
 
 /**
@@ -15,7 +22,12 @@ export const RATE_LIMIT_RULE = v.strictObject({
   mode: v.optional(RULE_MODE),
   limit: v.pipe(v.number(), v.integer("must be a whole number"), v.minValue(1), v.maxValue(1_000_000)),
   window: DURATION,
-  algorithm: v.optional(v.picklist(["fixed-window", "sliding-window", "token-bucket"], 'must be "fixed-window", "sliding-window" or "token-bucket"')),
+  algorithm: v.optional(
+    v.picklist(
+      ["fixed-window", "sliding-window", "token-bucket"],
+      'must be "fixed-window", "sliding-window" or "token-bucket"',
+    ),
+  ),
   /** Token bucket only: tokens added per window (default `limit`). */
   refill: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1_000_000))),
   by: v.optional(
@@ -36,14 +48,233 @@ export const RATE_LIMIT_RULE = v.strictObject({
 });
 export type RateLimitRuleSpec = v.InferOutput<typeof RATE_LIMIT_RULE>;
 
-export function compileRateLimit(spec: RateLimitRuleSpec, _context: CompileContext): Omit<CompiledRule, "order" | "source"> {
-  // Placeholder until the rate-limit engine lands (issue 3): the rule is recognised but passes.
+export const DEFAULT_ALGORITHM: Algorithm = "sliding-window";
+/** Without `by`, a rule counts per user: the verified subject, or the client network when there is none. */
+export const DEFAULT_BY: readonly ByKey[] = ["user"];
+export const DEFAULT_TIMEOUT_MS = 250;
+const ALGORITHM_CODE: Record<Algorithm, string> = {
+  "fixed-window": "fw",
+  "sliding-window": "sw",
+  "token-bucket": "tb",
+};
+const LIMITED_MESSAGE = "Too many requests.";
+const REPORT_EVERY_MS = 10_000;
+
+/** Relative Redis keys (the store adds the prefix, default `containment:`). */
+export const rateLimitKeys = {
+  /** `rl:<rule>:<algo>:<identity>:<route>`; @upstash/ratelimit appends `:<window number>`. */
+  counter: (rule: string, algorithm: Algorithm, identity: string, route: string): string =>
+    `${rule}:${ALGORITHM_CODE[algorithm]}:${identity}:${route}`,
+  trips: (rule: string, dimension: string, id: string): string => `trips:${rule}:${dimension}:${id}`,
+  /** Scope `all`: `quarantine:<dimension>:<id>`; scope `rule`: `quarantine:<dimension>:<id>:<rule>`. */
+  quarantine: (dimension: string, id: string, rule?: string): string =>
+    `quarantine:${dimension}:${id}${rule === undefined ? "" : `:${rule}`}`,
+};
+
+/** The `by` lists of the document's `scope: "all"` quarantines: every rate-limit rule checks them. */
+const globalScopes = new WeakMap<RulesDocument, readonly (readonly ByKey[])[]>();
+function globalQuarantineScopes(document: RulesDocument): readonly (readonly ByKey[])[] {
+  let scopes = globalScopes.get(document);
+  if (!scopes) {
+    const seen = new Map<string, readonly ByKey[]>();
+    for (const rule of document.rules) {
+      if (rule.kind !== "rate-limit" || rule.quarantine?.scope !== "all") continue;
+      const by = rule.by ?? DEFAULT_BY;
+      seen.set([...new Set(by)].sort().join("+"), by);
+    }
+    scopes = [...seen.values()];
+    globalScopes.set(document, scopes);
+  }
+  return scopes;
+}
+
+/** A CORS preflight carries no data and must never spend quota (the browser would then fail the real request). */
+function isPreflight(context: RuleContext): boolean {
+  return (
+    context.request.method === "OPTIONS" &&
+    context.request.request.headers.has("access-control-request-method")
+  );
+}
+
+function seconds(ms: number): number {
+  return Math.max(0, Math.ceil(ms / 1000));
+}
+
+/** IETF draft RateLimit fields (draft-ietf-httpapi-ratelimit-headers-07 style: one field per value). */
+export function rateLimitHeaders(result: LimitResult, windowMs: number, now: number): Record<string, string> {
+  return {
+    "ratelimit-limit": String(result.limit),
+    "ratelimit-remaining": String(Math.max(0, result.remaining)),
+    "ratelimit-reset": String(seconds(result.reset - now)),
+    "ratelimit-policy": `${result.limit};w=${seconds(windowMs)}`,
+  };
+}
+
+function tenantOf(context: RuleContext): string | undefined {
+  return (
+    context.identity.tenant ??
+    context.params.tenant ??
+    context.ruleset.tenancy?.resolve(context.request, context.params)
+  );
+}
+
+export function compileRateLimit(
+  spec: RateLimitRuleSpec,
+  context: CompileContext,
+): Omit<CompiledRule, "order" | "source"> {
+  const { services, document } = context;
+  const index = document.rules.indexOf(spec);
+  const at = (field: string): string => `$.rules[${index}]${field}`;
+  const windowMs = parseDuration(spec.window) as number;
+  const algorithm = spec.algorithm ?? DEFAULT_ALGORITHM;
+  const by: readonly ByKey[] = spec.by ?? DEFAULT_BY;
+  const failMode = spec.failMode ?? "closed";
+  const timeoutMs = spec.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const quarantine = spec.quarantine && {
+    after: spec.quarantine.after,
+    forMs: parseDuration(spec.quarantine.for) as number,
+    scope: spec.quarantine.scope ?? "rule",
+  };
+  if (quarantine && !by.some((key) => key !== "route")) {
+    throw rulesInvalid([
+      {
+        path: at(".quarantine"),
+        message: 'needs an identity in "by" (tenant, user or ip): a route alone would quarantine everyone',
+      },
+    ]);
+  }
+  const globalScopesToCheck = globalQuarantineScopes(document);
+  const store: RateLimitStore | undefined = services.store;
+  const keyring: Keyring | undefined = services.keyring;
+  const limiter = store?.limiter({
+    name: spec.id,
+    algorithm,
+    limit: spec.limit,
+    windowMs,
+    refill: spec.refill ?? spec.limit,
+  });
+  if (!limiter)
+    services.report("store-missing", {
+      rule: spec.id,
+      message: `rate-limit rule ${spec.id} has no store (configure redis); it fails ${failMode}`,
+    });
+
+  const unavailable: Verdict = { action: "fail", failMode, reason: "store-unavailable", status: 503 };
+  let reportedAt = Number.NEGATIVE_INFINITY;
+  function reportFailure(error: unknown): void {
+    // An outage fails every request: report it once per interval per rule, not once per request.
+    const now = services.now();
+    if (now - reportedAt < REPORT_EVERY_MS) return;
+    reportedAt = now;
+    services.report("store-error", {
+      rule: spec.id,
+      message: (error instanceof Error ? error.message : String(error)).slice(0, 200),
+    });
+  }
+
+  function quarantined(ttlMs: number, reason: string): Verdict {
+    return {
+      action: "block",
+      outcome: "block",
+      status: 429,
+      reason,
+      message: LIMITED_MESSAGE,
+      retryAfter: Math.max(1, seconds(ttlMs)),
+    };
+  }
+
+  async function evaluate(ctx: RuleContext): Promise<Verdict | undefined> {
+    if (isPreflight(ctx)) return undefined;
+    if (!limiter || !store || !keyring) return unavailable;
+    const startedAt = services.now();
+    const facts: IdentityFacts = { tenant: tenantOf(ctx), user: ctx.identity.user, ip: ctx.request.ip };
+    const own = await keyring.key(by, facts);
+    const counterKey = rateLimitKeys.counter(spec.id, algorithm, own.counter, ctx.route);
+    const quarantineKeys = new Set<string>();
+    if (quarantine?.scope === "rule")
+      quarantineKeys.add(rateLimitKeys.quarantine(own.dimension, own.id, spec.id));
+    for (const scopeBy of globalScopesToCheck) {
+      const key = await keyring.key(scopeBy, facts);
+      quarantineKeys.add(rateLimitKeys.quarantine(key.dimension, key.id));
+    }
+
+    let checked: Awaited<ReturnType<typeof limiter.check>>;
+    try {
+      // Our deadline, not @upstash/ratelimit's `timeout` (which answers "success" when it expires).
+      checked = await withDeadline(
+        limiter.check(counterKey, [...quarantineKeys]),
+        timeoutMs,
+        `rate limit ${spec.id}`,
+      );
+    } catch (error) {
+      reportFailure(error);
+      return unavailable;
+    }
+    if (checked.pending) ctx.waitUntil(checked.pending.catch(() => {}));
+    if (checked.quarantine) return quarantined(checked.quarantine.ttlMs, "quarantined");
+    const result = checked.limit;
+    if (!result) return unavailable;
+
+    const now = services.now();
+    const headers = rateLimitHeaders(result, windowMs, now);
+    if (result.success) return { action: "headers", headers };
+
+    const limited: Verdict = {
+      action: "block",
+      outcome: "rate-limited",
+      status: 429,
+      reason: "limit-exceeded",
+      message: LIMITED_MESSAGE,
+      retryAfter: Math.max(1, seconds(result.reset - now)),
+      headers,
+    };
+    // Monitor mode counts but never quarantines: a quarantine would block on other rules' routes.
+    if (!quarantine || spec.mode === "monitor" || ctx.ruleset.mode === "monitor") return limited;
+
+    const record = JSON.stringify({
+      rule: spec.id,
+      scope: quarantine.scope,
+      dimension: own.dimension,
+      at: now,
+      until: now + quarantine.forMs,
+      ...(facts.tenant === undefined ? {} : { tenant: facts.tenant.toLowerCase() }),
+    });
+    const trip = store.trip({
+      tripKey: rateLimitKeys.trips(spec.id, own.dimension, own.id),
+      quarantineKey: rateLimitKeys.quarantine(
+        own.dimension,
+        own.id,
+        quarantine.scope === "rule" ? spec.id : undefined,
+      ),
+      after: quarantine.after,
+      windowMs,
+      forMs: quarantine.forMs,
+      record,
+    });
+    // Within what is left of the deadline; past it the trip still lands, after the response.
+    ctx.waitUntil(trip.catch(() => {}));
+    const left = timeoutMs - (services.now() - startedAt);
+    if (left <= 0) return limited;
+    try {
+      const tripped = await withDeadline(trip, left, `quarantine ${spec.id}`);
+      if (tripped.quarantined)
+        return {
+          ...limited,
+          reason: "quarantine-started",
+          retryAfter: Math.max(1, seconds(quarantine.forMs)),
+        };
+    } catch (error) {
+      reportFailure(error);
+    }
+    return limited;
+  }
+
   return {
     id: spec.id,
     kind: "rate-limit",
     phase: "rate-limit",
     monitor: spec.mode === "monitor",
     match: spec.match,
-    evaluate: () => undefined,
+    evaluate,
   };
 }

@@ -1,0 +1,254 @@
+/**
+ * The embedded store (`redis: "memory"`), for `containment dev` and tests without Redis.
+ *
+ * PER ISOLATE: counters, trips and quarantines live in this isolate's memory only. Two isolates
+ * (two regions, two serverless instances, a restart) each count from zero, so a limit of 20 can
+ * admit 20 per isolate. `status()` says so. Never use it to enforce limits in production.
+ *
+ * The algorithms follow @upstash/ratelimit's Lua scripts (same admit/deny decisions and reset
+ * times), so a rule behaves the same in `containment dev` as against Redis. Everything is bounded:
+ * counters expire with their window and the maps evict the oldest entry when full.
+ */
+import type { Decision } from "../engine/decision.js";
+import type { DecisionSink } from "../engine/sink.js";
+import { ExpiringMap } from "./bounded.js";
+import {
+  countField,
+  type Evidence,
+  evidenceOf,
+  minuteOf,
+  type SourceEvent,
+  sourceEvidence,
+} from "./evidence.js";
+import type { Keyring } from "./keys.js";
+import type { MirrorStats } from "./mirror.js";
+import type {
+  CheckResult,
+  Limiter,
+  LimiterConfig,
+  LimitResult,
+  RateLimitStore,
+  StoreStatus,
+  TripRequest,
+  TripResult,
+} from "./store.js";
+
+export interface MemoryStoreOptions {
+  /** Entries per map (counters, trips, quarantines). Default 10 000. */
+  maxEntries?: number;
+  now?: () => number;
+}
+
+interface TokenState {
+  tokens: number;
+  refilledAt: number;
+}
+
+/**
+ * @example
+ * const store = new MemoryStore(); // what `redis: "memory"` builds
+ */
+export class MemoryStore implements RateLimitStore {
+  readonly kind = "memory";
+  readonly #now: () => number;
+  readonly #counters: ExpiringMap<string, number>;
+  readonly #buckets: ExpiringMap<string, TokenState>;
+  readonly #trips: ExpiringMap<string, number>;
+  readonly #quarantines: ExpiringMap<string, string>;
+
+  constructor(options: MemoryStoreOptions = {}) {
+    const max = options.maxEntries ?? 10_000;
+    this.#now = options.now ?? Date.now;
+    this.#counters = new ExpiringMap(max, this.#now);
+    this.#buckets = new ExpiringMap(max, this.#now);
+    this.#trips = new ExpiringMap(max, this.#now);
+    this.#quarantines = new ExpiringMap(max, this.#now);
+  }
+
+  /** Entries held (for tests of the bounds). */
+  get size(): number {
+    return this.#counters.size + this.#buckets.size + this.#trips.size + this.#quarantines.size;
+  }
+
+  limiter(config: LimiterConfig): Limiter {
+    return {
+      check: (key, quarantineKeys) => {
+        for (const quarantineKey of quarantineKeys) {
+          const ttlMs = this.#quarantines.ttl(quarantineKey);
+          if (ttlMs > 0)
+            return Promise.resolve<CheckResult>({
+              quarantine: { key: quarantineKey, ttlMs },
+              source: "cache",
+            });
+        }
+        return Promise.resolve<CheckResult>({ limit: this.#limit(config, `rl:${key}`), source: "store" });
+      },
+    };
+  }
+
+  #limit(config: LimiterConfig, key: string): LimitResult {
+    const now = this.#now();
+    const { limit, windowMs } = config;
+    switch (config.algorithm) {
+      case "fixed-window": {
+        const bucket = Math.floor(now / windowMs);
+        const reset = (bucket + 1) * windowMs;
+        const counterKey = `${key}:${bucket}`;
+        const used = (this.#counters.get(counterKey) ?? 0) + 1;
+        this.#counters.set(counterKey, used, reset - now);
+        return { success: used <= limit, limit, remaining: Math.max(0, limit - used), reset };
+      }
+      case "sliding-window": {
+        const current = Math.floor(now / windowMs);
+        const reset = (current + 1) * windowMs;
+        const inCurrent = this.#counters.get(`${key}:${current}`) ?? 0;
+        const inPrevious = this.#counters.get(`${key}:${current - 1}`) ?? 0;
+        // The previous window counts by the share of it still inside the sliding window.
+        const weighted = Math.floor((1 - (now % windowMs) / windowMs) * inPrevious);
+        if (weighted + inCurrent >= limit) return { success: false, limit, remaining: 0, reset };
+        const used = inCurrent + 1;
+        // Kept one window past its end: it is the next window's "previous".
+        this.#counters.set(`${key}:${current}`, used, reset + windowMs - now);
+        return { success: true, limit, remaining: Math.max(0, limit - used - weighted), reset };
+      }
+      case "token-bucket": {
+        const state = this.#buckets.get(key) ?? { tokens: limit, refilledAt: now };
+        const intervals = Math.floor((now - state.refilledAt) / windowMs);
+        if (intervals > 0) {
+          state.tokens = Math.min(limit, state.tokens + intervals * config.refill);
+          state.refilledAt += intervals * windowMs;
+        }
+        const reset = state.refilledAt + windowMs;
+        const success = state.tokens >= 1;
+        if (success) state.tokens -= 1;
+        // Forgotten once it would be full again: a fresh bucket is the same thing.
+        const fullAfter = Math.ceil((limit - state.tokens) / config.refill) * windowMs;
+        this.#buckets.set(key, state, Math.max(1, reset - now + fullAfter));
+        return { success, limit, remaining: Math.max(0, state.tokens), reset };
+      }
+    }
+  }
+
+  trip(request: TripRequest): Promise<TripResult> {
+    const trips = (this.#trips.get(request.tripKey) ?? 0) + 1;
+    const left = this.#trips.ttl(request.tripKey);
+    if (trips < request.after) {
+      this.#trips.set(request.tripKey, trips, left > 0 ? left : request.windowMs);
+      return Promise.resolve({ trips, quarantined: false });
+    }
+    this.#trips.delete(request.tripKey);
+    if (this.#quarantines.ttl(request.quarantineKey) === 0)
+      this.#quarantines.set(request.quarantineKey, request.record, request.forMs);
+    return Promise.resolve({ trips, quarantined: true });
+  }
+
+  /** The quarantine keys in force, with their evidence (for `containment dev`). */
+  quarantines(): Array<{ key: string; record: string; ttlMs: number }> {
+    return [...this.#quarantines.entries()].map(([key, record, ttlMs]) => ({ key, record, ttlMs }));
+  }
+
+  status(): StoreStatus {
+    return {
+      kind: "memory",
+      scope: "per-isolate",
+      prefix: "",
+      databases: 0,
+      note: "in-memory store: counters and quarantines are per isolate (not shared between isolates, regions or restarts); for containment dev and tests, not production",
+    };
+  }
+}
+
+export interface MemoryDecisionLogOptions {
+  /** Events kept (a ring: the oldest go first). Default 1 000. */
+  maxEvents?: number;
+  /** Minutes of per-minute counts kept. Default 120. */
+  maxMinutes?: number;
+  /** Share of allowed decisions kept as events (counts include all). Default 1: it is local. */
+  sampleAllows?: number;
+  random?: () => number;
+}
+
+/**
+ * The in-memory decision log that stands in for the Redis mirror with `redis: "memory"`: the last
+ * events (same fields and privacy rules as the `events` stream) and per-minute counts. Per isolate.
+ */
+export class MemoryDecisionLog implements DecisionSink {
+  readonly #keyring: Keyring;
+  readonly #maxEvents: number;
+  readonly #maxMinutes: number;
+  readonly #sampleAllows: number;
+  readonly #random: () => number;
+  #pending: Array<Decision | SourceEvent> = [];
+  readonly #events: Evidence[] = [];
+  readonly #counts = new Map<number, Map<string, number>>();
+  readonly #stats: MirrorStats = { recorded: 0, buffered: 0, sent: 0, dropped: 0, flushes: 0, failures: 0 };
+
+  constructor(keyring: Keyring, options: MemoryDecisionLogOptions = {}) {
+    this.#keyring = keyring;
+    this.#maxEvents = Math.max(1, options.maxEvents ?? 1_000);
+    this.#maxMinutes = Math.max(1, options.maxMinutes ?? 120);
+    this.#sampleAllows = options.sampleAllows ?? 1;
+    this.#random = options.random ?? Math.random;
+  }
+
+  record(decision: Decision): void {
+    this.#stats.recorded++;
+    const minute = minuteOf(decision.at);
+    let fields = this.#counts.get(minute);
+    if (!fields) {
+      fields = new Map();
+      this.#counts.set(minute, fields);
+      for (const old of this.#counts.keys()) {
+        if (this.#counts.size <= this.#maxMinutes) break;
+        this.#counts.delete(old);
+      }
+    }
+    const field = countField(decision);
+    fields.set(field, (fields.get(field) ?? 0) + 1);
+    if (decision.outcome === "allow" && !(this.#random() < this.#sampleAllows)) return;
+    this.#push(decision);
+  }
+
+  recordSource(event: string, detail?: Readonly<Record<string, unknown>>, region = "local"): void {
+    const message = typeof detail?.message === "string" ? detail.message : event;
+    this.#push({ source: true, at: Date.now(), event, message, region });
+  }
+
+  #push(item: Decision | SourceEvent): void {
+    // Pending items are shaped (pseudonymized) at flush; bounded like the ring itself.
+    if (this.#pending.length >= this.#maxEvents) {
+      this.#pending.shift();
+      this.#stats.dropped++;
+    }
+    this.#pending.push(item);
+  }
+
+  async flush(): Promise<void> {
+    // Take the items first: a concurrent flush (another request) then shapes a disjoint set.
+    const items = this.#pending;
+    this.#pending = [];
+    if (items.length === 0) return;
+    this.#stats.flushes++;
+    for (const item of items) {
+      this.#events.push("source" in item ? sourceEvidence(item) : await evidenceOf(item, this.#keyring));
+      if (this.#events.length > this.#maxEvents) this.#events.shift();
+      this.#stats.sent++;
+    }
+  }
+
+  /** The most recent events, newest last. */
+  events(): readonly Evidence[] {
+    return [...this.#events];
+  }
+
+  /** `minute → { "rule|outcome": n }`. */
+  counts(): Record<string, Record<string, number>> {
+    const out: Record<string, Record<string, number>> = {};
+    for (const [minute, fields] of this.#counts) out[String(minute)] = Object.fromEntries(fields);
+    return out;
+  }
+
+  stats(): MirrorStats {
+    return { ...this.#stats, buffered: this.#pending.length };
+  }
+}

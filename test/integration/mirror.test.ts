@@ -1,0 +1,208 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { HARNESSES, type Harness, startHarness } from "../support/harness.js";
+import { dumpRedis, inWaves, type RedisFixture, startRedisFixture, until } from "./redis-fixture.js";
+
+let redis: RedisFixture;
+let harness: Harness | undefined;
+
+beforeAll(async () => {
+  redis = await startRedisFixture();
+});
+afterAll(async () => {
+  await redis?.close();
+});
+beforeEach(async () => {
+  await redis.io.flushall();
+});
+afterEach(async () => {
+  await harness?.close();
+  harness = undefined;
+});
+
+const RULES = {
+  version: 1,
+  rules: [
+    {
+      id: "export-limit",
+      kind: "rate-limit",
+      match: { path: "/api/:tenant/export/**" },
+      limit: 3,
+      window: "1m",
+      algorithm: "fixed-window",
+      by: ["tenant", "user", "ip"],
+      quarantine: { after: 2, for: "1m" },
+    },
+    {
+      id: "freeze",
+      kind: "kill-switch",
+      match: { path: "/api/:tenant/frozen" },
+      status: 503,
+      incident: "INC-7",
+    },
+    { id: "no-store", kind: "headers", match: { path: "/api/**" }, set: { "cache-control": "no-store" } },
+  ],
+};
+
+async function counted(prefix = "containment:"): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const key of await redis.io.keys(`${prefix}counts:*`)) {
+    for (const [field, n] of Object.entries(await redis.io.hgetall(key)))
+      out[field] = (out[field] ?? 0) + Number(n);
+  }
+  return out;
+}
+
+function sum(record: Record<string, number>): number {
+  return Object.values(record).reduce((a, b) => a + b, 0);
+}
+
+describe.each(HARNESSES)("decision mirroring to a real Redis (%s)", (name) => {
+  it("mirrors every one of 1,000 decisions in a burst, in far fewer Redis requests", async () => {
+    harness = await startHarness(name, {
+      rules: RULES,
+      redis: redis.connection,
+      options: { mirror: { sampleAllows: 1 } },
+    });
+    const h = harness;
+    await h.fetch("/api/acme/warm-up");
+    await until(async () => (await redis.io.xlen("containment:events")) === 1, 5_000, "the warm-up event");
+    // The isolate says which ruleset it enforces (again every 10 s, and at once on a flip).
+    expect(await redis.io.hkeys("containment:enforcing")).toEqual(["local"]);
+    expect(JSON.parse((await redis.io.hget("containment:enforcing", "local")) as string)).toMatchObject({
+      digest: expect.stringMatching(/^[0-9a-f]{16}$/),
+    });
+    await redis.io.flushall();
+    redis.bridge.resetCounts();
+
+    const started = performance.now();
+    const statuses = await inWaves(1_000, 50, async (i) => {
+      const response = await h.fetch(i % 10 === 0 ? "/api/acme/frozen" : `/api/acme/items/${i}?page=${i}`);
+      await response.arrayBuffer();
+      return response.status;
+    });
+    const burstMs = performance.now() - started;
+    expect(statuses.filter((s) => s === 503)).toHaveLength(100);
+
+    await until(async () => (await redis.io.xlen("containment:events")) === 1_000, 15_000, "1,000 events");
+    await until(async () => sum(await counted()) === 1_000, 5_000, "1,000 counted decisions");
+    const counts = await counted();
+    // Allowed requests carry no deciding rule (the headers rule only adds headers): `-|allow`.
+    expect(counts).toEqual({ "freeze|block": 100, "-|allow": 900 });
+    expect(await redis.io.get("containment:mirror:drops")).toBeNull();
+    const requests = redis.bridge.counts.requests;
+    console.log(
+      `[${name}] 1,000 decisions in ${burstMs.toFixed(0)} ms (50 concurrent): mirrored 1,000 events in ${requests} Redis requests (${redis.bridge.counts.commands} commands)`,
+    );
+    expect(requests).toBeLessThanOrEqual(200);
+  });
+
+  it("keeps every block and samples allows", async () => {
+    harness = await startHarness(name, {
+      rules: RULES,
+      redis: redis.connection,
+      options: { mirror: { sampleAllows: 0 } },
+    });
+    for (let i = 0; i < 10; i++) await (await harness.fetch(`/api/acme/items/${i}`)).arrayBuffer();
+    for (let i = 0; i < 3; i++) await (await harness.fetch("/api/acme/frozen")).arrayBuffer();
+    await until(async () => sum(await counted()) === 13, 5_000, "13 counted decisions");
+    await until(async () => (await redis.io.xlen("containment:events")) === 3, 5_000, "3 events");
+    const events = await redis.io.xrange("containment:events", "-", "+");
+    const flat = events[0]?.[1] ?? [];
+    const fields: Record<string, string> = {};
+    for (let i = 0; i < flat.length; i += 2) fields[flat[i] as string] = flat[i + 1] as string;
+    expect(fields).toMatchObject({
+      rule: "freeze",
+      kind: "kill-switch",
+      outcome: "block",
+      status: "503",
+      method: "GET",
+      path: "/api/acme/frozen",
+      route: "/api/:tenant/frozen",
+      tenant: "acme",
+      ip: "203.0.113.0/24",
+      region: "local",
+      reason: "kill-switch",
+      incident: "INC-7",
+    });
+    const minuteTop = await redis.io.keys("containment:top:*:tenant");
+    expect(minuteTop).toHaveLength(1);
+    expect(await redis.io.zscore(minuteTop[0] as string, "acme")).toBe("3");
+    expect(await redis.io.ttl("containment:events")).toBe(-1);
+    for (const key of await redis.io.keys("containment:counts:*"))
+      expect(await redis.io.ttl(key)).toBeGreaterThan(86_400);
+  });
+
+  it("writes no query string, raw IP or identifying path segment anywhere in Redis", async () => {
+    harness = await startHarness(name, {
+      rules: RULES,
+      redis: redis.connection,
+      options: { mirror: { sampleAllows: 1 } },
+    });
+    const secrets = { "x-real-ip": "198.51.100.23" };
+    const v6 = { "x-real-ip": "2001:db8:5:6::abcd" };
+    const paths = [
+      "/api/acme/export/alice@example.com?token=s3cret-token&email=bob%40example.com",
+      "/api/acme/frozen?ssn=123-45-6789",
+      "/api/acme/patients/48213977/notes?q=diagnosis",
+    ];
+    for (const path of paths) {
+      for (const init of [{ headers: secrets }, { headers: v6 }]) {
+        for (let i = 0; i < 5; i++) await (await harness.fetch(path, init)).arrayBuffer();
+      }
+    }
+    await until(async () => (await redis.io.xlen("containment:events")) === 30, 10_000, "30 events");
+    expect(await redis.io.keys("containment:quarantine:*")).not.toHaveLength(0);
+    const everything = await dumpRedis(redis.io);
+    for (const forbidden of [
+      "s3cret",
+      "token=",
+      "bob",
+      "alice",
+      "example.com",
+      "ssn",
+      "123-45-6789",
+      "diagnosis",
+      "48213977",
+      "198.51.100.23",
+      "2001:db8:5:6::abcd",
+      "2001:db8:5:6:0:0:0:abcd",
+      "?",
+    ]) {
+      expect(everything, `Redis must not contain ${JSON.stringify(forbidden)}`).not.toContain(forbidden);
+    }
+    // What it does hold: networks, redacted paths, route templates.
+    expect(everything).toContain("198.51.100.0/24");
+    expect(everything).toContain("2001:db8:5:0:0:0:0:0/48");
+    expect(everything).toContain("/api/acme/export/:id");
+    expect(everything).toContain("/api/acme/patients/:id/notes");
+  });
+
+  it("counts mirror drops in Redis when the buffer overflows", async () => {
+    harness = await startHarness(name, {
+      rules: RULES,
+      redis: redis.connection,
+      options: { mirror: { sampleAllows: 1, bufferSize: 5, minIntervalMs: 2_000 } },
+    });
+    const h = harness;
+    // The first flush goes at once; the next may not start for 2 s, so a burst overflows 5 slots.
+    await Promise.all(
+      Array.from({ length: 40 }, async (_, i) => (await h.fetch(`/api/acme/items/${i}`)).arrayBuffer()),
+    );
+    await until(
+      async () => Number(await redis.io.get("containment:mirror:drops")) > 0,
+      10_000,
+      "mirror:drops",
+    );
+    await until(async () => sum(await counted()) === 40, 10_000, "40 counted decisions");
+    const drops = Number(await redis.io.get("containment:mirror:drops"));
+    await until(
+      async () =>
+        (await redis.io.xlen("containment:events")) +
+          Number(await redis.io.get("containment:mirror:drops")) ===
+        40,
+      10_000,
+      "events + drops = decisions",
+    );
+    expect(drops).toBeGreaterThan(0);
+  });
+});
