@@ -15,6 +15,20 @@ export interface Evaluation {
   headers: Record<string, string>;
 }
 
+/**
+ * Adds a rule's response headers. When several rate-limit rules match, the client is told about the
+ * most restrictive one (fewest requests remaining), whatever their order.
+ */
+function mergeHeaders(into: Record<string, string>, add: Readonly<Record<string, string>>): void {
+  const current = into["ratelimit-remaining"];
+  const next = add["ratelimit-remaining"];
+  if (current !== undefined && next !== undefined && Number(next) > Number(current)) {
+    for (const [name, value] of Object.entries(add)) if (!name.startsWith("ratelimit")) into[name] = value;
+    return;
+  }
+  Object.assign(into, add);
+}
+
 async function verdictOf(match: MatchedRule, context: RuleContext, services: Services): Promise<Verdict | undefined> {
   try {
     return await match.rule.evaluate(context);
@@ -71,10 +85,10 @@ export async function evaluate(
     switch (verdict.action) {
       case "pass":
         if (verdict.reason === "break-glass") bypassed ??= match;
-        if (verdict.headers && !monitor) Object.assign(headers, verdict.headers);
+        if (verdict.headers && !monitor) mergeHeaders(headers, verdict.headers);
         break;
       case "headers":
-        if (!monitor) Object.assign(headers, verdict.headers);
+        if (!monitor) mergeHeaders(headers, verdict.headers);
         break;
       case "block": {
         if (monitor) {

@@ -9,9 +9,11 @@ export type RuleKind = "kill-switch" | "rate-limit" | "tenant-binding" | "header
 /**
  * Evaluation order (DESIGN: break-glass → kill switches → quarantine → tenant binding → rate
  * limits → headers). Tenant binding precedes rate limits so unauthenticated traffic spends no quota
- * and `user` keys come from a verified token.
+ * and `user` keys come from a verified token. Quarantine has no phase of its own: each rate-limit
+ * rule checks it in the same Redis round trip as its counter, so routes without a rate-limit rule
+ * never wait on Redis.
  */
-export const PHASE_ORDER = ["kill-switch", "quarantine", "tenant-binding", "rate-limit", "headers"] as const;
+export const PHASE_ORDER = ["kill-switch", "tenant-binding", "rate-limit", "headers"] as const;
 export type Phase = (typeof PHASE_ORDER)[number];
 
 /** Per-request identity facts, filled in by rules as they verify them (tenant binding sets `user`). */

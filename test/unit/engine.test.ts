@@ -123,4 +123,21 @@ describe("the decision engine", () => {
       /\$\.rules\[0\]\.match\.path/,
     );
   });
+
+  it("reports the most restrictive of several matching rate limits in the RateLimit headers", async () => {
+    for (const order of [["tight", "loose"], ["loose", "tight"]]) {
+      const limits = { tight: 2, loose: 100 } as const;
+      const containment = createContainment({
+        rules: {
+          version: 1,
+          rules: order.map((id) => ({ id, kind: "rate-limit", match: { path: "/api/export" }, limit: limits[id as keyof typeof limits], window: "1m", by: ["ip"] })),
+        },
+        redis: "memory",
+        onReport: silent,
+      });
+      const { headers } = await decide(containment, "/api/export", { headers: { "x-real-ip": "192.0.2.1" } });
+      expect(headers["ratelimit-limit"]).toBe("2");
+      expect(headers["ratelimit-remaining"]).toBe("1");
+    }
+  });
 });
