@@ -10,7 +10,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { ContainmentError, type RulesIssue } from "../core/errors.js";
-import { validateDocument } from "../rules/validate.js";
+import { checkDocument } from "../rules/check.js";
 import { bundleEdge } from "./bundle.js";
 import { startDemoOrigin } from "./demo-origin.js";
 import {
@@ -79,7 +79,7 @@ export function readRulesFile(file: string): JsonValue {
   } catch (error) {
     throw configError(`${file} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
   }
-  const result = validateDocument(value);
+  const result = checkDocument(value);
   if (!result.ok) {
     throw new ContainmentError(
       "ERR_RULES_INVALID",
@@ -211,7 +211,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
 function validatingWriter(ec: EdgeConfigServer, file: string): Pick<EdgeConfigServer, "setItem"> {
   return {
     setItem(key, value) {
-      const result = validateDocument(value);
+      const result = checkDocument(value);
       if (!result.ok) {
         const message = `${file} is not a valid rules document; still enforcing the last good rules:\n${formatIssues(result.issues)}`;
         throw new ContainmentError("ERR_RULES_INVALID", message, result.issues);

@@ -22,11 +22,21 @@ export interface Evaluation {
 function mergeHeaders(into: Record<string, string>, add: Readonly<Record<string, string>>): void {
   const current = into["ratelimit-remaining"];
   const next = add["ratelimit-remaining"];
-  if (current !== undefined && next !== undefined && Number(next) > Number(current)) {
-    for (const [name, value] of Object.entries(add)) if (!name.startsWith("ratelimit")) into[name] = value;
-    return;
+  const keepCurrentLimit = current !== undefined && next !== undefined && Number(next) > Number(current);
+  for (const [name, value] of Object.entries(add)) {
+    if (keepCurrentLimit && name.startsWith("ratelimit")) continue;
+    // `Vary: Origin` from tenant binding must survive a headers rule that sets Vary too.
+    into[name] = name === "vary" && into.vary !== undefined ? mergeTokens(into.vary, value) : value;
   }
-  Object.assign(into, add);
+}
+
+function mergeTokens(left: string, right: string): string {
+  const tokens = new Map<string, string>();
+  for (const token of `${left},${right}`.split(",")) {
+    const trimmed = token.trim();
+    if (trimmed && !tokens.has(trimmed.toLowerCase())) tokens.set(trimmed.toLowerCase(), trimmed);
+  }
+  return [...tokens.values()].join(", ");
 }
 
 async function verdictOf(match: MatchedRule, context: RuleContext, services: Services): Promise<Verdict | undefined> {
@@ -104,6 +114,7 @@ export async function evaluate(
           reason: verdict.reason,
           status: verdict.status,
           ...(verdict.incident === undefined ? {} : { incident: verdict.incident }),
+          ...(verdict.tenant === undefined ? {} : { tenant: verdict.tenant }),
         };
         const response = blockResponse({
           status: verdict.status,

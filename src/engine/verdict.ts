@@ -14,6 +14,8 @@ export type Verdict =
       message: string;
       incident?: string;
       retryAfter?: number;
+      /** The tenant the refused request addressed, for evidence (not verified). */
+      tenant?: string;
       headers?: Readonly<Record<string, string>>;
     }
   /** A dependency failed; the rule's fail mode decides whether the request is blocked. */

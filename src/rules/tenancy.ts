@@ -41,11 +41,11 @@ function fromPath(param: string, pattern: readonly PatternSegment[] | undefined)
   return {
     resolve(request, params) {
       const own = params[param];
-      if (own !== undefined) return own;
+      if (own !== undefined) return TENANT_VALUE.test(own) ? own : undefined;
       if (!pattern) return undefined;
       for (const candidate of request.paths) {
         const found = matchPattern(pattern, candidate.segments, candidate.lower)?.[param];
-        if (found !== undefined) return found;
+        if (found !== undefined) return TENANT_VALUE.test(found) ? found : undefined;
       }
       return undefined;
     },

@@ -162,10 +162,16 @@ export function compileTenantBinding(
   });
 
   async function evaluate(context: RuleContext): Promise<Verdict> {
+    const tenant = tenants.resolve(context.request, context.params);
+    if (tenant === undefined || !TENANT_VALUE.test(tenant)) return forbid("tenant-unknown");
+    const verdict = await decideFor(context, tenant);
+    // Evidence names the tenant a refused request addressed, not only verified ones.
+    return verdict.action === "block" ? { ...verdict, tenant } : verdict;
+  }
+
+  async function decideFor(context: RuleContext, tenant: string): Promise<Verdict> {
     const { request } = context;
     const headers = request.request.headers;
-    const tenant = tenants.resolve(request, context.params);
-    if (tenant === undefined || !TENANT_VALUE.test(tenant)) return forbid("tenant-unknown");
 
     // A preflight carries no token: it is checked against the tenant of the URL only, and answered
     // here so it never reaches the handler nor a rate limit.

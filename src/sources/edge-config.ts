@@ -1,4 +1,4 @@
-import { ContainmentError, type RulesIssue } from "../core/errors.js";
+import { ContainmentError, type RulesIssue, isContainmentError } from "../core/errors.js";
 import { withDeadline } from "../core/deadline.js";
 import type { Services } from "../engine/services.js";
 import type { RulesDocument } from "../rules/document.js";
@@ -69,13 +69,18 @@ export function edgeConfigRules(options: EdgeConfigSourceOptions): RulesProvider
     status.loadedAt = next.compiledAt;
   }
 
-  /** Applies a fresh set of items: validates each part, keeping the last good version of any bad one. */
+  /**
+   * Applies a fresh set of items: validates and compiles each part, keeping the last good version of
+   * any bad one. A document is adopted only once it has compiled, so compile-time checks (a tenant
+   * parameter no pattern captures) protect the rules in force as much as the schema does.
+   */
   function apply(items: Record<string, unknown>): void {
     const issues: RulesIssue[] = [];
+    let candidate = goodDocument;
     const raw = items[key];
     if (raw !== undefined) {
       const result = validateDocument(raw);
-      if (result.ok) goodDocument = result.value;
+      if (result.ok) candidate = result.value;
       else issues.push(...result.issues);
     }
     const present = new Set<string>();
@@ -88,15 +93,19 @@ export function edgeConfigRules(options: EdgeConfigSourceOptions): RulesProvider
     }
     // A deleted item stops blocking; an invalid one keeps its last good version.
     for (const itemKey of [...goodSwitches.keys()]) if (!present.has(itemKey)) goodSwitches.delete(itemKey);
-    if (issues.length > 0) fail("ERR_RULES_INVALID", `rejected ${issues.length} fault(s); the last good rules stay in force`, issues);
-
-    const document = goodDocument ?? options.fallback;
     const switches = [...goodSwitches].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, spec]) => ({ key: k, spec }));
+
+    const compile = (document: RulesDocument | undefined) =>
+      compileRuleset(document ?? options.fallback, switches, document ? "edge-config" : "fallback", services);
     try {
-      install(compileRuleset(document, switches, goodDocument ? "edge-config" : "fallback", services));
+      install(compile(candidate));
+      goodDocument = candidate;
     } catch (error) {
-      fail("ERR_RULES_INVALID", error instanceof Error ? error.message : String(error));
+      issues.push(...(isContainmentError(error) && error.issues.length > 0 ? error.issues : [{ path: "$", message: String(error) }]));
+      // The previous document compiled before, so this keeps it in force with the new kill switches.
+      if (candidate !== goodDocument) install(compile(goodDocument));
     }
+    if (issues.length > 0) fail("ERR_RULES_INVALID", `rejected ${issues.length} fault(s); the last good rules stay in force`, issues);
   }
 
   async function refresh(): Promise<void> {

@@ -41,4 +41,17 @@ describe("containment rules validate", () => {
     expect((await containment("rules", "validate", file)).stderr).toContain("is not valid JSON");
     expect((await containment("rules", "validate", "rules/default.json", "--plan", "gold")).stderr).toContain("must be one of hobby, pro, enterprise");
   });
+
+  it("also runs the rule kinds' compile-time checks, so it accepts only what the firewall would enforce", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "containment-cli-"));
+    const file = join(dir, "unbound.json");
+    const rule = {
+      id: "bind", kind: "tenant-binding", match: { path: "/api/**" }, tenant: { from: "path", param: "org" },
+      token: { claim: "org_id", secretEnv: "JWT_SECRET", algorithms: ["HS256"] },
+    };
+    writeFileSync(file, JSON.stringify({ version: 1, rules: [rule] }));
+    const result = await containment("rules", "validate", file);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("$.rules[0].tenant.param");
+  });
 });

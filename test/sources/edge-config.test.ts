@@ -61,6 +61,23 @@ describe("rules from Edge Config (real client against the local stand-in)", () =
     expect(reports.some((report) => report.event === "rules-invalid")).toBe(true);
   });
 
+  it("keeps the last good rules when a pushed document passes the schema but fails a compile-time check", async () => {
+    server = await startEdgeConfigServer({ items: { containment: rulesWith(exportSwitch) } });
+    const { containment, status } = firewall(server.connectionString);
+    expect(await status("/api/patients/1/export")).toBe(503);
+    const unbound = {
+      id: "bind", kind: "tenant-binding", match: { path: "/api/**" }, tenant: { from: "path", param: "org" },
+      token: { claim: "org_id", secretEnv: "JWT_SECRET", algorithms: ["HS256"] },
+    };
+    server.setItem("containment", rulesWith(unbound));
+    expect(await status("/api/patients/1/export")).toBe(503);
+    expect(containment.status().lastError?.issues?.[0]?.path).toBe("$.rules[0].tenant.param");
+    // A later kill-switch item still applies on top of the last good document.
+    server.setItem("containment_kill_b", { match: { path: "/b" } });
+    expect(await status("/b")).toBe(503);
+    expect(await status("/api/patients/1/export")).toBe(503);
+  });
+
   it("keeps an invalid kill-switch item's previous version and still applies other items", async () => {
     server = await startEdgeConfigServer({ items: { containment: rulesWith(), containment_kill_a: { match: { path: "/a" } } } });
     const { containment, status } = firewall(server.connectionString);

@@ -140,4 +140,25 @@ describe("the decision engine", () => {
       expect(headers["ratelimit-remaining"]).toBe("1");
     }
   });
+
+  it("merges Vary from several rules instead of letting the last one overwrite it", async () => {
+    const containment = firewall({
+      rules: [
+        { id: "a", kind: "headers", match: { path: "/x" }, set: { vary: "Origin" } },
+        { id: "b", kind: "headers", match: { path: "/x" }, set: { vary: "Accept-Encoding, origin" } },
+      ],
+    });
+    expect((await decide(containment, "/x")).headers.vary).toBe("Origin, Accept-Encoding");
+  });
+
+  it("never takes a tenant from the path that a tenant id could not be", async () => {
+    const containment = firewall({
+      tenancy: { from: "path", param: "tenant", pattern: "/t/:tenant/**" },
+      rules: [{ id: "acme-only", kind: "kill-switch", match: { path: "/t/**", tenants: ["acme"] } }],
+    });
+    expect((await decide(containment, "/t/acme/x")).response?.status).toBe(503);
+    const odd = await decide(containment, "/t/ac%20me/x");
+    expect(odd.response).toBeUndefined();
+    expect(odd.decision.tenant).toBeUndefined();
+  });
 });

@@ -279,4 +279,26 @@ describe("tenant binding decisions", () => {
         .reason,
     ).toBe("token-expired");
   });
+
+  it("records the tenant a refused request addressed, also when it comes from a header", async () => {
+    const containment = createContainment({
+      rules: {
+        version: 1,
+        rules: [
+          {
+            id: "bind-header",
+            kind: "tenant-binding",
+            match: { path: "/h/**" },
+            tenant: { from: "header", name: "x-tenant" },
+            token: { claim: "org_id", secretEnv: "TB_SECRET", algorithms: ["HS256"] },
+          },
+        ],
+      },
+      env: { TB_SECRET: SECRET },
+      onReport: () => {},
+    });
+    const request = new Request("https://api.example.com/h/x", { headers: { "x-tenant": "globex" } });
+    const { decision } = await containment.decide(request);
+    expect(decision).toMatchObject({ outcome: "block", reason: "token-missing", tenant: "globex" });
+  });
 });
