@@ -1,4 +1,4 @@
-import { type ContainmentOptions, type WaitUntilContext, createContainment } from "../engine/firewall.js";
+import { type ContainmentOptions, createContainment, type WaitUntilContext } from "../engine/firewall.js";
 import { passThrough } from "./pass-through.js";
 
 export type VercelMiddleware = (request: Request, context?: WaitUntilContext) => Promise<Response>;

@@ -1,6 +1,9 @@
 /** Thrown (as a rejection) when a dependency call runs past its deadline. */
 export class DeadlineExceeded extends Error {
-  constructor(readonly label: string, readonly ms: number) {
+  constructor(
+    readonly label: string,
+    readonly ms: number,
+  ) {
     super(`edge-containment: ${label} exceeded its ${ms} ms deadline`);
     this.name = "DeadlineExceeded";
   }

@@ -49,7 +49,8 @@ function canonicalSegments(parts: readonly string[]): string[] {
       out.pop();
       continue;
     }
-    const trimmed = bare.replace(/\.+$/, "");
+    // Hot path: the regex only when there is a trailing dot to strip.
+    const trimmed = bare.charCodeAt(bare.length - 1) === 46 ? bare.replace(/\.+$/, "") : bare;
     if (trimmed.length === 0) continue;
     out.push(trimmed);
   }
@@ -63,7 +64,8 @@ function startsWith(segments: readonly string[], prefix: readonly string[]): boo
 
 /** Next.js data routes: `/_next/data/<build>/<path>.json` serves the page at `<path>`. */
 function nextDataTarget(segments: readonly string[]): string[] | undefined {
-  if (segments.length < 4 || segments[0] !== "_next" || segments[1]?.toLowerCase() !== "data") return undefined;
+  if (segments.length < 4 || segments[0] !== "_next" || segments[1]?.toLowerCase() !== "data")
+    return undefined;
   const rest = segments.slice(3);
   const last = rest[rest.length - 1] ?? "";
   if (!last.toLowerCase().endsWith(".json")) return undefined;
@@ -74,7 +76,14 @@ function nextDataTarget(segments: readonly string[]): string[] | undefined {
 /** React Server Component payloads: `/x.rsc` and `/x.prefetch.rsc` render the route `/x`. */
 function rscTarget(segments: readonly string[]): string[] | undefined {
   const last = segments[segments.length - 1];
-  if (!last) return undefined;
+  // Cheap precheck before the regex: it can only match a segment ending in ".rsc" (any case).
+  if (
+    !last ||
+    last.length < 4 ||
+    last.charCodeAt(last.length - 4) !== 46 ||
+    last.slice(-3).toLowerCase() !== "rsc"
+  )
+    return undefined;
   const match = /(\.prefetch)?\.rsc$/i.exec(last);
   if (!match) return undefined;
   const stem = last.slice(0, match.index);
@@ -83,12 +92,37 @@ function rscTarget(segments: readonly string[]): string[] | undefined {
   return out;
 }
 
-function addCandidate(list: PathCandidate[], seen: Set<string>, segments: readonly string[]): void {
+/**
+ * Adds a reading unless an equal one is already listed. Compared segment by segment: the list holds
+ * a handful of candidates, and no segment can contain the NUL a joined key would need (rejected above).
+ */
+function addCandidate(list: PathCandidate[], segments: readonly string[]): void {
   const lower = segments.map((segment) => segment.toLowerCase());
-  const key = lower.join("\u0000");
-  if (seen.has(key)) return;
-  seen.add(key);
+  for (const existing of list) if (sameSegments(existing.lower, lower)) return;
   list.push({ segments, lower });
+}
+
+function sameSegments(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+interface PreparedOptions {
+  basePath: readonly string[];
+  locales: ReadonlySet<string> | undefined;
+}
+
+const NO_OPTIONS: PreparedOptions = { basePath: [], locales: undefined };
+
+/** Base path and locales in matching form; nothing to build (per request) when neither is set. */
+function prepare(options: PathOptions): PreparedOptions {
+  if (options.basePath === undefined && (options.locales === undefined || options.locales.length === 0))
+    return NO_OPTIONS;
+  return {
+    basePath: canonicalSegments((options.basePath ?? "").toLowerCase().split("/")),
+    locales: new Set((options.locales ?? []).map((locale) => locale.toLowerCase())),
+  };
 }
 
 /**
@@ -103,35 +137,44 @@ export function normalizePath(rawPath: string, options: PathOptions = {}): PathR
   if (rawPath.length > MAX_PATH_LENGTH) return { ok: false, fault: "path-too-long" };
   if (CONTROL.test(rawPath)) return { ok: false, fault: "path-control-character" };
 
-  const splitThenDecode: string[] = [];
-  for (const part of rawPath.split(SEPARATORS)) {
-    const decoded = decodeOnce(part);
-    if (decoded === undefined) return { ok: false, fault: "path-bad-encoding" };
-    splitThenDecode.push(decoded);
+  // Most paths have no backslash and no percent sign: a plain split, and one reading instead of two
+  // (without "%" the decode-then-split reading is identical, so it could only add duplicates).
+  const parts = rawPath.includes("\\") ? rawPath.split(SEPARATORS) : rawPath.split("/");
+  const encoded = rawPath.includes("%");
+  let readings: string[][];
+  if (!encoded) {
+    readings = [canonicalSegments(parts)];
+  } else {
+    const splitThenDecode: string[] = [];
+    for (const part of parts) {
+      const decoded = decodeOnce(part);
+      if (decoded === undefined) return { ok: false, fault: "path-bad-encoding" };
+      splitThenDecode.push(decoded);
+    }
+    const decodedWhole = decodeOnce(rawPath);
+    if (decodedWhole === undefined) return { ok: false, fault: "path-bad-encoding" };
+    if (CONTROL.test(decodedWhole)) return { ok: false, fault: "path-control-character" };
+    readings = [canonicalSegments(splitThenDecode), canonicalSegments(decodedWhole.split(SEPARATORS))];
   }
-  const decodedWhole = decodeOnce(rawPath);
-  if (decodedWhole === undefined) return { ok: false, fault: "path-bad-encoding" };
-  if (CONTROL.test(decodedWhole)) return { ok: false, fault: "path-control-character" };
-
-  const readings = [canonicalSegments(splitThenDecode), canonicalSegments(decodedWhole.split(SEPARATORS))];
-  const basePath = canonicalSegments((options.basePath ?? "").toLowerCase().split("/"));
-  const locales = new Set((options.locales ?? []).map((locale) => locale.toLowerCase()));
+  const { basePath, locales } = prepare(options);
 
   const candidates: PathCandidate[] = [];
-  const seen = new Set<string>();
   for (const reading of readings) {
-    const routed = basePath.length > 0 && startsWith(reading, basePath) ? reading.slice(basePath.length) : reading;
+    const routed =
+      basePath.length > 0 && startsWith(reading, basePath) ? reading.slice(basePath.length) : reading;
     const forms = [routed];
     const data = nextDataTarget(routed);
     if (data) forms.push(data);
-    for (const form of [...forms]) {
-      const rsc = rscTarget(form);
+    const unwrapped = forms.length;
+    for (let i = 0; i < unwrapped; i++) {
+      const rsc = rscTarget(forms[i] as string[]);
       if (rsc) forms.push(rsc);
     }
     for (const form of forms) {
-      addCandidate(candidates, seen, form);
+      addCandidate(candidates, form);
+      if (locales === undefined) continue;
       const first = form[0]?.toLowerCase();
-      if (first !== undefined && locales.has(first)) addCandidate(candidates, seen, form.slice(1));
+      if (first !== undefined && locales.has(first)) addCandidate(candidates, form.slice(1));
     }
   }
   const primary = candidates[0]?.segments ?? [];

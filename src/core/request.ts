@@ -1,5 +1,5 @@
-import { type IpAddress, formatIp, parseIp } from "./ip.js";
-import { type PathCandidate, type PathFault, type PathOptions, normalizePath } from "./path.js";
+import { formatIp, type IpAddress, parseIp } from "./ip.js";
+import { normalizePath, type PathCandidate, type PathFault, type PathOptions } from "./path.js";
 import { redactPath } from "./redact.js";
 
 /** Where the client address comes from. On Vercel, `x-real-ip` is set by the platform. */
@@ -105,7 +105,11 @@ function rawPathOf(url: string): string {
 }
 
 /** Turns a request into what rules match on, or names why it cannot be (answered 400 / 403). */
-export function normalizeRequest(request: Request, options: NormalizeOptions = {}, region = "local"): NormalizeResult {
+export function normalizeRequest(
+  request: Request,
+  options: NormalizeOptions = {},
+  region = "local",
+): NormalizeResult {
   const headers = request.headers;
   const requestId = requestIdOf(headers);
   for (const name of INTERNAL_HEADERS) {

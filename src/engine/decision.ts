@@ -47,8 +47,22 @@ export type Decision =
       status: number;
       incident?: string;
     })
-  | (Base & { outcome: "monitor"; rule: string; kind: RuleKind; reason: string; wouldBe: "block" | "rate-limited"; status: number })
-  | (Base & { outcome: "error"; rule: string; kind: RuleKind; reason: string; failMode: "open" | "closed"; status: number });
+  | (Base & {
+      outcome: "monitor";
+      rule: string;
+      kind: RuleKind;
+      reason: string;
+      wouldBe: "block" | "rate-limited";
+      status: number;
+    })
+  | (Base & {
+      outcome: "error";
+      rule: string;
+      kind: RuleKind;
+      reason: string;
+      failMode: "open" | "closed";
+      status: number;
+    });
 
 /** True when the request was not let through. */
 export function isBlocked(decision: Decision): boolean {

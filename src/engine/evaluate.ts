@@ -3,7 +3,7 @@ import type { NormalizedRequest } from "../core/request.js";
 import type { Identity, RuleContext } from "../rules/rule.js";
 import type { CompiledRuleset, MatchedRule } from "../rules/ruleset.js";
 import type { Decision, DecisionContext, Note } from "./decision.js";
-import { PUBLIC_MESSAGES, blockResponse, emptyResponse } from "./respond.js";
+import { blockResponse, emptyResponse, PUBLIC_MESSAGES } from "./respond.js";
 import type { Services } from "./services.js";
 import type { Verdict } from "./verdict.js";
 
@@ -39,12 +39,19 @@ function mergeTokens(left: string, right: string): string {
   return [...tokens.values()].join(", ");
 }
 
-async function verdictOf(match: MatchedRule, context: RuleContext, services: Services): Promise<Verdict | undefined> {
+async function verdictOf(
+  match: MatchedRule,
+  context: RuleContext,
+  services: Services,
+): Promise<Verdict | undefined> {
   try {
     return await match.rule.evaluate(context);
   } catch (error) {
     // A rule that throws is a bug; fail closed (a security control that fails open on bugs is no control).
-    services.report("rule-error", { rule: match.rule.id, message: error instanceof Error ? error.message : String(error) });
+    services.report("rule-error", {
+      rule: match.rule.id,
+      message: error instanceof Error ? error.message : String(error),
+    });
     return { action: "fail", failMode: "closed", reason: "rule-error" };
   }
 }
@@ -68,8 +75,11 @@ export async function evaluate(
   const breakGlass = ip !== undefined && ruleset.breakGlass.some((cidr) => cidrContains(cidr, ip));
   let bypassed: MatchedRule | undefined;
 
-  const base = (match: MatchedRule | undefined): Omit<DecisionContext, "latencyMs"> & { latencyMs: number } => {
-    const tenant = identity.tenant ?? match?.params.tenant ?? ruleset.tenancy?.resolve(request, match?.params ?? {});
+  const base = (
+    match: MatchedRule | undefined,
+  ): Omit<DecisionContext, "latencyMs"> & { latencyMs: number } => {
+    const tenant =
+      identity.tenant ?? match?.params.tenant ?? ruleset.tenancy?.resolve(request, match?.params ?? {});
     return {
       requestId: request.requestId,
       at: startedAt,
@@ -88,7 +98,16 @@ export async function evaluate(
 
   for (const match of matches) {
     const { rule } = match;
-    const context: RuleContext = { request, params: match.params, route: match.route, ruleset, services, identity, breakGlass, waitUntil };
+    const context: RuleContext = {
+      request,
+      params: match.params,
+      route: match.route,
+      ruleset,
+      services,
+      identity,
+      breakGlass,
+      waitUntil,
+    };
     const verdict = await verdictOf(match, context, services);
     if (!verdict) continue;
     const monitor = rule.monitor || ruleset.mode === "monitor";
@@ -102,7 +121,13 @@ export async function evaluate(
         break;
       case "block": {
         if (monitor) {
-          notes.push({ rule: rule.id, kind: rule.kind, reason: verdict.reason, wouldBe: verdict.outcome, status: verdict.status });
+          notes.push({
+            rule: rule.id,
+            kind: rule.kind,
+            reason: verdict.reason,
+            wouldBe: verdict.outcome,
+            status: verdict.status,
+          });
           break;
         }
         const decision: Decision = {
@@ -154,8 +179,19 @@ export async function evaluate(
       }
       case "respond": {
         if (monitor) break;
-        const decision: Decision = { ...base(match), notes, outcome: "allow", rule: rule.id, kind: rule.kind, reason: verdict.reason };
-        return { decision, response: emptyResponse(verdict.status, { ...headers, ...verdict.headers }, request.requestId), headers };
+        const decision: Decision = {
+          ...base(match),
+          notes,
+          outcome: "allow",
+          rule: rule.id,
+          kind: rule.kind,
+          reason: verdict.reason,
+        };
+        return {
+          decision,
+          response: emptyResponse(verdict.status, { ...headers, ...verdict.headers }, request.requestId),
+          headers,
+        };
       }
     }
   }
@@ -169,12 +205,38 @@ export async function evaluate(
     const match = first ? matches.find((m) => m.rule.id === first.rule) : (bypassed ?? matches[0]);
     const rest = first ? notes.filter((note) => note !== first) : notes;
     if (failed) {
-      return { ...base(match), notes: rest, outcome: "error", rule: failed.rule, kind: failed.kind, reason: failed.reason, failMode: "open", status: failed.status ?? 503 };
+      return {
+        ...base(match),
+        notes: rest,
+        outcome: "error",
+        rule: failed.rule,
+        kind: failed.kind,
+        reason: failed.reason,
+        failMode: "open",
+        status: failed.status ?? 503,
+      };
     }
     if (watched?.wouldBe) {
-      return { ...base(match), notes: rest, outcome: "monitor", rule: watched.rule, kind: watched.kind, reason: watched.reason, wouldBe: watched.wouldBe, status: watched.status ?? 403 };
+      return {
+        ...base(match),
+        notes: rest,
+        outcome: "monitor",
+        rule: watched.rule,
+        kind: watched.kind,
+        reason: watched.reason,
+        wouldBe: watched.wouldBe,
+        status: watched.status ?? 403,
+      };
     }
-    if (bypassed) return { ...base(bypassed), notes, outcome: "allow", reason: "break-glass", rule: bypassed.rule.id, kind: bypassed.rule.kind };
+    if (bypassed)
+      return {
+        ...base(bypassed),
+        notes,
+        outcome: "allow",
+        reason: "break-glass",
+        rule: bypassed.rule.id,
+        kind: bypassed.rule.kind,
+      };
     return { ...base(match), notes, outcome: "allow", reason: matches.length > 0 ? "passed" : "no-rule" };
   }
 }

@@ -29,7 +29,11 @@ export function blockResponse(body: BlockBody): Response {
 }
 
 /** A direct success answer with no body (CORS preflight). */
-export function emptyResponse(status: number, headers: Readonly<Record<string, string>>, requestId: string): Response {
+export function emptyResponse(
+  status: number,
+  headers: Readonly<Record<string, string>>,
+  requestId: string,
+): Response {
   const all = new Headers(headers);
   all.set("x-containment-request-id", requestId);
   return new Response(null, { status, headers: all });

@@ -10,7 +10,10 @@ import { parsePattern } from "./pattern.js";
 
 export const RULE_ID = v.pipe(
   v.string(),
-  v.regex(/^[A-Za-z0-9][\w-]{0,63}$/, "must be 1-64 letters, digits, _ or -, starting with a letter or digit"),
+  v.regex(
+    /^[A-Za-z0-9][\w-]{0,63}$/,
+    "must be 1-64 letters, digits, _ or -, starting with a letter or digit",
+  ),
 );
 
 export const PATH_PATTERN = v.pipe(
@@ -21,17 +24,28 @@ export const PATH_PATTERN = v.pipe(
     const parsed = parsePattern(dataset.value);
     if (typeof parsed === "string") addIssue({ message: `path pattern ${parsed}` });
   }),
-  v.description("Path pattern: literal segments, :name (one segment, captured), * (one segment), ** (the rest)."),
+  v.description(
+    "Path pattern: literal segments, :name (one segment, captured), * (one segment), ** (the rest).",
+  ),
 );
 
 const METHOD = v.pipe(v.string(), v.regex(/^[A-Z]{1,20}$/, "must be an upper-case HTTP method like GET"));
 const HOST = v.pipe(
   v.string(),
-  v.regex(/^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/, "must be a lower-case host name, optionally starting with *."),
+  v.regex(
+    /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/,
+    "must be a lower-case host name, optionally starting with *.",
+  ),
 );
-export const TENANT_ID = v.pipe(v.string(), v.regex(/^[\w.-]{1,128}$/, "must be 1-128 letters, digits, _, . or -"));
+export const TENANT_ID = v.pipe(
+  v.string(),
+  v.regex(/^[\w.-]{1,128}$/, "must be 1-128 letters, digits, _, . or -"),
+);
 
-export const DURATION = v.pipe(v.string(), v.regex(DURATION_PATTERN, "must be a duration like 500ms, 10s, 1m, 2h or 1d"));
+export const DURATION = v.pipe(
+  v.string(),
+  v.regex(DURATION_PATTERN, "must be a duration like 500ms, 10s, 1m, 2h or 1d"),
+);
 
 export const CIDR = v.pipe(
   v.string(),
@@ -40,12 +54,19 @@ export const CIDR = v.pipe(
 
 export const MATCH = v.strictObject({
   path: v.union(
-    [PATH_PATTERN, v.pipe(v.array(PATH_PATTERN), v.minLength(1, "must list at least one pattern"), v.maxLength(32))],
+    [
+      PATH_PATTERN,
+      v.pipe(v.array(PATH_PATTERN), v.minLength(1, "must list at least one pattern"), v.maxLength(32)),
+    ],
     "must be a path pattern or a list of them",
   ),
-  methods: v.optional(v.pipe(v.array(METHOD), v.minLength(1, "must list at least one method, or be left out"))),
+  methods: v.optional(
+    v.pipe(v.array(METHOD), v.minLength(1, "must list at least one method, or be left out")),
+  ),
   hosts: v.optional(v.pipe(v.array(HOST), v.minLength(1, "must list at least one host, or be left out"))),
-  tenants: v.optional(v.pipe(v.array(TENANT_ID), v.minLength(1, "must list at least one tenant, or be left out"))),
+  tenants: v.optional(
+    v.pipe(v.array(TENANT_ID), v.minLength(1, "must list at least one tenant, or be left out")),
+  ),
 });
 export type MatchSpec = v.InferOutput<typeof MATCH>;
 
@@ -53,4 +74,9 @@ export const RULE_MODE = v.picklist(["enforce", "monitor"], 'must be "enforce" o
 
 export const FAIL_MODE = v.picklist(["open", "closed"], 'must be "open" or "closed"');
 
-export const TIMEOUT_MS = v.pipe(v.number(), v.integer("must be a whole number"), v.minValue(1), v.maxValue(10_000));
+export const TIMEOUT_MS = v.pipe(
+  v.number(),
+  v.integer("must be a whole number"),
+  v.minValue(1),
+  v.maxValue(10_000),
+);

@@ -3,8 +3,8 @@ import { CIDR, RULE_MODE, TENANT_ID } from "./common.js";
 import { HEADERS_RULE } from "./headers.js";
 import { KILL_SWITCH_RULE } from "./kill-switch.js";
 import { RATE_LIMIT_RULE } from "./rate-limit.js";
-import { TENANT_BINDING_RULE } from "./tenant-binding.js";
 import { TENANT_SOURCE } from "./tenancy.js";
+import { TENANT_BINDING_RULE } from "./tenant-binding.js";
 
 const ORIGIN = v.pipe(
   v.string(),
@@ -43,7 +43,13 @@ export const RULES_DOCUMENT = v.pipe(
         addIssue({
           message: `repeats the id ${JSON.stringify(rule.id)} of $.rules[${first}]`,
           path: [
-            { type: "object", origin: "value", input: dataset.value, key: "rules", value: dataset.value.rules },
+            {
+              type: "object",
+              origin: "value",
+              input: dataset.value,
+              key: "rules",
+              value: dataset.value.rules,
+            },
             { type: "array", origin: "value", input: dataset.value.rules, key: index, value: rule },
             { type: "object", origin: "value", input: rule, key: "id", value: rule.id },
           ],

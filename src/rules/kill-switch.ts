@@ -12,20 +12,34 @@ export const KILL_SWITCH_FIELDS = {
   id: RULE_ID,
   match: MATCH,
   mode: v.optional(RULE_MODE),
-  status: v.optional(v.pipe(v.number(), v.integer(), v.minValue(400, "must be a 4xx or 5xx status"), v.maxValue(599, "must be a 4xx or 5xx status"))),
+  status: v.optional(
+    v.pipe(
+      v.number(),
+      v.integer(),
+      v.minValue(400, "must be a 4xx or 5xx status"),
+      v.maxValue(599, "must be a 4xx or 5xx status"),
+    ),
+  ),
   message: v.optional(v.pipe(v.string(), v.maxLength(200, "must be at most 200 characters"))),
   reason: v.optional(v.pipe(v.string(), v.maxLength(500))),
-  incident: v.optional(v.pipe(v.string(), v.regex(/^[\w.:-]{1,64}$/, "must be 1-64 letters, digits, _ . : or -"))),
+  incident: v.optional(
+    v.pipe(v.string(), v.regex(/^[\w.:-]{1,64}$/, "must be 1-64 letters, digits, _ . : or -")),
+  ),
   by: v.optional(v.pipe(v.string(), v.maxLength(200))),
   at: v.optional(v.pipe(v.string(), v.isoTimestamp("must be an ISO 8601 timestamp"))),
-  expiresAt: v.optional(v.pipe(v.string(), v.isoTimestamp("must be an ISO 8601 timestamp like 2026-11-23T20:00:00Z"))),
+  expiresAt: v.optional(
+    v.pipe(v.string(), v.isoTimestamp("must be an ISO 8601 timestamp like 2026-11-23T20:00:00Z")),
+  ),
   retryAfter: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(86_400))),
 } as const;
 
 export const KILL_SWITCH_RULE = v.strictObject({ kind: v.literal("kill-switch"), ...KILL_SWITCH_FIELDS });
 
 /** The value of an Edge Config item `containment_kill_<id>`; `kind` may be left out there. */
-export const KILL_SWITCH_ITEM = v.strictObject({ kind: v.optional(v.literal("kill-switch")), ...KILL_SWITCH_FIELDS });
+export const KILL_SWITCH_ITEM = v.strictObject({
+  kind: v.optional(v.literal("kill-switch")),
+  ...KILL_SWITCH_FIELDS,
+});
 
 export type KillSwitchSpec = v.InferOutput<typeof KILL_SWITCH_ITEM>;
 

@@ -32,7 +32,7 @@ export function parsePattern(pattern: string): PatternSegment[] | string {
       if (names.has(name)) return `repeats the parameter :${name}`;
       names.add(name);
       out.push({ type: "param", name });
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: patterns may not contain them
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: patterns may not contain them
     } else if (part === "." || part === ".." || /[*%\\;?#\u0000-\u0020]/.test(part)) {
       return `has a segment ${JSON.stringify(part)} that no normalized path can contain`;
     } else {

@@ -1,16 +1,17 @@
 import { fnv1a64 } from "../core/fnv.js";
 import { type Cidr, parseCidr } from "../core/ip.js";
+import type { PathCandidate } from "../core/path.js";
 import type { NormalizedRequest } from "../core/request.js";
 import type { Services } from "../engine/services.js";
-import type { RulesDocument, RuleSpec } from "./document.js";
+import type { RuleSpec, RulesDocument } from "./document.js";
 import { compileHeaders } from "./headers.js";
-import { type KillSwitchSpec, compileKillSwitch } from "./kill-switch.js";
+import { compileKillSwitch, type KillSwitchSpec } from "./kill-switch.js";
 import { parsePattern } from "./pattern.js";
 import { compileRateLimit } from "./rate-limit.js";
 import { type CompiledRule, PHASE_ORDER } from "./rule.js";
+import { compileTenantSource, type TenantResolver } from "./tenancy.js";
 import { compileTenantBinding } from "./tenant-binding.js";
-import { type TenantResolver, compileTenantSource } from "./tenancy.js";
-import { RouteTrie } from "./trie.js";
+import { RouteTrie, type TrieMatch } from "./trie.js";
 
 export type RulesetSource = "edge-config" | "fallback" | "static";
 
@@ -48,6 +49,11 @@ export interface CompiledRuleset {
   match(request: NormalizedRequest): MatchedRule[];
 }
 
+function hasAny(set: ReadonlySet<string>, values: readonly string[]): boolean {
+  for (const value of values) if (set.has(value)) return true;
+  return false;
+}
+
 function hostMatcher(hosts: readonly string[]): (host: string) => boolean {
   const exact = new Set(hosts.filter((h) => !h.startsWith("*.")));
   const suffixes = hosts.filter((h) => h.startsWith("*.")).map((h) => h.slice(1));
@@ -79,8 +85,10 @@ export function compileRuleset(
 ): CompiledRuleset {
   const context: CompileContext = { document, services };
   const rules: CompiledRule[] = [];
-  for (const spec of document.rules) rules.push({ ...compileSpec(spec, context), order: rules.length, source: "rules" });
-  for (const { key, spec } of killSwitches) rules.push({ ...compileKillSwitch(spec), order: rules.length, source: key });
+  for (const spec of document.rules)
+    rules.push({ ...compileSpec(spec, context), order: rules.length, source: "rules" });
+  for (const { key, spec } of killSwitches)
+    rules.push({ ...compileKillSwitch(spec), order: rules.length, source: key });
 
   const trie = new RouteTrie<Binding>();
   for (const rule of rules) {
@@ -111,18 +119,25 @@ export function compileRuleset(
     breakGlass: (document.breakGlass?.cidrs ?? []).flatMap((text) => parseCidr(text) ?? []),
     compiledAt: services.now(),
     match(request) {
-      const hits: import("./trie.js").TrieMatch<Binding>[] = [];
-      for (const [index, candidate] of request.paths.entries()) trie.collect(candidate.lower, index, hits);
+      // Hot path (every request): indexed loops and no closures; a Set and a sort only when needed.
+      const paths = request.paths;
+      const methods = request.methods;
+      // The method filter, applied inside the walk: it has no side effects, so dropping an entry
+      // there is the same as skipping it below, minus the match record.
+      const accept = (binding: Binding): boolean =>
+        binding.methods === undefined || hasAny(binding.methods, methods);
+      const hits: TrieMatch<Binding>[] = [];
+      for (let index = 0; index < paths.length; index++)
+        trie.collect((paths[index] as PathCandidate).lower, index, hits, accept);
       if (hits.length === 0) return [];
-      const seen = new Set<CompiledRule>();
+      const seen = hits.length > 1 ? new Set<CompiledRule>() : undefined;
       const matched: Array<MatchedRule & { binding: Binding }> = [];
       let tenant: string | undefined | null = null;
       for (const { entry, candidate } of hits) {
         const binding = entry.value;
-        if (seen.has(binding.rule)) continue;
-        if (binding.methods && !request.methods.some((m) => binding.methods?.has(m))) continue;
+        if (seen?.has(binding.rule)) continue;
         if (binding.hosts && !binding.hosts(request.host)) continue;
-        const segments = request.paths[candidate]?.segments ?? [];
+        const segments = paths[candidate]?.segments ?? [];
         const params: Record<string, string> = {};
         for (const [index, name] of entry.params) params[name] = segments[index] ?? "";
         if (binding.tenants) {
@@ -132,10 +147,11 @@ export function compileRuleset(
           const effective = own ?? tenant ?? undefined;
           if (effective === undefined || !binding.tenants.has(effective.toLowerCase())) continue;
         }
-        seen.add(binding.rule);
+        seen?.add(binding.rule);
         matched.push({ rule: binding.rule, route: entry.pattern, params, binding });
       }
-      matched.sort((x, y) => x.binding.phaseIndex - y.binding.phaseIndex || x.rule.order - y.rule.order);
+      if (matched.length > 1)
+        matched.sort((x, y) => x.binding.phaseIndex - y.binding.phaseIndex || x.rule.order - y.rule.order);
       return matched.map(({ rule, route, params }) => ({ rule, route, params }));
     },
   };

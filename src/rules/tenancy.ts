@@ -1,7 +1,7 @@
 import * as v from "valibot";
 import type { NormalizedRequest } from "../core/request.js";
 import { PATH_PATTERN, TENANT_ID } from "./common.js";
-import { type PatternSegment, matchPattern, parsePattern } from "./pattern.js";
+import { matchPattern, type PatternSegment, parsePattern } from "./pattern.js";
 
 /**
  * Where the tenant of a request comes from: a path parameter, the subdomain under a base domain, a
@@ -17,7 +17,10 @@ export const TENANT_SOURCE = v.variant("from", [
   }),
   v.strictObject({
     from: v.literal("subdomain"),
-    baseDomain: v.pipe(v.string(), v.regex(/^[a-z0-9.-]+\.[a-z]{2,}$/, "must be a lower-case domain like example.com")),
+    baseDomain: v.pipe(
+      v.string(),
+      v.regex(/^[a-z0-9.-]+\.[a-z]{2,}$/, "must be a lower-case domain like example.com"),
+    ),
   }),
   v.strictObject({
     from: v.literal("header"),
@@ -25,7 +28,10 @@ export const TENANT_SOURCE = v.variant("from", [
   }),
   v.strictObject({
     from: v.literal("host"),
-    hosts: v.record(v.pipe(v.string(), v.regex(/^[a-z0-9.-]{1,253}$/, "must be a lower-case host name")), TENANT_ID),
+    hosts: v.record(
+      v.pipe(v.string(), v.regex(/^[a-z0-9.-]{1,253}$/, "must be a lower-case host name")),
+      TENANT_ID,
+    ),
   }),
 ]);
 export type TenantSourceSpec = v.InferOutput<typeof TENANT_SOURCE>;

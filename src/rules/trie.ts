@@ -60,20 +60,37 @@ export class RouteTrie<T> {
     current.exact.push({ value, pattern, params });
   }
 
-  /** Every entry matching the lower-cased segments; `out` is appended to (no per-call allocation of results). */
-  collect(lower: readonly string[], candidate: number, out: TrieMatch<T>[]): void {
-    this.walk(this.root, lower, 0, candidate, out);
+  /**
+   * Every entry matching the lower-cased segments, in walk order; `out` is appended to (no per-call
+   * allocation of results). `accept` drops entries before a match record is made for them: the
+   * caller's cheap filters (a rule's methods) run here, so rules scoped to other methods on a
+   * shared route cost a check, not an allocation.
+   */
+  collect(
+    lower: readonly string[],
+    candidate: number,
+    out: TrieMatch<T>[],
+    accept?: (value: T) => boolean,
+  ): void {
+    this.walk(this.root, lower, 0, candidate, out, accept);
   }
 
-  private walk(at: TrieNode<T>, lower: readonly string[], depth: number, candidate: number, out: TrieMatch<T>[]): void {
-    for (const entry of at.rest) out.push({ entry, candidate });
+  private walk(
+    at: TrieNode<T>,
+    lower: readonly string[],
+    depth: number,
+    candidate: number,
+    out: TrieMatch<T>[],
+    accept: ((value: T) => boolean) | undefined,
+  ): void {
+    for (const entry of at.rest) if (!accept || accept(entry.value)) out.push({ entry, candidate });
     if (depth === lower.length) {
-      for (const entry of at.exact) out.push({ entry, candidate });
+      for (const entry of at.exact) if (!accept || accept(entry.value)) out.push({ entry, candidate });
       return;
     }
     const segment = lower[depth] as string;
     const literal = at.literal?.get(segment);
-    if (literal) this.walk(literal, lower, depth + 1, candidate, out);
-    if (at.wildcard) this.walk(at.wildcard, lower, depth + 1, candidate, out);
+    if (literal) this.walk(literal, lower, depth + 1, candidate, out, accept);
+    if (at.wildcard) this.walk(at.wildcard, lower, depth + 1, candidate, out, accept);
   }
 }

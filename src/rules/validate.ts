@@ -25,7 +25,8 @@ function toIssues(root: string, issues: readonly v.BaseIssue<unknown>[]): RulesI
   const seen = new Set<string>();
   for (const issue of issues) {
     const path = jsonPath(root, issue);
-    const message = issue.type === "strict_object" && issue.expected === "never" ? "is not a known field" : issue.message;
+    const message =
+      issue.type === "strict_object" && issue.expected === "never" ? "is not a known field" : issue.message;
     const key = `${path}\u0000${message}`;
     if (seen.has(key)) continue;
     seen.add(key);
@@ -39,18 +40,24 @@ export type Validated<T> = { ok: true; value: T } | { ok: false; issues: RulesIs
 /** Validates a rules document; issues name the JSON path of each fault (`$.rules[2].window`). */
 export function validateDocument(input: unknown): Validated<RulesDocument> {
   const result = v.safeParse(RULES_DOCUMENT, input, { abortPipeEarly: true });
-  return result.success ? { ok: true, value: result.output } : { ok: false, issues: toIssues("$", result.issues) };
+  return result.success
+    ? { ok: true, value: result.output }
+    : { ok: false, issues: toIssues("$", result.issues) };
 }
 
 /** Validates the value of a kill-switch item; its `id` defaults to (and must equal) the key's suffix. */
 export function validateKillSwitchItem(key: string, input: unknown): Validated<KillSwitchSpec> {
   const root = `$[${JSON.stringify(key)}]`;
   const suffix = key.slice(KILL_SWITCH_PREFIX.length);
-  const withId = input !== null && typeof input === "object" && !("id" in input) ? { ...input, id: suffix } : input;
+  const withId =
+    input !== null && typeof input === "object" && !("id" in input) ? { ...input, id: suffix } : input;
   const result = v.safeParse(KILL_SWITCH_ITEM, withId, { abortPipeEarly: true });
   if (!result.success) return { ok: false, issues: toIssues(root, result.issues) };
   if (result.output.id !== suffix) {
-    return { ok: false, issues: [{ path: `${root}.id`, message: `must equal the key's suffix ${JSON.stringify(suffix)}` }] };
+    return {
+      ok: false,
+      issues: [{ path: `${root}.id`, message: `must equal the key's suffix ${JSON.stringify(suffix)}` }],
+    };
   }
   return { ok: true, value: result.output };
 }

@@ -9,6 +9,10 @@ import type { EdgeConfigReader } from "./edge-config.js";
  * outage from `containment status`; the rules source keeps the last good ruleset itself.
  */
 export function createEdgeConfigReader(connection: string): EdgeConfigReader {
-  const client = createClient(connection, { cache: "no-store", disableDevelopmentCache: true, staleIfError: false });
+  const client = createClient(connection, {
+    cache: "no-store",
+    disableDevelopmentCache: true,
+    staleIfError: false,
+  });
   return { getAll: () => client.getAll(), digest: () => client.digest() };
 }

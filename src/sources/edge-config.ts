@@ -1,5 +1,5 @@
-import { ContainmentError, type RulesIssue, isContainmentError } from "../core/errors.js";
 import { withDeadline } from "../core/deadline.js";
+import { ContainmentError, isContainmentError, type RulesIssue } from "../core/errors.js";
 import type { Services } from "../engine/services.js";
 import type { RulesDocument } from "../rules/document.js";
 import type { KillSwitchSpec } from "../rules/kill-switch.js";
@@ -52,9 +52,16 @@ export function edgeConfigRules(options: EdgeConfigSourceOptions): RulesProvider
   const goodSwitches = new Map<string, KillSwitchSpec>();
   const status: SourceStatus = { source: "fallback", digest: "", loadedAt: 0 };
 
-  function fail(code: "ERR_RULES_SOURCE" | "ERR_RULES_INVALID", message: string, issues?: RulesIssue[]): void {
+  function fail(
+    code: "ERR_RULES_SOURCE" | "ERR_RULES_INVALID",
+    message: string,
+    issues?: RulesIssue[],
+  ): void {
     status.lastError = { at: services.now(), code, message, ...(issues ? { issues } : {}) };
-    services.report(code === "ERR_RULES_INVALID" ? "rules-invalid" : "rules-source-error", { message, issues });
+    services.report(code === "ERR_RULES_INVALID" ? "rules-invalid" : "rules-source-error", {
+      message,
+      issues,
+    });
   }
 
   function useFallback(): CompiledRuleset {
@@ -93,7 +100,9 @@ export function edgeConfigRules(options: EdgeConfigSourceOptions): RulesProvider
     }
     // A deleted item stops blocking; an invalid one keeps its last good version.
     for (const itemKey of [...goodSwitches.keys()]) if (!present.has(itemKey)) goodSwitches.delete(itemKey);
-    const switches = [...goodSwitches].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, spec]) => ({ key: k, spec }));
+    const switches = [...goodSwitches]
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([k, spec]) => ({ key: k, spec }));
 
     const compile = (document: RulesDocument | undefined) =>
       compileRuleset(document ?? options.fallback, switches, document ? "edge-config" : "fallback", services);
@@ -101,11 +110,20 @@ export function edgeConfigRules(options: EdgeConfigSourceOptions): RulesProvider
       install(compile(candidate));
       goodDocument = candidate;
     } catch (error) {
-      issues.push(...(isContainmentError(error) && error.issues.length > 0 ? error.issues : [{ path: "$", message: String(error) }]));
+      issues.push(
+        ...(isContainmentError(error) && error.issues.length > 0
+          ? error.issues
+          : [{ path: "$", message: String(error) }]),
+      );
       // The previous document compiled before, so this keeps it in force with the new kill switches.
       if (candidate !== goodDocument) install(compile(goodDocument));
     }
-    if (issues.length > 0) fail("ERR_RULES_INVALID", `rejected ${issues.length} fault(s); the last good rules stay in force`, issues);
+    if (issues.length > 0)
+      fail(
+        "ERR_RULES_INVALID",
+        `rejected ${issues.length} fault(s); the last good rules stay in force`,
+        issues,
+      );
   }
 
   async function refresh(): Promise<void> {

@@ -10,7 +10,12 @@ export interface SourceStatus {
   /** When Edge Config last answered (ms since epoch); absent for static rules or if it never did. */
   lastSuccessAt?: number;
   /** The last failure: Edge Config unreachable, or a pushed document that failed validation. */
-  lastError?: { at: number; code: "ERR_RULES_SOURCE" | "ERR_RULES_INVALID"; message: string; issues?: RulesIssue[] };
+  lastError?: {
+    at: number;
+    code: "ERR_RULES_SOURCE" | "ERR_RULES_INVALID";
+    message: string;
+    issues?: RulesIssue[];
+  };
 }
 
 /** Supplies the ruleset in force; never throws. */

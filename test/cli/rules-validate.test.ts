@@ -28,7 +28,13 @@ describe("containment rules validate", () => {
   it("rejects an invalid document with the JSON path of each fault and exit code 1", async () => {
     const dir = mkdtempSync(join(tmpdir(), "containment-cli-"));
     const file = join(dir, "bad.json");
-    writeFileSync(file, JSON.stringify({ version: 1, rules: [{ id: "x", kind: "kill-switch", match: { path: "/a", methods: ["get"] } }] }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        version: 1,
+        rules: [{ id: "x", kind: "kill-switch", match: { path: "/a", methods: ["get"] } }],
+      }),
+    );
     const result = await containment("rules", "validate", file);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("$.rules[0].match.methods[0]: must be an upper-case HTTP method");
@@ -39,14 +45,19 @@ describe("containment rules validate", () => {
     const file = join(dir, "broken.json");
     writeFileSync(file, "{ version: 1");
     expect((await containment("rules", "validate", file)).stderr).toContain("is not valid JSON");
-    expect((await containment("rules", "validate", "rules/default.json", "--plan", "gold")).stderr).toContain("must be one of hobby, pro, enterprise");
+    expect((await containment("rules", "validate", "rules/default.json", "--plan", "gold")).stderr).toContain(
+      "must be one of hobby, pro, enterprise",
+    );
   });
 
   it("also runs the rule kinds' compile-time checks, so it accepts only what the firewall would enforce", async () => {
     const dir = mkdtempSync(join(tmpdir(), "containment-cli-"));
     const file = join(dir, "unbound.json");
     const rule = {
-      id: "bind", kind: "tenant-binding", match: { path: "/api/**" }, tenant: { from: "path", param: "org" },
+      id: "bind",
+      kind: "tenant-binding",
+      match: { path: "/api/**" },
+      tenant: { from: "path", param: "org" },
       token: { claim: "org_id", secretEnv: "JWT_SECRET", algorithms: ["HS256"] },
     };
     writeFileSync(file, JSON.stringify({ version: 1, rules: [rule] }));

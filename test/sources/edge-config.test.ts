@@ -1,5 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { type EdgeConfigServer, type JsonValue, startEdgeConfigServer } from "../../src/dev/edge-config-server.js";
+import {
+  type EdgeConfigServer,
+  type JsonValue,
+  startEdgeConfigServer,
+} from "../../src/dev/edge-config-server.js";
 import { createContainment } from "../../src/engine/firewall.js";
 
 const exportSwitch = { id: "exports", kind: "kill-switch", match: { path: "/api/patients/*/export" } };
@@ -22,7 +26,8 @@ function firewall(connection: string, extra: Parameters<typeof createContainment
     onReport: (event, detail) => reports.push({ event, ...(detail ? { detail } : {}) }),
     ...extra,
   });
-  const status = async (path: string) => (await containment.decide(new Request(`https://app.example.com${path}`))).response?.status ?? 200;
+  const status = async (path: string) =>
+    (await containment.decide(new Request(`https://app.example.com${path}`))).response?.status ?? 200;
   return { containment, status, reports };
 }
 
@@ -41,7 +46,11 @@ describe("rules from Edge Config (real client against the local stand-in)", () =
     server = await startEdgeConfigServer({ items: { containment: rulesWith() } });
     const { status } = firewall(server.connectionString);
     expect(await status("/api/patients/1/export")).toBe(200);
-    server.setItem("containment_kill_exports", { match: { path: "/api/patients/*/export" }, reason: "INC-1", incident: "INC-1" });
+    server.setItem("containment_kill_exports", {
+      match: { path: "/api/patients/*/export" },
+      reason: "INC-1",
+      incident: "INC-1",
+    });
     expect(await status("/api/patients/1/export")).toBe(503);
     server.deleteItem("containment_kill_exports");
     expect(await status("/api/patients/1/export")).toBe(200);
@@ -57,7 +66,7 @@ describe("rules from Edge Config (real client against the local stand-in)", () =
     const state = containment.status();
     expect(state.digest).toBe(digest);
     expect(state.lastError?.code).toBe("ERR_RULES_INVALID");
-    expect(state.lastError?.issues?.[0]?.path).toBe('$.rules[0].match.path');
+    expect(state.lastError?.issues?.[0]?.path).toBe("$.rules[0].match.path");
     expect(reports.some((report) => report.event === "rules-invalid")).toBe(true);
   });
 
@@ -66,7 +75,10 @@ describe("rules from Edge Config (real client against the local stand-in)", () =
     const { containment, status } = firewall(server.connectionString);
     expect(await status("/api/patients/1/export")).toBe(503);
     const unbound = {
-      id: "bind", kind: "tenant-binding", match: { path: "/api/**" }, tenant: { from: "path", param: "org" },
+      id: "bind",
+      kind: "tenant-binding",
+      match: { path: "/api/**" },
+      tenant: { from: "path", param: "org" },
       token: { claim: "org_id", secretEnv: "JWT_SECRET", algorithms: ["HS256"] },
     };
     server.setItem("containment", rulesWith(unbound));
@@ -79,10 +91,15 @@ describe("rules from Edge Config (real client against the local stand-in)", () =
   });
 
   it("keeps an invalid kill-switch item's previous version and still applies other items", async () => {
-    server = await startEdgeConfigServer({ items: { containment: rulesWith(), containment_kill_a: { match: { path: "/a" } } } });
+    server = await startEdgeConfigServer({
+      items: { containment: rulesWith(), containment_kill_a: { match: { path: "/a" } } },
+    });
     const { containment, status } = firewall(server.connectionString);
     expect(await status("/a")).toBe(503);
-    server.setItems({ containment_kill_a: { match: { path: "a" } }, containment_kill_b: { match: { path: "/b" } } });
+    server.setItems({
+      containment_kill_a: { match: { path: "a" } },
+      containment_kill_b: { match: { path: "/b" } },
+    });
     expect(await status("/a")).toBe(503);
     expect(await status("/b")).toBe(503);
     expect(containment.status().lastError?.issues?.[0]?.path).toBe('$["containment_kill_a"].match.path');

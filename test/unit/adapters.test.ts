@@ -7,7 +7,12 @@ const rules = {
   version: 1,
   rules: [
     { id: "exports", kind: "kill-switch", match: { path: "/api/patients/*/export" } },
-    { id: "no-store", kind: "headers", match: { path: "/api/patients/**" }, set: { "cache-control": "private, no-store" } },
+    {
+      id: "no-store",
+      kind: "headers",
+      match: { path: "/api/patients/**" },
+      set: { "cache-control": "private, no-store" },
+    },
   ],
 };
 
@@ -34,8 +39,13 @@ describe("platform adapters", () => {
   it("reads the Edge Config connection from GLOBAL_CONFIG when EDGE_CONFIG is absent (the product's new name)", async () => {
     const server = await startEdgeConfigServer({ items: { containment: rules } });
     try {
-      const middleware = createMiddleware({ env: { GLOBAL_CONFIG: server.connectionString }, onReport: () => {} });
-      expect((await middleware(new Request("https://app.example.com/api/patients/1/export"))).status).toBe(503);
+      const middleware = createMiddleware({
+        env: { GLOBAL_CONFIG: server.connectionString },
+        onReport: () => {},
+      });
+      expect((await middleware(new Request("https://app.example.com/api/patients/1/export"))).status).toBe(
+        503,
+      );
       expect(server.counts.reads).toBeGreaterThan(0);
     } finally {
       await server.close();
@@ -45,6 +55,8 @@ describe("platform adapters", () => {
   it("enforces the bundled default rules when no Edge Config is configured", async () => {
     const middleware = createMiddleware({ env: {}, onReport: () => {} });
     expect((await middleware(new Request("https://app.example.com/api/patients/1/export"))).status).toBe(503);
-    expect((await middleware(new Request("https://app.example.com/"))).headers.get("x-middleware-next")).toBe("1");
+    expect((await middleware(new Request("https://app.example.com/"))).headers.get("x-middleware-next")).toBe(
+      "1",
+    );
   });
 });

@@ -12,11 +12,18 @@ async function decide(containment: ReturnType<typeof firewall>, path: string, in
   return containment.decide(new Request(`https://app.example.com${path}`, init));
 }
 
-const exportSwitch = { id: "exports", kind: "kill-switch", match: { path: "/api/patients/*/export" }, incident: "INC-1" } as const;
+const exportSwitch = {
+  id: "exports",
+  kind: "kill-switch",
+  match: { path: "/api/patients/*/export" },
+  incident: "INC-1",
+} as const;
 
 describe("the decision engine", () => {
   it("answers a kill switch with 503 JSON that names the rule and incident and nothing internal", async () => {
-    const containment = firewall({ rules: [{ ...exportSwitch, reason: "secret internal reason", retryAfter: 60 }] });
+    const containment = firewall({
+      rules: [{ ...exportSwitch, reason: "secret internal reason", retryAfter: 60 }],
+    });
     const { response, decision } = await decide(containment, "/api/patients/42/export?ssn=123");
     expect(response?.status).toBe(503);
     expect(response?.headers.get("cache-control")).toBe("no-store");
@@ -24,14 +31,22 @@ describe("the decision engine", () => {
     const body = await response?.json();
     expect(Object.keys(body).sort()).toEqual(["error", "incident", "requestId", "rule"]);
     expect(JSON.stringify(body)).not.toContain("secret");
-    expect(decision).toMatchObject({ outcome: "block", rule: "exports", kind: "kill-switch", incident: "INC-1" });
+    expect(decision).toMatchObject({
+      outcome: "block",
+      rule: "exports",
+      kind: "kill-switch",
+      incident: "INC-1",
+    });
     expect(decision.path).toBe("/api/patients/:id/export");
     expect(JSON.stringify(decision)).not.toContain("ssn");
   });
 
   it("stops enforcing a switch once its expiresAt has passed, without anyone deleting it", async () => {
     let now = Date.parse("2026-11-23T19:59:59Z");
-    const containment = firewall({ rules: [{ ...exportSwitch, expiresAt: "2026-11-23T20:00:00Z" }] }, () => now);
+    const containment = firewall(
+      { rules: [{ ...exportSwitch, expiresAt: "2026-11-23T20:00:00Z" }] },
+      () => now,
+    );
     expect((await decide(containment, "/api/patients/1/export")).response?.status).toBe(503);
     now = Date.parse("2026-11-23T20:00:00Z");
     expect((await decide(containment, "/api/patients/1/export")).response).toBeUndefined();
@@ -49,7 +64,10 @@ describe("the decision engine", () => {
     });
     expect((await decide(containment, "/a", { method: "HEAD" })).decision.rule).toBe("get-only");
     expect((await decide(containment, "/a", { method: "POST" })).response).toBeUndefined();
-    expect((await decide(containment, "/a", { method: "POST", headers: { "x-http-method-override": "GET" } })).response?.status).toBe(503);
+    expect(
+      (await decide(containment, "/a", { method: "POST", headers: { "x-http-method-override": "GET" } }))
+        .response?.status,
+    ).toBe(503);
     expect((await decide(containment, "/b")).response?.status).toBe(503);
     expect((await decide(containment, "/c")).response?.status).toBe(503);
     expect((await decide(containment, "/d")).response).toBeUndefined();
@@ -57,25 +75,44 @@ describe("the decision engine", () => {
 
   it("lets responder networks through kill switches and records the bypass", async () => {
     const containment = firewall({ breakGlass: { cidrs: ["198.51.100.0/24"] }, rules: [exportSwitch] });
-    const responder = await decide(containment, "/api/patients/1/export", { headers: { "x-real-ip": "198.51.100.9" } });
+    const responder = await decide(containment, "/api/patients/1/export", {
+      headers: { "x-real-ip": "198.51.100.9" },
+    });
     expect(responder.response).toBeUndefined();
     expect(responder.decision).toMatchObject({ outcome: "allow", reason: "break-glass", rule: "exports" });
-    const outsider = await decide(containment, "/api/patients/1/export", { headers: { "x-real-ip": "192.0.2.1" } });
+    const outsider = await decide(containment, "/api/patients/1/export", {
+      headers: { "x-real-ip": "192.0.2.1" },
+    });
     expect(outsider.response?.status).toBe(503);
   });
 
   it("never trusts X-Forwarded-For for the client address unless configured", async () => {
     const containment = firewall({ breakGlass: { cidrs: ["198.51.100.0/24"] }, rules: [exportSwitch] });
-    const spoofed = await decide(containment, "/api/patients/1/export", { headers: { "x-forwarded-for": "198.51.100.9" } });
+    const spoofed = await decide(containment, "/api/patients/1/export", {
+      headers: { "x-forwarded-for": "198.51.100.9" },
+    });
     expect(spoofed.response?.status).toBe(503);
   });
 
   it("decides but does not block in monitor mode, globally and per rule", async () => {
-    const global = createContainment({ rules: { version: 1, mode: "monitor", rules: [exportSwitch] }, onReport: silent });
+    const global = createContainment({
+      rules: { version: 1, mode: "monitor", rules: [exportSwitch] },
+      onReport: silent,
+    });
     const watched = await decide(global, "/api/patients/1/export");
     expect(watched.response).toBeUndefined();
-    expect(watched.decision).toMatchObject({ outcome: "monitor", rule: "exports", wouldBe: "block", status: 503 });
-    const perRule = firewall({ rules: [{ ...exportSwitch, mode: "monitor" }, { id: "b", kind: "kill-switch", match: { path: "/b" } }] });
+    expect(watched.decision).toMatchObject({
+      outcome: "monitor",
+      rule: "exports",
+      wouldBe: "block",
+      status: 503,
+    });
+    const perRule = firewall({
+      rules: [
+        { ...exportSwitch, mode: "monitor" },
+        { id: "b", kind: "kill-switch", match: { path: "/b" } },
+      ],
+    });
     expect((await decide(perRule, "/api/patients/1/export")).response).toBeUndefined();
     expect((await decide(perRule, "/b")).response?.status).toBe(503);
   });
@@ -83,7 +120,12 @@ describe("the decision engine", () => {
   it("adds headers-rule headers to responses that pass", async () => {
     const containment = firewall({
       rules: [
-        { id: "no-store", kind: "headers", match: { path: "/api/patients/**" }, set: { "cache-control": "private, no-store", "x-phi": "1" } },
+        {
+          id: "no-store",
+          kind: "headers",
+          match: { path: "/api/patients/**" },
+          set: { "cache-control": "private, no-store", "x-phi": "1" },
+        },
       ],
     });
     const { response, headers, decision } = await decide(containment, "/api/patients/1");
@@ -94,15 +136,25 @@ describe("the decision engine", () => {
 
   it("blocks requests carrying Next.js internal headers (CVE-2025-29927) and bad paths with defined statuses", async () => {
     const containment = firewall({ rules: [] });
-    const subrequest = await decide(containment, "/admin", { headers: { "x-middleware-subrequest": "middleware:middleware" } });
+    const subrequest = await decide(containment, "/admin", {
+      headers: { "x-middleware-subrequest": "middleware:middleware" },
+    });
     expect(subrequest.response?.status).toBe(400);
-    expect(subrequest.decision).toMatchObject({ outcome: "block", rule: "request-guard", reason: "internal-header" });
+    expect(subrequest.decision).toMatchObject({
+      outcome: "block",
+      rule: "request-guard",
+      reason: "internal-header",
+    });
     expect((await decide(containment, "/a%00b")).response?.status).toBe(400);
     expect((await decide(containment, `/${"a/".repeat(5000)}`)).response?.status).toBe(414);
   });
 
   it("matches correctly among 10,000 rules, where only the trie keeps the cost flat", async () => {
-    const rules = Array.from({ length: 10_000 }, (_, i) => ({ id: `r${i}`, kind: "kill-switch" as const, match: { path: `/api/v${i}/:x/export` } }));
+    const rules = Array.from({ length: 10_000 }, (_, i) => ({
+      id: `r${i}`,
+      kind: "kill-switch" as const,
+      match: { path: `/api/v${i}/:x/export` },
+    }));
     const containment = firewall({ rules });
     expect((await decide(containment, "/api/v9999/a/export")).decision.rule).toBe("r9999");
     expect((await decide(containment, "/api/v10000/a/export")).response).toBeUndefined();
@@ -119,18 +171,30 @@ describe("the decision engine", () => {
   });
 
   it("refuses to build with an invalid static document, naming the fault", () => {
-    expect(() => createContainment({ rules: { version: 1, rules: [{ id: "x", kind: "kill-switch", match: { path: "x" } }] } })).toThrow(
-      /\$\.rules\[0\]\.match\.path/,
-    );
+    expect(() =>
+      createContainment({
+        rules: { version: 1, rules: [{ id: "x", kind: "kill-switch", match: { path: "x" } }] },
+      }),
+    ).toThrow(/\$\.rules\[0\]\.match\.path/);
   });
 
   it("reports the most restrictive of several matching rate limits in the RateLimit headers", async () => {
-    for (const order of [["tight", "loose"], ["loose", "tight"]]) {
+    for (const order of [
+      ["tight", "loose"],
+      ["loose", "tight"],
+    ]) {
       const limits = { tight: 2, loose: 100 } as const;
       const containment = createContainment({
         rules: {
           version: 1,
-          rules: order.map((id) => ({ id, kind: "rate-limit", match: { path: "/api/export" }, limit: limits[id as keyof typeof limits], window: "1m", by: ["ip"] })),
+          rules: order.map((id) => ({
+            id,
+            kind: "rate-limit",
+            match: { path: "/api/export" },
+            limit: limits[id as keyof typeof limits],
+            window: "1m",
+            by: ["ip"],
+          })),
         },
         redis: "memory",
         onReport: silent,

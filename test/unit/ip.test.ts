@@ -10,7 +10,15 @@ function ip(text: string) {
 describe("client addresses", () => {
   it("parses IPv4 and rejects look-alikes", () => {
     expect(formatIp(ip("203.0.113.7"))).toBe("203.0.113.7");
-    for (const bad of ["203.0.113", "203.0.113.256", "203.0.113.07", "1.2.3.4.5", "", "a.b.c.d", "1.2.3.4/24"]) {
+    for (const bad of [
+      "203.0.113",
+      "203.0.113.256",
+      "203.0.113.07",
+      "1.2.3.4.5",
+      "",
+      "a.b.c.d",
+      "1.2.3.4/24",
+    ]) {
       expect(parseIp(bad)).toBeUndefined();
     }
   });

@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { rulesJsonSchemaText } from "../../scripts/json-schema.js";
 import { checkDocument } from "../../src/rules/check.js";
@@ -23,41 +23,65 @@ describe("rules document validation", () => {
   });
 
   it("names the JSON path of a bad field deep inside a rule", () => {
-    const issues = issuesOf({ version: 1, rules: [killSwitch, { ...killSwitch, id: "b", match: { path: "api/x" } }] });
+    const issues = issuesOf({
+      version: 1,
+      rules: [killSwitch, { ...killSwitch, id: "b", match: { path: "api/x" } }],
+    });
     expect(issues[0]?.path).toBe("$.rules[1].match.path");
     expect(issues[0]?.message).toContain("must start with /");
   });
 
   it("names an unknown field, so a typo like `method` is not silently ignored", () => {
-    const issues = issuesOf({ version: 1, rules: [{ ...killSwitch, match: { path: "/x", method: ["GET"] } }] });
+    const issues = issuesOf({
+      version: 1,
+      rules: [{ ...killSwitch, match: { path: "/x", method: ["GET"] } }],
+    });
     expect(issues).toContainEqual({ path: "$.rules[0].match.method", message: "is not a known field" });
   });
 
   it("rejects an unknown rule kind, a bad window and a repeated id with their paths", () => {
-    expect(issuesOf({ version: 1, rules: [{ id: "x", kind: "firewall", match: { path: "/" } }] })[0]?.path).toBe("$.rules[0].kind");
-    const window = issuesOf({ version: 1, rules: [{ id: "r", kind: "rate-limit", match: { path: "/x" }, limit: 5, window: "1 minute" }] });
+    expect(
+      issuesOf({ version: 1, rules: [{ id: "x", kind: "firewall", match: { path: "/" } }] })[0]?.path,
+    ).toBe("$.rules[0].kind");
+    const window = issuesOf({
+      version: 1,
+      rules: [{ id: "r", kind: "rate-limit", match: { path: "/x" }, limit: 5, window: "1 minute" }],
+    });
     expect(window[0]).toEqual({ path: "$.rules[0].window", message: expect.stringContaining("duration") });
     expect(issuesOf({ version: 1, rules: [killSwitch, killSwitch] })[0]?.path).toBe("$.rules[1].id");
   });
 
   it("rejects patterns no normalized path can match", () => {
     for (const path of ["/api/**/export", "/api//x", "/api/../x", "/api/x%2F", "/api/:t/:t"]) {
-      expect(issuesOf({ version: 1, rules: [{ ...killSwitch, match: { path } }] })[0]?.path).toBe("$.rules[0].match.path");
+      expect(issuesOf({ version: 1, rules: [{ ...killSwitch, match: { path } }] })[0]?.path).toBe(
+        "$.rules[0].match.path",
+      );
     }
   });
 
   it("rejects a wrong version, a non-object and invalid break-glass CIDRs", () => {
     expect(issuesOf({ version: 2, rules: [] })[0]?.path).toBe("$.version");
     expect(issuesOf("rules")[0]?.path).toBe("$");
-    expect(issuesOf({ version: 1, rules: [], breakGlass: { cidrs: ["10.0.0.0/33"] } })[0]?.path).toBe("$.breakGlass.cidrs[0]");
+    expect(issuesOf({ version: 1, rules: [], breakGlass: { cidrs: ["10.0.0.0/33"] } })[0]?.path).toBe(
+      "$.breakGlass.cidrs[0]",
+    );
   });
 
   it("validates a kill-switch item under its key and takes its id from the key", () => {
-    const ok = validateKillSwitchItem("containment_kill_exports", { match: { path: "/api/**" }, reason: "INC" });
+    const ok = validateKillSwitchItem("containment_kill_exports", {
+      match: { path: "/api/**" },
+      reason: "INC",
+    });
     expect(ok.ok && ok.value.id).toBe("exports");
-    const mismatch = validateKillSwitchItem("containment_kill_exports", { id: "other", match: { path: "/api/**" } });
+    const mismatch = validateKillSwitchItem("containment_kill_exports", {
+      id: "other",
+      match: { path: "/api/**" },
+    });
     expect(!mismatch.ok && mismatch.issues[0]?.path).toBe('$["containment_kill_exports"].id');
-    const bad = validateKillSwitchItem("containment_kill_x", { match: { path: "/x" }, expiresAt: "tomorrow" });
+    const bad = validateKillSwitchItem("containment_kill_x", {
+      match: { path: "/x" },
+      expiresAt: "tomorrow",
+    });
     expect(!bad.ok && bad.issues[0]?.path).toBe('$["containment_kill_x"].expiresAt');
   });
 

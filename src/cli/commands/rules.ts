@@ -1,7 +1,7 @@
 import { Command, InvalidArgumentError } from "commander";
+import { fnv1a64 } from "../../core/fnv.js";
 import { EDGE_CONFIG_SIZE_LIMITS } from "../../dev/edge-config-store.js";
 import { readRulesFile } from "../../dev/server.js";
-import { fnv1a64 } from "../../core/fnv.js";
 import { fail } from "../errors.js";
 
 type Plan = keyof typeof EDGE_CONFIG_SIZE_LIMITS;
@@ -20,14 +20,21 @@ function validateCommand(): Command {
   return new Command("validate")
     .description("validate a rules document and report its size against the Edge Config store limit")
     .argument("<file>", "rules document (JSON)")
-    .option("--plan <plan>", "Edge Config plan whose store limit applies: hobby, pro, enterprise", parsePlan, "pro" as Plan)
+    .option(
+      "--plan <plan>",
+      "Edge Config plan whose store limit applies: hobby, pro, enterprise",
+      parsePlan,
+      "pro" as Plan,
+    )
     .action((file: string, flags: { plan: Plan }) => {
       try {
         const document = readRulesFile(file) as { rules: unknown[] };
         const bytes = new TextEncoder().encode(JSON.stringify(document)).length;
         const limit = EDGE_CONFIG_SIZE_LIMITS[flags.plan];
         const share = ((bytes / limit) * 100).toFixed(1);
-        console.log(`ok: ${file}: ${document.rules.length} rules, digest ${fnv1a64(JSON.stringify(document))}`);
+        console.log(
+          `ok: ${file}: ${document.rules.length} rules, digest ${fnv1a64(JSON.stringify(document))}`,
+        );
         console.log(`size: ${bytes} bytes of the ${flags.plan} plan's ${limit} byte store (${share}%)`);
         if (bytes > limit) {
           console.error(`too large: the document alone exceeds the ${flags.plan} plan's Edge Config store`);
