@@ -1,3 +1,8 @@
+import { installMemoryStorage } from "./stores/memory.js";
+
+// The package root offers `redis: "memory"` (tests, local tools); the adapters' entries do not.
+installMemoryStorage();
+
 export { createNextMiddleware, createNextProxy } from "./adapters/next.js";
 export { createMiddleware } from "./adapters/vercel.js";
 export type { ContainmentErrorCode, RulesIssue } from "./core/errors.js";
@@ -25,6 +30,7 @@ export {
 export type { EdgeConfigReader } from "./sources/edge-config.js";
 export type { SourceStatus } from "./sources/provider.js";
 export type { IdentityOptions } from "./stores/keys.js";
+export { installMemoryStorage } from "./stores/memory.js";
 export type { MirrorOptions, MirrorStats } from "./stores/mirror.js";
 export type { RedisConnection, RedisOption } from "./stores/redis.js";
 export { createRedisClient } from "./stores/redis.js";

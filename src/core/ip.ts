@@ -18,14 +18,15 @@ export interface Cidr {
 function parseV4(text: string): bigint | undefined {
   const parts = text.split(".");
   if (parts.length !== 4) return undefined;
-  let value = 0n;
+  // Accumulated as a number (32 bits fit exactly) and converted once: bigint steps cost per octet.
+  let value = 0;
   for (const part of parts) {
     if (!/^(0|[1-9]\d{0,2})$/.test(part)) return undefined;
     const octet = Number(part);
     if (octet > 255) return undefined;
-    value = (value << 8n) | BigInt(octet);
+    value = value * 256 + octet;
   }
-  return value;
+  return BigInt(value);
 }
 
 function parseV6(text: string): bigint | undefined {

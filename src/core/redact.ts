@@ -7,7 +7,12 @@ const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$
 const LONG_HEX = /^[0-9a-f]{8,}$/i;
 const MANY_DIGITS = /\d.*\d.*\d/;
 
+const DIGIT_OR_AT = /[\d@]/;
+
 function looksLikeIdentifier(segment: string): boolean {
+  // Most segments are short words: one cheap test clears them before the specific patterns.
+  if (segment.length <= 32 && !DIGIT_OR_AT.test(segment))
+    return segment.length >= 8 && LONG_HEX.test(segment);
   return (
     segment.length > 32 ||
     segment.includes("@") ||

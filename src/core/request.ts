@@ -58,40 +58,77 @@ const INTERNAL_HEADERS = [
   "x-now-route-matches",
 ];
 
-const METHOD_OVERRIDES = ["x-http-method-override", "x-http-method", "x-method-override"];
+const INTERNAL = new Set(INTERNAL_HEADERS);
+const METHOD_OVERRIDES = new Set(["x-http-method-override", "x-http-method", "x-method-override"]);
 const TOKEN = /^[A-Za-z]{1,20}$/;
 const REQUEST_ID = /^[\w:.-]{1,128}$/;
 
-function effectiveMethods(method: string, headers: Headers): string[] {
-  const methods = new Set([method]);
-  if (method === "HEAD") methods.add("GET");
-  if (method === "OPTIONS") {
-    const preflight = headers.get("access-control-request-method");
-    if (preflight && TOKEN.test(preflight)) methods.add(preflight.toUpperCase());
-  }
-  for (const name of METHOD_OVERRIDES) {
-    const value = headers.get(name);
-    if (value && TOKEN.test(value.trim())) methods.add(value.trim().toUpperCase());
-  }
-  return [...methods];
+/** The headers normalization reads, gathered in one pass. */
+interface HeaderFacts {
+  internal: boolean;
+  host: string | undefined;
+  vercelId: string | undefined;
+  clientIp: string | undefined;
+  preflightMethod: string | undefined;
+  overrides: string[] | undefined;
 }
 
-function clientIp(headers: Headers, options: ClientIpOptions | undefined): IpAddress | undefined {
-  const raw = headers.get(options?.header ?? "x-real-ip");
+/**
+ * One iteration over the headers instead of a `has`/`get` per name: on Node 20 each lookup
+ * validates and lower-cases its argument, and the ~20 lookups cost about 3 µs a request, half of
+ * normalization. Iteration yields lower-case names with repeated headers already joined by ", ".
+ */
+function readHeaders(headers: Headers, ipHeader: string): HeaderFacts {
+  const facts: HeaderFacts = {
+    internal: false,
+    host: undefined,
+    vercelId: undefined,
+    clientIp: undefined,
+    preflightMethod: undefined,
+    overrides: undefined,
+  };
+  for (const [name, value] of headers) {
+    if (name === ipHeader) facts.clientIp = value;
+    if (name.charCodeAt(0) !== 120 /* x */) {
+      if (name === "host") facts.host = value;
+      else if (name === "access-control-request-method") facts.preflightMethod = value;
+      continue;
+    }
+    if (INTERNAL.has(name)) facts.internal = true;
+    else if (name === "x-vercel-id") facts.vercelId = value;
+    else if (METHOD_OVERRIDES.has(name)) (facts.overrides ??= []).push(value);
+  }
+  return facts;
+}
+
+function effectiveMethods(method: string, facts: HeaderFacts): string[] {
+  const methods = [method];
+  const add = (value: string | undefined) => {
+    const trimmed = value?.trim();
+    if (!trimmed || !TOKEN.test(trimmed)) return;
+    const upper = trimmed.toUpperCase();
+    if (!methods.includes(upper)) methods.push(upper);
+  };
+  if (method === "HEAD") add("GET");
+  if (method === "OPTIONS") add(facts.preflightMethod);
+  if (facts.overrides) for (const value of facts.overrides) add(value);
+  return methods;
+}
+
+function clientIp(raw: string | undefined, options: ClientIpOptions | undefined): IpAddress | undefined {
   if (!raw) return undefined;
   const entries = raw.split(",");
   const pick = entries[entries.length - Math.max(1, options?.hops ?? 1)];
   return pick === undefined ? undefined : parseIp(pick);
 }
 
-function hostOf(request: Request, url: URL): string {
-  const raw = (request.headers.get("host") ?? url.host).trim().toLowerCase();
+function hostOf(header: string | undefined, url: URL): string {
+  const raw = (header ?? url.host).trim().toLowerCase();
   const withoutPort = raw.startsWith("[") ? raw.slice(0, raw.indexOf("]") + 1) : raw.replace(/:\d*$/, "");
   return withoutPort.replace(/\.$/, "");
 }
 
-function requestIdOf(headers: Headers): string {
-  const platform = headers.get("x-vercel-id");
+function requestIdOf(platform: string | undefined): string {
   return platform && REQUEST_ID.test(platform) ? platform : crypto.randomUUID();
 }
 
@@ -110,24 +147,22 @@ export function normalizeRequest(
   options: NormalizeOptions = {},
   region = "local",
 ): NormalizeResult {
-  const headers = request.headers;
-  const requestId = requestIdOf(headers);
-  for (const name of INTERNAL_HEADERS) {
-    if (headers.has(name)) return { ok: false, fault: "internal-header", requestId };
-  }
+  const facts = readHeaders(request.headers, (options.clientIp?.header ?? "x-real-ip").toLowerCase());
+  const requestId = requestIdOf(facts.vercelId);
+  if (facts.internal) return { ok: false, fault: "internal-header", requestId };
   const url = new URL(request.url);
   const path = normalizePath(rawPathOf(request.url), options);
   if (!path.ok) return { ok: false, fault: path.fault, requestId };
   const method = request.method.toUpperCase();
-  const ip = clientIp(headers, options.clientIp);
+  const ip = clientIp(facts.clientIp, options.clientIp);
   return {
     ok: true,
     request: {
       request,
       url,
       method,
-      methods: effectiveMethods(method, headers),
-      host: hostOf(request, url),
+      methods: effectiveMethods(method, facts),
+      host: hostOf(facts.host, url),
       paths: path.candidates,
       displayPath: redactPath(path.candidates[0]?.segments ?? []),
       ip,

@@ -12,7 +12,11 @@
  */
 import { createMiddleware, type VercelMiddleware } from "../adapters/vercel.js";
 import type { ContainmentOptions, WaitUntilContext } from "../engine/firewall.js";
+import { installMemoryStorage } from "../stores/memory.js";
 import { applyMiddlewareAnswer } from "./forward.js";
+
+// `containment dev` without --redis runs on the per-isolate in-memory store.
+installMemoryStorage();
 
 export type WorkerEnv = Record<string, unknown>;
 

@@ -7,6 +7,9 @@ import { blockResponse, emptyResponse, PUBLIC_MESSAGES } from "./respond.js";
 import type { Services } from "./services.js";
 import type { Verdict } from "./verdict.js";
 
+type DecisionFacts = DecisionContext & { notes: Note[] };
+type BlockDecision = Extract<Decision, { outcome: "block" | "rate-limited" }>;
+
 export interface Evaluation {
   decision: Decision;
   /** The firewall's own answer (block or preflight); absent when the request goes on to the origin. */
@@ -75,25 +78,27 @@ export async function evaluate(
   const breakGlass = ip !== undefined && ruleset.breakGlass.some((cidr) => cidrContains(cidr, ip));
   let bypassed: MatchedRule | undefined;
 
-  const base = (
-    match: MatchedRule | undefined,
-  ): Omit<DecisionContext, "latencyMs"> & { latencyMs: number } => {
+  // Decisions are built by assignment, not object spread: on Node 20 a spread followed by more
+  // properties costs 1.5-2 µs per object, several times the cost of matching (see BENCHMARKS.md).
+  const facts = (match: MatchedRule | undefined, kept: Note[]): DecisionFacts => {
     const tenant =
       identity.tenant ?? match?.params.tenant ?? ruleset.tenancy?.resolve(request, match?.params ?? {});
-    return {
+    const out: DecisionFacts = {
       requestId: request.requestId,
       at: startedAt,
       method: request.method,
       path: request.displayPath,
-      ...(match ? { route: match.route } : {}),
       host: request.host,
       region: request.region,
       rulesetDigest: ruleset.digest,
-      ...(tenant === undefined ? {} : { tenant }),
-      ...(identity.user === undefined ? {} : { user: identity.user }),
-      ...(request.ipText === undefined ? {} : { ip: request.ipText }),
       latencyMs: services.now() - startedAt,
+      notes: kept,
     };
+    if (match) out.route = match.route;
+    if (tenant !== undefined) out.tenant = tenant;
+    if (identity.user !== undefined) out.user = identity.user;
+    if (request.ipText !== undefined) out.ip = request.ipText;
+    return out;
   };
 
   for (const match of matches) {
@@ -130,17 +135,15 @@ export async function evaluate(
           });
           break;
         }
-        const decision: Decision = {
-          ...base(match),
-          notes,
+        const decision: BlockDecision = Object.assign(facts(match, notes), {
           outcome: verdict.outcome,
           rule: rule.id,
           kind: rule.kind,
           reason: verdict.reason,
           status: verdict.status,
-          ...(verdict.incident === undefined ? {} : { incident: verdict.incident }),
-          ...(verdict.tenant === undefined ? {} : { tenant: verdict.tenant }),
-        };
+        });
+        if (verdict.incident !== undefined) decision.incident = verdict.incident;
+        if (verdict.tenant !== undefined) decision.tenant = verdict.tenant;
         const response = blockResponse({
           status: verdict.status,
           message: verdict.message,
@@ -158,16 +161,14 @@ export async function evaluate(
           notes.push({ rule: rule.id, kind: rule.kind, reason: verdict.reason, status });
           break;
         }
-        const decision: Decision = {
-          ...base(match),
-          notes,
-          outcome: "error",
+        const decision: Decision = Object.assign(facts(match, notes), {
+          outcome: "error" as const,
           rule: rule.id,
           kind: rule.kind,
           reason: verdict.reason,
-          failMode: "closed",
+          failMode: "closed" as const,
           status,
-        };
+        });
         const response = blockResponse({
           status,
           message: verdict.message ?? PUBLIC_MESSAGES.unavailable,
@@ -179,14 +180,12 @@ export async function evaluate(
       }
       case "respond": {
         if (monitor) break;
-        const decision: Decision = {
-          ...base(match),
-          notes,
-          outcome: "allow",
+        const decision: Decision = Object.assign(facts(match, notes), {
+          outcome: "allow" as const,
           rule: rule.id,
           kind: rule.kind,
           reason: verdict.reason,
-        };
+        });
         return {
           decision,
           response: emptyResponse(verdict.status, { ...headers, ...verdict.headers }, request.requestId),
@@ -205,38 +204,36 @@ export async function evaluate(
     const match = first ? matches.find((m) => m.rule.id === first.rule) : (bypassed ?? matches[0]);
     const rest = first ? notes.filter((note) => note !== first) : notes;
     if (failed) {
-      return {
-        ...base(match),
-        notes: rest,
-        outcome: "error",
+      return Object.assign(facts(match, rest), {
+        outcome: "error" as const,
         rule: failed.rule,
         kind: failed.kind,
         reason: failed.reason,
-        failMode: "open",
+        failMode: "open" as const,
         status: failed.status ?? 503,
-      };
+      });
     }
     if (watched?.wouldBe) {
-      return {
-        ...base(match),
-        notes: rest,
-        outcome: "monitor",
+      return Object.assign(facts(match, rest), {
+        outcome: "monitor" as const,
         rule: watched.rule,
         kind: watched.kind,
         reason: watched.reason,
         wouldBe: watched.wouldBe,
         status: watched.status ?? 403,
-      };
+      });
     }
-    if (bypassed)
-      return {
-        ...base(bypassed),
-        notes,
-        outcome: "allow",
+    if (bypassed) {
+      return Object.assign(facts(bypassed, notes), {
+        outcome: "allow" as const,
         reason: "break-glass",
         rule: bypassed.rule.id,
         kind: bypassed.rule.kind,
-      };
-    return { ...base(match), notes, outcome: "allow", reason: matches.length > 0 ? "passed" : "no-rule" };
+      });
+    }
+    return Object.assign(facts(match, notes), {
+      outcome: "allow" as const,
+      reason: matches.length > 0 ? "passed" : "no-rule",
+    });
   }
 }

@@ -22,6 +22,7 @@ import {
 } from "./evidence.js";
 import type { Keyring } from "./keys.js";
 import type { MirrorStats } from "./mirror.js";
+import { provideMemoryStorage } from "./setup.js";
 import type {
   CheckResult,
   Limiter,
@@ -251,4 +252,20 @@ export class MemoryDecisionLog implements DecisionSink {
   stats(): MirrorStats {
     return { ...this.#stats, buffered: this.#pending.length };
   }
+}
+
+/**
+ * Makes `redis: "memory"` available. The package root and the dev worker call this; the Vercel and
+ * Next.js adapters do not, so the production middleware bundle carries no dev-only store.
+ */
+export function installMemoryStorage(): void {
+  provideMemoryStorage(({ keyring, now, mirror }) => {
+    const store = new MemoryStore({ now });
+    if (!mirror) return { store };
+    const log = new MemoryDecisionLog(
+      keyring,
+      mirror.sampleAllows === undefined ? {} : { sampleAllows: mirror.sampleAllows },
+    );
+    return { store, mirror: log };
+  });
 }

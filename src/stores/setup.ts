@@ -4,7 +4,7 @@
  */
 import type { DecisionSink } from "../engine/sink.js";
 import { type IdentityOptions, Keyring } from "./keys.js";
-import { MemoryDecisionLog, MemoryStore } from "./memory.js";
+import type { MemoryStore } from "./memory.js";
 import { type MirrorOptions, type MirrorStats, redisMirror } from "./mirror.js";
 import { type RedisOption, redisConnections, UpstashStore } from "./redis.js";
 
@@ -31,6 +31,25 @@ export interface Storage {
   mirrorKind?: "redis" | "memory";
 }
 
+/** Builds the per-isolate store (and decision log) for `redis: "memory"`. */
+export type MemoryStorageFactory = (setup: {
+  keyring: Keyring;
+  now: () => number;
+  mirror: MirrorOptions | undefined;
+}) => { store: MemoryStore; mirror?: StorageMirror };
+
+/*
+ * The in-memory store is for `containment dev` and tests. It is installed, not imported, so the
+ * production drop-in (`middleware.ts` through the Vercel or Next.js adapter) does not ship it:
+ * `installMemoryStorage()` from `stores/memory.ts` (called by the package root and the dev worker)
+ * puts it here.
+ */
+let memoryStorage: MemoryStorageFactory | undefined;
+
+export function provideMemoryStorage(factory: MemoryStorageFactory): void {
+  memoryStorage = factory;
+}
+
 export function createStorage(options: StorageOptions): Storage {
   const connections = redisConnections(options.redis, options.env);
   const prefix = options.redisPrefix ?? "containment:";
@@ -45,13 +64,18 @@ export function createStorage(options: StorageOptions): Storage {
   if (connections === "memory") {
     // Nothing leaves the isolate, so a random salt is enough.
     const keyring = new Keyring(configuredSalt ?? crypto.randomUUID(), identity);
-    const store = new MemoryStore({ now: options.now });
-    if (!mirrorOn) return { store, keyring };
-    const log = new MemoryDecisionLog(
+    if (!memoryStorage) {
+      options.report("store-missing", {
+        message: 'redis: "memory" needs installMemoryStorage() from edge-containment first',
+      });
+      return { keyring };
+    }
+    const { store, mirror } = memoryStorage({
       keyring,
-      mirrorOptions.sampleAllows === undefined ? {} : { sampleAllows: mirrorOptions.sampleAllows },
-    );
-    return { store, keyring, mirror: log, mirrorKind: "memory" };
+      now: options.now,
+      mirror: mirrorOn ? mirrorOptions : undefined,
+    });
+    return mirror ? { store, keyring, mirror, mirrorKind: "memory" } : { store, keyring };
   }
   if (connections === undefined)
     return { keyring: new Keyring(configuredSalt ?? crypto.randomUUID(), identity) };

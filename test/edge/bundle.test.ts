@@ -36,6 +36,14 @@ describe("the edge bundle", () => {
     expect(inputs.filter((input) => /^(node:|fs$|path$|crypto$|buffer$|stream$)/.test(input))).toEqual([]);
   });
 
+  it("leaves the dev-only in-memory store out of the production middleware, but not out of the dev worker", () => {
+    const outputs = Object.values(bundle.metafile.outputs);
+    const middleware = outputs.find((output) => output.entryPoint === "middleware.ts");
+    const worker = outputs.find((output) => output.entryPoint === "src/dev/worker.ts");
+    expect(Object.keys(middleware?.inputs ?? {})).not.toContain("src/stores/memory.ts");
+    expect(Object.keys(worker?.inputs ?? {})).toContain("src/stores/memory.ts");
+  });
+
   it("bundles the edge build of @vercel/global-config-fs, not the Node one", () => {
     const inputs = Object.keys(bundle.metafile.inputs);
     expect(inputs.some((input) => input.includes("@vercel/global-config-fs/index.edge.js"))).toBe(true);

@@ -22,7 +22,10 @@ import { bundleEdge, type EdgeBundle } from "../../src/dev/bundle.js";
 import { startEdgeRuntime } from "../../src/dev/edge-runtime.js";
 import { applyMiddlewareAnswer } from "../../src/dev/forward.js";
 import type { ContainmentOptions } from "../../src/engine/firewall.js";
+import { installMemoryStorage } from "../../src/stores/memory.js";
 import { startEchoUpstream } from "./echo-upstream.js";
+
+installMemoryStorage();
 
 export interface HarnessOptions {
   /** Fixed rules (no Edge Config). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createContainment } from "../../src/engine/firewall.js";
+import { createContainment } from "../../src/index.js";
 import type { RulesDocument } from "../../src/rules/document.js";
 
 const silent = () => {};

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { isContainmentError } from "../../src/core/errors.js";
-import { type ContainmentOptions, createContainment } from "../../src/engine/firewall.js";
+import { type ContainmentOptions, createContainment } from "../../src/index.js";
 
 const silent = () => {};
 
