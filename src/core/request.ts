@@ -96,7 +96,10 @@ function readHeaders(headers: Headers, ipHeader: string): HeaderFacts {
     }
     if (INTERNAL.has(name)) facts.internal = true;
     else if (name === "x-vercel-id") facts.vercelId = value;
-    else if (METHOD_OVERRIDES.has(name)) (facts.overrides ??= []).push(value);
+    else if (METHOD_OVERRIDES.has(name)) {
+      facts.overrides ??= [];
+      facts.overrides.push(value);
+    }
   }
   return facts;
 }

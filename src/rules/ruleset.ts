@@ -132,21 +132,26 @@ export function compileRuleset(
       if (hits.length === 0) return [];
       const seen = hits.length > 1 ? new Set<CompiledRule>() : undefined;
       const matched: Array<MatchedRule & { binding: Binding }> = [];
-      let tenant: string | undefined | null = null;
       for (const { entry, candidate } of hits) {
         const binding = entry.value;
         if (seen?.has(binding.rule)) continue;
         if (binding.hosts && !binding.hosts(request.host)) continue;
         const segments = paths[candidate]?.segments ?? [];
-        const params: Record<string, string> = {};
-        for (const [index, name] of entry.params) params[name] = segments[index] ?? "";
         if (binding.tenants) {
-          // Resolved lazily: most requests match no tenant-scoped rule.
-          const own = params.tenant;
-          if (tenant === null && own === undefined) tenant = tenancy?.resolve(request, params);
-          const effective = own ?? tenant ?? undefined;
+          // Checked before building params: with many tenant-scoped rules on one route, most entries
+          // here belong to other tenants.
+          let effective: string | undefined;
+          for (const [index, name] of entry.params) if (name === "tenant") effective = segments[index];
+          if (effective === undefined && tenancy) {
+            // The document's tenancy may read this pattern's own parameter (`param` without `pattern`).
+            const own: Record<string, string> = {};
+            for (const [index, name] of entry.params) own[name] = segments[index] ?? "";
+            effective = tenancy.resolve(request, own);
+          }
           if (effective === undefined || !binding.tenants.has(effective.toLowerCase())) continue;
         }
+        const params: Record<string, string> = {};
+        for (const [index, name] of entry.params) params[name] = segments[index] ?? "";
         seen?.add(binding.rule);
         matched.push({ rule: binding.rule, route: entry.pattern, params, binding });
       }

@@ -225,4 +225,28 @@ describe("the decision engine", () => {
     expect(odd.response).toBeUndefined();
     expect(odd.decision.tenant).toBeUndefined();
   });
+
+  it("scopes by tenant through the document's tenancy parameter when a rule's pattern captures it", async () => {
+    const containment = firewall({
+      tenancy: { from: "path", param: "org" },
+      rules: [
+        { id: "acme-orgs", kind: "kill-switch", match: { path: "/orgs/:org/export", tenants: ["acme"] } },
+      ],
+    });
+    expect((await decide(containment, "/orgs/acme/export")).response?.status).toBe(503);
+    expect((await decide(containment, "/orgs/globex/export")).response).toBeUndefined();
+  });
+
+  it("tells tenant-scoped switches on one route apart, whichever tenant is asked first", async () => {
+    const rules = ["globex", "acme", "initech"].map((tenant) => ({
+      id: `freeze-${tenant}`,
+      kind: "kill-switch" as const,
+      match: { path: "/api/:tenant/export", tenants: [tenant] },
+    }));
+    const containment = firewall({ rules });
+    for (const tenant of ["initech", "acme", "umbrella", "globex"]) {
+      const { decision } = await decide(containment, `/api/${tenant}/export`);
+      expect(decision.rule).toBe(tenant === "umbrella" ? undefined : `freeze-${tenant}`);
+    }
+  });
 });

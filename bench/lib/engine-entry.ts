@@ -1,0 +1,11 @@
+/**
+ * What the in-process benchmarks (eval, memory) call, bundled by engine-bundle.ts exactly like the
+ * shipped middleware. Not imported directly: under tsx every function gets a `__name()` wrapper
+ * (esbuild keepNames) that costs ~10% on the hot path and is not in what users deploy.
+ */
+export { normalizeRequest } from "../../src/core/request.js";
+export { isBlocked } from "../../src/engine/decision.js";
+export { evaluate } from "../../src/engine/evaluate.js";
+export { createContainment } from "../../src/engine/firewall.js";
+export { compileRuleset } from "../../src/rules/ruleset.js";
+export { parseDocument } from "../../src/rules/validate.js";
