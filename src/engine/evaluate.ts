@@ -42,20 +42,31 @@ function mergeTokens(left: string, right: string): string {
   return [...tokens.values()].join(", ");
 }
 
-async function verdictOf(
+function ruleError(match: MatchedRule, services: Services, error: unknown): Verdict {
+  // A rule that throws is a bug; fail closed (a security control that fails open on bugs is no control).
+  services.report("rule-error", {
+    rule: match.rule.id,
+    message: error instanceof Error ? error.message : String(error),
+  });
+  return { action: "fail", failMode: "closed", reason: "rule-error" };
+}
+
+/**
+ * A rule's verdict, awaited only when the rule is asynchronous: kill switches and headers rules
+ * answer synchronously, and a needless `await` per matched rule is a microtask each.
+ */
+function verdictOf(
   match: MatchedRule,
   context: RuleContext,
   services: Services,
-): Promise<Verdict | undefined> {
+): Verdict | undefined | Promise<Verdict | undefined> {
   try {
-    return await match.rule.evaluate(context);
+    const result = match.rule.evaluate(context);
+    return result instanceof Promise
+      ? result.catch((error: unknown) => ruleError(match, services, error))
+      : result;
   } catch (error) {
-    // A rule that throws is a bug; fail closed (a security control that fails open on bugs is no control).
-    services.report("rule-error", {
-      rule: match.rule.id,
-      message: error instanceof Error ? error.message : String(error),
-    });
-    return { action: "fail", failMode: "closed", reason: "rule-error" };
+    return ruleError(match, services, error);
   }
 }
 
@@ -113,7 +124,8 @@ export async function evaluate(
       breakGlass,
       waitUntil,
     };
-    const verdict = await verdictOf(match, context, services);
+    const pending = verdictOf(match, context, services);
+    const verdict = pending instanceof Promise ? await pending : pending;
     if (!verdict) continue;
     const monitor = rule.monitor || ruleset.mode === "monitor";
     switch (verdict.action) {
