@@ -129,7 +129,10 @@ export async function measure(): Promise<BenchRecord> {
         ? {}
         : {
             limit:
-              "trie nodes shared by many rules (tenant- and method-scoped rules on the same route) are filtered one by one",
+              "the engine's cost grows with the rules that match a request, not with the rules it holds: the seeded " +
+              "workload draws routes from a fixed set, so at 10,000 rules about 7 headers rules share each " +
+              "/api/<version>/<resource>/** route (2,000 headers rules on 90 such routes) and every one of them applies; " +
+              "matching alone (trie walk and filters) stays within a few hundred ns of the 100-rule cost",
           }),
     },
   ];
