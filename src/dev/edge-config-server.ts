@@ -19,6 +19,7 @@
  */
 import { createHash } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { timingSafeEqual } from "../core/hash.js";
 import {
   EDGE_CONFIG_SIZE_LIMITS,
   EdgeConfigStore,
@@ -128,7 +129,7 @@ export async function startEdgeConfigServer(
       });
       return;
     }
-    if (bearerToken(req) !== readToken) {
+    if (!timingSafeEqual(bearerToken(req) ?? "", readToken)) {
       sendJson(res, 401, { error: { code: "unauthorized", message: "Invalid token" } });
       return;
     }
@@ -179,7 +180,7 @@ export async function startEdgeConfigServer(
       return;
     }
     // Vercel's REST API answers a missing or wrong token with 403 forbidden.
-    if (bearerToken(req) !== apiToken) {
+    if (!timingSafeEqual(bearerToken(req) ?? "", apiToken)) {
       sendVercelError(res, new EdgeConfigWriteError(403, "forbidden", "Not authorized"));
       return;
     }

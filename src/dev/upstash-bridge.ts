@@ -12,6 +12,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Redis, type RedisOptions } from "ioredis";
+import { timingSafeEqual } from "../core/hash.js";
 import { bearerToken, errorMessage, listen, readBody, sendJson, sleep } from "./http-util.js";
 import { LuaScriptRegistry, type PreparedCommand } from "./lua-scripts.js";
 import { encodeReply, type RedisReply } from "./upstash-encoding.js";
@@ -120,7 +121,7 @@ export async function startUpstashBridge(options: UpstashBridgeOptions): Promise
     await sleep(delayMs);
     const url = new URL(req.url ?? "/", "http://localhost");
     const given = bearerToken(req) ?? url.searchParams.get("_token");
-    if (given !== token) {
+    if (!timingSafeEqual(given ?? "", token)) {
       sendJson(res, 401, { error: "Unauthorized" });
       return;
     }
