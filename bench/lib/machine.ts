@@ -33,14 +33,21 @@ export function machine(): Machine {
   };
 }
 
-/** The commit measured, marked `-dirty` when the tree has uncommitted changes (the lead commits after). */
+/**
+ * The commit measured, marked `-dirty` when the tree has uncommitted changes to anything but
+ * BENCHMARKS.md itself (which a previous `--only` run may have rewritten).
+ */
 export function gitCommit(cwd: string): string {
   try {
     const head = execFileSync("git", ["rev-parse", "--short=12", "HEAD"], { cwd, encoding: "utf8" }).trim();
-    const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], {
-      cwd,
-      encoding: "utf8",
-    }).trim();
+    const dirty = execFileSync(
+      "git",
+      ["status", "--porcelain", "--untracked-files=no", "--", ".", ":!BENCHMARKS.md"],
+      {
+        cwd,
+        encoding: "utf8",
+      },
+    ).trim();
     return dirty ? `${head}-dirty` : head;
   } catch {
     return "unknown";
