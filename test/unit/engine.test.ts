@@ -249,4 +249,35 @@ describe("the decision engine", () => {
       expect(decision.rule).toBe(tenant === "umbrella" ? undefined : `freeze-${tenant}`);
     }
   });
+
+  it("fails closed when a rule throws or rejects, without the error reaching the client", async () => {
+    for (const failure of ["throw", "reject"] as const) {
+      const reports: string[] = [];
+      const containment = createContainment({
+        rules: {
+          version: 1,
+          rules: [{ id: "h", kind: "headers", match: { path: "/x" }, set: { "x-a": "1" } }],
+        },
+        onReport: (event) => void reports.push(event),
+      });
+      const ruleset = await containment.ruleset();
+      const rule = ruleset.rules[0] as unknown as { evaluate: () => unknown };
+      rule.evaluate =
+        failure === "throw"
+          ? () => {
+              throw new Error("secret stack detail");
+            }
+          : () => Promise.reject(new Error("secret stack detail"));
+      const { response, decision } = await decide(containment, "/x");
+      expect(response?.status).toBe(503);
+      expect(await response?.text()).not.toContain("secret");
+      expect(decision).toMatchObject({
+        outcome: "error",
+        failMode: "closed",
+        reason: "rule-error",
+        rule: "h",
+      });
+      expect(reports).toContain("rule-error");
+    }
+  });
 });
