@@ -17,7 +17,6 @@ export interface NormalizeOptions extends PathOptions {
 /** What every rule matches on: computed once per request, read by all rules. */
 export interface NormalizedRequest {
   readonly request: Request;
-  readonly url: URL;
   /** Upper-cased request method. */
   readonly method: string;
   /** Methods a method-scoped rule is checked against: HEAD also counts as GET, overrides and preflights as theirs. */
@@ -125,8 +124,15 @@ function clientIp(raw: string | undefined, options: ClientIpOptions | undefined)
   return pick === undefined ? undefined : parseIp(pick);
 }
 
-function hostOf(header: string | undefined, url: URL): string {
-  const raw = (header ?? url.host).trim().toLowerCase();
+/** The authority of the request URL: Host as the platform saw it, when no Host header is present. */
+function authorityOf(url: string): string {
+  const start = url.indexOf("//") + 2;
+  const end = url.slice(start).search(/[/?#]/);
+  return end === -1 ? url.slice(start) : url.slice(start, start + end);
+}
+
+function hostOf(header: string | undefined, url: string): string {
+  const raw = (header ?? authorityOf(url)).trim().toLowerCase();
   const withoutPort = raw.startsWith("[") ? raw.slice(0, raw.indexOf("]") + 1) : raw.replace(/:\d*$/, "");
   return withoutPort.replace(/\.$/, "");
 }
@@ -153,8 +159,8 @@ export function normalizeRequest(
   const facts = readHeaders(request.headers, (options.clientIp?.header ?? "x-real-ip").toLowerCase());
   const requestId = requestIdOf(facts.vercelId);
   if (facts.internal) return { ok: false, fault: "internal-header", requestId };
-  const url = new URL(request.url);
-  const path = normalizePath(rawPathOf(request.url), options);
+  const url = request.url;
+  const path = normalizePath(rawPathOf(url), options);
   if (!path.ok) return { ok: false, fault: path.fault, requestId };
   const method = request.method.toUpperCase();
   const ip = clientIp(facts.clientIp, options.clientIp);
@@ -162,7 +168,6 @@ export function normalizeRequest(
     ok: true,
     request: {
       request,
-      url,
       method,
       methods: effectiveMethods(method, facts),
       host: hostOf(facts.host, url),

@@ -280,4 +280,23 @@ describe("the decision engine", () => {
       expect(reports).toContain("rule-error");
     }
   });
+
+  it("matches hosts however the Host header spells them: case, port, trailing dot", async () => {
+    const containment = firewall({
+      rules: [{ id: "app-only", kind: "kill-switch", match: { path: "/x", hosts: ["app.example.com"] } }],
+    });
+    for (const host of [
+      "App.Example.COM",
+      "app.example.com:443",
+      "app.example.com.",
+      "APP.example.com.:8443",
+    ]) {
+      expect((await decide(containment, "/x", { headers: { host } })).response?.status).toBe(503);
+    }
+    expect(
+      (await decide(containment, "/x", { headers: { host: "app.example.com.evil.net" } })).response,
+    ).toBeUndefined();
+    const noHeader = await containment.decide(new Request("https://App.Example.com:8443/x"));
+    expect(noHeader.response?.status).toBe(503);
+  });
 });
