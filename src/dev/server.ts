@@ -7,21 +7,16 @@
  *   client → front server (sets x-real-ip) → workerd: middleware.ts → upstream
  *                                                 ↑ rules: Edge Config stand-in ← rules file (watched)
  */
-import { existsSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { ContainmentError, type RulesIssue } from "../core/errors.js";
+import { ContainmentError } from "../core/errors.js";
 import { checkDocument } from "../rules/check.js";
 import { bundleEdge } from "./bundle.js";
 import { startDemoOrigin } from "./demo-origin.js";
-import {
-  type EdgeConfigServer,
-  type JsonValue,
-  startEdgeConfigServer,
-  watchRulesFile,
-} from "./edge-config-server.js";
+import { type EdgeConfigServer, startEdgeConfigServer, watchRulesFile } from "./edge-config-server.js";
 import { COMPATIBILITY_DATE, type EdgeRuntime, startEdgeRuntime } from "./edge-runtime.js";
 import { startFrontServer } from "./front-server.js";
 import { packageRoot } from "./package-root.js";
+import { configError, formatIssues, readRulesFile } from "./rules-file.js";
 import { startUpstashBridge } from "./upstash-bridge.js";
 
 export interface DevServerOptions {
@@ -61,34 +56,6 @@ export interface DevServer {
 }
 
 const RULES_KEY = "containment";
-
-function configError(message: string, issues?: readonly RulesIssue[]): ContainmentError {
-  return new ContainmentError("ERR_CONFIG", message, issues);
-}
-
-export function formatIssues(issues: readonly RulesIssue[]): string {
-  return issues.map((issue) => `  ${issue.path}: ${issue.message}`).join("\n");
-}
-
-/** Reads and validates a rules file; throws ERR_CONFIG / ERR_RULES_INVALID naming the file and each fault's JSON path. */
-export function readRulesFile(file: string): JsonValue {
-  if (!existsSync(file) || !statSync(file).isFile()) throw configError(`rules file not found: ${file}`);
-  let value: JsonValue;
-  try {
-    value = JSON.parse(readFileSync(file, "utf8")) as JsonValue;
-  } catch (error) {
-    throw configError(`${file} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
-  }
-  const result = checkDocument(value);
-  if (!result.ok) {
-    throw new ContainmentError(
-      "ERR_RULES_INVALID",
-      `${file} is not a valid rules document:\n${formatIssues(result.issues)}`,
-      result.issues,
-    );
-  }
-  return value;
-}
 
 function checkUrl(flag: string, text: string, protocols: readonly string[]): string {
   let url: URL;

@@ -118,7 +118,8 @@ function swallow(promise: Promise<unknown>): void {
  * once; `decide` does only per-request work and never throws.
  *
  * @example
- * const containment = createContainment({ sinks: [redisMirror({ url, token })] });
+ * // Rules from EDGE_CONFIG; rate limits and the decision mirror on this Upstash database.
+ * const containment = createContainment({ redis: { url, token } });
  * const { response, headers } = await containment.decide(request, context);
  */
 export function createContainment(options: ContainmentOptions = {}): Containment {

@@ -41,6 +41,7 @@ export function emptyResponse(
 
 export const PUBLIC_MESSAGES = {
   badRequest: "Bad request.",
+  unauthorized: "Unauthorized.",
   forbidden: "Forbidden.",
   unavailable: "Service temporarily unavailable.",
 } as const;

@@ -1,5 +1,6 @@
 import { parseDuration } from "../core/duration.js";
 import { rulesInvalid } from "../core/errors.js";
+import { PUBLIC_MESSAGES } from "../engine/respond.js";
 import type { Verdict } from "../engine/verdict.js";
 import { parsePattern } from "./pattern.js";
 import type { CompiledRule, RuleContext } from "./rule.js";
@@ -45,11 +46,6 @@ export const DEFAULTS = {
   corsMaxAge: 600,
   withoutOrigin: ["same-origin", "none"],
 } as const;
-
-const UNAUTHORIZED = "Unauthorized.";
-const FORBIDDEN = "Forbidden.";
-/** The alphabet of tenant ids (as in tenancy.ts); a path segment outside it never names a tenant. */
-const TENANT_VALUE = /^[\w.-]{1,128}$/;
 
 function milliseconds(duration: string | undefined, fallback: number): number {
   return (duration === undefined ? undefined : parseDuration(duration)) ?? fallback;
@@ -149,7 +145,7 @@ export function compileTenantBinding(
     outcome: "block",
     status: 403,
     reason,
-    message: FORBIDDEN,
+    message: PUBLIC_MESSAGES.forbidden,
     ...(headers ? { headers } : {}),
   });
   const unauthorized = (reason: string, grant: Record<string, string> | undefined): Verdict => ({
@@ -157,13 +153,14 @@ export function compileTenantBinding(
     outcome: "block",
     status: 401,
     reason,
-    message: UNAUTHORIZED,
+    message: PUBLIC_MESSAGES.unauthorized,
     headers: { ...challenge, ...grant },
   });
 
   async function evaluate(context: RuleContext): Promise<Verdict> {
     const tenant = tenants.resolve(context.request, context.params);
-    if (tenant === undefined || !TENANT_VALUE.test(tenant)) return forbid("tenant-unknown");
+    // The tenant source only ever yields values in the tenant id alphabet (see tenancy.ts).
+    if (tenant === undefined) return forbid("tenant-unknown");
     const verdict = await decideFor(context, tenant);
     // Evidence names the tenant a refused request addressed, not only verified ones.
     return verdict.action === "block" ? { ...verdict, tenant } : verdict;

@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError } from "commander";
+import { ContainmentError } from "../../core/errors.js";
 import { devBanner } from "../../dev/banner.js";
-import { type DevServer, startDevServer } from "../../dev/server.js";
+import type { DevServer } from "../../dev/server.js";
 import { fail } from "../errors.js";
 
 interface DevFlags {
@@ -37,6 +38,22 @@ function closeOnSignals(dev: DevServer): void {
   process.prependListener("SIGTERM", stop);
 }
 
+/**
+ * Loaded on use: workerd (miniflare), esbuild and ioredis are optional peers that the other commands
+ * do not need, so a missing one is a clear message here rather than a crash of every command.
+ */
+async function loadDevServer(): Promise<typeof import("../../dev/server.js")> {
+  try {
+    return await import("../../dev/server.js");
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== "ERR_MODULE_NOT_FOUND") throw error;
+    throw new ContainmentError(
+      "ERR_CONFIG",
+      "containment dev needs the optional packages miniflare, esbuild and ioredis: npm install --save-dev miniflare esbuild ioredis",
+    );
+  }
+}
+
 /** `containment dev`: the firewall locally, in workerd, in front of an upstream. */
 export function devCommand(): Command {
   return new Command("dev")
@@ -51,6 +68,7 @@ export function devCommand(): Command {
     .option("--redis <url>", "redis://… of a real Redis (default: an embedded in-memory store)")
     .action(async (flags: DevFlags) => {
       try {
+        const { startDevServer } = await loadDevServer();
         const dev = await startDevServer({
           port: flags.port,
           host: flags.host,

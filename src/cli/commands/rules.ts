@@ -1,7 +1,7 @@
 import { Command, InvalidArgumentError } from "commander";
 import { fnv1a64 } from "../../core/fnv.js";
 import { EDGE_CONFIG_SIZE_LIMITS } from "../../dev/edge-config-store.js";
-import { readRulesFile } from "../../dev/server.js";
+import { readRulesFile } from "../../dev/rules-file.js";
 import { fail } from "../errors.js";
 
 type Plan = keyof typeof EDGE_CONFIG_SIZE_LIMITS;

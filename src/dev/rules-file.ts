@@ -1,0 +1,36 @@
+/**
+ * Reading a rules document from disk, shared by `containment rules validate` and `containment dev`.
+ * Kept apart from the dev server so commands that only read rules load neither workerd nor esbuild.
+ */
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { ContainmentError, type RulesIssue } from "../core/errors.js";
+import { checkDocument } from "../rules/check.js";
+import type { JsonValue } from "./edge-config-store.js";
+
+export function configError(message: string, issues?: readonly RulesIssue[]): ContainmentError {
+  return new ContainmentError("ERR_CONFIG", message, issues);
+}
+
+export function formatIssues(issues: readonly RulesIssue[]): string {
+  return issues.map((issue) => `  ${issue.path}: ${issue.message}`).join("\n");
+}
+
+/** Reads and validates a rules file; throws ERR_CONFIG / ERR_RULES_INVALID naming the file and each fault's JSON path. */
+export function readRulesFile(file: string): JsonValue {
+  if (!existsSync(file) || !statSync(file).isFile()) throw configError(`rules file not found: ${file}`);
+  let value: JsonValue;
+  try {
+    value = JSON.parse(readFileSync(file, "utf8")) as JsonValue;
+  } catch (error) {
+    throw configError(`${file} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const result = checkDocument(value);
+  if (!result.ok) {
+    throw new ContainmentError(
+      "ERR_RULES_INVALID",
+      `${file} is not a valid rules document:\n${formatIssues(result.issues)}`,
+      result.issues,
+    );
+  }
+  return value;
+}
