@@ -1,0 +1,426 @@
+/**
+ * The read side of every mirror key (layout in `src/stores/mirror-layout.ts`): what the CLI, the
+ * dashboard and the incident report show. Runs wherever `fetch` runs (Upstash REST), so a mounted
+ * dashboard can use it at the edge.
+ *
+ * Everything returned is already privacy-shaped at write time (pseudonyms, networks, redacted
+ * routes); the reader adds no identity. Enforcement reports are verified with the deployment's
+ * `CONTAINMENT_REPORT_SECRET`: only `trust: "verified"` may count as a confirmation.
+ *
+ * @example
+ * const reader = mirrorReader({ connection: { url, token }, reportSecret: env.CONTAINMENT_REPORT_SECRET });
+ * const minute = Math.floor(Date.now() / 60_000);
+ * const counts = await reader.counts({ from: minute - 15, to: minute });
+ * const isolates = await reader.isolates({ sinceMs: Date.now() - 60_000 });
+ */
+import { Redis } from "@upstash/redis/cloudflare";
+import { type IsolateReport, parseReport, type ReportTrust, verifyReport } from "../stores/isolate-report.js";
+import {
+  MIRROR_KEYS,
+  parseIsolateMember,
+  type TopDimension,
+  TRAFFIC_OVERFLOW,
+} from "../stores/mirror-layout.js";
+
+export interface MirrorReaderOptions {
+  /** An Upstash REST database; or pass `client`. */
+  connection?: { url: string; token: string };
+  /** A client made by `createReaderClient` (automatic deserialization off). */
+  client?: Redis;
+  /** Key prefix, default `containment:`. */
+  prefix?: string;
+  /** The deployment's `CONTAINMENT_REPORT_SECRET`, to verify enforcement reports. */
+  reportSecret?: string;
+  now?: () => number;
+}
+
+/** Minutes since the epoch, inclusive range. At most `MAX_MINUTES` are read at once. */
+export interface MinuteRange {
+  from: number;
+  to: number;
+}
+
+export interface CountRow {
+  minute: number;
+  rule: string;
+  outcome: string;
+  n: number;
+}
+
+export interface TrafficRow {
+  minute: number;
+  route: string;
+  method: string;
+  tenant: string;
+  outcome: string;
+  n: number;
+}
+
+export interface TrafficMinutes {
+  rows: TrafficRow[];
+  /** minute → decisions beyond the cardinality cap (counted, not itemized). */
+  overflow: Record<number, number>;
+}
+
+export interface TopEntry {
+  member: string;
+  n: number;
+}
+
+/** One `events` entry. Aggregates (`count` > 1 or `aggregate`) stand for several decisions. */
+export interface MirrorEvent {
+  /** Stream id (`<ms>-<n>`). */
+  streamId: string;
+  /** Decisions this entry stands for: 1 for a single event. */
+  count: number;
+  aggregate: boolean;
+  /** First and last decision time (equal for a single event). */
+  first: number;
+  last: number;
+  /** Every field as written (ts, id, rule, kind, outcome, status, method, path, route, tenant, …). */
+  fields: Record<string, string>;
+}
+
+export interface EventQuery {
+  /** Stream ids or ms; default: newest first from now. */
+  sinceMs?: number;
+  untilMs?: number;
+  /** Default 100, at most 10 000. */
+  limit?: number;
+  /** Oldest first (default newest first). */
+  ascending?: boolean;
+}
+
+export interface IsolateRecord {
+  member: string;
+  region: string;
+  isolate: string;
+  /** The report as stored; absent when it expired (the member is still listed until trimmed). */
+  report?: IsolateReport;
+  /** Only `verified` is a confirmation. `expired`: the member is listed, its report is gone. */
+  trust: ReportTrust | "malformed" | "expired";
+  /** Score of the member in `isolates`: the report's `at`. */
+  at: number;
+}
+
+export interface IsolateLedger {
+  member: string;
+  region: string;
+  isolate: string;
+  /** Highest decision sequence number Redis heard of from the isolate. */
+  seq: number;
+  /** Of those, decisions that reached `counts` or `mirror:drops`. */
+  accounted: number;
+  /** `seq - accounted`: decisions the isolate made and Redis never received (e.g. it died). */
+  gap: number;
+  /** Isolate clock of its last contact, ms (0 when unknown). */
+  lastContact: number;
+}
+
+export interface QuarantineRecord {
+  key: string;
+  /** `tenant`, `user`, `ip`, `tenant+user`, … */
+  dimension: string;
+  /** Pseudonymous id. */
+  id: string;
+  /** The rule, for a rule-scoped quarantine. */
+  rule?: string;
+  /** ms left; -1 without expiry. */
+  ttlMs: number;
+  /** The stored JSON evidence (rule, scope, dimension, at, until, tenant?), parsed when it parses. */
+  record: Record<string, unknown> | string;
+}
+
+export interface Drops {
+  /** Decisions missing from `counts`. */
+  decisions: number;
+  /** Decisions counted whose event could not be kept, even as an aggregate. */
+  events: number;
+}
+
+/** A rules document (or other source problem) an isolate rejected, from `events`. */
+export interface RejectedPush {
+  at: number;
+  region: string;
+  event: string;
+  message: string;
+  digest?: string;
+}
+
+export const MAX_MINUTES = 24 * 60;
+const MAX_EVENTS = 10_000;
+
+/** A client for reading: no retries beyond one, values raw (no JSON guessing). */
+export function createReaderClient(connection: { url: string; token: string }): Redis {
+  return new Redis({
+    url: connection.url,
+    token: connection.token,
+    retry: { retries: 1 },
+    enableTelemetry: false,
+    enableAutoPipelining: false,
+    automaticDeserialization: false,
+    latencyLogging: false,
+  });
+}
+
+/** Values as text whatever the client did to them. */
+function text(value: unknown): string {
+  if (typeof value === "string") return value;
+  if (value === null || value === undefined) return "";
+  if (typeof value === "object") return JSON.stringify(value);
+  return String(value);
+}
+
+function pairs(flat: unknown): Array<[string, string]> {
+  const list = Array.isArray(flat) ? flat : [];
+  const out: Array<[string, string]> = [];
+  for (let i = 0; i + 1 < list.length; i += 2) out.push([text(list[i]), text(list[i + 1])]);
+  return out;
+}
+
+function minutes(range: MinuteRange): number[] {
+  const from = Math.floor(range.from);
+  const to = Math.floor(range.to);
+  if (!Number.isFinite(from) || !Number.isFinite(to) || to < from) return [];
+  if (to - from + 1 > MAX_MINUTES)
+    throw new RangeError(
+      `edge-containment: read at most ${MAX_MINUTES} minutes at once (asked ${to - from + 1})`,
+    );
+  const out: number[] = [];
+  for (let m = from; m <= to; m++) out.push(m);
+  return out;
+}
+
+export interface MirrorReader {
+  counts(range: MinuteRange): Promise<CountRow[]>;
+  traffic(range: MinuteRange): Promise<TrafficMinutes>;
+  top(range: MinuteRange, dimension: TopDimension, limit?: number): Promise<TopEntry[]>;
+  events(query?: EventQuery): Promise<MirrorEvent[]>;
+  isolates(query?: { sinceMs?: number }): Promise<IsolateRecord[]>;
+  ledger(): Promise<IsolateLedger[]>;
+  quarantines(limit?: number): Promise<QuarantineRecord[]>;
+  drops(): Promise<Drops>;
+  rejectedPushes(query?: EventQuery): Promise<RejectedPush[]>;
+}
+
+export function mirrorReader(options: MirrorReaderOptions): MirrorReader {
+  const client = options.client ?? (options.connection && createReaderClient(options.connection));
+  if (!client) throw new TypeError("edge-containment: mirrorReader needs `connection` or `client`");
+  const prefix = options.prefix ?? "containment:";
+  const key = (name: string): string => prefix + name;
+  const run = <T = unknown>(...args: [string, ...(string | number)[]]): Promise<T> => client.exec<T>(args);
+
+  return {
+    counts: (range) => readCounts(run, key, range),
+    traffic: (range) => readTraffic(run, key, range),
+    top: (range, dimension, limit = 20) => readTop(run, key, range, dimension, limit),
+    events: (query = {}) => readEvents(run, key, query),
+    isolates: (query = {}) => readIsolates(run, key, options.reportSecret, query),
+    ledger: () => readLedger(run, key),
+    quarantines: (limit = 1_000) => readQuarantines(run, key, prefix, limit),
+    drops: async () => {
+      const [decisions, events] = await Promise.all([
+        run("GET", key(MIRROR_KEYS.drops)),
+        run("GET", key(MIRROR_KEYS.eventDrops)),
+      ]);
+      return { decisions: Number(text(decisions)) || 0, events: Number(text(events)) || 0 };
+    },
+    rejectedPushes: async (query = {}) => {
+      const events = await readEvents(run, key, { limit: 1_000, ...query });
+      return events
+        .filter((event) => event.fields.kind === "source")
+        .map((event) => ({
+          at: event.first,
+          region: event.fields.region ?? "",
+          event: event.fields.outcome ?? "",
+          message: event.fields.reason ?? "",
+          ...(event.fields.digest ? { digest: event.fields.digest } : {}),
+        }));
+    },
+  };
+}
+
+type Run = <T = unknown>(...args: [string, ...(string | number)[]]) => Promise<T>;
+type Key = (name: string) => string;
+
+async function readCounts(run: Run, key: Key, range: MinuteRange): Promise<CountRow[]> {
+  const list = minutes(range);
+  const replies = await Promise.all(list.map((m) => run("HGETALL", key(MIRROR_KEYS.counts(m)))));
+  const rows: CountRow[] = [];
+  replies.forEach((reply, index) => {
+    for (const [field, n] of pairs(reply)) {
+      const bar = field.lastIndexOf("|");
+      rows.push({
+        minute: list[index] as number,
+        rule: field.slice(0, Math.max(0, bar)),
+        outcome: field.slice(bar + 1),
+        n: Number(n) || 0,
+      });
+    }
+  });
+  return rows;
+}
+
+async function readTraffic(run: Run, key: Key, range: MinuteRange): Promise<TrafficMinutes> {
+  const list = minutes(range);
+  const replies = await Promise.all(list.map((m) => run("HGETALL", key(MIRROR_KEYS.traffic(m)))));
+  const rows: TrafficRow[] = [];
+  const overflow: Record<number, number> = {};
+  replies.forEach((reply, index) => {
+    const minute = list[index] as number;
+    for (const [field, n] of pairs(reply)) {
+      if (field === TRAFFIC_OVERFLOW) {
+        overflow[minute] = Number(n) || 0;
+        continue;
+      }
+      const [route = "", method = "", tenant = "", outcome = ""] = field.split("|");
+      rows.push({ minute, route, method, tenant, outcome, n: Number(n) || 0 });
+    }
+  });
+  return { rows, overflow };
+}
+
+async function readTop(
+  run: Run,
+  key: Key,
+  range: MinuteRange,
+  dimension: TopDimension,
+  limit: number,
+): Promise<TopEntry[]> {
+  const list = minutes(range);
+  const replies = await Promise.all(
+    list.map((m) => run("ZRANGE", key(MIRROR_KEYS.top(m, dimension)), 0, -1, "WITHSCORES")),
+  );
+  const totals = new Map<string, number>();
+  for (const reply of replies)
+    for (const [member, n] of pairs(reply)) totals.set(member, (totals.get(member) ?? 0) + (Number(n) || 0));
+  return [...totals]
+    .map(([member, n]) => ({ member, n }))
+    .sort((a, b) => b.n - a.n || (a.member < b.member ? -1 : 1))
+    .slice(0, Math.max(0, limit));
+}
+
+function toEvent(entry: unknown): MirrorEvent | undefined {
+  if (!Array.isArray(entry) || entry.length < 2) return undefined;
+  const streamId = text(entry[0]);
+  const fields = Object.fromEntries(pairs(entry[1]));
+  const aggregate = fields.agg === "1";
+  const ts = Number(fields.ts) || Number(streamId.split("-")[0]) || 0;
+  const count = aggregate ? Math.max(1, Number(fields.count) || 1) : 1;
+  const first = aggregate ? Number(fields.first) || ts : ts;
+  const last = aggregate ? Number(fields.last) || ts : ts;
+  return { streamId, count, aggregate, first, last, fields };
+}
+
+async function readEvents(run: Run, key: Key, query: EventQuery): Promise<MirrorEvent[]> {
+  const limit = Math.min(MAX_EVENTS, Math.max(1, Math.floor(query.limit ?? 100)));
+  const start = query.sinceMs === undefined ? "-" : String(Math.floor(query.sinceMs));
+  const end = query.untilMs === undefined ? "+" : String(Math.floor(query.untilMs));
+  const reply = query.ascending
+    ? await run("XRANGE", key(MIRROR_KEYS.events), start, end, "COUNT", limit)
+    : await run("XREVRANGE", key(MIRROR_KEYS.events), end, start, "COUNT", limit);
+  const out: MirrorEvent[] = [];
+  for (const entry of Array.isArray(reply) ? reply : []) {
+    const event = toEvent(entry);
+    if (event) out.push(event);
+  }
+  return out;
+}
+
+async function readIsolates(
+  run: Run,
+  key: Key,
+  secret: string | undefined,
+  query: { sinceMs?: number },
+): Promise<IsolateRecord[]> {
+  const min = query.sinceMs === undefined ? "-inf" : String(query.sinceMs);
+  const listed = pairs(await run("ZRANGE", key(MIRROR_KEYS.isolates), min, "+inf", "BYSCORE", "WITHSCORES"));
+  if (listed.length === 0) return [];
+  const stored = await run<unknown[]>("MGET", ...listed.map(([member]) => key(MIRROR_KEYS.isolate(member))));
+  return Promise.all(
+    listed.map(async ([member, score], index): Promise<IsolateRecord> => {
+      const { region, isolate } = parseIsolateMember(member);
+      const base = { member, region, isolate, at: Number(score) || 0 };
+      const raw = Array.isArray(stored) ? stored[index] : undefined;
+      if (raw === null || raw === undefined || raw === "") return { ...base, trust: "expired" };
+      const report = parseReport(text(raw));
+      if (!report || report.region !== region || report.isolate !== isolate)
+        return { ...base, trust: "malformed" };
+      return { ...base, report, trust: await verifyReport(report, secret) };
+    }),
+  );
+}
+
+async function readLedger(run: Run, key: Key): Promise<IsolateLedger[]> {
+  const [seq, accounted, contact] = await Promise.all([
+    run("HGETALL", key(MIRROR_KEYS.seq)),
+    run("HGETALL", key(MIRROR_KEYS.accounted)),
+    run("HGETALL", key(MIRROR_KEYS.contact)),
+  ]);
+  const accountedOf = new Map(pairs(accounted));
+  const contactOf = new Map(pairs(contact));
+  return pairs(seq)
+    .map(([member, value]) => {
+      const s = Number(value) || 0;
+      const a = Number(accountedOf.get(member)) || 0;
+      return {
+        member,
+        ...parseIsolateMember(member),
+        seq: s,
+        accounted: a,
+        gap: Math.max(0, s - a),
+        lastContact: Number(contactOf.get(member)) || 0,
+      };
+    })
+    .sort((a, b) => b.gap - a.gap || (a.member < b.member ? -1 : 1));
+}
+
+function parseQuarantineKey(relative: string): Pick<QuarantineRecord, "dimension" | "id" | "rule"> {
+  // quarantine:<dimension>:<id>[:<rule>]
+  const [, dimension = "", id = "", ...rule] = relative.split(":");
+  return rule.length > 0 ? { dimension, id, rule: rule.join(":") } : { dimension, id };
+}
+
+async function readQuarantines(
+  run: Run,
+  key: Key,
+  prefix: string,
+  limit: number,
+): Promise<QuarantineRecord[]> {
+  const found: string[] = [];
+  let cursor = "0";
+  // SCAN is bounded: a few hundred round trips at most, then what was found so far.
+  for (let round = 0; round < 500 && found.length < limit; round++) {
+    const reply = await run<unknown[]>(
+      "SCAN",
+      cursor,
+      "MATCH",
+      key(MIRROR_KEYS.quarantinePattern),
+      "COUNT",
+      500,
+    );
+    cursor = text(Array.isArray(reply) ? reply[0] : "0");
+    const keys = Array.isArray(reply) && Array.isArray(reply[1]) ? reply[1] : [];
+    for (const k of keys) if (found.length < limit) found.push(text(k));
+    if (cursor === "0") break;
+  }
+  return Promise.all(
+    found.map(async (full): Promise<QuarantineRecord> => {
+      const [value, ttl] = await Promise.all([run("GET", full), run("PTTL", full)]);
+      const raw = text(value);
+      let record: Record<string, unknown> | string = raw;
+      try {
+        const parsed: unknown = JSON.parse(raw);
+        if (parsed !== null && typeof parsed === "object") record = parsed as Record<string, unknown>;
+      } catch {
+        // Set by hand: shown as text.
+      }
+      return {
+        key: full.slice(prefix.length),
+        ...parseQuarantineKey(full.slice(prefix.length)),
+        ttlMs: Number(ttl),
+        record,
+      };
+    }),
+  );
+}

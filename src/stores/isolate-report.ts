@@ -1,0 +1,134 @@
+/**
+ * The per-isolate enforcement report (CONTRACTS.md format 1): which ruleset and which kill switches
+ * one isolate enforces, at which decision sequence number. Written by the mirror with its flushes,
+ * read by `containment status --wait`, the dashboard and the report through the mirror reader.
+ *
+ * The record is MAC'd (HMAC-SHA256, base64url) over its canonical JSON without `mac`, keyed by the
+ * deployment secret `CONTAINMENT_REPORT_SECRET`: the edge's Redis token alone cannot forge a
+ * confirmation that a switch is enforced. Without a secret the report carries no `mac`, and readers
+ * treat it as unverified, never as a confirmation.
+ */
+
+export interface IsolateReport {
+  readonly v: 1;
+  readonly region: string;
+  readonly isolate: string;
+  /** The isolate's decision sequence number when the report was made. */
+  readonly seq: number;
+  /** Isolate clock, ms. */
+  readonly at: number;
+  /** Ruleset digest in force. */
+  readonly digest: string;
+  /** Kill switches in force from Edge Config and the document, `id@version`. */
+  readonly switches: readonly string[];
+  /** Kill switches enforced only through the fast lane, `id@version`. */
+  readonly fast: readonly string[];
+  readonly mac?: string;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Canonical JSON (RFC 8785 for the values reports hold: strings, integers, arrays, objects): keys
+ * sorted by code unit, no whitespace. ECMAScript's string and number serialization is the one RFC
+ * 8785 prescribes, so `JSON.stringify` does the leaves.
+ */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, inner]) => inner !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([key, inner]) => `${JSON.stringify(key)}:${canonicalJson(inner)}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+function base64url(bytes: ArrayBuffer): string {
+  let binary = "";
+  for (const byte of new Uint8Array(bytes)) binary += String.fromCharCode(byte);
+  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+const keys = new Map<string, Promise<CryptoKey>>();
+function hmacKey(secret: string): Promise<CryptoKey> {
+  let key = keys.get(secret);
+  if (!key) {
+    key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
+      "sign",
+    ]);
+    // One deployment has one secret; a second entry only appears in tests.
+    if (keys.size > 8) keys.clear();
+    keys.set(secret, key);
+  }
+  return key;
+}
+
+/** base64url HMAC-SHA256 of the canonical JSON of `report` without its `mac`. */
+export async function reportMac(report: IsolateReport, secret: string): Promise<string> {
+  const { mac: _mac, ...body } = report;
+  const signature = await crypto.subtle.sign(
+    "HMAC",
+    await hmacKey(secret),
+    encoder.encode(canonicalJson(body)),
+  );
+  return base64url(signature);
+}
+
+/** The report as stored: canonical JSON, with a `mac` when a secret is configured. */
+export async function serializeReport(report: IsolateReport, secret: string | undefined): Promise<string> {
+  const { mac: _mac, ...body } = report;
+  if (!secret) return canonicalJson(body);
+  return canonicalJson({ ...body, mac: await reportMac(body as IsolateReport, secret) });
+}
+
+/** Compares in time that depends only on the lengths. */
+function sameText(a: string, b: string): boolean {
+  let diff = a.length ^ b.length;
+  for (let i = 0; i < Math.max(a.length, b.length); i++)
+    diff |= (a.charCodeAt(i) || 0) ^ (b.charCodeAt(i) || 0);
+  return diff === 0;
+}
+
+export type ReportTrust = "verified" | "unsigned" | "bad-mac" | "no-secret";
+
+/**
+ * How far a stored report can be trusted: `verified` only when the reader holds the secret and the
+ * MAC matches; `unsigned` when the edge wrote no MAC; `no-secret` when the reader cannot check one.
+ */
+export async function verifyReport(report: IsolateReport, secret: string | undefined): Promise<ReportTrust> {
+  if (report.mac === undefined) return "unsigned";
+  if (!secret) return "no-secret";
+  return sameText(await reportMac(report, secret), report.mac) ? "verified" : "bad-mac";
+}
+
+const isStringArray = (value: unknown): value is string[] =>
+  Array.isArray(value) && value.every((item) => typeof item === "string");
+
+/** Parses a stored report; undefined when it is not one (malformed JSON or fields). */
+export function parseReport(text: string): IsolateReport | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (value === null || typeof value !== "object") return undefined;
+  const r = value as Record<string, unknown>;
+  if (r.v !== 1 || typeof r.region !== "string" || typeof r.isolate !== "string") return undefined;
+  if (!Number.isSafeInteger(r.seq) || !Number.isFinite(r.at) || typeof r.digest !== "string")
+    return undefined;
+  if (!isStringArray(r.switches) || !isStringArray(r.fast)) return undefined;
+  if (r.mac !== undefined && typeof r.mac !== "string") return undefined;
+  return {
+    v: 1,
+    region: r.region,
+    isolate: r.isolate,
+    seq: r.seq as number,
+    at: r.at as number,
+    digest: r.digest,
+    switches: r.switches,
+    fast: r.fast,
+    ...(typeof r.mac === "string" ? { mac: r.mac } : {}),
+  };
+}

@@ -1,0 +1,72 @@
+/**
+ * The mirror's Redis layout, once: every key the edge writes and `src/ops/mirror-reader.ts` reads.
+ * Names are relative; the prefix (default `containment:`) is added by whoever talks to Redis.
+ *
+ *   events                         stream: non-allow decisions (one entry each), sampled allows,
+ *                                  aggregate entries (`agg=1`, `count`, `first`, `last`) standing in
+ *                                  for repeated or overflowed blocks, and source problems
+ *   counts:<minute>                hash `rule|outcome → n`: ALL decisions, exactly
+ *   traffic:<minute>               hash `route|method|tenant|outcome → n`: ALL decisions, capped
+ *                                  cardinality, overflow in field `~overflow`
+ *   top:<minute>:<dimension>       zset of blocked tenants / users (pseudonym) / networks
+ *   isolate:<region>:<isolate>     the isolate's MAC'd enforcement report (EX 300)
+ *   isolates                       zset `<region>:<isolate>` scored by the report's `at`
+ *   mirror:seq                     hash `<region>:<isolate>` → highest decision sequence number
+ *                                  Redis has heard of from that isolate (never goes down)
+ *   mirror:accounted               hash `<region>:<isolate>` → decisions of it that are in `counts`
+ *                                  or in `mirror:drops`; `seq - accounted` is its exact gap
+ *   mirror:contact                 hash `<region>:<isolate>` → isolate clock ms of its last contact
+ *   mirror:drops                   decisions missing from `counts` (cardinality cap), all isolates
+ *   mirror:drops:events            decisions in `counts` whose event could not be kept even as an
+ *                                  aggregate (aggregate table full)
+ *   mirror:batch:<member>:<n>      guard of flush `n` of an isolate: a retried flush applies once
+ */
+
+export const MIRROR_KEYS = {
+  events: "events",
+  counts: (minute: number): string => `counts:${minute}`,
+  traffic: (minute: number): string => `traffic:${minute}`,
+  top: (minute: number, dimension: string): string => `top:${minute}:${dimension}`,
+  isolate: (member: string): string => `isolate:${member}`,
+  isolates: "isolates",
+  seq: "mirror:seq",
+  accounted: "mirror:accounted",
+  contact: "mirror:contact",
+  drops: "mirror:drops",
+  eventDrops: "mirror:drops:events",
+  batch: (member: string, n: number): string => `mirror:batch:${member}:${n}`,
+  quarantinePattern: "quarantine:*",
+} as const;
+
+/** Field of `traffic:<minute>` holding decisions beyond the per-minute cardinality cap. */
+export const TRAFFIC_OVERFLOW = "~overflow";
+/** Tenant column of a traffic field when the decision had none. */
+export const NO_TENANT_FIELD = "-";
+/** Lifetime of an isolate's report key, seconds (CONTRACTS.md format 1). */
+export const REPORT_TTL_SECONDS = 300;
+
+export type TopDimension = "tenant" | "user" | "ip";
+
+/** `<region>:<isolate>`: how an isolate is named in `isolates` and the `mirror:*` hashes. */
+export function isolateMember(region: string, isolate: string): string {
+  return `${region}:${isolate}`;
+}
+
+/** Splits an isolate member; the region is everything before the last `:`. */
+export function parseIsolateMember(member: string): { region: string; isolate: string } {
+  const at = member.lastIndexOf(":");
+  return at < 0
+    ? { region: "", isolate: member }
+    : { region: member.slice(0, at), isolate: member.slice(at + 1) };
+}
+
+/** `route|method|tenant|outcome`; `|` inside a part is replaced so the field splits back cleanly. */
+export function trafficField(
+  route: string,
+  method: string,
+  tenant: string | undefined,
+  outcome: string,
+): string {
+  const clean = (part: string): string => part.replaceAll("|", "_");
+  return [clean(route), clean(method), clean(tenant ?? NO_TENANT_FIELD), clean(outcome)].join("|");
+}
