@@ -116,7 +116,7 @@ export async function measure(): Promise<BenchRecord> {
   const engine = await loadEngine();
   const classifier = engine.createContainment({
     rules: document,
-    redis: "memory",
+    redis: engine.memoryStore(),
     mirror: false,
     env: {},
     onReport: () => {},
@@ -136,7 +136,7 @@ export async function measure(): Promise<BenchRecord> {
 
   const upstream = await spawnTsx(join("bench", "fixtures", "upstream.ts"), root);
   const bundle = await bundleEdge({ write: false });
-  const options = { rules: document, redis: "memory", mirror: false };
+  const options = { rules: document, redis: "memory", mirror: false }; // JSON for the worker: "memory" = memoryStore()
   const firewall = await startWorker(bundle.worker, {
     CONTAINMENT_OPTIONS: JSON.stringify(options),
     UPSTREAM_URL: upstream.line,

@@ -100,7 +100,7 @@ export async function measure(): Promise<BenchRecord> {
   const compileStart = performance.now();
   let compiled: ReturnType<typeof engine.createContainment> | undefined = engine.createContainment({
     rules: JSON.parse(text),
-    redis: "memory",
+    redis: engine.memoryStore(),
     mirror: false,
     env: {},
     onReport: () => {},

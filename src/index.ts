@@ -1,14 +1,8 @@
-import { installMemoryStorage } from "./stores/memory.js";
-
-// The package root offers `redis: "memory"` (tests, local tools); the adapters' entries do not.
-installMemoryStorage();
-
 export { createNextMiddleware, createNextProxy } from "./adapters/next.js";
 export { createMiddleware } from "./adapters/vercel.js";
 export type { ContainmentErrorCode, RulesIssue } from "./core/errors.js";
 export { ContainmentError, isContainmentError } from "./core/errors.js";
-export type { Decision, Note, Outcome } from "./engine/decision.js";
-export { isBlocked, isMonitored } from "./engine/decision.js";
+export type { IdentityOptions } from "./core/identity.js";
 export type { Evaluation } from "./engine/evaluate.js";
 export type {
   Containment,
@@ -17,7 +11,9 @@ export type {
   WaitUntilContext,
 } from "./engine/firewall.js";
 export { createContainment } from "./engine/firewall.js";
-export type { DecisionSink } from "./engine/sink.js";
+export type { Decision, Note, Outcome } from "./model/decision.js";
+export { isBlocked, isMonitored } from "./model/decision.js";
+export type { DecisionSink } from "./model/sink.js";
 export { checkDocument } from "./rules/check.js";
 export type { RuleSpec, RulesDocument } from "./rules/document.js";
 export type { KillSwitchSpec } from "./rules/kill-switch.js";
@@ -29,8 +25,6 @@ export {
 } from "./rules/validate.js";
 export type { EdgeConfigReader } from "./sources/edge-config.js";
 export type { SourceStatus } from "./sources/provider.js";
-export type { IdentityOptions } from "./stores/keys.js";
-export { installMemoryStorage } from "./stores/memory.js";
 export type { MirrorOptions, MirrorStats } from "./stores/mirror.js";
 export type { RedisConnection, RedisOption } from "./stores/redis.js";
 export { createRedisClient } from "./stores/redis.js";

@@ -4,8 +4,9 @@
  * (esbuild keepNames) that costs ~10% on the hot path and is not in what users deploy.
  */
 export { normalizeRequest } from "../../src/core/request.js";
-export { isBlocked } from "../../src/engine/decision.js";
 export { evaluate } from "../../src/engine/evaluate.js";
 export { createContainment } from "../../src/engine/firewall.js";
+export { isBlocked } from "../../src/model/decision.js";
 export { compileRuleset } from "../../src/rules/ruleset.js";
 export { parseDocument } from "../../src/rules/validate.js";
+export { memoryStore } from "../../src/stores/memory.js";

@@ -4,7 +4,7 @@
  */
 import type { NormalizedRequest } from "../../src/core/request.js";
 import type { Evaluation } from "../../src/engine/evaluate.js";
-import type { Services } from "../../src/engine/services.js";
+import type { Services } from "../../src/model/services.js";
 import { createBaseline } from "./baseline.js";
 import type { Engine } from "./engine-bundle.js";
 import { type Series, type Timing, type TimingOptions, timePerOp } from "./timer.js";
@@ -86,7 +86,7 @@ export async function prepareSize(engine: Engine, size: number): Promise<Prepare
     onReport: services.report,
     region: "bench",
     env: {},
-    redis: "memory",
+    redis: engine.memoryStore(),
     mirror: false,
   } as const;
   const containment = createContainment(options);

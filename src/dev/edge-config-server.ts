@@ -32,7 +32,6 @@ import { bearerToken, listen, readBody, sendJson, sleep } from "./http-util.js";
 
 export type { JsonValue } from "./edge-config-store.js";
 export { EDGE_CONFIG_SIZE_LIMITS, EdgeConfigWriteError } from "./edge-config-store.js";
-export { type RulesFileWatcher, type WatchRulesFileOptions, watchRulesFile } from "./rules-file-watch.js";
 
 export interface EdgeConfigServerOptions {
   /** Port on 127.0.0.1; 0 (default) picks a free one. */

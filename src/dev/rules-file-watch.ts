@@ -12,7 +12,12 @@ import {
   watchFile,
 } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
-import type { EdgeConfigServer, JsonValue } from "./edge-config-server.js";
+import type { JsonValue } from "./edge-config-store.js";
+
+/** Where the file's content goes: the Edge Config stand-in (or anything holding items). */
+export interface ItemWriter {
+  setItem(key: string, value: JsonValue): void;
+}
 
 export interface WatchRulesFileOptions {
   /** Called when the file can't be read or parsed, or the item is refused (e.g. over the size limit). */
@@ -39,7 +44,7 @@ export interface RulesFileWatcher {
  * const watcher = watchRulesFile(ec, "rules/dev.json", "containment", { onError: console.error });
  */
 export function watchRulesFile(
-  server: Pick<EdgeConfigServer, "setItem">,
+  server: ItemWriter,
   file: string,
   key = "containment",
   options: WatchRulesFileOptions = {},

@@ -12,11 +12,12 @@ import { ContainmentError } from "../core/errors.js";
 import { checkDocument } from "../rules/check.js";
 import { bundleEdge } from "./bundle.js";
 import { startDemoOrigin } from "./demo-origin.js";
-import { type EdgeConfigServer, startEdgeConfigServer, watchRulesFile } from "./edge-config-server.js";
+import { type EdgeConfigServer, startEdgeConfigServer } from "./edge-config-server.js";
 import { COMPATIBILITY_DATE, type EdgeRuntime, startEdgeRuntime } from "./edge-runtime.js";
 import { startFrontServer } from "./front-server.js";
 import { packageRoot } from "./package-root.js";
 import { configError, formatIssues, readRulesFile } from "./rules-file.js";
+import { watchRulesFile } from "./rules-file-watch.js";
 import { startUpstashBridge } from "./upstash-bridge.js";
 
 export interface DevServerOptions {

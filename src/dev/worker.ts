@@ -12,11 +12,8 @@
  */
 import { createMiddleware, type VercelMiddleware } from "../adapters/vercel.js";
 import type { ContainmentOptions, WaitUntilContext } from "../engine/firewall.js";
-import { installMemoryStorage } from "../stores/memory.js";
 import { applyMiddlewareAnswer } from "./forward.js";
-
-// `containment dev` without --redis runs on the per-isolate in-memory store.
-installMemoryStorage();
+import { optionsFromJson } from "./worker-options.js";
 
 export type WorkerEnv = Record<string, unknown>;
 
@@ -49,7 +46,7 @@ function setup(env: WorkerEnv): Isolate | { error: string } {
     }
   }
   // A harness for tests and local development: the JSON is trusted as given, like code passing options.
-  const options = { ...extra, env: strings } as ContainmentOptions;
+  const options: ContainmentOptions = { ...optionsFromJson(extra), env: strings };
   return { middleware: createMiddleware(options), upstream: strings.UPSTREAM_URL };
 }
 

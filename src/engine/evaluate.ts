@@ -1,11 +1,12 @@
 import { cidrContains } from "../core/ip.js";
 import type { NormalizedRequest } from "../core/request.js";
+import type { Decision, DecisionContext, Note } from "../model/decision.js";
+import { PUBLIC_MESSAGES } from "../model/messages.js";
+import type { Services } from "../model/services.js";
+import type { Verdict } from "../model/verdict.js";
 import type { Identity, RuleContext } from "../rules/rule.js";
 import type { CompiledRuleset, MatchedRule } from "../rules/ruleset.js";
-import type { Decision, DecisionContext, Note } from "./decision.js";
-import { blockResponse, emptyResponse, PUBLIC_MESSAGES } from "./respond.js";
-import type { Services } from "./services.js";
-import type { Verdict } from "./verdict.js";
+import { blockResponse, emptyResponse } from "./respond.js";
 
 type DecisionFacts = DecisionContext & { notes: Note[] };
 type BlockDecision = Extract<Decision, { outcome: "block" | "rate-limited" }>;

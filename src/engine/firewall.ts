@@ -1,5 +1,11 @@
 import defaultRules from "../../rules/default.json" with { type: "json" };
+import type { IdentityOptions } from "../core/identity.js";
 import { type NormalizeOptions, normalizeRequest } from "../core/request.js";
+import type { Decision } from "../model/decision.js";
+import { PUBLIC_MESSAGES } from "../model/messages.js";
+import type { Services } from "../model/services.js";
+import type { DecisionSink } from "../model/sink.js";
+import type { StoreStatus } from "../model/store.js";
 import type { RulesDocument } from "../rules/document.js";
 import type { CompiledRuleset } from "../rules/ruleset.js";
 import { parseDocument } from "../rules/validate.js";
@@ -7,16 +13,12 @@ import { type EdgeConfigReader, edgeConfigRules } from "../sources/edge-config.j
 import { createEdgeConfigReader } from "../sources/edge-config-client.js";
 import type { RulesProvider, SourceStatus } from "../sources/provider.js";
 import { staticRules } from "../sources/static.js";
-import type { IdentityOptions } from "../stores/keys.js";
 import type { MirrorOptions, MirrorStats } from "../stores/mirror.js";
 import type { RedisOption } from "../stores/redis.js";
-import { createStorage, type StorageMirror } from "../stores/setup.js";
-import type { StoreStatus } from "../stores/store.js";
-import type { Decision } from "./decision.js";
+import { createStorage } from "../stores/setup.js";
+import type { StorageMirror } from "../stores/storage.js";
 import { type Evaluation, evaluate } from "./evaluate.js";
-import { blockResponse, PUBLIC_MESSAGES } from "./respond.js";
-import type { Services } from "./services.js";
-import type { DecisionSink } from "./sink.js";
+import { blockResponse } from "./respond.js";
 
 export interface ContainmentOptions {
   /** Edge Config connection string or client. Default: `EDGE_CONFIG`, then `GLOBAL_CONFIG`. */
@@ -41,7 +43,7 @@ export interface ContainmentOptions {
   /**
    * Where rate limits count and quarantines live: an Upstash REST database `{ url, token }`,
    * several (multi-region rate limits; the first also holds quarantines and the mirror), or
-   * `"memory"` (per isolate: `containment dev` and tests only). Default: env
+   * `memoryStore()` from `edge-containment/memory` (per isolate: `containment dev` and tests only). Default: env
    * `UPSTASH_REDIS_REST_URL`/`_TOKEN`, then `KV_REST_API_URL`/`_TOKEN`; else none, and rate-limit
    * rules fail by their `failMode`.
    */

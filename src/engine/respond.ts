@@ -38,10 +38,3 @@ export function emptyResponse(
   all.set("x-containment-request-id", requestId);
   return new Response(null, { status, headers: all });
 }
-
-export const PUBLIC_MESSAGES = {
-  badRequest: "Bad request.",
-  unauthorized: "Unauthorized.",
-  forbidden: "Forbidden.",
-  unavailable: "Service temporarily unavailable.",
-} as const;

@@ -1,5 +1,5 @@
 import { isContainmentError } from "../core/errors.js";
-import type { Services } from "../engine/services.js";
+import type { Services } from "../model/services.js";
 import type { RulesDocument } from "./document.js";
 import { compileRuleset } from "./ruleset.js";
 import { type Validated, validateDocument } from "./validate.js";

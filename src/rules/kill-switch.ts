@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import type { Verdict } from "../engine/verdict.js";
+import type { Verdict } from "../model/verdict.js";
 import { MATCH, RULE_ID, RULE_MODE } from "./common.js";
 import type { CompiledRule, RuleContext } from "./rule.js";
 

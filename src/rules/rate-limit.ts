@@ -2,13 +2,11 @@ import * as v from "valibot";
 import { withDeadline } from "../core/deadline.js";
 import { parseDuration } from "../core/duration.js";
 import { rulesInvalid } from "../core/errors.js";
-import type { Verdict } from "../engine/verdict.js";
-import type { ByKey, IdentityFacts, Keyring } from "../stores/keys.js";
-import type { Algorithm, LimitResult, RateLimitStore } from "../stores/store.js";
+import type { ByKey, IdentityFacts, Keyring } from "../core/identity.js";
+import type { Algorithm, LimitResult, RateLimitStore } from "../model/store.js";
+import type { Verdict } from "../model/verdict.js";
 import { DURATION, FAIL_MODE, MATCH, RULE_ID, RULE_MODE, TIMEOUT_MS } from "./common.js";
-import type { RulesDocument } from "./document.js";
-import type { CompiledRule, RuleContext } from "./rule.js";
-import type { CompileContext } from "./ruleset.js";
+import type { CompileContext, CompiledRule, RuleContext, SiblingSpec } from "./rule.js";
 
 /**
  * `rate-limit`: cap how fast one identity can pull from an endpoint (exports, bulk reads).
@@ -72,18 +70,20 @@ export const rateLimitKeys = {
 };
 
 /** The `by` lists of the document's `scope: "all"` quarantines: every rate-limit rule checks them. */
-const globalScopes = new WeakMap<RulesDocument, readonly (readonly ByKey[])[]>();
-function globalQuarantineScopes(document: RulesDocument): readonly (readonly ByKey[])[] {
-  let scopes = globalScopes.get(document);
+const globalScopes = new WeakMap<readonly SiblingSpec[], readonly (readonly ByKey[])[]>();
+function globalQuarantineScopes(siblings: readonly SiblingSpec[]): readonly (readonly ByKey[])[] {
+  let scopes = globalScopes.get(siblings);
   if (!scopes) {
     const seen = new Map<string, readonly ByKey[]>();
-    for (const rule of document.rules) {
-      if (rule.kind !== "rate-limit" || rule.quarantine?.scope !== "all") continue;
+    for (const sibling of siblings) {
+      if (sibling.kind !== "rate-limit") continue;
+      const rule = sibling as RateLimitRuleSpec;
+      if (rule.quarantine?.scope !== "all") continue;
       const by = rule.by ?? DEFAULT_BY;
       seen.set([...new Set(by)].sort().join("+"), by);
     }
     scopes = [...seen.values()];
-    globalScopes.set(document, scopes);
+    globalScopes.set(siblings, scopes);
   }
   return scopes;
 }
@@ -122,8 +122,8 @@ export function compileRateLimit(
   spec: RateLimitRuleSpec,
   context: CompileContext,
 ): Omit<CompiledRule, "order" | "source"> {
-  const { services, document } = context;
-  const index = document.rules.indexOf(spec);
+  const { services } = context;
+  const index = context.rules.indexOf(spec);
   const at = (field: string): string => `$.rules[${index}]${field}`;
   const windowMs = parseDuration(spec.window) as number;
   const algorithm = spec.algorithm ?? DEFAULT_ALGORITHM;
@@ -143,7 +143,7 @@ export function compileRateLimit(
       },
     ]);
   }
-  const globalScopesToCheck = globalQuarantineScopes(document);
+  const globalScopesToCheck = globalQuarantineScopes(context.rules);
   const store: RateLimitStore | undefined = services.store;
   const keyring: Keyring | undefined = services.keyring;
   const limiter = store?.limiter({

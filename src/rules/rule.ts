@@ -1,10 +1,11 @@
 import type { NormalizedRequest } from "../core/request.js";
-import type { Services } from "../engine/services.js";
-import type { Verdict } from "../engine/verdict.js";
+import type { RuleKind } from "../model/decision.js";
+import type { Services } from "../model/services.js";
+import type { Verdict } from "../model/verdict.js";
 import type { MatchSpec } from "./common.js";
-import type { CompiledRuleset } from "./ruleset.js";
+import type { TenantResolver } from "./tenancy.js";
 
-export type RuleKind = "kill-switch" | "rate-limit" | "tenant-binding" | "headers";
+export type { RuleKind } from "../model/decision.js";
 
 /**
  * Evaluation order (DESIGN: break-glass → kill switches → quarantine → tenant binding → rate
@@ -22,13 +23,35 @@ export interface Identity {
   user?: string;
 }
 
+/** What a rule may know of the ruleset it belongs to (the compiled ruleset satisfies it). */
+export interface RulesetFacts {
+  readonly mode: "enforce" | "monitor";
+  readonly tenancy: TenantResolver | undefined;
+}
+
+/** A rule spec as its siblings see it: compile steps that look across rules narrow by `kind`. */
+export interface SiblingSpec {
+  readonly kind: string;
+}
+
+/**
+ * What compile steps may use: services for setup done once per ruleset (clients, key sets), the
+ * document's tenant origins, and the other rules (kept loose so rule kinds never import the
+ * document schema that imports them).
+ */
+export interface CompileContext {
+  readonly services: Services;
+  readonly tenants: Readonly<Record<string, { readonly origins: readonly string[] }>> | undefined;
+  readonly rules: readonly SiblingSpec[];
+}
+
 export interface RuleContext {
   readonly request: NormalizedRequest;
   /** Parameters captured by the pattern that matched, e.g. `{ tenant: "acme" }` (original case). */
   readonly params: Readonly<Record<string, string>>;
   /** The pattern that matched: the route template rate limits key on, safe to log. */
   readonly route: string;
-  readonly ruleset: CompiledRuleset;
+  readonly ruleset: RulesetFacts;
   readonly services: Services;
   readonly identity: Identity;
   /** The client address is in the document's `breakGlass.cidrs`: kill switches let it through. */

@@ -2,24 +2,18 @@ import { fnv1a64 } from "../core/fnv.js";
 import { type Cidr, parseCidr } from "../core/ip.js";
 import type { PathCandidate } from "../core/path.js";
 import type { NormalizedRequest } from "../core/request.js";
-import type { Services } from "../engine/services.js";
+import type { Services } from "../model/services.js";
 import type { RuleSpec, RulesDocument } from "./document.js";
 import { compileHeaders } from "./headers.js";
 import { compileKillSwitch, type KillSwitchSpec } from "./kill-switch.js";
 import { parsePattern } from "./pattern.js";
 import { compileRateLimit } from "./rate-limit.js";
-import { type CompiledRule, PHASE_ORDER } from "./rule.js";
+import { type CompileContext, type CompiledRule, PHASE_ORDER } from "./rule.js";
 import { compileTenantSource, type TenantResolver } from "./tenancy.js";
 import { compileTenantBinding } from "./tenant-binding.js";
 import { RouteTrie, type TrieMatch } from "./trie.js";
 
 export type RulesetSource = "edge-config" | "fallback" | "static";
-
-/** What compile steps may use: services for setup done once per ruleset (clients, key sets). */
-export interface CompileContext {
-  readonly document: RulesDocument;
-  readonly services: Services;
-}
 
 interface Binding {
   readonly rule: CompiledRule;
@@ -83,7 +77,7 @@ export function compileRuleset(
   source: RulesetSource,
   services: Services,
 ): CompiledRuleset {
-  const context: CompileContext = { document, services };
+  const context: CompileContext = { services, tenants: document.tenants, rules: document.rules };
   const rules: CompiledRule[] = [];
   for (const spec of document.rules)
     rules.push({ ...compileSpec(spec, context), order: rules.length, source: "rules" });

@@ -1,10 +1,9 @@
 import { parseDuration } from "../core/duration.js";
 import { rulesInvalid } from "../core/errors.js";
-import { PUBLIC_MESSAGES } from "../engine/respond.js";
-import type { Verdict } from "../engine/verdict.js";
+import { PUBLIC_MESSAGES } from "../model/messages.js";
+import type { Verdict } from "../model/verdict.js";
 import { parsePattern } from "./pattern.js";
-import type { CompiledRule, RuleContext } from "./rule.js";
-import type { CompileContext } from "./ruleset.js";
+import type { CompileContext, CompiledRule, RuleContext } from "./rule.js";
 import { compileTenantSource } from "./tenancy.js";
 import { claimAt, claimMatches, parseClaimPath } from "./tenant-binding/claim.js";
 import { type KeySource, remoteKeySet } from "./tenant-binding/jwks.js";
@@ -60,7 +59,7 @@ function seconds(duration: string | undefined): number | undefined {
 function checkSpec(spec: TenantBindingRuleSpec, context: CompileContext): void {
   // The rule's index is looked up only on failure: documents may hold thousands of rules.
   const fault = (field: string, message: string): Error => {
-    const index = context.document.rules.indexOf(spec);
+    const index = context.rules.indexOf(spec);
     return rulesInvalid([{ path: `${index === -1 ? "$" : `$.rules[${index}]`}.${field}`, message }]);
   };
   if (spec.tenant.from !== "path") return;
@@ -104,7 +103,7 @@ export function compileTenantBinding(
   };
   const policy = compileOriginPolicy({
     mode: spec.origin ?? "required-for-unsafe-methods",
-    tenantOrigins: context.document.tenants,
+    tenantOrigins: context.tenants,
     templates: spec.origins ?? [],
     withoutOrigin: spec.withoutOrigin ?? DEFAULTS.withoutOrigin,
   });

@@ -1,6 +1,6 @@
 import { withDeadline } from "../core/deadline.js";
 import { ContainmentError, isContainmentError, type RulesIssue } from "../core/errors.js";
-import type { Services } from "../engine/services.js";
+import type { Services } from "../model/services.js";
 import type { RulesDocument } from "../rules/document.js";
 import type { KillSwitchSpec } from "../rules/kill-switch.js";
 import { type CompiledRuleset, compileRuleset } from "../rules/ruleset.js";

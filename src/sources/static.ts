@@ -1,4 +1,4 @@
-import type { Services } from "../engine/services.js";
+import type { Services } from "../model/services.js";
 import type { RulesDocument } from "../rules/document.js";
 import { type CompiledRuleset, compileRuleset } from "../rules/ruleset.js";
 import type { RulesProvider, SourceStatus } from "./provider.js";

@@ -8,8 +8,9 @@
  * - `tenant` is kept: it is an organisation id, the unit responders act on;
  * - bodies, tokens, cookies and headers are never part of a decision at all.
  */
-import type { Decision } from "../engine/decision.js";
-import { type Keyring, truncateIp } from "./keys.js";
+
+import { type Keyring, truncateIp } from "../core/identity.js";
+import type { Decision } from "../model/decision.js";
 
 export type Evidence = Record<string, string>;
 

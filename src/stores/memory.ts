@@ -1,5 +1,5 @@
 /**
- * The embedded store (`redis: "memory"`), for `containment dev` and tests without Redis.
+ * The embedded store (`redis: memoryStore()`), for `containment dev` and tests without Redis.
  *
  * PER ISOLATE: counters, trips and quarantines live in this isolate's memory only. Two isolates
  * (two regions, two serverless instances, a restart) each count from zero, so a limit of 20 can
@@ -9,20 +9,11 @@
  * times), so a rule behaves the same in `containment dev` as against Redis. Everything is bounded:
  * counters expire with their window and the maps evict the oldest entry when full.
  */
-import type { Decision } from "../engine/decision.js";
-import type { DecisionSink } from "../engine/sink.js";
-import { ExpiringMap } from "./bounded.js";
-import {
-  countField,
-  type Evidence,
-  evidenceOf,
-  minuteOf,
-  type SourceEvent,
-  sourceEvidence,
-} from "./evidence.js";
-import type { Keyring } from "./keys.js";
-import type { MirrorStats } from "./mirror.js";
-import { provideMemoryStorage } from "./setup.js";
+
+import { ExpiringMap } from "../core/bounded.js";
+import type { Keyring } from "../core/identity.js";
+import type { Decision } from "../model/decision.js";
+import type { DecisionSink } from "../model/sink.js";
 import type {
   CheckResult,
   Limiter,
@@ -32,7 +23,17 @@ import type {
   StoreStatus,
   TripRequest,
   TripResult,
-} from "./store.js";
+} from "../model/store.js";
+import {
+  countField,
+  type Evidence,
+  evidenceOf,
+  minuteOf,
+  type SourceEvent,
+  sourceEvidence,
+} from "./evidence.js";
+import type { MirrorOptions, MirrorStats } from "./mirror.js";
+import type { StoreProvider } from "./storage.js";
 
 export interface MemoryStoreOptions {
   /** Entries per map (counters, trips, quarantines). Default 10 000. */
@@ -47,7 +48,7 @@ interface TokenState {
 
 /**
  * @example
- * const store = new MemoryStore(); // what `redis: "memory"` builds
+ * const store = new MemoryStore(); // what `redis: memoryStore()` builds
  */
 export class MemoryStore implements RateLimitStore {
   readonly kind = "memory";
@@ -170,7 +171,7 @@ export interface MemoryDecisionLogOptions {
 }
 
 /**
- * The in-memory decision log that stands in for the Redis mirror with `redis: "memory"`: the last
+ * The in-memory decision log that stands in for the Redis mirror with `redis: memoryStore()`: the last
  * events (same fields and privacy rules as the `events` stream) and per-minute counts. Per isolate.
  */
 export class MemoryDecisionLog implements DecisionSink {
@@ -255,17 +256,32 @@ export class MemoryDecisionLog implements DecisionSink {
 }
 
 /**
- * Makes `redis: "memory"` available. The package root and the dev worker call this; the Vercel and
- * Next.js adapters do not, so the production middleware bundle carries no dev-only store.
+ * The per-isolate store as a value for `ContainmentOptions.redis`, with an in-memory decision log in
+ * place of the Redis mirror. For `containment dev` and tests: counts are per isolate (see above).
+ *
+ * @example
+ * import { memoryStore } from "edge-containment/memory";
+ * const containment = createContainment({ rules, redis: memoryStore() });
  */
-export function installMemoryStorage(): void {
-  provideMemoryStorage(({ keyring, now, mirror }) => {
-    const store = new MemoryStore({ now });
-    if (!mirror) return { store };
-    const log = new MemoryDecisionLog(
+export function memoryStore(options: Omit<MemoryStoreOptions, "now"> = {}): StoreProvider {
+  return {
+    kind: "memory",
+    create: ({
       keyring,
-      mirror.sampleAllows === undefined ? {} : { sampleAllows: mirror.sampleAllows },
-    );
-    return { store, mirror: log };
-  });
+      now,
+      mirror,
+    }: {
+      keyring: Keyring;
+      now: () => number;
+      mirror: MirrorOptions | undefined;
+    }) => {
+      const store = new MemoryStore({ ...options, now });
+      if (!mirror) return { store };
+      const log = new MemoryDecisionLog(
+        keyring,
+        mirror.sampleAllows === undefined ? {} : { sampleAllows: mirror.sampleAllows },
+      );
+      return { store, mirror: log };
+    },
+  };
 }

@@ -23,8 +23,9 @@
 
 import type { Redis } from "@upstash/redis/cloudflare";
 import { withDeadline } from "../core/deadline.js";
-import { type Decision, isBlocked } from "../engine/decision.js";
-import type { DecisionSink } from "../engine/sink.js";
+import type { Keyring } from "../core/identity.js";
+import { type Decision, isBlocked } from "../model/decision.js";
+import type { DecisionSink } from "../model/sink.js";
 import {
   countField,
   evidenceOf,
@@ -34,7 +35,6 @@ import {
   topIdentities,
   topMember,
 } from "./evidence.js";
-import type { Keyring } from "./keys.js";
 
 export interface MirrorOptions {
   /** Share (0–1) of allowed decisions written to `events`; every other outcome is always written. Default 0.01. */

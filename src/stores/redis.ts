@@ -10,7 +10,8 @@
  */
 import { MultiRegionRatelimit, Ratelimit } from "@upstash/ratelimit";
 import { Redis } from "@upstash/redis/cloudflare";
-import { BoundedMap, ExpiringMap } from "./bounded.js";
+import { BoundedMap, ExpiringMap } from "../core/bounded.js";
+import { ContainmentError } from "../core/errors.js";
 import type {
   CheckResult,
   Limiter,
@@ -20,7 +21,8 @@ import type {
   StoreStatus,
   TripRequest,
   TripResult,
-} from "./store.js";
+} from "../model/store.js";
+import { isStoreProvider, type StoreProvider } from "./storage.js";
 
 /** One Upstash (or Upstash-compatible) REST database. */
 export interface RedisConnection {
@@ -28,8 +30,8 @@ export interface RedisConnection {
   token: string;
 }
 
-/** `ContainmentOptions.redis`: one database, several (multi-region rate limits), or the in-memory store. */
-export type RedisOption = RedisConnection | readonly RedisConnection[] | "memory";
+/** `ContainmentOptions.redis`: one database, several (multi-region rate limits), or a store value (`memoryStore()`). */
+export type RedisOption = RedisConnection | readonly RedisConnection[] | StoreProvider;
 
 /**
  * The databases to use: the option, else `UPSTASH_REDIS_REST_URL`/`_TOKEN`, else Vercel KV's
@@ -38,8 +40,15 @@ export type RedisOption = RedisConnection | readonly RedisConnection[] | "memory
 export function redisConnections(
   option: RedisOption | undefined,
   env: Readonly<Record<string, string | undefined>>,
-): RedisConnection[] | "memory" | undefined {
-  if (option === "memory") return "memory";
+): RedisConnection[] | StoreProvider | undefined {
+  if ((option as unknown) === "memory") {
+    // The string form relied on a registration at import time, which bundlers drop.
+    throw new ContainmentError(
+      "ERR_CONFIG",
+      'redis: "memory" is no longer accepted: pass redis: memoryStore() from "edge-containment/memory"',
+    );
+  }
+  if (isStoreProvider(option)) return option;
   if (option !== undefined) {
     const list = Array.isArray(option)
       ? [...(option as readonly RedisConnection[])]

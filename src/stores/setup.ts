@@ -2,11 +2,11 @@
  * Turns `ContainmentOptions.redis` / `mirror` / `identity` (or the Upstash env variables) into the
  * store, keyring and mirror the firewall uses. Setup only: no I/O happens here.
  */
-import type { DecisionSink } from "../engine/sink.js";
-import { type IdentityOptions, Keyring } from "./keys.js";
-import type { MemoryStore } from "./memory.js";
-import { type MirrorOptions, type MirrorStats, redisMirror } from "./mirror.js";
+import { type IdentityOptions, Keyring } from "../core/identity.js";
+import type { RateLimitStore } from "../model/store.js";
+import { type MirrorOptions, redisMirror } from "./mirror.js";
 import { type RedisOption, redisConnections, UpstashStore } from "./redis.js";
+import type { StorageMirror } from "./storage.js";
 
 export interface StorageOptions {
   redis?: RedisOption | undefined;
@@ -19,35 +19,11 @@ export interface StorageOptions {
   report: (event: string, detail?: Readonly<Record<string, unknown>>) => void;
 }
 
-export interface StorageMirror extends DecisionSink {
-  stats(): MirrorStats;
-  recordSource(event: string, detail?: Readonly<Record<string, unknown>>, region?: string): void;
-}
-
 export interface Storage {
-  store?: UpstashStore | MemoryStore;
+  store?: RateLimitStore;
   keyring: Keyring;
   mirror?: StorageMirror;
   mirrorKind?: "redis" | "memory";
-}
-
-/** Builds the per-isolate store (and decision log) for `redis: "memory"`. */
-export type MemoryStorageFactory = (setup: {
-  keyring: Keyring;
-  now: () => number;
-  mirror: MirrorOptions | undefined;
-}) => { store: MemoryStore; mirror?: StorageMirror };
-
-/*
- * The in-memory store is for `containment dev` and tests. It is installed, not imported, so the
- * production drop-in (`middleware.ts` through the Vercel or Next.js adapter) does not ship it:
- * `installMemoryStorage()` from `stores/memory.ts` (called by the package root and the dev worker)
- * puts it here.
- */
-let memoryStorage: MemoryStorageFactory | undefined;
-
-export function provideMemoryStorage(factory: MemoryStorageFactory): void {
-  memoryStorage = factory;
 }
 
 export function createStorage(options: StorageOptions): Storage {
@@ -61,21 +37,15 @@ export function createStorage(options: StorageOptions): Storage {
   const mirrorOn = options.mirror !== false;
   const mirrorOptions = options.mirror === false ? {} : (options.mirror ?? {});
 
-  if (connections === "memory") {
-    // Nothing leaves the isolate, so a random salt is enough.
+  if (connections !== undefined && !Array.isArray(connections)) {
+    // A store given by value (memoryStore()): nothing leaves the isolate, so a random salt is enough.
     const keyring = new Keyring(configuredSalt ?? crypto.randomUUID(), identity);
-    if (!memoryStorage) {
-      options.report("store-missing", {
-        message: 'redis: "memory" needs installMemoryStorage() from edge-containment first',
-      });
-      return { keyring };
-    }
-    const { store, mirror } = memoryStorage({
+    const { store, mirror } = connections.create({
       keyring,
       now: options.now,
       mirror: mirrorOn ? mirrorOptions : undefined,
     });
-    return mirror ? { store, keyring, mirror, mirrorKind: "memory" } : { store, keyring };
+    return mirror ? { store, keyring, mirror, mirrorKind: connections.kind } : { store, keyring };
   }
   if (connections === undefined)
     return { keyring: new Keyring(configuredSalt ?? crypto.randomUUID(), identity) };

@@ -3,11 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient } from "@vercel/edge-config";
 import { afterEach, describe, expect, it } from "vitest";
-import {
-  type EdgeConfigServer,
-  startEdgeConfigServer,
-  watchRulesFile,
-} from "../../src/dev/edge-config-server.js";
+import { type EdgeConfigServer, startEdgeConfigServer } from "../../src/dev/edge-config-server.js";
+import { watchRulesFile } from "../../src/dev/rules-file-watch.js";
 
 process.env.EDGE_CONFIG_DISABLE_DEVELOPMENT_SWR = "1";
 

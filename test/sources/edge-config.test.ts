@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   type EdgeConfigServer,
   type JsonValue,
@@ -116,9 +116,11 @@ describe("rules from Edge Config (real client against the local stand-in)", () =
     server.setItem("containment", rulesWith());
     server.setDown(false);
     // The first request after an outage refreshes in the background; the next one sees the change.
-    await status("/api/patients/1/export");
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(await status("/api/patients/1/export")).toBe(200);
+    // Waited on as a condition: a loaded machine may take longer than any fixed sleep.
+    await vi.waitFor(async () => expect(await status("/api/patients/1/export")).toBe(200), {
+      timeout: 10_000,
+      interval: 20,
+    });
   });
 
   it("answers within the deadline when Edge Config is slow, with the last good rules", async () => {

@@ -21,11 +21,8 @@ import { createMiddleware } from "../../src/adapters/vercel.js";
 import { bundleEdge, type EdgeBundle } from "../../src/dev/bundle.js";
 import { startEdgeRuntime } from "../../src/dev/edge-runtime.js";
 import { applyMiddlewareAnswer } from "../../src/dev/forward.js";
-import type { ContainmentOptions } from "../../src/engine/firewall.js";
-import { installMemoryStorage } from "../../src/stores/memory.js";
+import { optionsFromJson } from "../../src/dev/worker-options.js";
 import { startEchoUpstream } from "./echo-upstream.js";
-
-installMemoryStorage();
 
 export interface HarnessOptions {
   /** Fixed rules (no Edge Config). */
@@ -99,7 +96,7 @@ export async function startHarness(name: "node" | "workerd", options: HarnessOpt
       },
     };
     // The same JSON object the worker parses from CONTAINMENT_OPTIONS, cast the same way.
-    const middleware = createMiddleware({ ...containmentOptions(options), env } as ContainmentOptions);
+    const middleware = createMiddleware({ ...optionsFromJson(containmentOptions(options)), env });
     return {
       name,
       async fetch(input, init) {

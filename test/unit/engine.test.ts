@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createContainment } from "../../src/index.js";
+import { memoryStore } from "../../src/memory.js";
 import type { RulesDocument } from "../../src/rules/document.js";
 
 const silent = () => {};
@@ -196,7 +197,7 @@ describe("the decision engine", () => {
             by: ["ip"],
           })),
         },
-        redis: "memory",
+        redis: memoryStore(),
         onReport: silent,
       });
       const { headers } = await decide(containment, "/api/export", { headers: { "x-real-ip": "192.0.2.1" } });

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import type { Decision } from "../../src/engine/decision.js";
-import { BoundedMap, ExpiringMap } from "../../src/stores/bounded.js";
-import { Keyring } from "../../src/stores/keys.js";
+import { BoundedMap, ExpiringMap } from "../../src/core/bounded.js";
+import { Keyring } from "../../src/core/identity.js";
+import type { Decision } from "../../src/model/decision.js";
+import type { LimiterConfig } from "../../src/model/store.js";
 import { MemoryDecisionLog, MemoryStore } from "../../src/stores/memory.js";
-import type { LimiterConfig } from "../../src/stores/store.js";
 
 function clock(start = Date.parse("2026-11-23T19:00:00Z")) {
   let now = start;

@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { pseudonymize } from "../../src/core/hash.js";
+import { Keyring, truncateIp } from "../../src/core/identity.js";
 import { parseIp } from "../../src/core/ip.js";
-import type { Decision } from "../../src/engine/decision.js";
+import type { Decision } from "../../src/model/decision.js";
 import { rateLimitHeaders, rateLimitKeys } from "../../src/rules/rate-limit.js";
 import { evidenceOf } from "../../src/stores/evidence.js";
-import { Keyring, truncateIp } from "../../src/stores/keys.js";
+import { memoryStore } from "../../src/stores/memory.js";
 import { redisConnections } from "../../src/stores/redis.js";
 
 const HEX16 = /^[0-9a-f]{16}$/;
@@ -181,7 +182,11 @@ describe("Redis connections", () => {
         {},
       ),
     ).toHaveLength(2);
-    expect(redisConnections("memory", {})).toBe("memory");
+    const store = memoryStore();
+    expect(redisConnections(store, {})).toBe(store);
+    expect(() => redisConnections("memory" as never, {})).toThrow(
+      /memoryStore\(\) from "edge-containment\/memory"/,
+    );
     expect(
       redisConnections(undefined, { UPSTASH_REDIS_REST_URL: "https://u", UPSTASH_REDIS_REST_TOKEN: "x" }),
     ).toEqual([{ url: "https://u", token: "x" }]);

@@ -1,13 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { isContainmentError } from "../../src/core/errors.js";
 import { type ContainmentOptions, createContainment } from "../../src/index.js";
+import { memoryStore } from "../../src/memory.js";
 
 const silent = () => {};
 
 function firewall(rules: unknown[], options: Partial<ContainmentOptions> = {}) {
   return createContainment({
     rules: { version: 1, rules },
-    redis: "memory",
+    redis: memoryStore(),
     onReport: silent,
     env: {},
     ...options,

@@ -1,4 +1,5 @@
-import type { RuleKind } from "../rules/rule.js";
+/** The rule kinds a rules document can hold. */
+export type RuleKind = "kill-switch" | "rate-limit" | "tenant-binding" | "headers";
 
 export type Outcome = "allow" | "block" | "rate-limited" | "monitor" | "error";
 

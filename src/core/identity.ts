@@ -4,9 +4,10 @@
  * per-deployment salt and the value, 16 hex digits), so counters and quarantines work across
  * isolates and events link to each other, while Redis holds no user id or address.
  */
-import { pseudonymize } from "../core/hash.js";
-import { type IpAddress, ipBucket, parseIp } from "../core/ip.js";
+
 import { BoundedMap } from "./bounded.js";
+import { pseudonymize } from "./hash.js";
+import { type IpAddress, ipBucket, parseIp } from "./ip.js";
 
 export type IdentityDimension = "tenant" | "user" | "ip";
 /** What a rate-limit rule may key on; `route` is always part of the key and adds nothing by itself. */

@@ -1,0 +1,33 @@
+import type { Keyring } from "../core/identity.js";
+import type { DecisionSink } from "../model/sink.js";
+import type { RateLimitStore } from "../model/store.js";
+import type { MirrorOptions, MirrorStats } from "./mirror.js";
+
+/** The decision mirror as the firewall holds it: a sink that also reports its health. */
+export interface StorageMirror extends DecisionSink {
+  stats(): MirrorStats;
+  recordSource(event: string, detail?: Readonly<Record<string, unknown>>, region?: string): void;
+}
+
+/**
+ * A store passed by value, e.g. `redis: memoryStore()` from `edge-containment/memory`. A value, not
+ * a registration at import time: bundlers that honour `"sideEffects": false` (webpack, as Next.js
+ * uses it) drop import-time registrations, and a dropped store would fail every rate limit closed.
+ * The firewall builds it once, with its own keyring and clock.
+ */
+export interface StoreProvider {
+  readonly kind: "memory";
+  create(setup: { keyring: Keyring; now: () => number; mirror: MirrorOptions | undefined }): {
+    store: RateLimitStore;
+    mirror?: StorageMirror;
+  };
+}
+
+export function isStoreProvider(value: unknown): value is StoreProvider {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    (value as { kind?: unknown }).kind === "memory" &&
+    typeof (value as { create?: unknown }).create === "function"
+  );
+}
