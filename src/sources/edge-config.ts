@@ -1,10 +1,23 @@
-import { withDeadline } from "../core/deadline.js";
+import type { JWK } from "jose";
+import { DeadlineExceeded, withDeadline } from "../core/deadline.js";
 import { ContainmentError, isContainmentError, type RulesIssue } from "../core/errors.js";
 import type { Services } from "../model/services.js";
 import type { RulesDocument } from "../rules/document.js";
 import type { KillSwitchSpec } from "../rules/kill-switch.js";
 import { type CompiledRuleset, compileRuleset } from "../rules/ruleset.js";
-import { KILL_SWITCH_PREFIX, validateDocument, validateKillSwitchItem } from "../rules/validate.js";
+import { KILL_SWITCH_PREFIX } from "../rules/validate.js";
+import {
+  DEFAULT_MAX_DOCUMENT_BYTES,
+  readDocument,
+  readSwitches,
+  type SwitchEntry,
+  sortedSwitches,
+  switchName,
+  switchVersion,
+} from "./edge-config/items.js";
+import { type OutageReport, outageTracker } from "./edge-config/outage.js";
+import { describeInForce, invalidMessage, outageMessage } from "./edge-config/report.js";
+import { FASTLANE_KEY_ITEM, type FastLaneReader, type FastLaneSwitch, fastLaneKeys } from "./fastlane.js";
 import type { RulesProvider, SourceStatus } from "./provider.js";
 
 /** The two calls we need from `@vercel/edge-config` (or `@vercel/global-config`) clients. */
@@ -17,63 +30,148 @@ export interface EdgeConfigSourceOptions {
   client: EdgeConfigReader;
   /** Item holding the rules document; default `containment`. */
   key?: string;
-  /** How long an answer from Edge Config is trusted before asking again; default 500 ms. */
+  /** How long an answer from Edge Config is trusted before asking again (in the background); default 500 ms. */
   refreshMs?: number;
-  /** Deadline for each Edge Config call; default 1000 ms. */
+  /**
+   * The oldest answer a request may be decided on; default 2 × `refreshMs`. A busy isolate refreshes
+   * behind its requests and never gets this old; an isolate idle for longer awaits a refresh (under
+   * `timeoutMs`), so its first request after a flip is never decided on the rules before it.
+   */
+  maxStaleMs?: number;
+  /** Deadline for each Edge Config call of a warm isolate; default 1000 ms. */
   timeoutMs?: number;
+  /**
+   * Deadline of a cold start's Edge Config calls; default `timeoutMs`. Shorter: a new isolate falls back
+   * sooner when Edge Config is slow, but may enforce the fallback where Edge Config would have answered.
+   * Every concurrent cold request waits for its own answer (workerd forbids awaiting another
+   * request's I/O), so each may wait this long; problems are reported once per isolate.
+   */
+  coldStartTimeoutMs?: number;
+  /** Documents larger than this are refused (and reported) before validation; default 512 KB, Edge Config's largest store. */
+  maxDocumentBytes?: number;
+  /** While Edge Config stays down, how often to report it again; default 5 minutes. */
+  outageReportMs?: number;
   /** Rules used on a cold start while Edge Config is unreachable or holds no valid document. */
   fallback: RulesDocument;
   services: Services;
+  /** Kill switches published through Redis ahead of Edge Config's propagation (src/sources/fastlane.ts). */
+  fastLane?: { reader: FastLaneReader; publicKeys?: readonly JWK[] };
+}
+
+interface Settings {
+  key: string;
+  refreshMs: number;
+  maxStaleMs: number;
+  timeoutMs: number;
+  coldStartTimeoutMs: number;
+  maxDocumentBytes: number;
+  outageReportMs: number;
+}
+
+function positive(name: string, value: number | undefined, fallback: number, min = 1): number {
+  const out = value ?? fallback;
+  if (!Number.isFinite(out) || out < min)
+    throw new ContainmentError("ERR_CONFIG", `${name} must be a number ≥ ${min} (ms), got ${String(value)}`);
+  return out;
+}
+
+/** Defaults and checks, up front: a misconfigured source fails at setup, never per request. */
+function settingsOf(options: EdgeConfigSourceOptions): Settings {
+  const refreshMs = positive("refreshMs", options.refreshMs, 500, 0);
+  const timeoutMs = positive("edgeConfigTimeoutMs", options.timeoutMs, 1000);
+  const maxStaleMs = positive("maxStaleMs", options.maxStaleMs, 2 * refreshMs, refreshMs);
+  return {
+    key: options.key ?? "containment",
+    refreshMs,
+    maxStaleMs,
+    timeoutMs,
+    coldStartTimeoutMs: positive("coldStartTimeoutMs", options.coldStartTimeoutMs, timeoutMs),
+    maxDocumentBytes: positive("maxDocumentBytes", options.maxDocumentBytes, DEFAULT_MAX_DOCUMENT_BYTES),
+    outageReportMs: positive("outageReportMs", options.outageReportMs, 5 * 60_000),
+  };
+}
+
+/** Edge Config's switches plus the fast lane's, which only add: a lane entry is dropped once Edge Config holds its version. */
+function composeSwitches(
+  held: ReadonlyMap<string, KillSwitchSpec>,
+  fast: readonly FastLaneSwitch[],
+): { entries: SwitchEntry[]; fastNames: string[] } {
+  const entries = sortedSwitches(held);
+  const fastNames: string[] = [];
+  for (const lane of fast) {
+    const inEdgeConfig = held.get(`${KILL_SWITCH_PREFIX}${lane.id}`);
+    if (inEdgeConfig && switchVersion(inEdgeConfig) >= lane.version) continue;
+    entries.push({ key: `fastlane:${KILL_SWITCH_PREFIX}${lane.id}`, spec: lane.spec });
+    fastNames.push(`${lane.id}@${lane.version}`);
+  }
+  return { entries, fastNames };
+}
+
+function issuesOf(error: unknown): RulesIssue[] {
+  return isContainmentError(error) && error.issues.length > 0
+    ? [...error.issues]
+    : [{ path: "$", message: String(error) }];
 }
 
 /**
  * Rules from Edge Config, hot-reloaded. Each refresh asks for the store's digest first and fetches
- * the items only when it changed, so unchanged rules are never recompiled. A document that fails
- * validation never replaces the one in force (nor does an invalid kill-switch item replace its
- * previous version); an outage keeps the last good ruleset; a cold start that cannot reach Edge
- * Config compiles the fallback.
+ * the items only when it changed, so unchanged rules are never recompiled. A busy isolate refreshes
+ * in the background (`waitUntil`) and decides on the ruleset in force meanwhile, for at most
+ * `maxStaleMs`; an idle one awaits its refresh. A document that fails validation (or is over
+ * `maxDocumentBytes`) never replaces the one in force, nor does an invalid kill-switch item replace
+ * its previous version; an outage keeps the last good ruleset; a cold start that cannot reach Edge
+ * Config compiles the fallback. Outages and invalid documents are reported once per change.
  *
  * Requests never share an in-flight promise: workerd forbids awaiting I/O begun by another request,
- * so while one request refreshes, concurrent ones use the ruleset in force.
+ * so a request that must wait starts its own call, and concurrent ones use the ruleset in force.
  */
 export function edgeConfigRules(options: EdgeConfigSourceOptions): RulesProvider {
-  const key = options.key ?? "containment";
-  const refreshMs = options.refreshMs ?? 500;
-  const timeoutMs = options.timeoutMs ?? 1000;
-  const { services } = options;
+  const settings = settingsOf(options);
+  const { services, client, fastLane } = options;
+  const outage = outageTracker(settings.outageReportMs);
 
   let ruleset: CompiledRuleset | undefined;
-  let fallback: CompiledRuleset | undefined;
   let lastDigest: string | undefined;
-  let checkedAt = Number.NEGATIVE_INFINITY;
-  let refreshing = false;
-  let healthy = true;
+  /** When the last completed attempt learned something: a success's start, a failure's end. */
+  let answeredAt = Number.NEGATIVE_INFINITY;
+  let background = false;
   let goodDocument: RulesDocument | undefined;
-  const goodSwitches = new Map<string, KillSwitchSpec>();
-  const status: SourceStatus = { source: "fallback", digest: "", loadedAt: 0 };
+  let everLoaded = false;
+  let goodSwitches = new Map<string, KillSwitchSpec>();
+  let laneKeys: JWK[] = [];
+  let reportedInvalid: string | undefined;
+  const status: SourceStatus = { source: "fallback", digest: "", loadedAt: 0, switches: [], fast: [] };
 
-  function fail(
-    code: "ERR_RULES_SOURCE" | "ERR_RULES_INVALID",
-    message: string,
-    issues?: RulesIssue[],
-  ): void {
-    status.lastError = { at: services.now(), code, message, ...(issues ? { issues } : {}) };
-    services.report(code === "ERR_RULES_INVALID" ? "rules-invalid" : "rules-source-error", {
-      message,
-      issues,
+  function install(document: RulesDocument | undefined): void {
+    const { entries, fastNames } = composeSwitches(goodSwitches, fastLane?.reader.switches(services.now()) ?? []);
+    const next = compileRuleset(
+      document ?? options.fallback,
+      entries,
+      document ? "edge-config" : "fallback",
+      services,
+    );
+    ruleset = next;
+    const fromDocument = next.document.rules.filter((rule) => rule.kind === "kill-switch").map(switchName);
+    Object.assign(status, {
+      source: next.source,
+      digest: next.digest,
+      loadedAt: next.compiledAt,
+      switches: [...fromDocument, ...entries.map((entry) => switchName(entry.spec))],
+      fast: fastNames,
     });
   }
 
-  function useFallback(): CompiledRuleset {
-    fallback ??= compileRuleset(options.fallback, [], "fallback", services);
-    return fallback;
+  function inForce(): string {
+    return ruleset ? describeInForce(ruleset, everLoaded) : "no rules compiled yet";
   }
 
-  function install(next: CompiledRuleset): void {
-    ruleset = next;
-    status.source = next.source;
-    status.digest = next.digest;
-    status.loadedAt = next.compiledAt;
+  function reportInvalid(issues: RulesIssue[], digest: string): void {
+    const message = invalidMessage(issues.length, inForce());
+    status.lastError = { at: services.now(), code: "ERR_RULES_INVALID", message, issues };
+    // Once per served state: concurrent cold starts and repeated refreshes of one digest report nothing new.
+    if (reportedInvalid === digest) return;
+    reportedInvalid = digest;
+    services.report("rules-invalid", { message, issues, inForce: status.source, digest: status.digest });
   }
 
   /**
@@ -81,88 +179,105 @@ export function edgeConfigRules(options: EdgeConfigSourceOptions): RulesProvider
    * any bad one. A document is adopted only once it has compiled, so compile-time checks (a tenant
    * parameter no pattern captures) protect the rules in force as much as the schema does.
    */
-  function apply(items: Record<string, unknown>): void {
-    const issues: RulesIssue[] = [];
-    let candidate = goodDocument;
-    const raw = items[key];
-    if (raw !== undefined) {
-      const result = validateDocument(raw);
-      if (result.ok) candidate = result.value;
-      else issues.push(...result.issues);
-    }
-    const present = new Set<string>();
-    for (const [itemKey, value] of Object.entries(items)) {
-      if (!itemKey.startsWith(KILL_SWITCH_PREFIX)) continue;
-      present.add(itemKey);
-      const result = validateKillSwitchItem(itemKey, value);
-      if (result.ok) goodSwitches.set(itemKey, result.value);
-      else issues.push(...result.issues);
-    }
-    // A deleted item stops blocking; an invalid one keeps its last good version.
-    for (const itemKey of [...goodSwitches.keys()]) if (!present.has(itemKey)) goodSwitches.delete(itemKey);
-    const switches = [...goodSwitches]
-      .sort(([a], [b]) => (a < b ? -1 : 1))
-      .map(([k, spec]) => ({ key: k, spec }));
-
-    const compile = (document: RulesDocument | undefined) =>
-      compileRuleset(document ?? options.fallback, switches, document ? "edge-config" : "fallback", services);
+  function apply(items: Readonly<Record<string, unknown>>, digest: string): void {
+    const read = readDocument(items[settings.key], settings.maxDocumentBytes);
+    const switches = readSwitches(items, goodSwitches);
+    goodSwitches = switches.switches;
+    if (items[FASTLANE_KEY_ITEM] !== undefined) laneKeys = fastLaneKeys(items[FASTLANE_KEY_ITEM]);
+    const issues = read.kind === "invalid" ? [...read.issues, ...switches.issues] : switches.issues;
+    const candidate = read.kind === "valid" ? read.document : goodDocument;
     try {
-      install(compile(candidate));
+      install(candidate);
       goodDocument = candidate;
+      everLoaded ||= candidate !== undefined;
     } catch (error) {
-      issues.push(
-        ...(isContainmentError(error) && error.issues.length > 0
-          ? error.issues
-          : [{ path: "$", message: String(error) }]),
-      );
+      issues.push(...issuesOf(error));
       // The previous document compiled before, so this keeps it in force with the new kill switches.
-      if (candidate !== goodDocument) install(compile(goodDocument));
+      install(goodDocument);
     }
-    if (issues.length > 0)
-      fail(
-        "ERR_RULES_INVALID",
-        `rejected ${issues.length} fault(s); the last good rules stay in force`,
-        issues,
-      );
+    if (issues.length > 0) reportInvalid(issues, digest);
+    else reportedInvalid = undefined;
   }
 
-  async function refresh(): Promise<void> {
-    refreshing = true;
-    checkedAt = services.now();
+  function noteOutage(report: OutageReport | undefined): void {
+    if (!report) return;
+    const event = report.state === "recovered" ? "rules-source-recovered" : "rules-source-error";
+    services.report(event, { ...report, message: outageMessage(report, inForce()), inForce: status.source });
+  }
+
+  async function refresh(deadlineMs: number): Promise<void> {
+    const startedAt = services.now();
     try {
-      const digest = await withDeadline(options.client.digest(), timeoutMs, "edge config digest");
+      const digest = await withDeadline(client.digest(), deadlineMs, "edge config digest");
       if (digest !== lastDigest || !ruleset) {
-        const items = await withDeadline(options.client.getAll(), timeoutMs, "edge config items");
-        apply(items ?? {});
-        lastDigest = digest;
+        const items = await withDeadline(client.getAll(), deadlineMs, "edge config items");
+        // A concurrent cold request may have applied this digest while we waited.
+        if (digest !== lastDigest || !ruleset) {
+          apply(items ?? {}, digest);
+          lastDigest = digest;
+        }
       }
+      answeredAt = Math.max(answeredAt, startedAt);
       status.lastSuccessAt = services.now();
-      healthy = true;
+      noteOutage(outage.succeeded(services.now()));
     } catch (error) {
-      healthy = false;
-      const message = error instanceof ContainmentError ? error.message : "edge config unreachable";
-      fail("ERR_RULES_SOURCE", `${message}; the last good rules stay in force`);
-      if (!ruleset) install(useFallback());
-    } finally {
-      refreshing = false;
+      const now = services.now();
+      answeredAt = Math.max(answeredAt, now);
+      const message =
+        error instanceof ContainmentError || error instanceof DeadlineExceeded
+          ? error.message
+          : "edge config unreachable";
+      if (!ruleset) install(undefined);
+      status.lastError = { at: now, code: "ERR_RULES_SOURCE", message: `${message}; ${inForce()}` };
+      noteOutage(outage.failed(now, message.replace(/^edge-containment: /, "")));
     }
+  }
+
+  function refreshBehind(waitUntil: (promise: Promise<unknown>) => void): void {
+    if (background) return;
+    background = true;
+    waitUntil(refresh(settings.timeoutMs).finally(() => (background = false)));
+  }
+
+  /** Starts a fast-lane read when one is due; a changed set is compiled in the same background task. */
+  function pollLane(waitUntil: (promise: Promise<unknown>) => void, force = false): Promise<unknown> | undefined {
+    if (!fastLane) return undefined;
+    const read = fastLane.reader.poll([...laneKeys, ...(fastLane.publicKeys ?? [])], force);
+    if (!read) return undefined;
+    const work = read.then((changed) => {
+      if (changed && ruleset) install(ruleset.source === "edge-config" ? goodDocument : undefined);
+    });
+    if (!force) waitUntil(work);
+    return work;
+  }
+
+  /** Cold start: this request waits for its own answer (under its own deadline) rather than enforcing the fallback early. */
+  async function coldStart(waitUntil: (promise: Promise<unknown>) => void): Promise<CompiledRuleset> {
+    const lane = pollLane(waitUntil, true);
+    await refresh(settings.coldStartTimeoutMs);
+    // With Edge Config down, the lane's switches (read beside it, under its own deadline) apply now.
+    if (lane) {
+      if (outage.down) await lane;
+      else waitUntil(lane);
+    }
+    if (!ruleset) install(undefined);
+    return ruleset as unknown as CompiledRuleset;
   }
 
   return {
     async current(waitUntil) {
-      if (ruleset) {
-        if (refreshing || services.now() - checkedAt < refreshMs) return ruleset;
-        // While Edge Config is failing, refresh behind the request instead of making it wait.
-        if (!healthy) {
-          waitUntil(refresh());
-          return ruleset;
-        }
-        await refresh();
+      if (!ruleset) return coldStart(waitUntil);
+      pollLane(waitUntil);
+      const age = services.now() - answeredAt;
+      if (age < settings.refreshMs) return ruleset;
+      // Within maxStaleMs, or while a background attempt is already waiting out a known outage
+      // (another call of this request could only repeat it), decide on the rules in force.
+      if (age < settings.maxStaleMs || (background && outage.down)) {
+        refreshBehind(waitUntil);
         return ruleset;
       }
-      // Cold start: every request waits for its own answer rather than enforcing the fallback early.
-      await refresh();
-      return ruleset ?? useFallback();
+      await refresh(settings.timeoutMs);
+      return ruleset;
     },
     status: () => ({ ...status }),
   };

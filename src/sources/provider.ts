@@ -7,6 +7,10 @@ export interface SourceStatus {
   digest: string;
   /** When the ruleset in force was compiled (ms since epoch). */
   loadedAt: number;
+  /** Kill switches in force (`id@version`): the document's, Edge Config's items and the fast lane's. */
+  switches?: readonly string[];
+  /** The subset enforced only through the fast lane (Edge Config has not caught up with them yet). */
+  fast?: readonly string[];
   /** When Edge Config last answered (ms since epoch); absent for static rules or if it never did. */
   lastSuccessAt?: number;
   /** The last failure: Edge Config unreachable, or a pushed document that failed validation. */
