@@ -1,4 +1,3 @@
-import defaultRules from "../../rules/default.json" with { type: "json" };
 import type { IdentityOptions } from "../core/identity.js";
 import { type NormalizeOptions, normalizeRequest } from "../core/request.js";
 import type { Decision } from "../model/decision.js";
@@ -6,19 +5,16 @@ import { PUBLIC_MESSAGES } from "../model/messages.js";
 import type { Services } from "../model/services.js";
 import type { DecisionSink } from "../model/sink.js";
 import type { StoreStatus } from "../model/store.js";
-import type { RulesDocument } from "../rules/document.js";
 import type { CompiledRuleset } from "../rules/ruleset.js";
-import { parseDocument } from "../rules/validate.js";
-import { type EdgeConfigReader, edgeConfigRules } from "../sources/edge-config.js";
-import { createEdgeConfigReader } from "../sources/edge-config-client.js";
-import type { RulesProvider, SourceStatus } from "../sources/provider.js";
-import { staticRules } from "../sources/static.js";
+import type { EdgeConfigReader } from "../sources/edge-config.js";
+import type { SourceStatus } from "../sources/provider.js";
 import type { MirrorOptions, MirrorStats } from "../stores/mirror.js";
 import type { RedisOption } from "../stores/redis.js";
 import { createStorage } from "../stores/setup.js";
 import type { StorageMirror } from "../stores/storage.js";
 import { type Evaluation, evaluate } from "./evaluate.js";
 import { blockResponse } from "./respond.js";
+import { type FastLaneOptions, rulesSource } from "./rules-source.js";
 
 export interface ContainmentOptions {
   /** Edge Config connection string or client. Default: `EDGE_CONFIG`, then `GLOBAL_CONFIG`. */
@@ -31,8 +27,22 @@ export interface ContainmentOptions {
   fallbackRules?: unknown;
   /** How long Edge Config's answer is trusted before asking again. Default 500 ms. */
   refreshMs?: number;
+  /**
+   * The oldest Edge Config answer a request may be decided on. Default 2 × `refreshMs`. A busy
+   * isolate refreshes behind its requests; one idle for longer awaits the refresh first.
+   */
+  maxStaleMs?: number;
   /** Deadline of each Edge Config call. Default 1000 ms. */
   edgeConfigTimeoutMs?: number;
+  /** Deadline of a new isolate's first Edge Config answer before the fallback applies. Default `edgeConfigTimeoutMs`. */
+  coldStartTimeoutMs?: number;
+  /** Rules documents larger than this are refused and reported. Default 512 KB (Edge Config's largest store). */
+  maxDocumentBytes?: number;
+  /**
+   * Kill switches the CLI also publishes to Redis, signed, ahead of Edge Config's propagation; on by
+   * default when `redis` is an Upstash database. `false` turns it off.
+   */
+  fastLane?: FastLaneOptions | false;
   normalize?: NormalizeOptions;
   /** Region label in decisions and `enforcing`. Default `VERCEL_REGION`, else `local`. */
   region?: string;
@@ -89,27 +99,14 @@ function defaultReport(event: string, detail?: Readonly<Record<string, unknown>>
   console.warn(JSON.stringify({ source: "edge-containment", event, ...detail }));
 }
 
-function provider(options: ContainmentOptions, services: Services): RulesProvider {
-  const fallback = parseDocument(options.fallbackRules ?? defaultRules) as RulesDocument;
-  if (options.rules !== undefined) return staticRules(parseDocument(options.rules), services);
-  const connection = options.edgeConfig ?? services.env.EDGE_CONFIG ?? services.env.GLOBAL_CONFIG;
-  if (connection === undefined) {
-    services.report("rules-source-missing", { message: "no EDGE_CONFIG: enforcing the fallback rules" });
-    return staticRules(fallback, services, "fallback");
-  }
-  const client = typeof connection === "string" ? createEdgeConfigReader(connection) : connection;
-  return edgeConfigRules({
-    client,
-    fallback,
-    services,
-    ...(options.rulesKey === undefined ? {} : { key: options.rulesKey }),
-    ...(options.refreshMs === undefined ? {} : { refreshMs: options.refreshMs }),
-    ...(options.edgeConfigTimeoutMs === undefined ? {} : { timeoutMs: options.edgeConfigTimeoutMs }),
-  });
-}
-
 /** Problems of the rules source that also go to the mirror, next to the decisions they affect. */
-const SOURCE_EVENTS = new Set(["rules-invalid", "rules-source-error", "rules-source-missing"]);
+const SOURCE_EVENTS = new Set([
+  "rules-invalid",
+  "rules-source-error",
+  "rules-source-recovered",
+  "rules-source-missing",
+  "fastlane-invalid",
+]);
 
 function swallow(promise: Promise<unknown>): void {
   promise.catch(() => {});
@@ -153,7 +150,7 @@ export function createContainment(options: ContainmentOptions = {}): Containment
     ...(stored.store ? { store: stored.store } : {}),
     keyring: stored.keyring,
   };
-  const rules = provider(options, services);
+  const rules = rulesSource(options, services);
   const sinks = [...(mirror ? [mirror] : []), ...(options.sinks ?? [])];
 
   function record(decision: Decision, waitUntil: (promise: Promise<unknown>) => void): void {

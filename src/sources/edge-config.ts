@@ -143,7 +143,10 @@ export function edgeConfigRules(options: EdgeConfigSourceOptions): RulesProvider
   const status: SourceStatus = { source: "fallback", digest: "", loadedAt: 0, switches: [], fast: [] };
 
   function install(document: RulesDocument | undefined): void {
-    const { entries, fastNames } = composeSwitches(goodSwitches, fastLane?.reader.switches(services.now()) ?? []);
+    const { entries, fastNames } = composeSwitches(
+      goodSwitches,
+      fastLane?.reader.switches(services.now()) ?? [],
+    );
     const next = compileRuleset(
       document ?? options.fallback,
       entries,
@@ -240,7 +243,10 @@ export function edgeConfigRules(options: EdgeConfigSourceOptions): RulesProvider
   }
 
   /** Starts a fast-lane read when one is due; a changed set is compiled in the same background task. */
-  function pollLane(waitUntil: (promise: Promise<unknown>) => void, force = false): Promise<unknown> | undefined {
+  function pollLane(
+    waitUntil: (promise: Promise<unknown>) => void,
+    force = false,
+  ): Promise<unknown> | undefined {
     if (!fastLane) return undefined;
     const read = fastLane.reader.poll([...laneKeys, ...(fastLane.publicKeys ?? [])], force);
     if (!read) return undefined;

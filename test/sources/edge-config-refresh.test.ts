@@ -10,7 +10,7 @@ import {
   type JsonValue,
   startEdgeConfigServer,
 } from "../../src/dev/edge-config-server.js";
-import type { Services } from "../../src/engine/services.js";
+import type { Services } from "../../src/model/services.js";
 import { parseDocument } from "../../src/rules/validate.js";
 import { type EdgeConfigSourceOptions, edgeConfigRules } from "../../src/sources/edge-config.js";
 import { createEdgeConfigReader } from "../../src/sources/edge-config-client.js";
@@ -210,9 +210,8 @@ describe("documents over the size limit (issue 14, defect 7)", () => {
     for (let i = 0; i < 3; i++) expect((await s.decide()).ids).toEqual(["exports"]);
     const invalid = s.events("rules-invalid");
     expect(invalid).toHaveLength(1);
-    expect(String((invalid[0]?.detail.issues as Array<{ message: string }>)[0]?.message)).toMatch(
-      /over the 524288-byte limit/,
-    );
+    const issues = (invalid[0]?.detail.issues ?? []) as Array<{ message: string }>;
+    expect(issues[0]?.message).toMatch(/over the 524288-byte limit/);
   });
 
   it("takes the limit from maxDocumentBytes", async () => {
