@@ -1,0 +1,107 @@
+/** Incident records in Redis (CONTRACTS.md §7): keys, parsing, reading. See incidents.ts. */
+import type { Redis } from "@upstash/redis";
+import { ContainmentError } from "../core/errors.js";
+import { MIRROR_KEYS } from "../stores/mirror-layout.js";
+import type { GdprRole, HipaaRole } from "./report/clocks.js";
+import type { IncidentRecord } from "./report/model.js";
+
+export interface IncidentContext {
+  /** A raw client (`createReaderClient`): values come back as text. */
+  client: Redis;
+  prefix: string;
+  now?: () => number;
+}
+
+export const INCIDENT_ID = /^[\w.:-]{1,64}$/;
+export const DATA_CLASS = /^[a-z][a-z0-9-]{0,31}$/;
+/** Default look-back before discovery copied with the incident: the earliest evidence is often earlier. */
+export const DEFAULT_LOOKBACK_MS = 24 * 3_600_000;
+
+export const incidentKeys = {
+  incident: (id: string) => `incident:${id}`,
+  all: "incidents",
+  counts: (id: string, minute: number) => `incident:${id}:${MIRROR_KEYS.counts(minute)}`,
+  traffic: (id: string, minute: number) => `incident:${id}:${MIRROR_KEYS.traffic(minute)}`,
+  top: (id: string, minute: number, dimension: string) =>
+    `incident:${id}:${MIRROR_KEYS.top(minute, dimension)}`,
+  events: (id: string) => `incident:${id}:events`,
+  confirmations: (id: string) => `incident:${id}:confirmations`,
+  quarantines: (id: string) => `incident:${id}:quarantines`,
+} as const;
+
+export function invalid(message: string): ContainmentError {
+  return new ContainmentError("ERR_CONFIG", message);
+}
+
+export function toHash(incident: IncidentRecord): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [field, value] of Object.entries(incident)) {
+    if (value === undefined) continue;
+    out[field] = Array.isArray(value) ? value.join(",") : String(value);
+  }
+  return out;
+}
+
+export function pairs(flat: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (Array.isArray(flat))
+    for (let i = 0; i + 1 < flat.length; i += 2) out[String(flat[i])] = String(flat[i + 1]);
+  else if (flat && typeof flat === "object") for (const [k, v] of Object.entries(flat)) out[k] = String(v);
+  return out;
+}
+
+const num = (text: string | undefined): number | undefined =>
+  text === undefined || text === "" ? undefined : Number(text);
+
+export function fromHash(hash: Record<string, string>): IncidentRecord | undefined {
+  if (!hash.id || !hash.discovered) return undefined;
+  return {
+    id: hash.id,
+    title: hash.title ?? "",
+    discovered: Number(hash.discovered),
+    opened: Number(hash.opened),
+    closed: num(hash.closed),
+    dataClasses: hash.dataClasses ? hash.dataClasses.split(",").filter(Boolean) : [],
+    hipaaRole: hash.hipaaRole as HipaaRole | undefined,
+    gdprRole: hash.gdprRole as GdprRole | undefined,
+    baaTerm: hash.baaTerm,
+    dpaTerm: hash.dpaTerm,
+    individuals: num(hash.individuals),
+    maxStateResidents: num(hash.maxStateResidents),
+    openedBy: hash.openedBy,
+    closedBy: hash.closedBy,
+  };
+}
+
+export function strip(record: IncidentRecord): IncidentRecord {
+  return Object.fromEntries(
+    Object.entries(record).filter(([, v]) => v !== undefined),
+  ) as unknown as IncidentRecord;
+}
+
+export type Run = <T = unknown>(...args: [string, ...(string | number)[]]) => Promise<T>;
+export function runner(ctx: IncidentContext): { run: Run; key: (name: string) => string } {
+  return {
+    run: (...args) => ctx.client.exec(args),
+    key: (name) => ctx.prefix + name,
+  };
+}
+
+export async function getIncident(ctx: IncidentContext, id: string): Promise<IncidentRecord | undefined> {
+  const { run, key } = runner(ctx);
+  const found = fromHash(pairs(await run("HGETALL", key(incidentKeys.incident(id)))));
+  return found ? strip(found) : undefined;
+}
+
+/** The minutes an incident covers: look-back before discovery through close (or now). */
+export async function incidentWindow(
+  ctx: IncidentContext,
+  id: string,
+): Promise<{ since: number; until: number }> {
+  const { run, key } = runner(ctx);
+  const hash = pairs(await run("HGETALL", key(incidentKeys.incident(id))));
+  const incident = fromHash(hash);
+  if (!incident) throw invalid(`no incident ${id}: see \`containment incident list\``);
+  const lookback = Number(hash.lookbackMs) || DEFAULT_LOOKBACK_MS;
+  return { since: incident.discovered - lookback, until: incident.closed ?? (ctx.now ?? Date.now)() };
+}

@@ -1,0 +1,146 @@
+/**
+ * Incidents (CONTRACTS.md §7): hash `<prefix>incident:<id>` and set `<prefix>incidents`, plus
+ * incident-scoped copies of the window's aggregates WITHOUT expiry, so the evidence outlives the
+ * mirror's retention (counts/top/traffic expire after days, `events` is capped; a SOC 2 Type II
+ * period runs a year and HIPAA documentation is kept six years):
+ *
+ *   incident:<id>                     hash: id, title, discovered, opened, closed?, dataClasses, roles, terms
+ *   incident:<id>:counts:<minute>     copy of counts:<minute>   (PERSIST)
+ *   incident:<id>:traffic:<minute>    copy of traffic:<minute>  (PERSIST)
+ *   incident:<id>:top:<minute>:<dim>  copy of top:<minute>:<dim> (PERSIST)
+ *   incident:<id>:events              stream: the window's events, original stream ids
+ *   incident:<id>:confirmations       hash `switch@version|state|region` → first confirmation ms
+ *   incident:<id>:quarantines         hash `dimension:id[:rule]` → JSON {firstSeen, until, rule}
+ *
+ * A copy is refreshed (COPY … REPLACE) while the source key exists and kept once it has expired.
+ * Copying runs on `incident open` (the look-back before discovery), on every report, evidence export
+ * and on `incident close`: run one of them within the mirror's retention (8 days by default).
+ */
+import { parseDuration } from "../core/duration.js";
+import { snapshotIncident } from "./incident-copies.js";
+import {
+  DATA_CLASS,
+  DEFAULT_LOOKBACK_MS,
+  getIncident,
+  INCIDENT_ID,
+  type IncidentContext,
+  incidentKeys,
+  invalid,
+  runner,
+  strip,
+  toHash,
+} from "./incident-store.js";
+import { GDPR_ROLES, type GdprRole, HIPAA_ROLES, type HipaaRole } from "./report/clocks.js";
+import type { IncidentRecord } from "./report/model.js";
+
+export * from "./incident-copies.js";
+export * from "./incident-store.js";
+
+export interface OpenIncidentInput {
+  id: string;
+  title: string;
+  /** UTC ms; default now. */
+  discovered?: number | undefined;
+  dataClasses?: readonly string[] | undefined;
+  hipaaRole?: HipaaRole | undefined;
+  gdprRole?: GdprRole | undefined;
+  baaTerm?: string | undefined;
+  dpaTerm?: string | undefined;
+  individuals?: number | undefined;
+  maxStateResidents?: number | undefined;
+  actor?: string | undefined;
+  lookbackMs?: number | undefined;
+}
+
+/** Checks the responder's inputs; one clear message per fault. */
+export function checkIncidentInput(input: OpenIncidentInput, now: number): void {
+  if (!INCIDENT_ID.test(input.id))
+    throw invalid(`incident id must be 1-64 letters, digits, _ . : or - (got ${JSON.stringify(input.id)})`);
+  if (input.title.trim() === "" || input.title.length > 200)
+    throw invalid("--title must be 1-200 characters");
+  if (
+    input.discovered !== undefined &&
+    (!Number.isFinite(input.discovered) || input.discovered > now + 60_000)
+  )
+    throw invalid("--discovered must be a time in the past, like 2026-12-01T21:40:00Z");
+  for (const name of input.dataClasses ?? [])
+    if (!DATA_CLASS.test(name))
+      throw invalid(
+        `data class ${JSON.stringify(name)} must be lower-case letters, digits or -, like phi or pii`,
+      );
+  if (input.hipaaRole !== undefined && !HIPAA_ROLES.includes(input.hipaaRole))
+    throw invalid(`--hipaa-role must be one of ${HIPAA_ROLES.join(", ")}`);
+  if (input.gdprRole !== undefined && !GDPR_ROLES.includes(input.gdprRole))
+    throw invalid(`--gdpr-role must be one of ${GDPR_ROLES.join(", ")}`);
+  for (const [flag, term] of [
+    ["baaTerm", input.baaTerm],
+    ["dpaTerm", input.dpaTerm],
+  ] as const)
+    if (term !== undefined && parseDuration(term) === undefined)
+      throw invalid(`${flag} must be a duration like 24h or 10d`);
+  for (const [flag, n] of [
+    ["--individuals", input.individuals],
+    ["--max-state-residents", input.maxStateResidents],
+  ] as const)
+    if (n !== undefined && (!Number.isInteger(n) || n < 0)) throw invalid(`${flag} must be a whole number`);
+}
+
+export async function listIncidents(ctx: IncidentContext): Promise<IncidentRecord[]> {
+  const { run, key } = runner(ctx);
+  const ids = ((await run<unknown[]>("SMEMBERS", key(incidentKeys.all))) ?? []).map(String).sort();
+  const found = await Promise.all(ids.map((id) => getIncident(ctx, id)));
+  return found.filter((x): x is IncidentRecord => x !== undefined).sort((a, b) => b.opened - a.opened);
+}
+
+/**
+ * Opens an incident; refuses an id already used (an incident's discovery time is evidence and is
+ * never silently replaced). Copies the look-back window's aggregates at once.
+ */
+export async function openIncident(ctx: IncidentContext, input: OpenIncidentInput): Promise<IncidentRecord> {
+  const now = (ctx.now ?? Date.now)();
+  checkIncidentInput(input, now);
+  const incident = strip({
+    id: input.id,
+    title: input.title.trim(),
+    discovered: Math.floor(input.discovered ?? now),
+    opened: now,
+    dataClasses: [...new Set(input.dataClasses ?? [])],
+    hipaaRole: input.hipaaRole,
+    gdprRole: input.gdprRole,
+    baaTerm: input.baaTerm,
+    dpaTerm: input.dpaTerm,
+    individuals: input.individuals,
+    maxStateResidents: input.maxStateResidents,
+    openedBy: input.actor,
+  });
+  const { run, key } = runner(ctx);
+  const hash = toHash(incident);
+  hash.lookbackMs = String(input.lookbackMs ?? DEFAULT_LOOKBACK_MS);
+  // HSETNX on `id` claims the id atomically; the other fields follow only if we won.
+  const claimed = Number(await run("HSETNX", key(incidentKeys.incident(incident.id)), "id", incident.id));
+  if (claimed !== 1)
+    throw invalid(
+      `incident ${incident.id} exists already: pick another id, or see \`containment incident list\``,
+    );
+  await run("HSET", key(incidentKeys.incident(incident.id)), ...Object.entries(hash).flat());
+  await run("SADD", key(incidentKeys.all), incident.id);
+  await snapshotIncident(ctx, incident.id);
+  return incident;
+}
+
+export async function closeIncident(
+  ctx: IncidentContext,
+  id: string,
+  options: { actor?: string | undefined } = {},
+): Promise<IncidentRecord> {
+  const incident = await getIncident(ctx, id);
+  if (!incident) throw invalid(`no incident ${id}: see \`containment incident list\``);
+  if (incident.closed !== undefined)
+    throw invalid(`incident ${id} was closed at ${new Date(incident.closed).toISOString()} already`);
+  const now = (ctx.now ?? Date.now)();
+  const { run, key } = runner(ctx);
+  await snapshotIncident(ctx, id, now);
+  const fields = ["closed", String(now), ...(options.actor ? ["closedBy", options.actor] : [])];
+  await run("HSET", key(incidentKeys.incident(id)), ...fields);
+  return { ...incident, closed: now, ...(options.actor ? { closedBy: options.actor } : {}) };
+}

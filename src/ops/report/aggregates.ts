@@ -1,0 +1,74 @@
+/**
+ * Parsing the mirror's per-minute aggregates (CONTRACTS.md §4 and the `counts` layout) into rows.
+ */
+import type { MinuteFields } from "./model.js";
+
+export const OVERFLOW_FIELD = "~overflow";
+
+export interface CountRow {
+  minute: number;
+  rule: string;
+  outcome: string;
+  n: number;
+}
+
+export interface TrafficRow {
+  minute: number;
+  route: string;
+  method: string;
+  tenant: string;
+  outcome: string;
+  n: number;
+}
+
+/** `counts:<minute>` field `rule|outcome`. */
+export function countRows(minutes: readonly MinuteFields[]): CountRow[] {
+  const rows: CountRow[] = [];
+  for (const { minute, fields } of minutes) {
+    for (const [field, n] of Object.entries(fields)) {
+      const cut = field.lastIndexOf("|");
+      if (cut < 0) continue;
+      rows.push({ minute, rule: field.slice(0, cut), outcome: field.slice(cut + 1), n });
+    }
+  }
+  return rows;
+}
+
+/** `traffic:<minute>` field `routeTemplate|method|tenant|outcome` (split from the right). */
+export function trafficRows(minutes: readonly MinuteFields[]): { rows: TrafficRow[]; overflow: number } {
+  const rows: TrafficRow[] = [];
+  let overflow = 0;
+  for (const { minute, fields } of minutes) {
+    for (const [field, n] of Object.entries(fields)) {
+      if (field === OVERFLOW_FIELD) {
+        overflow += n;
+        continue;
+      }
+      const parts = field.split("|");
+      if (parts.length < 4) continue;
+      const outcome = parts.pop() as string;
+      const tenant = parts.pop() as string;
+      const method = parts.pop() as string;
+      rows.push({ minute, route: parts.join("|"), method, tenant, outcome, n });
+    }
+  }
+  return { rows, overflow };
+}
+
+/** Outcomes that did not reach the origin. A fail-closed `error` blocks; the aggregate cannot tell it
+ * from a fail-open one, so `error` counts as admitted (the conservative reading for a breach). */
+export function isBlockedOutcome(outcome: string): boolean {
+  return outcome === "block" || outcome === "rate-limited";
+}
+
+/** Parses stored hash values (strings from Redis) into numbers, skipping anything else. */
+export function numericFields(
+  raw: Readonly<Record<string, unknown>> | null | undefined,
+): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [field, value] of Object.entries(raw ?? {})) {
+    const n = typeof value === "number" ? value : Number(value);
+    if (Number.isFinite(n)) out[field] = n;
+  }
+  return out;
+}

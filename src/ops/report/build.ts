@@ -1,0 +1,343 @@
+/**
+ * Builds the incident report from what was gathered (audit entries, aggregates, confirmations).
+ * Pure: the same inputs give the same report, byte for byte, so a report can be regenerated and
+ * compared, and tests need no Redis.
+ */
+import { parseDuration } from "../../core/duration.js";
+import { countRows, isBlockedOutcome, type TrafficRow, trafficRows } from "./aggregates.js";
+import { actionKind, changesOf, entryTime, type SwitchState, switchIdOf, switchOf } from "./audit-view.js";
+import { isoSeconds, regulatoryClocks } from "./clocks.js";
+import { SECTION_CONTROLS } from "./controls.js";
+import type {
+  AffectedRow,
+  FlipSummary,
+  Phase,
+  ReachedRow,
+  Report,
+  ReportInputs,
+  RuleMinute,
+} from "./model.js";
+import { REPORT_SCHEMA_ID, REPORT_SCHEMA_VERSION } from "./model.js";
+import { routeWithin, rowInScope } from "./routes.js";
+import { buildTimeline } from "./timeline.js";
+
+const MINUTE = 60_000;
+
+export const ESTABLISHES = [
+  "how many requests the firewall saw on each route, per method, tenant and outcome, per minute (all decisions, not samples)",
+  "how many of those were blocked, rate-limited, monitored or admitted, per rule and minute",
+  "when each containment change was written, by whom and why, and when each region confirmed enforcing it",
+  "that the operator log is an unbroken hash chain up to the head named below (or where it breaks)",
+];
+export const DOES_NOT_ESTABLISH = [
+  "whether a breach occurred: an admitted request may have returned no protected data",
+  "whom it affected or how many individuals: request counts are not people (the individuals count is a responder input)",
+  "what any response contained: the firewall never records bodies",
+  "traffic that did not pass through the firewall (other entry points, direct database access)",
+];
+
+export interface Switch extends SwitchState {
+  writtenAt: number;
+  liftedAt?: number;
+  /** When the last region confirmed it (or the write time when nothing confirmed). */
+  effectiveAt: number;
+}
+
+function switchesOf(inputs: ReportInputs): { switches: Switch[]; flips: FlipSummary[] } {
+  const { results } = changesOf(inputs.audit);
+  const byId = new Map<string, Switch>();
+  const flips: FlipSummary[] = [];
+  for (const entry of results) {
+    const kind = actionKind(entry.action);
+    if (kind !== "kill" && kind !== "extend" && kind !== "lift") continue;
+    const at = entryTime(entry);
+    const state = switchOf(entry, kind === "lift" ? "before" : "after");
+    const id = state?.id ?? switchIdOf(entry);
+    if (id === undefined) continue;
+    const version = state?.version ?? 0;
+    const wanted = kind === "lift" ? "absent" : "present";
+    const confirmations = inputs.confirmations
+      .filter((c) => c.switchId === id && c.state === wanted && (kind === "lift" || c.version === version))
+      .filter((c) => c.at >= at)
+      .sort((a, b) => a.at - b.at || a.region.localeCompare(b.region));
+    const firstPerRegion = new Map<string, number>();
+    for (const c of confirmations) if (!firstPerRegion.has(c.region)) firstPerRegion.set(c.region, c.at);
+    flips.push({
+      switchId: id,
+      version,
+      action: kind,
+      writtenAt: isoSeconds(at),
+      writtenAtMs: at,
+      scope: state ? state.scope : null,
+      dataClasses: state?.dataClasses ?? [],
+      confirmations: [...firstPerRegion].map(([region, time]) => ({
+        region,
+        at: isoSeconds(time),
+        secondsAfterWrite: Math.round((time - at) / 1000),
+      })),
+    });
+    const known = byId.get(id);
+    if (kind === "lift") {
+      if (known) known.liftedAt = at;
+      continue;
+    }
+    if (!state) continue;
+    const effectiveAt = Math.max(at, ...firstPerRegion.values());
+    if (known && known.liftedAt === undefined && kind === "extend") {
+      Object.assign(known, { version: state.version, scope: state.scope, dataClasses: state.dataClasses });
+    } else if (!known || known.liftedAt !== undefined) {
+      byId.set(id, { ...state, writtenAt: at, effectiveAt });
+    }
+  }
+  return { switches: [...byId.values()], flips };
+}
+
+function phaseOf(minuteMs: number, start: number | undefined, end: number | undefined): Phase {
+  if (start === undefined || minuteMs + MINUTE <= start) return "before";
+  if (end !== undefined && minuteMs >= end) return "after";
+  return "during";
+}
+
+function containmentSpan(switches: readonly Switch[]): { start?: number; end?: number } {
+  if (switches.length === 0) return {};
+  const start = Math.min(...switches.map((s) => s.writtenAt));
+  const lifts = switches.map((s) => s.liftedAt);
+  if (lifts.some((at) => at === undefined)) return { start };
+  // After = from the minute following the last lift's minute (the lift minute is mixed).
+  const last = Math.max(...(lifts as number[]));
+  return { start, end: Math.floor(last / MINUTE) * MINUTE + MINUTE };
+}
+
+function perMinute(inputs: ReportInputs, start?: number, end?: number): RuleMinute[] {
+  const cells = new Map<string, RuleMinute>();
+  for (const row of countRows(inputs.counts)) {
+    const minuteMs = row.minute * MINUTE;
+    if (minuteMs + MINUTE <= inputs.since || minuteMs > inputs.until) continue;
+    const key = `${row.minute}\u0000${row.rule}`;
+    let cell = cells.get(key);
+    if (!cell) {
+      cell = {
+        minute: isoSeconds(minuteMs),
+        minuteMs,
+        phase: phaseOf(minuteMs, start, end),
+        rule: row.rule,
+        blocked: 0,
+        rateLimited: 0,
+        monitored: 0,
+        allowed: 0,
+        errors: 0,
+      };
+      cells.set(key, cell);
+    }
+    if (row.outcome === "block") cell.blocked += row.n;
+    else if (row.outcome === "rate-limited") cell.rateLimited += row.n;
+    else if (row.outcome === "monitor") cell.monitored += row.n;
+    else if (row.outcome === "allow") cell.allowed += row.n;
+    else if (row.outcome === "error") cell.errors += row.n;
+  }
+  return [...cells.values()].sort((a, b) => a.minuteMs - b.minuteMs || a.rule.localeCompare(b.rule));
+}
+
+function totalsOf(minutes: readonly RuleMinute[]): Report["decisions"]["totals"] {
+  const zero = () => ({ blocked: 0, rateLimited: 0, monitored: 0, allowed: 0, errors: 0 });
+  const totals = { before: zero(), during: zero(), after: zero() };
+  for (const m of minutes) {
+    const t = totals[m.phase];
+    t.blocked += m.blocked;
+    t.rateLimited += m.rateLimited;
+    t.monitored += m.monitored;
+    t.allowed += m.allowed;
+    t.errors += m.errors;
+  }
+  return totals;
+}
+
+function inWindow(inputs: ReportInputs, row: TrafficRow): boolean {
+  const minuteMs = row.minute * MINUTE;
+  return minuteMs + MINUTE > inputs.since && minuteMs <= inputs.until;
+}
+
+/** Admitted traffic inside a switch's scope, from the window's start through the minute it took effect. */
+function reached(rows: readonly TrafficRow[], switches: readonly Switch[]): ReachedRow[] {
+  const out = new Map<string, ReachedRow>();
+  for (const s of switches) {
+    const lastMinute = Math.floor(s.effectiveAt / MINUTE);
+    for (const row of rows) {
+      if (row.minute > lastMinute || isBlockedOutcome(row.outcome)) continue;
+      if (!rowInScope(s.scope, row.route, row.method, row.tenant)) continue;
+      const key = [s.id, row.route, row.method, row.tenant].join("\u0000");
+      const known = out.get(key);
+      if (known) known.requests += row.n;
+      else
+        out.set(key, {
+          switchId: s.id,
+          route: row.route,
+          method: row.method,
+          tenant: row.tenant,
+          requests: row.n,
+        });
+    }
+  }
+  return [...out.values()].sort(
+    (a, b) =>
+      a.switchId.localeCompare(b.switchId) ||
+      b.requests - a.requests ||
+      a.route.localeCompare(b.route) ||
+      a.tenant.localeCompare(b.tenant) ||
+      a.method.localeCompare(b.method),
+  );
+}
+
+function classesOf(inputs: ReportInputs, row: TrafficRow, inScope: readonly Switch[]): string[] {
+  const classes = new Set<string>();
+  for (const [pattern, names] of Object.entries(inputs.dataClassMap))
+    if (routeWithin(pattern, row.route, row.tenant)) for (const name of names) classes.add(name);
+  for (const s of inScope) for (const name of s.dataClasses) classes.add(name);
+  return [...classes];
+}
+
+function bump(table: Map<string, AffectedRow>, name: string, row: TrafficRow): void {
+  const entry = table.get(name) ?? { name, requests: 0, blocked: 0, admitted: 0 };
+  entry.requests += row.n;
+  if (isBlockedOutcome(row.outcome)) entry.blocked += row.n;
+  else entry.admitted += row.n;
+  table.set(name, entry);
+}
+
+function sortedRows(table: Map<string, AffectedRow>): AffectedRow[] {
+  return [...table.values()].sort((a, b) => b.requests - a.requests || a.name.localeCompare(b.name));
+}
+
+/** Traffic on the protected routes (any incident switch's scope) or on routes of the incident's data classes. */
+function affected(inputs: ReportInputs, rows: readonly TrafficRow[], switches: readonly Switch[]) {
+  const tenants = new Map<string, AffectedRow>();
+  const routes = new Map<string, AffectedRow>();
+  const classes = new Map<string, AffectedRow>();
+  const wanted = new Set(inputs.incident.dataClasses);
+  for (const row of rows) {
+    const inScope = switches.filter((s) => rowInScope(s.scope, row.route, row.method, row.tenant));
+    const rowClasses = classesOf(inputs, row, inScope);
+    if (inScope.length === 0 && !rowClasses.some((name) => wanted.has(name))) continue;
+    bump(tenants, row.tenant, row);
+    bump(routes, `${row.method} ${row.route}`, row);
+    for (const name of rowClasses) bump(classes, name, row);
+  }
+  return { tenants: sortedRows(tenants), routes: sortedRows(routes), dataClasses: sortedRows(classes) };
+}
+
+function earliestAnomaly(inputs: ReportInputs): Report["incident"]["earliestAnomaly"] {
+  let best: { at: number; rule: string; outcome: string } | undefined;
+  for (const event of inputs.events) {
+    const at = Number(event.ts);
+    if (!Number.isFinite(at) || at < inputs.since || at > inputs.until) continue;
+    const outcome = event.outcome ?? "";
+    if (outcome === "allow" || event.kind === "source") continue;
+    if (!best || at < best.at) best = { at, rule: event.rule ?? "-", outcome };
+  }
+  for (const row of countRows(inputs.counts)) {
+    const at = row.minute * MINUTE;
+    if (row.outcome === "allow" || at + MINUTE <= inputs.since || at > inputs.until) continue;
+    // A minute without a sampled event: its start is the earliest the aggregate can prove.
+    if (!best || at + MINUTE <= best.at) best = { at, rule: row.rule, outcome: row.outcome };
+  }
+  return best ? { at: isoSeconds(best.at), rule: best.rule, outcome: best.outcome } : null;
+}
+
+function quarantinesOf(inputs: ReportInputs): Report["quarantines"] {
+  const { results } = changesOf(inputs.audit);
+  const releases = results.filter((entry) => actionKind(entry.action) === "quarantine-release");
+  return [...inputs.quarantines]
+    .sort((a, b) => a.firstSeen - b.firstSeen || a.id.localeCompare(b.id))
+    .map((q) => {
+      const release = releases.find(
+        (entry) => (entry.key ?? "").endsWith(`${q.dimension}:${q.id}`) && entryTime(entry) >= q.firstSeen,
+      );
+      return {
+        dimension: q.dimension,
+        id: q.id,
+        rule: q.rule ?? null,
+        firstSeen: isoSeconds(q.firstSeen),
+        releasedAt: release ? isoSeconds(entryTime(release)) : null,
+        releasedBy: release ? (release.actor ?? null) : null,
+      };
+    });
+}
+
+function seconds(from: number, to: number | undefined): number | null {
+  return to === undefined ? null : Math.round((to - from) / 1000);
+}
+
+/** @example const report = buildReport(await gatherReportInputs(ctx, "INC-7")); */
+export function buildReport(inputs: ReportInputs): Report {
+  const { incident } = inputs;
+  const { switches, flips } = switchesOf(inputs);
+  const { start, end } = containmentSpan(switches);
+  const minutes = perMinute(inputs, start, end);
+  const traffic = trafficRows(inputs.traffic);
+  const rows = traffic.rows.filter((row) => inWindow(inputs, row));
+  const reachedRows = reached(rows, switches);
+  const kills = flips.filter((f) => f.action === "kill");
+  const firstKill = kills[0]?.writtenAtMs;
+  const confirmedTimes = kills.flatMap((f) => f.confirmations.map((c) => Date.parse(c.at)));
+  const firstConfirmed = confirmedTimes.length > 0 ? Math.min(...confirmedTimes) : undefined;
+  const anomaly = earliestAnomaly(inputs);
+  const { unmatchedIntents } = changesOf(inputs.audit);
+  const v = inputs.verification;
+  return {
+    $schema: REPORT_SCHEMA_ID,
+    schemaVersion: REPORT_SCHEMA_VERSION,
+    generatedAt: isoSeconds(inputs.generatedAt),
+    window: { since: isoSeconds(inputs.since), until: isoSeconds(inputs.until) },
+    incident: {
+      id: incident.id,
+      title: incident.title,
+      discovered: isoSeconds(incident.discovered),
+      opened: isoSeconds(incident.opened),
+      closed: incident.closed === undefined ? null : isoSeconds(incident.closed),
+      dataClasses: [...incident.dataClasses],
+      hipaaRole: incident.hipaaRole ?? null,
+      gdprRole: incident.gdprRole ?? null,
+      individuals: incident.individuals ?? null,
+      earliestAnomaly: anomaly,
+    },
+    scope: { establishes: ESTABLISHES, doesNotEstablish: DOES_NOT_ESTABLISH },
+    timeline: buildTimeline(inputs, anomaly),
+    containment: {
+      firstKillWrittenAt: firstKill === undefined ? null : isoSeconds(firstKill),
+      firstConfirmedAt: firstConfirmed === undefined ? null : isoSeconds(firstConfirmed),
+      secondsDiscoveryToFirstKill: seconds(incident.discovered, firstKill),
+      secondsDiscoveryToFirstConfirmed: seconds(incident.discovered, firstConfirmed),
+      flips,
+    },
+    decisions: { perMinute: minutes, totals: totalsOf(minutes) },
+    reachedBeforeContainment: {
+      total: reachedRows.reduce((sum, r) => sum + r.requests, 0),
+      rows: reachedRows,
+    },
+    affected: { ...affected(inputs, rows, switches), trafficOverflow: traffic.overflow },
+    quarantines: quarantinesOf(inputs),
+    clocks: regulatoryClocks({
+      discovered: incident.discovered,
+      hipaaRole: incident.hipaaRole,
+      gdprRole: incident.gdprRole,
+      baaTermMs: incident.baaTerm === undefined ? undefined : parseDuration(incident.baaTerm),
+      dpaTermMs: incident.dpaTerm === undefined ? undefined : parseDuration(incident.dpaTerm),
+      individuals: incident.individuals,
+      maxStateResidents: incident.maxStateResidents,
+    }),
+    controls: SECTION_CONTROLS.map((c) => ({ section: c.section, controls: [...c.controls] })),
+    audit: {
+      head: v.head,
+      entries: v.count,
+      verified: v.ok,
+      firstBreak: v.firstBreak
+        ? `${v.firstBreak.seq === undefined ? "" : `seq ${v.firstBreak.seq}: `}${v.firstBreak.reason}`
+        : null,
+      anchor: v.anchor ?? null,
+      unmatchedChanges: unmatchedIntents.map(
+        (entry) =>
+          `seq ${entry.seq}: ${entry.action}${entry.key ? ` ${entry.key}` : ""} ${entry.outcome === "failed" ? "failed" : "has an intent but no result"}`,
+      ),
+    },
+  };
+}

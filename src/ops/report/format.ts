@@ -1,0 +1,190 @@
+/**
+ * The report's tables as plain rows of text, shared by the Markdown and HTML renderers so both show
+ * the same cells in the same order.
+ */
+import type { Report } from "./model.js";
+
+export interface Table {
+  title: string;
+  /** Section name in SECTION_CONTROLS whose controls are printed under the table. */
+  section: string;
+  note?: string;
+  head: string[];
+  rows: string[][];
+  empty: string;
+}
+
+const dash = (value: string | number | null | undefined): string =>
+  value === null || value === undefined || value === "" ? "—" : String(value);
+
+const UNITS: ReadonlyArray<readonly [number, string]> = [
+  [86_400, "d"],
+  [3_600, "h"],
+  [60, "m"],
+  [1, "s"],
+];
+
+/** `3725` → `1h 2m 5s`; `0` → `0s`. */
+export function duration(seconds: number | null): string {
+  if (seconds === null) return "—";
+  let rest = Math.abs(seconds);
+  const parts: string[] = [];
+  for (const [size, unit] of UNITS) {
+    const n = Math.floor(rest / size);
+    rest -= n * size;
+    if (n > 0 || (unit === "s" && parts.length === 0)) parts.push(`${n}${unit}`);
+  }
+  return (seconds < 0 ? "-" : "") + parts.join(" ");
+}
+
+export function tablesOf(report: Report): Table[] {
+  const c = report.containment;
+  return [
+    {
+      title: "Timeline",
+      section: "Timeline",
+      head: ["Time (UTC)", "Event", "Actor", "Reason", "Audit seq"],
+      rows: report.timeline.map((t) => [
+        t.at,
+        t.summary,
+        t.actor
+          ? t.claimedActor && t.claimedActor !== t.actor
+            ? `${t.actor} (claimed ${t.claimedActor})`
+            : t.actor
+          : "—",
+        dash(t.reason),
+        dash(t.auditSeq),
+      ]),
+      empty: "No events.",
+    },
+    {
+      title: "Containment",
+      section: "Containment",
+      note: `Discovery → first kill switch written: ${duration(c.secondsDiscoveryToFirstKill)}; → first region confirmed: ${duration(c.secondsDiscoveryToFirstConfirmed)}.`,
+      head: ["Switch", "Action", "Written (UTC)", "Region", "Confirmed (UTC)", "Write → confirmed"],
+      rows: c.flips.flatMap((f) => {
+        const base = [`${f.switchId}@${f.version}`, f.action, f.writtenAt];
+        if (f.confirmations.length === 0) return [[...base, "—", "not confirmed", "—"]];
+        return f.confirmations.map((k) => [...base, k.region, k.at, duration(k.secondsAfterWrite)]);
+      }),
+      empty: "No kill switch was written for this incident.",
+    },
+    {
+      title: "Decisions per rule per minute",
+      section: "Decisions per rule per minute",
+      note: "All decisions, from the per-minute counts (not samples). Phase: before the first kill switch, during containment, after the last lift.",
+      head: ["Minute (UTC)", "Phase", "Rule", "Blocked", "Rate-limited", "Monitored", "Allowed", "Errors"],
+      rows: report.decisions.perMinute.map((m) => [
+        m.minute,
+        m.phase,
+        m.rule,
+        String(m.blocked),
+        String(m.rateLimited),
+        String(m.monitored),
+        String(m.allowed),
+        String(m.errors),
+      ]),
+      empty: "No decisions were counted in the window.",
+    },
+    {
+      title: "Traffic that reached protected routes before containment took effect",
+      section: "Traffic that reached protected routes",
+      note: `${report.reachedBeforeContainment.total} admitted requests inside a kill switch's scope, from the window's start through the minute its last region confirmed (all-decision traffic aggregates).`,
+      head: ["Switch", "Route", "Method", "Tenant", "Requests"],
+      rows: report.reachedBeforeContainment.rows.map((r) => [
+        r.switchId,
+        r.route,
+        r.method,
+        r.tenant,
+        String(r.requests),
+      ]),
+      empty: "None.",
+    },
+    ...affectedTables(report),
+    {
+      title: "Quarantined identities",
+      section: "Quarantined identities",
+      note: "Pseudonyms as the mirror stores them; never raw identifiers.",
+      head: [
+        "Dimension",
+        "Identity (pseudonym)",
+        "Rule",
+        "First seen (UTC)",
+        "Released (UTC)",
+        "Released by",
+      ],
+      rows: report.quarantines.map((q) => [
+        q.dimension,
+        q.id,
+        dash(q.rule),
+        q.firstSeen,
+        dash(q.releasedAt),
+        dash(q.releasedBy),
+      ]),
+      empty: "No identity was quarantined in the window.",
+    },
+    {
+      title: "Notification clocks",
+      section: "Notification clocks",
+      note: `From the discovery time ${report.incident.discovered}. Deadlines are outer limits; "without unreasonable/undue delay" applies first.`,
+      head: ["Rule", "Role", "To", "Deadline (UTC)", "Applies", "Basis"],
+      rows: report.clocks.map((k) => [
+        k.citation,
+        k.role,
+        k.recipient,
+        k.deadline ?? "no fixed deadline",
+        k.applicability,
+        k.basis,
+      ]),
+      empty:
+        "No legal role set: open the incident with --hipaa-role and/or --gdpr-role (or set them in containment.json).",
+    },
+  ];
+}
+
+function affectedTables(report: Report): Table[] {
+  const rows = (list: Report["affected"]["tenants"]) =>
+    list.map((r) => [r.name, String(r.requests), String(r.blocked), String(r.admitted)]);
+  const overflow =
+    report.affected.trafficOverflow > 0
+      ? ` ${report.affected.trafficOverflow} requests fell into the aggregate's overflow counter and are not attributed.`
+      : "";
+  const head = (first: string) => [first, "Requests", "Blocked", "Admitted"];
+  return [
+    {
+      title: "Affected tenants",
+      section: "Affected tenants, routes and data classes",
+      note: `Requests on protected routes or routes of the incident's data classes, in the window.${overflow}`,
+      head: head("Tenant"),
+      rows: rows(report.affected.tenants),
+      empty: "None.",
+    },
+    {
+      title: "Affected routes",
+      section: "Affected tenants, routes and data classes",
+      head: head("Route"),
+      rows: rows(report.affected.routes),
+      empty: "None.",
+    },
+    {
+      title: "Affected data classes",
+      section: "Affected tenants, routes and data classes",
+      head: head("Data class"),
+      rows: rows(report.affected.dataClasses),
+      empty: "None mapped: add dataClasses to the rules and kill switches, or a route map to the document.",
+    },
+  ];
+}
+
+export function auditLines(report: Report): string[] {
+  const a = report.audit;
+  const lines = [
+    `Audit chain head: ${a.head ?? "(empty chain)"} (${a.entries} entries)`,
+    a.verified
+      ? "audit verify: OK: every entry links to the one before it"
+      : `audit verify: BROKEN: ${a.firstBreak ?? "unknown"}`,
+  ];
+  if (a.anchor !== null) lines.push(`Edge Config anchor: ${a.anchor}`);
+  for (const change of a.unmatchedChanges) lines.push(`Incomplete change: ${change}`);
+  return lines;
+}

@@ -1,0 +1,237 @@
+/**
+ * The incident report, as data (`containment report --format json` prints exactly this; its JSON
+ * Schema is docs/report.schema.json, version in `schemaVersion`). The Markdown and HTML renderers
+ * only format it, so the three formats always say the same thing.
+ */
+import type { GdprRole, HipaaRole, RegulatoryClock } from "./clocks.js";
+
+export const REPORT_SCHEMA_VERSION = 1;
+export const REPORT_SCHEMA_ID = "https://edge-containment.dev/schemas/report-v1.json";
+
+export interface IncidentRecord {
+  id: string;
+  title: string;
+  /** Discovery time the responder entered (UTC ms). */
+  discovered: number;
+  opened: number;
+  closed?: number | undefined;
+  dataClasses: string[];
+  hipaaRole?: HipaaRole | undefined;
+  gdprRole?: GdprRole | undefined;
+  /** Business associate agreement notice term, e.g. `10d`. */
+  baaTerm?: string | undefined;
+  /** Data processing agreement notice term, e.g. `24h`. */
+  dpaTerm?: string | undefined;
+  /** Responder inputs; never derived from request counts. */
+  individuals?: number | undefined;
+  maxStateResidents?: number | undefined;
+  openedBy?: string | undefined;
+  closedBy?: string | undefined;
+}
+
+/** An audit entry as cli's chain stores it (CONTRACTS.md §3), with its hash. */
+export interface AuditView {
+  v?: number;
+  seq: number;
+  ts: number | string;
+  redisTime?: number | string | null;
+  actor?: string | null;
+  claimedActor?: string | null;
+  action: string;
+  phase: "intent" | "result" | string;
+  incident?: string | null;
+  reason?: string | null;
+  key?: string | null;
+  before?: unknown;
+  after?: unknown;
+  prev?: string | null;
+  hash?: string;
+  [extra: string]: unknown;
+}
+
+export interface AuditVerification {
+  ok: boolean;
+  head: string | null;
+  count: number;
+  firstBreak?: { seq?: number; index?: number; reason: string } | undefined;
+  anchor?: string | null | undefined;
+}
+
+/** One minute's hash (`counts:<minute>` or `traffic:<minute>`). */
+export interface MinuteFields {
+  minute: number;
+  fields: Record<string, number>;
+}
+
+/** A region confirming a switch at a version (from `--wait`, recorded into the incident). */
+export interface Confirmation {
+  switchId: string;
+  version: number;
+  /** `present` after a kill/extend, `absent` after a lift. */
+  state: "present" | "absent";
+  region: string;
+  at: number;
+  /** The isolates that reported it. */
+  isolates?: number | undefined;
+}
+
+export interface QuarantineRecord {
+  dimension: string;
+  id: string;
+  rule?: string | undefined;
+  firstSeen: number;
+  until?: number | undefined;
+}
+
+/** A mirrored event, fields as in the `events` stream (pseudonyms only). */
+export type EventRecord = Record<string, string>;
+
+/** Route pattern → data classes, from the rules document (`dataClasses` at the top level). */
+export type DataClassMap = Readonly<Record<string, readonly string[]>>;
+
+export interface ReportInputs {
+  incident: IncidentRecord;
+  since: number;
+  until: number;
+  generatedAt: number;
+  audit: AuditView[];
+  verification: AuditVerification;
+  counts: MinuteFields[];
+  traffic: MinuteFields[];
+  events: EventRecord[];
+  confirmations: Confirmation[];
+  quarantines: QuarantineRecord[];
+  /** The document's route map plus every rule's patterns with its `dataClasses`. */
+  dataClassMap: DataClassMap;
+}
+
+export type TimelineKind =
+  | "incident-opened"
+  | "discovered"
+  | "earliest-anomaly"
+  | "kill"
+  | "lift"
+  | "extend"
+  | "rules-push"
+  | "quarantine-release"
+  | "confirmed"
+  | "incident-closed"
+  | "other";
+
+export interface TimelineEntry {
+  at: string;
+  atMs: number;
+  kind: TimelineKind;
+  summary: string;
+  actor?: string | undefined;
+  claimedActor?: string | undefined;
+  reason?: string | undefined;
+  target?: string | undefined;
+  region?: string | undefined;
+  auditSeq?: number | undefined;
+}
+
+export interface FlipSummary {
+  switchId: string;
+  version: number;
+  action: "kill" | "extend" | "lift";
+  writtenAt: string;
+  writtenAtMs: number;
+  scope: { path: string | string[]; methods?: string[]; tenants?: string[] } | null;
+  dataClasses: string[];
+  confirmations: Array<{ region: string; at: string; secondsAfterWrite: number }>;
+}
+
+export type Phase = "before" | "during" | "after";
+
+export interface RuleMinute {
+  minute: string;
+  minuteMs: number;
+  phase: Phase;
+  rule: string;
+  blocked: number;
+  rateLimited: number;
+  monitored: number;
+  allowed: number;
+  errors: number;
+}
+
+export interface ReachedRow {
+  switchId: string;
+  route: string;
+  method: string;
+  tenant: string;
+  requests: number;
+}
+
+export interface AffectedRow {
+  name: string;
+  requests: number;
+  blocked: number;
+  admitted: number;
+}
+
+export interface ControlReference {
+  section: string;
+  controls: string[];
+}
+
+export interface Report {
+  $schema: typeof REPORT_SCHEMA_ID;
+  schemaVersion: typeof REPORT_SCHEMA_VERSION;
+  generatedAt: string;
+  window: { since: string; until: string };
+  incident: {
+    id: string;
+    title: string;
+    discovered: string;
+    opened: string;
+    closed: string | null;
+    dataClasses: string[];
+    hipaaRole: HipaaRole | null;
+    gdprRole: GdprRole | null;
+    individuals: number | null;
+    earliestAnomaly: { at: string; rule: string; outcome: string } | null;
+  };
+  scope: { establishes: string[]; doesNotEstablish: string[] };
+  timeline: TimelineEntry[];
+  containment: {
+    firstKillWrittenAt: string | null;
+    firstConfirmedAt: string | null;
+    secondsDiscoveryToFirstKill: number | null;
+    secondsDiscoveryToFirstConfirmed: number | null;
+    flips: FlipSummary[];
+  };
+  decisions: {
+    perMinute: RuleMinute[];
+    totals: Record<
+      Phase,
+      { blocked: number; rateLimited: number; monitored: number; allowed: number; errors: number }
+    >;
+  };
+  reachedBeforeContainment: { total: number; rows: ReachedRow[] };
+  affected: {
+    tenants: AffectedRow[];
+    routes: AffectedRow[];
+    dataClasses: AffectedRow[];
+    trafficOverflow: number;
+  };
+  quarantines: Array<{
+    dimension: string;
+    id: string;
+    rule: string | null;
+    firstSeen: string;
+    releasedAt: string | null;
+    releasedBy: string | null;
+  }>;
+  clocks: RegulatoryClock[];
+  controls: ControlReference[];
+  audit: {
+    head: string | null;
+    entries: number;
+    verified: boolean;
+    firstBreak: string | null;
+    anchor: string | null;
+    unmatchedChanges: string[];
+  };
+}
