@@ -70,6 +70,24 @@ export const MATCH = v.strictObject({
 });
 export type MatchSpec = v.InferOutput<typeof MATCH>;
 
+/** A kind of data a route serves (`phi`, `pii`, `payment`…): reports say which kinds traffic touched. */
+export const DATA_CLASS = v.pipe(
+  v.string(),
+  v.regex(
+    /^[a-z][a-z0-9-]{0,31}$/,
+    "must be 1-32 lower-case letters, digits or -, starting with a letter, like phi",
+  ),
+);
+
+export const DATA_CLASSES = v.pipe(
+  v.array(DATA_CLASS),
+  v.minLength(1, "must list at least one data class, or be left out"),
+  v.maxLength(16, "must list at most 16 data classes"),
+  v.description(
+    'Kinds of data the matched routes serve, e.g. ["phi"] or ["pii", "payment"]; used by the incident report.',
+  ),
+);
+
 export const RULE_MODE = v.picklist(["enforce", "monitor"], 'must be "enforce" or "monitor"');
 
 export const FAIL_MODE = v.picklist(["open", "closed"], 'must be "open" or "closed"');

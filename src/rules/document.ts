@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { CIDR, RULE_MODE, TENANT_ID } from "./common.js";
+import { CIDR, DATA_CLASSES, PATH_PATTERN, RULE_MODE, TENANT_ID } from "./common.js";
 import { HEADERS_RULE } from "./headers.js";
 import { KILL_SWITCH_RULE } from "./kill-switch.js";
 import { RATE_LIMIT_RULE } from "./rate-limit.js";
@@ -32,6 +32,16 @@ export const RULES_DOCUMENT = v.pipe(
     tenancy: v.optional(TENANT_SOURCE),
     /** Responder networks that kill switches let through, so responders can verify and repair. */
     breakGlass: v.optional(v.strictObject({ cidrs: v.pipe(v.array(CIDR), v.maxLength(64)) })),
+    /**
+     * Route pattern → the kinds of data it serves (`{"/api/:tenant/patients/**": ["phi"]}`), for the
+     * incident report; rules and kill switches may carry their own `dataClasses` too.
+     */
+    dataClasses: v.optional(
+      v.pipe(
+        v.record(PATH_PATTERN, DATA_CLASSES),
+        v.check((map) => Object.keys(map).length <= 256, "must map at most 256 route patterns"),
+      ),
+    ),
     rules: v.pipe(v.array(RULE), v.maxLength(20_000, "must hold at most 20000 rules")),
   }),
   v.rawCheck(({ dataset, addIssue }) => {

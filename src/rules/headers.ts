@@ -1,6 +1,6 @@
 import * as v from "valibot";
 import type { Verdict } from "../model/verdict.js";
-import { MATCH, RULE_ID, RULE_MODE } from "./common.js";
+import { DATA_CLASSES, MATCH, RULE_ID, RULE_MODE } from "./common.js";
 import type { CompiledRule } from "./rule.js";
 
 const HEADER_NAME = v.pipe(
@@ -19,6 +19,7 @@ export const HEADERS_RULE = v.strictObject({
   kind: v.literal("headers"),
   match: MATCH,
   mode: v.optional(RULE_MODE),
+  dataClasses: v.optional(DATA_CLASSES),
   set: v.pipe(
     v.record(HEADER_NAME, HEADER_VALUE),
     v.check((record) => Object.keys(record).length > 0, "must set at least one header"),

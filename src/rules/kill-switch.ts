@@ -1,6 +1,6 @@
 import * as v from "valibot";
 import type { Verdict } from "../model/verdict.js";
-import { MATCH, RULE_ID, RULE_MODE } from "./common.js";
+import { DATA_CLASSES, MATCH, RULE_ID, RULE_MODE } from "./common.js";
 import type { CompiledRule, RuleContext } from "./rule.js";
 
 /**
@@ -12,6 +12,7 @@ export const KILL_SWITCH_FIELDS = {
   id: RULE_ID,
   match: MATCH,
   mode: v.optional(RULE_MODE),
+  dataClasses: v.optional(DATA_CLASSES),
   status: v.optional(
     v.pipe(
       v.number(),

@@ -5,7 +5,7 @@ import { rulesInvalid } from "../core/errors.js";
 import type { ByKey, IdentityFacts, Keyring } from "../core/identity.js";
 import type { Algorithm, LimitResult, RateLimitStore } from "../model/store.js";
 import type { Verdict } from "../model/verdict.js";
-import { DURATION, FAIL_MODE, MATCH, RULE_ID, RULE_MODE, TIMEOUT_MS } from "./common.js";
+import { DATA_CLASSES, DURATION, FAIL_MODE, MATCH, RULE_ID, RULE_MODE, TIMEOUT_MS } from "./common.js";
 import type { CompileContext, CompiledRule, RuleContext, SiblingSpec } from "./rule.js";
 
 /**
@@ -18,6 +18,7 @@ export const RATE_LIMIT_RULE = v.strictObject({
   kind: v.literal("rate-limit"),
   match: MATCH,
   mode: v.optional(RULE_MODE),
+  dataClasses: v.optional(DATA_CLASSES),
   limit: v.pipe(v.number(), v.integer("must be a whole number"), v.minValue(1), v.maxValue(1_000_000)),
   window: DURATION,
   algorithm: v.optional(

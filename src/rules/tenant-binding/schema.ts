@@ -1,6 +1,6 @@
 import * as v from "valibot";
 import { parseDuration } from "../../core/duration.js";
-import { DURATION, FAIL_MODE, MATCH, RULE_ID, RULE_MODE, TIMEOUT_MS } from "../common.js";
+import { DATA_CLASSES, DURATION, FAIL_MODE, MATCH, RULE_ID, RULE_MODE, TIMEOUT_MS } from "../common.js";
 import { TENANT_SOURCE } from "../tenancy.js";
 
 /*
@@ -154,6 +154,7 @@ export const TENANT_BINDING_RULE = v.strictObject({
   kind: v.literal("tenant-binding"),
   match: MATCH,
   mode: v.optional(RULE_MODE),
+  dataClasses: v.optional(DATA_CLASSES),
   tenant: TENANT_SOURCE,
   token: TOKEN,
   /**
