@@ -1,0 +1,200 @@
+/**
+ * `containment rules test`: what a proposed ruleset would do to traffic that already happened,
+ * decided by the firewall's own engine (`createContainment` with the proposed document, a memory
+ * store, the clock set to each request's minute), compared with what was decided then.
+ *
+ * Two sources:
+ * - the all-decision traffic aggregates (`traffic:<minute>`: route, method, tenant, outcome, n):
+ *   one synthetic request per aggregated decision, on a concrete path built from the route
+ *   (`:tenant` → the row's tenant, other parameters → a placeholder the redactor turns back into
+ *   `:id`). Aggregates hold no token, user or address, so tenant-binding rules are left out (say
+ *   so) and rate limits count per tenant and route only (an estimate, labelled as one);
+ * - recorded requests (`--requests` JSONL or HAR): each request exactly, headers included.
+ */
+import { createContainment } from "../engine/firewall.js";
+import type { Outcome } from "../model/decision.js";
+import { memoryStore } from "../stores/memory.js";
+
+export interface ReplayRequest {
+  method: string;
+  /** Path and query, or an absolute URL. */
+  url: string;
+  headers?: Readonly<Record<string, string>>;
+  /** When it was made (ms); default the replay's clock. */
+  at?: number;
+  /** What was decided then, when known (`allow`, `block`, `rate-limited`, `monitor`, `error`). */
+  outcome?: string;
+  /** Requests this entry stands for (aggregates). */
+  n?: number;
+  /** The route as recorded (aggregates), for grouping. */
+  route?: string;
+  tenant?: string;
+}
+
+export type Verdict = "blocked" | "rate-limited" | "admitted";
+
+export interface ReplayChange {
+  rule: string;
+  route: string;
+  method: string;
+  tenant: string;
+  before: Verdict | "unknown";
+  after: Verdict;
+  requests: number;
+}
+
+export interface ReplayResult {
+  source: "aggregates" | "requests";
+  requests: number;
+  /** Admitted before, blocked (or rate-limited) now. */
+  newBlocks: number;
+  newRateLimited: number;
+  /** Blocked before, admitted now. */
+  newlyAdmitted: number;
+  /** Grouped by rule, route, method, tenant; only where the verdict changed (or was unknown). */
+  changes: ReplayChange[];
+  notes: string[];
+}
+
+const MAX_REPLAYED = 200_000;
+const PLACEHOLDER_ID = "000000000000";
+
+export function verdictOf(outcome: string | undefined): Verdict | "unknown" {
+  if (outcome === "block") return "blocked";
+  if (outcome === "rate-limited") return "rate-limited";
+  if (outcome === "allow" || outcome === "monitor" || outcome === "error") return "admitted";
+  return "unknown";
+}
+
+function verdictOfDecision(outcome: Outcome, failClosed: boolean): Verdict {
+  if (outcome === "block" || (outcome === "error" && failClosed)) return "blocked";
+  if (outcome === "rate-limited") return "rate-limited";
+  return "admitted";
+}
+
+/** A concrete path for a mirrored route: the engine needs a path, the aggregate has a template. */
+export function concretePath(route: string, tenant: string): string {
+  const segments = route.split("/").slice(1);
+  const out = segments.map((segment) => {
+    if (segment === ":tenant") return tenant === "-" ? "unknown-tenant" : encodeURIComponent(tenant);
+    if (segment.startsWith(":")) return PLACEHOLDER_ID;
+    if (segment === "*" || segment === "**") return "x";
+    return segment;
+  });
+  return `/${out.join("/")}`;
+}
+
+/** The proposed document without tenant-binding rules (aggregates carry no credentials). */
+function withoutBinding(document: unknown): { document: unknown; dropped: string[] } {
+  const doc = document as { rules?: Array<{ kind?: string; id?: string }> };
+  const dropped = (doc.rules ?? []).filter((r) => r.kind === "tenant-binding").map((r) => String(r.id));
+  return {
+    document: { ...doc, rules: (doc.rules ?? []).filter((r) => r.kind !== "tenant-binding") },
+    dropped,
+  };
+}
+
+/**
+ * Replays `requests` through `document` (already validated by the caller).
+ *
+ * @example
+ * const result = await replay(proposed, requestsFromTraffic(rows), "aggregates");
+ * if (result.newBlocks > 0) process.exitCode = 1;
+ */
+export async function replay(
+  document: unknown,
+  requests: readonly ReplayRequest[],
+  source: ReplayResult["source"],
+): Promise<ReplayResult> {
+  const notes: string[] = [];
+  let rules = document;
+  if (source === "aggregates") {
+    const stripped = withoutBinding(document);
+    rules = stripped.document;
+    if (stripped.dropped.length > 0)
+      notes.push(
+        `tenant-binding rules (${stripped.dropped.join(", ")}) are not replayed from aggregates: they need each request's token and Origin; use --requests with a recording`,
+      );
+    notes.push(
+      "rate limits are estimated: aggregates carry no user or address, so every request of a tenant and route counts against one key",
+    );
+  }
+  let clock = Date.now();
+  const containment = createContainment({
+    rules,
+    redis: memoryStore(),
+    mirror: false,
+    now: () => clock,
+    env: {},
+    onReport: () => {},
+  });
+  const groups = new Map<string, ReplayChange>();
+  let total = 0;
+  const counts = { newBlocks: 0, newRateLimited: 0, newlyAdmitted: 0 };
+  for (const request of requests) {
+    const n = Math.max(1, Math.floor(request.n ?? 1));
+    for (let i = 0; i < n; i++) {
+      if (total >= MAX_REPLAYED) {
+        notes.push(`stopped after ${MAX_REPLAYED} requests: narrow --since`);
+        return { source, requests: total, ...counts, changes: sorted(groups), notes };
+      }
+      total++;
+      if (request.at !== undefined) clock = request.at;
+      const url = /^https?:\/\//.test(request.url) ? request.url : `https://replay.invalid${request.url}`;
+      const { decision } = await containment.decide(
+        new Request(url, { method: request.method, headers: request.headers ?? {} }),
+      );
+      const after = verdictOfDecision(
+        decision.outcome,
+        decision.outcome === "error" && decision.failMode === "closed",
+      );
+      const before = verdictOf(request.outcome);
+      if (before === after) continue;
+      if (after === "blocked" && before !== "blocked") counts.newBlocks++;
+      if (after === "rate-limited" && before !== "rate-limited") counts.newRateLimited++;
+      if (after === "admitted" && before !== "admitted" && before !== "unknown") counts.newlyAdmitted++;
+      const rule = after === "admitted" ? "(none)" : (decision.rule ?? "-");
+      const route = request.route ?? decision.route ?? decision.path;
+      const tenant = request.tenant ?? decision.tenant ?? "-";
+      const key = [rule, route, decision.method, tenant, before, after].join("\u0000");
+      const group = groups.get(key);
+      if (group) group.requests++;
+      else groups.set(key, { rule, route, method: decision.method, tenant, before, after, requests: 1 });
+    }
+  }
+  return { source, requests: total, ...counts, changes: sorted(groups), notes };
+}
+
+function sorted(groups: Map<string, ReplayChange>): ReplayChange[] {
+  return [...groups.values()].sort(
+    (a, b) =>
+      a.rule.localeCompare(b.rule) ||
+      b.requests - a.requests ||
+      a.route.localeCompare(b.route) ||
+      a.tenant.localeCompare(b.tenant),
+  );
+}
+
+/** Requests standing for the traffic aggregates' rows (one entry per row, `n` decisions). */
+export function requestsFromTraffic(
+  rows: ReadonlyArray<{
+    minute: number;
+    route: string;
+    method: string;
+    tenant: string;
+    outcome: string;
+    n: number;
+  }>,
+): ReplayRequest[] {
+  return [...rows]
+    .sort((a, b) => a.minute - b.minute)
+    .map((row) => ({
+      method: row.method,
+      url: concretePath(row.route, row.tenant),
+      at: row.minute * 60_000,
+      outcome: row.outcome,
+      n: row.n,
+      route: row.route,
+      tenant: row.tenant,
+    }));
+}

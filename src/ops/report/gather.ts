@@ -1,0 +1,227 @@
+/**
+ * Gathers what the report is built from: the incident, its incident-scoped copies of the
+ * aggregates and events (refreshed first while the incident is open), the audit chain (verified
+ * whole, against the Edge Config anchor when the API can be asked), confirmations, quarantines,
+ * and the data-class map of the rules document.
+ */
+import type { Redis } from "@upstash/redis";
+import { type AuditRecord, readAnchor, readAudit, verifyAudit } from "../audit/index.js";
+import type { KeySet } from "../audit/sign.js";
+import type { VercelApi } from "../edge-config-api.js";
+import { readConfirmations, readIncidentQuarantines, snapshotIncident } from "../incident-copies.js";
+import {
+  getIncident,
+  type IncidentContext,
+  incidentKeys,
+  incidentWindow,
+  invalid,
+} from "../incident-store.js";
+import { numericFields } from "./aggregates.js";
+import type { AuditView, DataClassMap, EventRecord, MinuteFields, ReportInputs } from "./model.js";
+
+export interface ReportContext {
+  redis: Redis;
+  prefix: string;
+  now: () => number;
+  /** The Vercel API: the audit anchor and the live rules document (data classes). Optional. */
+  api?: VercelApi | undefined;
+}
+
+export interface GatherOptions {
+  since?: number | undefined;
+  until?: number | undefined;
+  /** The rules document whose data classes apply; default the live one (or the last pushed). */
+  document?: unknown;
+  keys?: KeySet | undefined;
+}
+
+export interface Gathered {
+  inputs: ReportInputs;
+  /** The incident's audit records as stored (for the evidence bundle). */
+  audit: AuditRecord[];
+  top: Array<{ minute: number; dimension: string; members: Record<string, number> }>;
+  events: Array<{ streamId: string; fields: EventRecord }>;
+}
+
+const MINUTE = 60_000;
+const MAX_MINUTES = 60 * 24 * 31;
+
+function pairs(flat: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (Array.isArray(flat))
+    for (let i = 0; i + 1 < flat.length; i += 2) out[String(flat[i])] = String(flat[i + 1]);
+  return out;
+}
+
+/** The audit entry as the report reads it: the verified actor's name, the hash beside the entry. */
+export function auditView(record: AuditRecord): AuditView {
+  const entry = record.entry as unknown as Record<string, unknown> & {
+    actor?: { name?: string } | string | null;
+  };
+  const actor = typeof entry.actor === "string" ? entry.actor : (entry.actor?.name ?? null);
+  return { ...(entry as unknown as AuditView), actor, hash: record.hash };
+}
+
+function belongs(record: AuditRecord, id: string, since: number, until: number): boolean {
+  const entry = record.entry;
+  if (entry?.incident === id) return true;
+  const at = Date.parse(String(entry?.ts));
+  return (entry?.incident === null || entry?.incident === undefined) && at >= since && at <= until;
+}
+
+function patternsOf(match: unknown): string[] {
+  const path = (match as { path?: unknown } | undefined)?.path;
+  if (typeof path === "string") return [path];
+  return Array.isArray(path) ? path.filter((p): p is string => typeof p === "string") : [];
+}
+
+/** Route pattern → data classes: the document's map plus every rule's patterns with its `dataClasses`. */
+export function dataClassMapOf(document: unknown): DataClassMap {
+  const out: Record<string, string[]> = {};
+  const add = (pattern: string, names: unknown) => {
+    if (!Array.isArray(names)) return;
+    out[pattern] = [
+      ...new Set([...(out[pattern] ?? []), ...names.filter((n): n is string => typeof n === "string")]),
+    ];
+  };
+  const doc = document as { dataClasses?: Record<string, unknown>; rules?: unknown[] } | undefined;
+  for (const [pattern, names] of Object.entries(doc?.dataClasses ?? {})) add(pattern, names);
+  for (const rule of doc?.rules ?? []) {
+    const r = rule as { match?: unknown; dataClasses?: unknown };
+    for (const pattern of patternsOf(r.match)) add(pattern, r.dataClasses);
+  }
+  return out;
+}
+
+async function liveDocument(ctx: ReportContext, audit: readonly AuditRecord[]): Promise<unknown> {
+  try {
+    const item = await ctx.api?.item("containment");
+    if (item?.value !== undefined) return item.value;
+  } catch {
+    // Unreachable or no token: fall back to the last pushed document in the chain.
+  }
+  const pushed = [...audit]
+    .reverse()
+    .find((r) => r.entry?.action === "rules-push" && r.entry.phase === "result");
+  return pushed?.entry.after ?? undefined;
+}
+
+async function readMinutes(ctx: IncidentContext, id: string, from: number, to: number) {
+  const counts: MinuteFields[] = [];
+  const traffic: MinuteFields[] = [];
+  const top: Gathered["top"] = [];
+  const pipeline = ctx.client.pipeline();
+  const dims = ["tenant", "user", "ip"] as const;
+  for (let m = from; m <= to; m++) {
+    pipeline.hgetall(ctx.prefix + incidentKeys.counts(id, m));
+    pipeline.hgetall(ctx.prefix + incidentKeys.traffic(id, m));
+    for (const d of dims)
+      pipeline.zrange(ctx.prefix + incidentKeys.top(id, m, d), 0, -1, { withScores: true });
+  }
+  const replies = (await pipeline.exec()) as unknown[];
+  for (let m = from, i = 0; m <= to; m++) {
+    const c = numericFields(flatOrObject(replies[i++]));
+    const t = numericFields(flatOrObject(replies[i++]));
+    if (Object.keys(c).length > 0) counts.push({ minute: m, fields: c });
+    if (Object.keys(t).length > 0) traffic.push({ minute: m, fields: t });
+    for (const d of dims) {
+      const members = numericFields(pairs(replies[i++]));
+      if (Object.keys(members).length > 0) top.push({ minute: m, dimension: d, members });
+    }
+  }
+  return { counts, traffic, top };
+}
+
+function flatOrObject(reply: unknown): Record<string, unknown> {
+  if (Array.isArray(reply)) return pairs(reply);
+  return reply !== null && typeof reply === "object" ? (reply as Record<string, unknown>) : {};
+}
+
+async function readEvents(ctx: IncidentContext, id: string, since: number, until: number) {
+  const out: Gathered["events"] = [];
+  let start = String(since);
+  for (let round = 0; round < 200; round++) {
+    const batch = await ctx.client.exec<unknown[]>([
+      "XRANGE",
+      ctx.prefix + incidentKeys.events(id),
+      start,
+      String(until),
+      "COUNT",
+      1000,
+    ]);
+    for (const entry of batch ?? []) {
+      if (!Array.isArray(entry)) continue;
+      out.push({ streamId: String(entry[0]), fields: pairs(entry[1]) });
+      start = `(${String(entry[0])}`;
+    }
+    if ((batch ?? []).length < 1000) break;
+  }
+  return out;
+}
+
+/** @example const { inputs } = await gatherReport(ctx, "INC-7"); const report = buildReport(inputs); */
+export async function gatherReport(
+  ctx: ReportContext,
+  id: string,
+  options: GatherOptions = {},
+): Promise<Gathered> {
+  const incidents: IncidentContext = { client: ctx.redis, prefix: ctx.prefix, now: ctx.now };
+  const incident = await getIncident(incidents, id);
+  if (!incident) throw invalid(`no incident ${id}: see \`containment incident list\``);
+  if (incident.closed === undefined) await snapshotIncident(incidents, id);
+  const window = await incidentWindow(incidents, id);
+  const since = options.since ?? window.since;
+  const until = options.until ?? window.until;
+  if (!(since < until)) throw invalid("--since must be before --until");
+  const from = Math.floor(since / MINUTE);
+  const to = Math.floor(until / MINUTE);
+  if (to - from > MAX_MINUTES)
+    throw invalid("the report window is longer than 31 days: narrow it with --since/--until");
+
+  const chain = await readAudit({ redis: ctx.redis, prefix: ctx.prefix });
+  let anchor: Awaited<ReturnType<typeof readAnchor>>;
+  try {
+    anchor = ctx.api ? await readAnchor(ctx.api) : undefined;
+  } catch {
+    anchor = undefined;
+  }
+  const verified = await verifyAudit(chain, { anchor, keys: options.keys });
+  const audit = chain.filter((record) => belongs(record, id, since, until));
+  const [{ counts, traffic, top }, events, confirmations, quarantines] = await Promise.all([
+    readMinutes(incidents, id, from, to),
+    readEvents(incidents, id, since, until),
+    readConfirmations(incidents, id),
+    readIncidentQuarantines(incidents, id),
+  ]);
+  const document = options.document ?? (await liveDocument(ctx, chain));
+  return {
+    inputs: {
+      incident,
+      since,
+      until,
+      generatedAt: ctx.now(),
+      audit: audit.map(auditView),
+      verification: {
+        ok: verified.ok,
+        head: verified.head === "" ? null : verified.head,
+        count: verified.count,
+        firstBreak: verified.firstBreak
+          ? {
+              ...(verified.firstBreak.seq === null ? {} : { seq: verified.firstBreak.seq }),
+              reason: verified.firstBreak.reason,
+            }
+          : undefined,
+        anchor: anchor ? `${anchor.seq}:${anchor.hash}` : null,
+      },
+      counts,
+      traffic,
+      events: events.map((e) => e.fields),
+      confirmations,
+      quarantines,
+      dataClassMap: dataClassMapOf(document),
+    },
+    audit,
+    top,
+    events,
+  };
+}
