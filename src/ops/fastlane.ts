@@ -148,8 +148,7 @@ export async function publishFastLane(
   const now = (ctx.now ?? Date.now)();
   const version = item.version ?? 0;
   const exp = now + ttlMs;
-  const { version: _version, ...rest } = item;
-  const entry = await signFastLaneEntry({ id: item.id, version, item: rest, exp }, ctx.signingKey);
+  const entry = await signFastLaneEntry({ id: item.id, version, item: { ...item }, exp }, ctx.signingKey);
   const key = hashKey(ctx);
   const timeoutMs = ctx.timeoutMs ?? 2000;
   const existing = await withDeadline(ctx.redis.hgetall(key), timeoutMs, "fast lane read");

@@ -31,6 +31,8 @@ export const KILL_SWITCH_FIELDS = {
   expiresAt: v.optional(
     v.pipe(v.string(), v.isoTimestamp("must be an ISO 8601 timestamp like 2026-11-23T20:00:00Z")),
   ),
+  /** Set by the CLI: 1 on create, +1 on every replace or extend; the edge names a switch `id@version`. */
+  version: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(2 ** 31))),
   retryAfter: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(86_400))),
 } as const;
 

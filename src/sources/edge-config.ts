@@ -242,29 +242,35 @@ export function edgeConfigRules(options: EdgeConfigSourceOptions): RulesProvider
     waitUntil(refresh(settings.timeoutMs).finally(() => (background = false)));
   }
 
-  /** Starts a fast-lane read when one is due; a changed set is compiled in the same background task. */
-  function pollLane(
-    waitUntil: (promise: Promise<unknown>) => void,
-    force = false,
-  ): Promise<unknown> | undefined {
-    if (!fastLane) return undefined;
-    const read = fastLane.reader.poll([...laneKeys, ...(fastLane.publicKeys ?? [])], force);
-    if (!read) return undefined;
-    const work = read.then((changed) => {
-      if (changed && ruleset) install(ruleset.source === "edge-config" ? goodDocument : undefined);
-    });
-    if (!force) waitUntil(work);
-    return work;
+  function laneKeysNow(): JWK[] {
+    return [...laneKeys, ...(fastLane?.publicKeys ?? [])];
   }
 
-  /** Cold start: this request waits for its own answer (under its own deadline) rather than enforcing the fallback early. */
+  function recompile(): void {
+    if (ruleset) install(ruleset.source === "edge-config" ? goodDocument : undefined);
+  }
+
+  /** Starts a fast-lane read when one is due; a changed set is compiled in the same background task. */
+  function pollLane(waitUntil: (promise: Promise<unknown>) => void): void {
+    const read = fastLane?.reader.poll(laneKeysNow());
+    if (read) waitUntil(read.then((changed) => changed && recompile()));
+  }
+
+  /**
+   * Cold start: this request waits for its own Edge Config answer (under its own deadline) rather
+   * than enforcing the fallback early, and reads the fast lane beside it. With Edge Config down the
+   * lane's switches apply now; otherwise they are verified with the key item just read, behind the request.
+   */
   async function coldStart(waitUntil: (promise: Promise<unknown>) => void): Promise<CompiledRuleset> {
-    const lane = pollLane(waitUntil, true);
+    const lane = fastLane?.reader.poll(laneKeysNow(), true);
     await refresh(settings.coldStartTimeoutMs);
-    // With Edge Config down, the lane's switches (read beside it, under its own deadline) apply now.
-    if (lane) {
-      if (outage.down) await lane;
-      else waitUntil(lane);
+    if (lane && fastLane) {
+      const settled = lane.then(async (changed) => {
+        const again = await fastLane.reader.reverify(laneKeysNow());
+        if (changed || again) recompile();
+      });
+      if (outage.down) await settled;
+      else waitUntil(settled);
     }
     if (!ruleset) install(undefined);
     return ruleset as unknown as CompiledRuleset;

@@ -161,75 +161,93 @@ export interface FastLaneReader {
    * changed. `force` (a cold start) reads now, even beside a running read: no request awaits another's I/O.
    */
   poll(keys: readonly JWK[], force?: boolean): Promise<boolean> | undefined;
+  /**
+   * Verifies the last read again with `keys` (no I/O): a cold start reads the lane beside Edge Config,
+   * before the key item has arrived. Resolves to true when the set changed.
+   */
+  reverify(keys: readonly JWK[]): Promise<boolean>;
   /** The verified switches still unexpired at `now`. */
   switches(now: number): FastLaneSwitch[];
   state(): FastLaneState;
+}
+
+/** Imports public JWKs once each (by their `x`), for the life of the isolate. */
+function keyImporter(): (keys: readonly JWK[]) => Promise<CryptoKey[]> {
+  const imported = new Map<string, Promise<CryptoKey | undefined>>();
+  return (keys) =>
+    Promise.all(
+      keys.map((jwk) => {
+        const id = String(jwk.x);
+        let key = imported.get(id);
+        if (!key) {
+          key = importJWK({ kty: "OKP", crv: "Ed25519", x: id }, "EdDSA").then(
+            (k) => k as CryptoKey,
+            () => undefined,
+          );
+          imported.set(id, key);
+        }
+        return key;
+      }),
+    ).then((list) => list.filter((k): k is CryptoKey => k !== undefined));
 }
 
 export function fastLaneReader(options: FastLaneReaderOptions): FastLaneReader {
   const { services } = options;
   const refreshMs = options.refreshMs ?? 500;
   const timeoutMs = options.timeoutMs ?? 500;
+  const cryptoKeys = keyImporter();
   let verified: FastLaneSwitch[] = [];
   let signature = "";
+  let lastHash: Record<string, unknown> = {};
   let startedAt = Number.NEGATIVE_INFINITY;
   let running = false;
   let lastReadAt: number | undefined;
   let lastError: FastLaneState["lastError"];
-  const importedKeys = new Map<string, Promise<CryptoKey | undefined>>();
-  // Fields already reported as invalid, by their exact value: one report per bad entry, not per read.
+  // Entries already reported as invalid, by their exact value: one report per bad entry, not per read.
   const reported = new Set<string>();
 
-  function cryptoKeys(keys: readonly JWK[]): Promise<CryptoKey[]> {
-    return Promise.all(
-      keys.map((jwk) => {
-        const id = `${jwk.x}`;
-        let key = importedKeys.get(id);
-        if (!key) {
-          key = importJWK({ kty: "OKP", crv: "Ed25519", x: jwk.x as string }, "EdDSA").then(
-            (k) => k as CryptoKey,
-            () => undefined,
-          );
-          importedKeys.set(id, key);
-        }
-        return key;
-      }),
-    ).then((list) => list.filter((k): k is CryptoKey => k !== undefined));
+  function reportFault(field: string, raw: unknown, fault: FastLaneFault): void {
+    const mark = `${field}\u0000${typeof raw === "string" ? raw : JSON.stringify(raw)}`;
+    if (reported.has(mark)) return;
+    if (reported.size > 1000) reported.clear();
+    reported.add(mark);
+    const id = field.slice(0, 64);
+    services.report("fastlane-invalid", {
+      id,
+      fault,
+      message: `fast-lane entry "${id}" ignored (${fault}); Edge Config alone decides this switch`,
+    });
+  }
+
+  /** Verifies every field; answers whether the verified set changed. Without keys, faults wait for `reverify`. */
+  async function verify(hash: Record<string, unknown>, keys: readonly JWK[]): Promise<boolean> {
+    const now = services.now();
+    const imported = await cryptoKeys(keys);
+    const next: FastLaneSwitch[] = [];
+    for (const [field, raw] of Object.entries(hash)) {
+      const result = await verifyFastLaneEntry(field, raw, imported, now);
+      if (result.ok) {
+        if (result.value.exp > now) next.push(result.value);
+      } else if (keys.length > 0 || result.fault !== "no-key") reportFault(field, raw, result.fault);
+    }
+    next.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : a.version - b.version));
+    const nextSignature = next.map((entry) => `${entry.id}@${entry.version}:${entry.exp}`).join(",");
+    const changed = nextSignature !== signature;
+    verified = next;
+    signature = nextSignature;
+    return changed;
   }
 
   async function read(keys: readonly JWK[]): Promise<boolean> {
     running = true;
     startedAt = services.now();
     try {
-      const hash = (await withDeadline(options.read(), timeoutMs, "fast lane read")) ?? {};
-      const now = services.now();
-      const imported = await cryptoKeys(keys);
-      const next: FastLaneSwitch[] = [];
-      for (const [field, raw] of Object.entries(hash)) {
-        const result = await verifyFastLaneEntry(field, raw, imported, now);
-        if (result.ok) {
-          if (result.value.exp > now) next.push(result.value);
-          continue;
-        }
-        const mark = `${field}\u0000${typeof raw === "string" ? raw : JSON.stringify(raw)}`;
-        if (reported.has(mark)) continue;
-        if (reported.size > 1000) reported.clear();
-        reported.add(mark);
-        services.report("fastlane-invalid", {
-          id: field.slice(0, 64),
-          fault: result.fault,
-          message: `fast-lane entry "${field.slice(0, 64)}" ignored (${result.fault}); Edge Config alone decides this switch`,
-        });
-      }
-      next.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : a.version - b.version));
-      lastReadAt = now;
+      lastHash = (await withDeadline(options.read(), timeoutMs, "fast lane read")) ?? {};
+      lastReadAt = services.now();
       lastError = undefined;
-      const nextSignature = next.map((s) => `${s.id}@${s.version}:${s.exp}`).join(",");
-      const changed = nextSignature !== signature;
-      verified = next;
-      signature = nextSignature;
-      return changed;
+      return await verify(lastHash, keys);
     } catch (error) {
+      // Redis down: the entries verified before stay until they expire; nothing is lifted early.
       lastError = { at: services.now(), message: error instanceof Error ? error.message : String(error) };
       return false;
     } finally {
@@ -242,6 +260,7 @@ export function fastLaneReader(options: FastLaneReaderOptions): FastLaneReader {
       if (!force && (running || services.now() - startedAt < refreshMs)) return undefined;
       return read(keys);
     },
+    reverify: (keys) => verify(lastHash, keys),
     switches(now) {
       return verified.filter((entry) => entry.exp > now);
     },
