@@ -46,7 +46,7 @@ function source(connection: string, extra: Partial<EdgeConfigSourceOptions> = {}
     fallback,
     services,
     refreshMs: 500,
-    timeoutMs: 300,
+    timeoutMs: 5_000,
     ...extra,
   });
   const pending: Promise<unknown>[] = [];

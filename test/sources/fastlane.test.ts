@@ -64,7 +64,9 @@ async function setup(
     edgeConfig: ec.connectionString,
     fallbackRules: rulesWith(),
     refreshMs: 0,
-    edgeConfigTimeoutMs: 300,
+    // Generous deadlines: these tests are about what is enforced, not about time (a loaded machine).
+    edgeConfigTimeoutMs: 5_000,
+    fastLane: { timeoutMs: 5_000 },
     redis: redis.connection,
     redisPrefix: prefix,
     mirror: false,
@@ -203,7 +205,7 @@ describe("the fast lane (Edge Config stand-in + real Redis)", () => {
       redisPrefix: s.prefix,
       mirror: false,
       now: () => s.clock.now,
-      fastLane: { publicKey: keys.publicJwk },
+      fastLane: { publicKey: keys.publicJwk, timeoutMs: 5_000 },
       onReport: () => {},
     });
     const first = await cold.decide(new Request(`https://app.example.com${EXPORT}`));
