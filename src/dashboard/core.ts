@@ -1,0 +1,128 @@
+/**
+ * The read side of the dashboard as one fetch-style function: page, assets, JSON API, SSE. Used by
+ * the mountable handler (behind the team's `authorize`) and by the local dashboard (behind its
+ * token cookie). Web APIs only, so it runs in Node, the Next.js edge runtime and workerd alike.
+ * It answers GET and HEAD; every other method is 405 here: actions live in local/actions-route.ts,
+ * which only the local dashboard wires in.
+ */
+import type { Redis } from "@upstash/redis/cloudflare";
+import { API_INDEX } from "./api.js";
+import { ASSETS } from "./assets.gen.js";
+import { renderPage } from "./page.js";
+import { readEvents } from "./read-events.js";
+import { json, problem, securityHeaders } from "./respond.js";
+import { buildSnapshot, type SnapshotSource } from "./snapshot.js";
+import { snapshotStream } from "./stream.js";
+
+export interface CoreOptions {
+  redis: Redis;
+  prefix: string;
+  edgeConfig?: string | undefined;
+  /** Mount point, e.g. `/containment`; `""` for the root. */
+  basePath: string;
+  refreshMs: number;
+  streamMs: number;
+  timeoutMs: number;
+  now: () => number;
+  title?: string | undefined;
+  fetch?: typeof fetch;
+}
+
+export interface PageContext {
+  actions: boolean;
+  csrf?: string | undefined;
+}
+
+export type CoreHandler = (request: Request, page: PageContext) => Promise<Response>;
+
+export function normalizeBasePath(basePath: string | undefined, fallback: string): string {
+  const value = (basePath ?? fallback).replace(/\/+$/, "");
+  if (value !== "" && !/^(\/[\w.~-]+)+$/.test(value))
+    throw new TypeError(
+      `edge-containment: basePath must look like /containment, got ${JSON.stringify(basePath)}`,
+    );
+  return value;
+}
+
+export function createCore(options: CoreOptions): CoreHandler {
+  const source: SnapshotSource = {
+    redis: options.redis,
+    prefix: options.prefix,
+    edgeConfig: options.edgeConfig,
+    now: options.now,
+    timeoutMs: options.timeoutMs,
+    minutes: 30,
+    topMinutes: 15,
+    events: 50,
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+  };
+  return async (request, page) => {
+    const url = new URL(request.url);
+    if (!url.pathname.startsWith(options.basePath))
+      return problem(404, "not_found", "No such dashboard path.");
+    const path = url.pathname.slice(options.basePath.length);
+    if (request.method !== "GET" && request.method !== "HEAD")
+      return problem(405, "method_not_allowed", "This endpoint only answers GET.", { allow: "GET, HEAD" });
+    if (path === "") return redirect(`${options.basePath}/`);
+    if (path === "/") return html(renderPage({ ...page, title: options.title }));
+    if (path.startsWith("/assets/")) return asset(path.slice("/assets/".length));
+    if (path === "/api/v1" || path === "/api/v1/") return json(200, API_INDEX);
+    if (path === "/api/v1/snapshot") return snapshotResponse(source);
+    if (path === "/api/v1/events") return eventsResponse(source, url);
+    if (path === "/api/v1/stream")
+      return new Response(snapshotStream(source, options.refreshMs, options.streamMs, request.signal), {
+        headers: securityHeaders({
+          "content-type": "text/event-stream; charset=utf-8",
+          "x-accel-buffering": "no",
+        }),
+      });
+    return problem(404, "not_found", "No such dashboard path; the API index is at api/v1.");
+  };
+}
+
+function redirect(location: string): Response {
+  return new Response(null, { status: 308, headers: securityHeaders({ location }) });
+}
+
+function html(body: string): Response {
+  return new Response(body, { headers: securityHeaders({ "content-type": "text/html; charset=utf-8" }) });
+}
+
+function asset(name: string): Response {
+  const found = Object.hasOwn(ASSETS, name) ? ASSETS[name] : undefined;
+  if (!found) return problem(404, "not_found", "No such asset.");
+  // Names carry a content hash, so a cached copy is never stale.
+  return new Response(found.body, {
+    headers: securityHeaders({
+      "content-type": found.type,
+      "cache-control": "public, max-age=31536000, immutable",
+    }),
+  });
+}
+
+async function snapshotResponse(source: SnapshotSource): Promise<Response> {
+  try {
+    return json(200, await buildSnapshot(source));
+  } catch {
+    return problem(
+      503,
+      "mirror_unavailable",
+      "The decision mirror (Redis) did not answer in time; try again.",
+    );
+  }
+}
+
+async function eventsResponse(source: SnapshotSource, url: URL): Promise<Response> {
+  const limitText = url.searchParams.get("limit") ?? "100";
+  if (!/^\d{1,3}$/.test(limitText) || Number(limitText) < 1 || Number(limitText) > 500)
+    return problem(400, "bad_limit", "limit must be a whole number from 1 to 500.");
+  try {
+    return json(200, { v: 1, events: await readEvents(source, Number(limitText)) });
+  } catch {
+    return problem(
+      503,
+      "mirror_unavailable",
+      "The decision mirror (Redis) did not answer in time; try again.",
+    );
+  }
+}

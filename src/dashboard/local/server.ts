@@ -1,0 +1,294 @@
+/**
+ * `containment dashboard`: the dashboard on a responder's machine, where acting is allowed. Bound to
+ * 127.0.0.1; every request must carry the Host it printed (a DNS-rebinding page reaches the socket
+ * under its own name and is refused); access needs the printed token once, then a session cookie;
+ * actions need POST, the dashboard's own Origin, a JSON body and the session's CSRF token.
+ *
+ * `createLocalDashboard` is the request handler alone, so `containment dev` can mount it on a path
+ * of its own server; `startLocalDashboard` gives it a server of its own.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Readable } from "node:stream";
+import { gzipSync } from "node:zlib";
+import type { Redis } from "@upstash/redis/cloudflare";
+import { type CoreHandler, createCore, normalizeBasePath } from "../core.js";
+import { problem, securityHeaders } from "../respond.js";
+import { ActionRefused, checkInput, type ResponderActions, ROUTES } from "./actions.js";
+import { Sessions, sameSecret } from "./session.js";
+
+export interface LocalDashboardOptions {
+  redis: Redis;
+  prefix?: string;
+  /** Edge Config connection string (read) for the kill-switch panel. */
+  edgeConfig?: string | undefined;
+  /** The CLI's actions; without them the page is read-only. */
+  actions?: ResponderActions | undefined;
+  /** `host:port` the browser must send as Host (the printed URL's). */
+  host: string;
+  /** Mount path; `""` at the root. */
+  basePath?: string;
+  refreshMs?: number;
+  token?: string;
+  now?: () => number;
+  title?: string;
+}
+
+export interface LocalDashboard {
+  /** The URL to open once (it carries the token). */
+  readonly url: string;
+  readonly token: string;
+  /** Answers the request if it is the dashboard's (under basePath); false otherwise. */
+  handle(req: IncomingMessage, res: ServerResponse): Promise<boolean>;
+}
+
+const MAX_ACTION_BODY = 16 * 1024;
+
+export function createLocalDashboard(options: LocalDashboardOptions): LocalDashboard {
+  const basePath = normalizeBasePath(options.basePath, "");
+  const port = Number(options.host.slice(options.host.lastIndexOf(":") + 1)) || 0;
+  const sessions = new Sessions(port, options.token);
+  const origin = `http://${options.host}`;
+  const core = createCore({
+    redis: options.redis,
+    prefix: options.prefix ?? "containment:",
+    edgeConfig: options.edgeConfig,
+    basePath,
+    refreshMs: options.refreshMs ?? 2_000,
+    // Nothing limits a local process; the browser reconnects anyway after this long.
+    streamMs: 10 * 60_000,
+    timeoutMs: 3_000,
+    now: options.now ?? Date.now,
+    title: options.title,
+  });
+  const actions = options.actions;
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
+    const target = req.url ?? "/";
+    if (!target.startsWith("/")) return false;
+    const url = new URL(`${origin}${target}`);
+    if (!(url.pathname === basePath || url.pathname.startsWith(`${basePath}/`))) return false;
+    if (req.headers.host !== options.host) {
+      await send(
+        res,
+        problem(
+          403,
+          "wrong_host",
+          `Refused: this dashboard only answers as ${options.host} (DNS-rebinding protection).`,
+        ),
+      );
+      return true;
+    }
+    const token = url.searchParams.get("token");
+    if (token !== null) {
+      if (!sameSecret(token, sessions.token)) {
+        await send(
+          res,
+          problem(401, "bad_token", "Wrong access token: open the URL containment dashboard printed."),
+        );
+        return true;
+      }
+      url.searchParams.delete("token");
+      const location = `${url.pathname}${url.search}`;
+      // 303 to the same path without the token: it leaves the address bar and the history entry.
+      await send(
+        res,
+        new Response(null, {
+          status: 303,
+          headers: securityHeaders({ location, "set-cookie": sessions.open(`${basePath}/`) }),
+        }),
+      );
+      return true;
+    }
+    const session = sessions.find(req.headers.cookie);
+    if (!session) {
+      await send(
+        res,
+        problem(
+          401,
+          "no_session",
+          "Open the URL containment dashboard printed (it carries a one-time access token).",
+        ),
+      );
+      return true;
+    }
+    const actionPrefix = `${basePath}/api/v1/actions/`;
+    if (url.pathname.startsWith(actionPrefix)) {
+      await send(
+        res,
+        await action(req, url.pathname.slice(actionPrefix.length), session.csrf, origin, actions),
+        req,
+      );
+      return true;
+    }
+    await serveCore(core, req, res, url, { actions: actions !== undefined, csrf: session.csrf });
+    return true;
+  };
+  return { url: `${origin}${basePath}/?token=${sessions.token}`, token: sessions.token, handle };
+}
+
+async function serveCore(
+  core: CoreHandler,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  page: { actions: boolean; csrf: string },
+): Promise<void> {
+  const controller = new AbortController();
+  res.once("close", () => controller.abort());
+  const request = new Request(url, { method: req.method ?? "GET", signal: controller.signal });
+  await send(res, await core(request, page), req);
+}
+
+async function action(
+  req: IncomingMessage,
+  name: string,
+  csrf: string,
+  origin: string,
+  actions: ResponderActions | undefined,
+): Promise<Response> {
+  const route = Object.hasOwn(ROUTES, name) ? ROUTES[name] : undefined;
+  if (!route)
+    return problem(
+      404,
+      "no_such_action",
+      "No such action; there are kill, lift, extend and quarantine-release.",
+    );
+  if (req.method !== "POST")
+    return problem(405, "method_not_allowed", "Actions only accept POST.", { allow: "POST" });
+  if (req.headers.origin !== origin || (req.headers["sec-fetch-site"] ?? "same-origin") !== "same-origin")
+    return problem(403, "cross_origin", "Refused: actions are only accepted from the dashboard's own page.");
+  const csrfHeader = req.headers["x-containment-csrf"];
+  if (typeof csrfHeader !== "string" || !sameSecret(csrfHeader, csrf))
+    return problem(403, "bad_csrf_token", "Refused: missing or wrong CSRF token; reload the dashboard.");
+  if (!/^application\/json\s*(;|$)/i.test(req.headers["content-type"] ?? ""))
+    return problem(415, "not_json", "Send the action as application/json.");
+  if (!actions)
+    return problem(
+      503,
+      "read_only",
+      "This dashboard is read-only: it was started without Vercel API access.",
+    );
+  let input: unknown;
+  try {
+    input = JSON.parse(await readLimited(req, MAX_ACTION_BODY));
+  } catch (error) {
+    return error instanceof RangeError
+      ? problem(413, "too_large", "The action body is larger than 16 KB.")
+      : problem(400, "bad_json", "The body is not valid JSON.");
+  }
+  const checked = checkInput(route.schema, input);
+  if (!checked.ok) return problem(400, "invalid_input", checked.message);
+  try {
+    const outcome = await route.run(actions, checked.value as never);
+    return new Response(JSON.stringify({ ok: true, ...outcome }), {
+      headers: securityHeaders({ "content-type": "application/json; charset=utf-8" }),
+    });
+  } catch (error) {
+    if (error instanceof ActionRefused) return problem(error.status, error.code, error.message);
+    const code = (error as { code?: unknown }).code;
+    const message =
+      error instanceof Error && error.message.startsWith("edge-containment:") ? error.message : undefined;
+    if (message && (code === "ERR_CONFIG" || code === "ERR_RULES_INVALID" || code === "ERR_INPUT"))
+      return problem(400, String(code), message);
+    return problem(
+      502,
+      typeof code === "string" ? code : "action_failed",
+      message ?? "The action failed; nothing is known to have changed. See the terminal.",
+    );
+  }
+}
+
+function readLimited(req: IncomingMessage, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        reject(new RangeError("too large"));
+        req.destroy();
+      } else chunks.push(chunk);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
+}
+
+const COMPRESSIBLE = /^(text\/(html|css|javascript)|application\/json)/;
+
+async function send(res: ServerResponse, response: Response, req?: IncomingMessage): Promise<void> {
+  const headers: Record<string, string | string[]> = {};
+  response.headers.forEach((value, name) => {
+    headers[name] = value;
+  });
+  const type = response.headers.get("content-type") ?? "";
+  if (!response.body) {
+    res.writeHead(response.status, headers).end();
+    return;
+  }
+  if (COMPRESSIBLE.test(type) && /\bgzip\b/.test(String(req?.headers["accept-encoding"] ?? ""))) {
+    const body = gzipSync(Buffer.from(await response.arrayBuffer()));
+    res.writeHead(response.status, {
+      ...headers,
+      "content-encoding": "gzip",
+      vary: "accept-encoding",
+      "content-length": String(body.length),
+    });
+    res.end(body);
+    return;
+  }
+  res.writeHead(response.status, headers);
+  const stream = Readable.fromWeb(response.body as import("node:stream/web").ReadableStream);
+  stream.on("error", () => res.destroy());
+  stream.pipe(res);
+}
+
+export interface StartedLocalDashboard {
+  readonly url: string;
+  readonly origin: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** Listens on 127.0.0.1:`port` (0: any free port). */
+export async function startLocalDashboard(
+  options: Omit<LocalDashboardOptions, "host" | "basePath"> & { port?: number },
+): Promise<StartedLocalDashboard> {
+  let dashboard: LocalDashboard | undefined;
+  const server = createServer((req, res) => {
+    const handled = dashboard ? dashboard.handle(req, res) : Promise.resolve(false);
+    handled
+      .then(async (done) => {
+        if (!done) await send(res, problem(404, "not_found", "Not found."));
+      })
+      .catch(() => {
+        if (!res.headersSent)
+          void send(res, problem(500, "internal", "The dashboard could not answer this request."));
+        else res.destroy();
+      });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", (error: NodeJS.ErrnoException) =>
+      reject(
+        error.code === "EADDRINUSE"
+          ? new Error(
+              `edge-containment: port ${options.port} is in use; pass --port N (or --port 0 for any free port)`,
+            )
+          : error,
+      ),
+    );
+    server.listen(options.port ?? 0, "127.0.0.1", () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  dashboard = createLocalDashboard({ ...options, host: `127.0.0.1:${port}` });
+  return { url: dashboard.url, origin: `http://127.0.0.1:${port}`, port, close: () => closeServer(server) };
+}
+
+/** Closes the server and its open sockets (an event stream would keep a plain close() waiting). */
+function closeServer(server: import("node:http").Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
