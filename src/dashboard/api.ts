@@ -33,7 +33,11 @@ export interface Snapshot {
   events: EventEntry[];
   /** Rules documents the edge refused (`rules-invalid` source events). */
   rejectedPushes: RejectedPush[];
-  mirror: { drops: number };
+  /**
+   * Evidence accounting: `drops` decisions missing from the counts, `eventDrops` counted decisions
+   * whose event could not be kept, `gap` decisions isolates made that never reached Redis.
+   */
+  mirror: { drops: number; eventDrops: number; gap: number };
   incident: IncidentEntry | null;
   audit: AuditState;
   /** Parts that could not be read (deadline, missing key type…): shown, never hidden. */
@@ -76,8 +80,8 @@ export interface RegionEntry {
   since: number;
   lastSeen: number;
   isolates: number;
-  /** Reports that carried a MAC (verification needs the deployment secret, which dashboards lack). */
-  signed: number;
+  /** Reports whose MAC checked out with the deployment's report secret (0 when the dashboard has none). */
+  verified: number;
   switches: string[];
   source: "isolates" | "enforcing";
 }
@@ -90,13 +94,18 @@ export interface TopEntry {
 export interface QuarantineEntry {
   dimension: string;
   id: string;
+  /** The rule of a rule-scoped quarantine. */
+  rule?: string;
   /** Seconds until the quarantine lifts by itself; -1 without expiry. */
   ttlSeconds: number;
 }
 
 export interface EventEntry {
   id: string;
+  /** Time of the (last) decision, ms. */
   ts: number;
+  /** Decisions this entry stands for (> 1: an aggregate of repeated blocks). */
+  count: number;
   outcome: string;
   rule?: string;
   kind?: string;

@@ -6,18 +6,21 @@
  * which only the local dashboard wires in.
  */
 import type { Redis } from "@upstash/redis/cloudflare";
+import { withDeadline } from "../core/deadline.js";
+import { mirrorReader } from "../ops/mirror-reader.js";
 import { API_INDEX } from "./api.js";
 import { ASSETS } from "./assets.gen.js";
 import { renderPage } from "./page.js";
-import { readEvents } from "./read-events.js";
 import { json, problem, securityHeaders } from "./respond.js";
-import { buildSnapshot, type SnapshotSource } from "./snapshot.js";
+import { buildSnapshot, eventOf, type SnapshotSource } from "./snapshot.js";
 import { snapshotStream } from "./stream.js";
 
 export interface CoreOptions {
   redis: Redis;
   prefix: string;
   edgeConfig?: string | undefined;
+  /** The deployment's CONTAINMENT_REPORT_SECRET: isolate reports are shown verified only with it. */
+  reportSecret?: string | undefined;
   /** Mount point, e.g. `/containment`; `""` for the root. */
   basePath: string;
   refreshMs: number;
@@ -47,6 +50,11 @@ export function normalizeBasePath(basePath: string | undefined, fallback: string
 export function createCore(options: CoreOptions): CoreHandler {
   const source: SnapshotSource = {
     redis: options.redis,
+    reader: mirrorReader({
+      client: options.redis,
+      prefix: options.prefix,
+      ...(options.reportSecret ? { reportSecret: options.reportSecret } : {}),
+    }),
     prefix: options.prefix,
     edgeConfig: options.edgeConfig,
     now: options.now,
@@ -117,7 +125,13 @@ async function eventsResponse(source: SnapshotSource, url: URL): Promise<Respons
   if (!/^\d{1,3}$/.test(limitText) || Number(limitText) < 1 || Number(limitText) > 500)
     return problem(400, "bad_limit", "limit must be a whole number from 1 to 500.");
   try {
-    return json(200, { v: 1, events: await readEvents(source, Number(limitText)) });
+    const events = await withDeadline(
+      source.reader.events({ limit: Number(limitText) * 2 }),
+      source.timeoutMs,
+      "events",
+    );
+    const decisions = events.filter((e) => e.fields.kind !== "source").slice(0, Number(limitText));
+    return json(200, { v: 1, events: decisions.map(eventOf) });
   } catch {
     return problem(
       503,

@@ -26,7 +26,9 @@ export interface DashboardHandlerOptions {
   prefix?: string;
   /** Edge Config connection string (read access) to show kill switches in full. Default: none (the switches isolates report). */
   edgeConfig?: string;
-  /** Seconds between live updates. Default 2. */
+  /** The deployment's `CONTAINMENT_REPORT_SECRET`, so enforcement reports show as verified. */
+  reportSecret?: string;
+  /** Seconds between live updates. Default 5 (each update is ~100 read commands). */
   refreshSeconds?: number;
   /** Lifetime of one event-stream response before the browser reconnects; default 50 s (under serverless limits). */
   streamSeconds?: number;
@@ -83,7 +85,8 @@ export function createDashboardHandler(options: DashboardHandlerOptions): Dashbo
     prefix: options.prefix ?? "containment:",
     edgeConfig: options.edgeConfig,
     basePath: normalizeBasePath(options.basePath, "/containment"),
-    refreshMs: seconds(options.refreshSeconds, 2, "refreshSeconds"),
+    refreshMs: seconds(options.refreshSeconds, 5, "refreshSeconds"),
+    reportSecret: options.reportSecret,
     streamMs: seconds(options.streamSeconds, 50, "streamSeconds"),
     timeoutMs: options.timeoutMs ?? 3_000,
     now: options.now ?? Date.now,

@@ -1,8 +1,19 @@
 /**
- * Turns what the mirror and Edge Config hold into the API's Snapshot (api.ts). Pure functions over
- * the raw read, so the numbers the page shows are tested without a browser.
+ * Turns what the mirror (through the shared reader, src/ops/mirror-reader.ts) and Edge Config hold
+ * into the API's Snapshot (api.ts). The shaping functions are pure, so the numbers the page shows
+ * are tested without a browser.
  */
 import type { Redis } from "@upstash/redis/cloudflare";
+import { withDeadline } from "../core/deadline.js";
+import type {
+  CountRow,
+  IsolateLedger,
+  IsolateRecord,
+  MirrorEvent,
+  MirrorReader,
+  TopEntry as MirrorTopEntry,
+  QuarantineRecord,
+} from "../ops/mirror-reader.js";
 import {
   type AuditState,
   CHARTED_OUTCOMES,
@@ -15,11 +26,12 @@ import {
   type SwitchEntry,
   type TopEntry,
 } from "./api.js";
-import { DIMENSIONS, type RawMirror, readMirror } from "./read-mirror.js";
+import { type Extras, readExtras } from "./read-extras.js";
 import { readSwitches, switchesFromReports } from "./switches.js";
 
 export interface SnapshotSource {
   redis: Redis;
+  reader: MirrorReader;
   prefix: string;
   /** Edge Config connection string (read token) for the kill-switch panel; optional. */
   edgeConfig?: string | undefined;
@@ -32,149 +44,167 @@ export interface SnapshotSource {
 }
 
 const TOP_N = 10;
+/** Isolates not heard from for this long no longer count in their region. */
+export const ISOLATE_FRESH_MS = 120_000;
+
+/** Each part under its own deadline: a slow or failing part becomes a `problem`, the rest still shows. */
+async function part<T>(
+  label: string,
+  work: () => Promise<T>,
+  fallback: T,
+  ms: number,
+  problems: string[],
+): Promise<T> {
+  try {
+    return await withDeadline(work(), ms, label);
+  } catch (error) {
+    problems.push(
+      `${label}: ${error instanceof Error ? error.message.replace(/^edge-containment: /, "").slice(0, 160) : "failed"}`,
+    );
+    return fallback;
+  }
+}
 
 export async function buildSnapshot(source: SnapshotSource): Promise<Snapshot> {
   const now = source.now();
-  const [raw, switches] = await Promise.all([
-    readMirror(source.redis, {
-      prefix: source.prefix,
-      now,
-      minutes: source.minutes,
-      topMinutes: source.topMinutes,
-      events: source.events,
-      timeoutMs: source.timeoutMs,
-    }),
-    source.edgeConfig === undefined
-      ? Promise.resolve(undefined)
-      : readSwitches(source.edgeConfig, now, source.timeoutMs, source.fetch).catch(
-          (error: unknown) => new Error(error instanceof Error ? error.message : String(error)),
-        ),
-  ]);
-  const problems = [...raw.problems];
-  const regions = regionsOf(raw);
+  const problems: string[] = [];
+  const ms = source.timeoutMs;
+  const reader = source.reader;
+  const nowMinute = Math.floor(now / 60_000);
+  const range = { from: nowMinute - source.minutes + 1, to: nowMinute };
+  const topRange = { from: nowMinute - source.topMinutes + 1, to: nowMinute };
+  const noExtras: Extras = { enforcing: {}, incidents: [], audit: { length: 0, recent: [] } };
+  const [counts, tenants, users, ips, events, isolates, quarantines, drops, ledger, extras, switches] =
+    await Promise.all([
+      part("counts", () => reader.counts(range), [] as CountRow[], ms, problems),
+      part("top tenants", () => reader.top(topRange, "tenant", TOP_N), [] as MirrorTopEntry[], ms, problems),
+      part("top users", () => reader.top(topRange, "user", TOP_N), [] as MirrorTopEntry[], ms, problems),
+      part("top networks", () => reader.top(topRange, "ip", TOP_N), [] as MirrorTopEntry[], ms, problems),
+      part("events", () => reader.events({ limit: source.events * 2 }), [] as MirrorEvent[], ms, problems),
+      part(
+        "isolate reports",
+        () => reader.isolates({ sinceMs: now - ISOLATE_FRESH_MS }),
+        [] as IsolateRecord[],
+        ms,
+        problems,
+      ),
+      part("quarantines", () => reader.quarantines(500), [] as QuarantineRecord[], ms, problems),
+      part("mirror drops", () => reader.drops(), { decisions: 0, events: 0 }, ms, problems),
+      part("mirror ledger", () => reader.ledger(), [] as IsolateLedger[], ms, problems),
+      part("incidents and audit", () => readExtras(source.redis, source.prefix), noExtras, ms, problems),
+      source.edgeConfig === undefined
+        ? Promise.resolve(undefined)
+        : part(
+            "kill switches",
+            () => readSwitches(source.edgeConfig as string, now, ms, source.fetch),
+            undefined,
+            ms,
+            problems,
+          ),
+    ]);
+  const regions = regionsOf(isolates, extras.enforcing);
   let switchList: SwitchEntry[] = [];
   let switchesSource: Snapshot["switchesSource"] = "none";
-  if (Array.isArray(switches)) {
+  if (switches) {
     switchList = switches;
     switchesSource = "edge-config";
   } else {
-    if (switches instanceof Error) problems.push(`kill switches: ${switches.message}`);
     const reported = regions.flatMap((r) => r.switches);
     if (reported.length > 0) {
       switchList = switchesFromReports(reported);
       switchesSource = "isolate-reports";
     }
   }
-  const nowMinute = Math.floor(now / 60_000);
-  const minutes = Array.from({ length: source.minutes }, (_, i) => nowMinute - source.minutes + 1 + i);
+  const minutes = Array.from({ length: source.minutes }, (_, i) => range.from + i);
+  const decisions = events.filter((e) => e.fields.kind !== "source");
   return {
     v: 1,
     generatedAt: now,
     prefix: source.prefix,
     minutes,
-    series: seriesOf(raw.counts),
+    series: seriesOf(counts, minutes),
     switches: switchList,
     switchesSource,
     regions,
-    top: {
-      tenant: topOf(raw.top.tenant),
-      user: topOf(raw.top.user),
-      ip: topOf(raw.top.ip),
-    },
+    top: { tenant: topOf(tenants), user: topOf(users), ip: topOf(ips) },
     topWindowMinutes: source.topMinutes,
-    quarantines: quarantinesOf(raw, source.prefix),
-    events: raw.events.filter((e) => e.fields.kind !== "source").map(eventOf),
-    rejectedPushes: raw.events
+    quarantines: quarantines
+      .map(quarantineOf)
+      .sort((a, b) => a.dimension.localeCompare(b.dimension) || a.id.localeCompare(b.id)),
+    events: decisions.slice(0, source.events).map(eventOf),
+    rejectedPushes: events
       .filter((e) => e.fields.kind === "source" && e.fields.outcome === "rules-invalid")
       .map((e) => ({
-        id: e.id,
-        ts: Number(e.fields.ts) || 0,
-        reason: e.fields.reason ?? "",
+        id: e.streamId,
+        ts: e.first,
+        reason: (e.fields.reason ?? "").slice(0, 500),
         ...(e.fields.region ? { region: e.fields.region } : {}),
       })),
-    mirror: { drops: raw.drops },
-    incident: incidentOf(raw, now),
-    audit: auditOf(raw),
+    mirror: {
+      drops: drops.decisions,
+      eventDrops: drops.events,
+      gap: ledger.reduce((sum, l) => sum + l.gap, 0),
+    },
+    incident: incidentOf(extras, now),
+    audit: auditOf(extras),
     problems,
   };
 }
 
-export function seriesOf(counts: RawMirror["counts"]): SeriesEntry[] {
+export function seriesOf(rows: readonly CountRow[], minutes: readonly number[]): SeriesEntry[] {
+  const index = new Map(minutes.map((m, i) => [m, i]));
   const byKey = new Map<string, SeriesEntry>();
-  counts.forEach((fields, index) => {
-    for (const [field, value] of Object.entries(fields)) {
-      const bar = field.lastIndexOf("|");
-      const rule = field.slice(0, bar);
-      const outcome = field.slice(bar + 1) as SeriesEntry["outcome"];
-      if (bar < 0 || !CHARTED_OUTCOMES.includes(outcome)) continue;
-      const id = `${rule}|${outcome}`;
-      let entry = byKey.get(id);
-      if (!entry) {
-        entry = { rule, outcome, counts: counts.map(() => 0), total: 0 };
-        byKey.set(id, entry);
-      }
-      const n = Number(value) || 0;
-      entry.counts[index] = (entry.counts[index] ?? 0) + n;
-      entry.total += n;
+  for (const row of rows) {
+    const outcome = row.outcome as SeriesEntry["outcome"];
+    const at = index.get(row.minute);
+    if (at === undefined || !CHARTED_OUTCOMES.includes(outcome)) continue;
+    const id = `${row.rule}|${outcome}`;
+    let entry = byKey.get(id);
+    if (!entry) {
+      entry = { rule: row.rule || "-", outcome, counts: minutes.map(() => 0), total: 0 };
+      byKey.set(id, entry);
     }
-  });
+    entry.counts[at] = (entry.counts[at] ?? 0) + row.n;
+    entry.total += row.n;
+  }
   return [...byKey.values()].sort((a, b) => b.total - a.total || a.rule.localeCompare(b.rule));
 }
 
-export function topOf(perMinute: Array<Record<string, number>>): TopEntry[] {
-  const sum = new Map<string, number>();
-  for (const minute of perMinute)
-    for (const [id, n] of Object.entries(minute)) sum.set(id, (sum.get(id) ?? 0) + n);
-  return [...sum]
-    .map(([id, blocked]) => ({ id, blocked }))
-    .sort((a, b) => b.blocked - a.blocked || a.id.localeCompare(b.id))
-    .slice(0, TOP_N);
+export function topOf(entries: readonly MirrorTopEntry[]): TopEntry[] {
+  return entries.map((e) => ({ id: e.member, blocked: e.n }));
 }
 
-interface IsolateRecord {
-  region?: unknown;
-  isolate?: unknown;
-  digest?: unknown;
-  at?: unknown;
-  switches?: unknown;
-  mac?: unknown;
+interface Report {
+  digest: string;
+  at: number;
+  switches: string[];
+  verified: boolean;
 }
 
-function parse(textValue: string | undefined): IsolateRecord | undefined {
-  if (textValue === undefined) return undefined;
-  try {
-    const value = JSON.parse(textValue) as unknown;
-    return value && typeof value === "object" ? (value as IsolateRecord) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Per-isolate reports when the edge writes them (CONTRACTS.md format 1); else the legacy `enforcing` hash. */
-export function regionsOf(raw: Pick<RawMirror, "isolates" | "enforcing">): RegionEntry[] {
-  const groups = new Map<
-    string,
-    Array<{ digest: string; at: number; switches: string[]; signed: boolean }>
-  >();
-  for (const isolate of raw.isolates) {
-    const record = parse(isolate.record);
-    if (!record || typeof record.digest !== "string") continue;
-    const region = typeof record.region === "string" ? record.region : (isolate.member.split(":")[0] ?? "?");
-    const list = groups.get(region) ?? [];
+/** Per-isolate reports (CONTRACTS.md format 1) when the edge writes them; else the legacy `enforcing` hash. */
+export function regionsOf(
+  isolates: readonly IsolateRecord[],
+  enforcing: Record<string, string>,
+): RegionEntry[] {
+  const groups = new Map<string, Report[]>();
+  for (const isolate of isolates) {
+    const report = isolate.report;
+    if (!report) continue;
+    const list = groups.get(isolate.region) ?? [];
     list.push({
-      digest: record.digest,
-      at: typeof record.at === "number" ? record.at : isolate.score,
-      switches: Array.isArray(record.switches) ? record.switches.filter((s) => typeof s === "string") : [],
-      signed: typeof record.mac === "string",
+      digest: report.digest,
+      at: report.at,
+      switches: [...report.switches, ...report.fast],
+      verified: isolate.trust === "verified",
     });
-    groups.set(region, list);
+    groups.set(isolate.region, list);
   }
   const out: RegionEntry[] = [];
   for (const [region, list] of groups) {
     const tally = new Map<string, number>();
     for (const r of list) tally.set(r.digest, (tally.get(r.digest) ?? 0) + 1);
     const digests = [...tally]
-      .map(([digest, isolates]) => ({ digest, isolates }))
+      .map(([digest, n]) => ({ digest, isolates: n }))
       .sort((a, b) => b.isolates - a.isolates);
     const digest = digests[0]?.digest ?? "";
     const current = list.filter((r) => r.digest === digest);
@@ -185,48 +215,52 @@ export function regionsOf(raw: Pick<RawMirror, "isolates" | "enforcing">): Regio
       since: Math.min(...current.map((r) => r.at)),
       lastSeen: Math.max(...list.map((r) => r.at)),
       isolates: list.length,
-      signed: list.filter((r) => r.signed).length,
+      verified: list.filter((r) => r.verified).length,
       switches: [...new Set(current.flatMap((r) => r.switches))].sort(),
       source: "isolates",
     });
   }
-  if (out.length === 0) {
-    for (const [region, value] of Object.entries(raw.enforcing)) {
-      const record = parse(value) as { digest?: unknown; at?: unknown } | undefined;
-      if (!record || typeof record.digest !== "string") continue;
-      const at = typeof record.at === "number" ? record.at : 0;
-      out.push({
-        region,
-        digest: record.digest,
-        digests: [{ digest: record.digest, isolates: 1 }],
-        since: at,
-        lastSeen: at,
-        isolates: 1,
-        signed: 0,
-        switches: [],
-        source: "enforcing",
-      });
-    }
-  }
+  if (out.length === 0) out.push(...legacyRegions(enforcing));
   return out.sort((a, b) => a.region.localeCompare(b.region));
 }
 
-function quarantinesOf(raw: RawMirror, prefix: string): QuarantineEntry[] {
-  return raw.quarantines
-    .map(({ key, pttl }) => {
-      const rest = key.slice(prefix.length + "quarantine:".length);
-      const colon = rest.indexOf(":");
-      return {
-        dimension: colon < 0 ? rest : rest.slice(0, colon),
-        id: colon < 0 ? "" : rest.slice(colon + 1),
-        ttlSeconds: pttl < 0 ? -1 : Math.ceil(pttl / 1000),
-      };
-    })
-    .sort((a, b) => a.dimension.localeCompare(b.dimension) || a.id.localeCompare(b.id));
+function legacyRegions(enforcing: Record<string, string>): RegionEntry[] {
+  const out: RegionEntry[] = [];
+  for (const [region, value] of Object.entries(enforcing)) {
+    let record: { digest?: unknown; at?: unknown } | undefined;
+    try {
+      record = JSON.parse(value) as { digest?: unknown; at?: unknown };
+    } catch {
+      continue;
+    }
+    if (!record || typeof record.digest !== "string") continue;
+    const at = typeof record.at === "number" ? record.at : 0;
+    out.push({
+      region,
+      digest: record.digest,
+      digests: [{ digest: record.digest, isolates: 1 }],
+      since: at,
+      lastSeen: at,
+      isolates: 1,
+      verified: 0,
+      switches: [],
+      source: "enforcing",
+    });
+  }
+  return out;
+}
+
+function quarantineOf(q: QuarantineRecord): QuarantineEntry {
+  const entry: QuarantineEntry = {
+    dimension: q.dimension,
+    id: q.id,
+    ttlSeconds: q.ttlMs < 0 ? -1 : Math.ceil(q.ttlMs / 1000),
+  };
+  if (q.rule !== undefined) entry.rule = q.rule;
+  return entry;
 }
 
 const EVENT_TEXT = [
-  "outcome",
   "rule",
   "kind",
   "method",
@@ -240,19 +274,21 @@ const EVENT_TEXT = [
   "incident",
 ] as const;
 
-export function eventOf(entry: { id: string; fields: Record<string, string> }): EventEntry {
-  const event: EventEntry = {
-    id: entry.id,
-    ts: Number(entry.fields.ts) || 0,
-    outcome: entry.fields.outcome ?? "?",
+export function eventOf(event: MirrorEvent): EventEntry {
+  const fields = event.fields;
+  const entry: EventEntry = {
+    id: event.streamId,
+    ts: event.last,
+    outcome: fields.outcome ?? "?",
+    count: event.count,
   };
   for (const name of EVENT_TEXT) {
-    const value = entry.fields[name];
-    if (value !== undefined && name !== "outcome") event[name] = value.slice(0, 300);
+    const value = fields[name];
+    if (value !== undefined && value !== "") entry[name] = value.slice(0, 300);
   }
-  const status = Number(entry.fields.status);
-  if (Number.isInteger(status)) event.status = status;
-  return event;
+  const status = Number(fields.status);
+  if (Number.isInteger(status) && fields.status !== undefined) entry.status = status;
+  return entry;
 }
 
 /** GDPR Art. 33: 72 h to notify the authority; HIPAA 164.404: 60 days to notify individuals. */
@@ -270,14 +306,33 @@ const CLOCKS: Array<{ name: string; ms: number; applies: (classes: string[]) => 
 ];
 
 function timeOf(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
+  if (value === undefined || value === "") return undefined;
   const n = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
   return Number.isFinite(n) ? n : undefined;
 }
 
-export function incidentOf(raw: Pick<RawMirror, "incidents">, now: number): IncidentEntry | null {
-  const open = raw.incidents
-    .filter((i) => i.fields.closed === undefined || i.fields.closed === "")
+function deadlinesOf(fields: Record<string, string>): Array<{ name: string; deadline: number }> {
+  // The incident record may carry its own deadlines (report's incidents.ts): trust those first.
+  try {
+    const parsed = JSON.parse(fields.deadlines ?? "") as unknown;
+    if (Array.isArray(parsed))
+      return parsed.flatMap(
+        (d: { name?: unknown; label?: unknown; due?: unknown; deadline?: unknown; at?: unknown }) => {
+          const name =
+            typeof d.name === "string" ? d.name : typeof d.label === "string" ? d.label : undefined;
+          const due = timeOf(String(d.deadline ?? d.due ?? d.at ?? ""));
+          return name && due !== undefined ? [{ name, deadline: due }] : [];
+        },
+      );
+  } catch {
+    // Not JSON: computed below.
+  }
+  return [];
+}
+
+export function incidentOf(extras: Pick<Extras, "incidents">, now: number): IncidentEntry | null {
+  const open = extras.incidents
+    .filter((i) => !i.fields.closed)
     .map((i) => ({ ...i, opened: timeOf(i.fields.opened) ?? 0 }))
     .sort((a, b) => b.opened - a.opened)[0];
   if (!open) return null;
@@ -287,29 +342,43 @@ export function incidentOf(raw: Pick<RawMirror, "incidents">, now: number): Inci
     .split(",")
     .map((s) => s.trim())
     .filter(Boolean);
-  const clocks =
-    discovered === undefined
-      ? []
-      : CLOCKS.filter((c) => c.applies(dataClasses))
-          .map((c) => ({ name: c.name, deadline: discovered + c.ms, msLeft: discovered + c.ms - now }))
-          .sort((a, b) => a.deadline - b.deadline);
-  const entry: IncidentEntry = { id: open.fields.id ?? open.id, dataClasses, clocks };
+  let deadlines = deadlinesOf(open.fields);
+  if (deadlines.length === 0 && discovered !== undefined)
+    deadlines = CLOCKS.filter((c) => c.applies(dataClasses)).map((c) => ({
+      name: c.name,
+      deadline: discovered + c.ms,
+    }));
+  const entry: IncidentEntry = {
+    id: open.fields.id || open.id,
+    dataClasses,
+    clocks: deadlines
+      .map((d) => ({ ...d, msLeft: d.deadline - now }))
+      .sort((a, b) => a.deadline - b.deadline),
+  };
   if (open.fields.title) entry.title = open.fields.title.slice(0, 300);
   if (discovered !== undefined) entry.discovered = discovered;
   if (open.opened) entry.opened = open.opened;
   return entry;
 }
 
-function auditOf(raw: RawMirror): AuditState {
-  const recent = raw.audit.recent.map((e) => {
-    // Entries carry their canonical JSON in one field (`entry`) or as plain fields.
-    const body = parse(e.fields.entry) as Record<string, unknown> | undefined;
+function auditOf(extras: Extras): AuditState {
+  const recent = extras.audit.recent.map((e) => {
+    // An entry is its canonical JSON in one field, or plain fields.
+    let body: Record<string, unknown> | undefined;
+    for (const name of ["entry", "json", "data"]) {
+      try {
+        const parsed = JSON.parse(e.fields[name] ?? "") as unknown;
+        if (parsed && typeof parsed === "object") body = parsed as Record<string, unknown>;
+      } catch {
+        // next
+      }
+    }
     const get = (name: string): string | undefined => {
       const value = body?.[name] ?? e.fields[name];
       return value === undefined || value === null ? undefined : String(value).slice(0, 200);
     };
-    const seq = Number(get("seq"));
     const out: AuditState["recent"][number] = {};
+    const seq = Number(get("seq"));
     if (Number.isInteger(seq)) out.seq = seq;
     for (const name of ["ts", "actor", "action", "phase", "incident", "key"] as const) {
       const value = get(name);
@@ -318,12 +387,10 @@ function auditOf(raw: RawMirror): AuditState {
     return out;
   });
   const state: AuditState = {
-    length: raw.audit.length,
+    length: extras.audit.length,
     recent,
-    state: raw.audit.length === 0 ? "empty" : "unverified",
+    state: extras.audit.length === 0 ? "empty" : "unverified",
   };
-  if (raw.audit.head !== undefined) state.head = raw.audit.head;
+  if (extras.audit.head !== undefined) state.head = extras.audit.head;
   return state;
 }
-
-export { DIMENSIONS };

@@ -225,7 +225,9 @@ function regionsPanel(snapshot: Snapshot): void {
       [
         r.region,
         digestCell(r),
-        r.source === "enforcing" ? "(one report per region)" : String(r.isolates),
+        r.source === "enforcing"
+          ? "(one unsigned report per region)"
+          : `${r.isolates} (${r.verified === r.isolates ? "all" : r.verified} verified)`,
         ago(now, r.since),
         ago(now, r.lastSeen),
         r.switches.length === 0 ? "—" : r.switches.join(", "),
@@ -269,7 +271,7 @@ function eventsPanel(events: EventEntry[]): void {
   const rows = events.map((e) =>
     row([
       clock(e.ts),
-      e.outcome,
+      e.count > 1 ? `${e.outcome} ×${e.count}` : e.outcome,
       e.rule ?? "—",
       e.status ?? "—",
       e.method ?? "—",
@@ -286,7 +288,9 @@ function eventsPanel(events: EventEntry[]): void {
 function healthPanel(snapshot: Snapshot): void {
   const list = $("health-list");
   const items: Array<[string, string]> = [
-    ["Mirror drops (decisions that could not be mirrored)", String(snapshot.mirror.drops)],
+    ["Decisions missing from the counts (mirror drops)", String(snapshot.mirror.drops)],
+    ["Counted decisions whose event was not kept", String(snapshot.mirror.eventDrops)],
+    ["Decisions isolates made that never reached Redis", String(snapshot.mirror.gap)],
     ["Audit entries", String(snapshot.audit.length)],
     ["Audit chain head", snapshot.audit.head ?? "none"],
     [

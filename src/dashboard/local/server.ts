@@ -22,6 +22,7 @@ export interface LocalDashboardOptions {
   prefix?: string;
   /** Edge Config connection string (read) for the kill-switch panel. */
   edgeConfig?: string | undefined;
+  reportSecret?: string | undefined;
   /** The CLI's actions; without them the page is read-only. */
   actions?: ResponderActions | undefined;
   /** `host:port` the browser must send as Host (the printed URL's). */
@@ -53,6 +54,7 @@ export function createLocalDashboard(options: LocalDashboardOptions): LocalDashb
     redis: options.redis,
     prefix: options.prefix ?? "containment:",
     edgeConfig: options.edgeConfig,
+    reportSecret: options.reportSecret,
     basePath,
     refreshMs: options.refreshMs ?? 2_000,
     // Nothing limits a local process; the browser reconnects anyway after this long.
