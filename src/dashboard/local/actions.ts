@@ -99,6 +99,8 @@ export function checkInput(
   schema: Schema,
   input: unknown,
 ): { ok: true; value: unknown } | { ok: false; message: string } {
+  if (input === null || typeof input !== "object" || Array.isArray(input))
+    return { ok: false, message: "$: must be a JSON object" };
   const result = v.safeParse(schema, input);
   if (result.success) return { ok: true, value: result.output };
   const issue = result.issues[0];
@@ -106,6 +108,8 @@ export function checkInput(
     .map((p) => (typeof p.key === "number" ? `[${p.key}]` : `.${String(p.key)}`))
     .join("");
   const message =
-    issue.type === "strict_object" && issue.path ? "is not a field this action takes" : issue.message;
+    issue.type === "strict_object" && issue.expected === "never"
+      ? "is not a field this action takes"
+      : issue.message;
   return { ok: false, message: `$${path}: ${message}` };
 }
