@@ -1,13 +1,6 @@
-/** Thrown (as a rejection) when a dependency call runs past its deadline. */
-export class DeadlineExceeded extends Error {
-  constructor(
-    readonly label: string,
-    readonly ms: number,
-  ) {
-    super(`edge-containment: ${label} exceeded its ${ms} ms deadline`);
-    this.name = "DeadlineExceeded";
-  }
-}
+import { DeadlineExceeded } from "./errors.js";
+
+export { DeadlineExceeded };
 
 /**
  * Races `work` against a timer. Every call to Redis, Edge Config or a JWKS goes through this, so a

@@ -7,7 +7,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
-import { ContainmentError } from "../core/errors.js";
+import { ConfigInvalid } from "../core/errors.js";
 import type { EdgeRuntime } from "./edge-runtime.js";
 import { closeServer, sendJson } from "./http-util.js";
 
@@ -124,22 +124,18 @@ export async function startFrontServer(options: FrontServerOptions): Promise<Fro
     server.once("error", (error: NodeJS.ErrnoException) => {
       if (error.code === "EADDRINUSE") {
         reject(
-          new ContainmentError(
-            "ERR_CONFIG",
+          new ConfigInvalid(
             `port ${options.port} on ${options.host} is in use; pass --port N (or --port 0 for any free port)`,
           ),
         );
       } else if (error.code === "EACCES") {
         reject(
-          new ContainmentError(
-            "ERR_CONFIG",
+          new ConfigInvalid(
             `not allowed to listen on ${options.host}:${options.port}; pick a port above 1023`,
           ),
         );
       } else if (error.code === "EADDRNOTAVAIL" || error.code === "ENOTFOUND") {
-        reject(
-          new ContainmentError("ERR_CONFIG", `cannot listen on host ${options.host}: no such local address`),
-        );
+        reject(new ConfigInvalid(`cannot listen on host ${options.host}: no such local address`));
       } else reject(error);
     });
     server.listen(options.port, options.host, () => resolve());

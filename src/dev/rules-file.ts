@@ -3,12 +3,12 @@
  * Kept apart from the dev server so commands that only read rules load neither workerd nor esbuild.
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
-import { ContainmentError, type RulesIssue } from "../core/errors.js";
+import { ConfigInvalid, type ContainmentError, RulesInvalid, type RulesIssue } from "../core/errors.js";
 import { checkDocument } from "../rules/check.js";
 import type { JsonValue } from "./edge-config-store.js";
 
 export function configError(message: string, issues?: readonly RulesIssue[]): ContainmentError {
-  return new ContainmentError("ERR_CONFIG", message, issues);
+  return new ConfigInvalid(message, issues === undefined ? undefined : { issues });
 }
 
 export function formatIssues(issues: readonly RulesIssue[]): string {
@@ -26,10 +26,9 @@ export function readRulesFile(file: string): JsonValue {
   }
   const result = checkDocument(value);
   if (!result.ok) {
-    throw new ContainmentError(
-      "ERR_RULES_INVALID",
-      `${file} is not a valid rules document:\n${formatIssues(result.issues)}`,
+    throw new RulesInvalid(
       result.issues,
+      `${file} is not a valid rules document:\n${formatIssues(result.issues)}`,
     );
   }
   return value;

@@ -8,7 +8,7 @@
  *                                                 ↑ rules: Edge Config stand-in ← rules file (watched)
  */
 import { join, resolve } from "node:path";
-import { ContainmentError } from "../core/errors.js";
+import { RulesInvalid } from "../core/errors.js";
 import { checkDocument } from "../rules/check.js";
 import { bundleEdge } from "./bundle.js";
 import { startDemoOrigin } from "./demo-origin.js";
@@ -182,7 +182,7 @@ function validatingWriter(ec: EdgeConfigServer, file: string): Pick<EdgeConfigSe
       const result = checkDocument(value);
       if (!result.ok) {
         const message = `${file} is not a valid rules document; still enforcing the last good rules:\n${formatIssues(result.issues)}`;
-        throw new ContainmentError("ERR_RULES_INVALID", message, result.issues);
+        throw new RulesInvalid(result.issues, message);
       }
       ec.setItem(key, value);
     },

@@ -1,7 +1,7 @@
 import * as v from "valibot";
 import { withDeadline } from "../core/deadline.js";
 import { parseDuration } from "../core/duration.js";
-import { rulesInvalid } from "../core/errors.js";
+import { RulesInvalid } from "../core/errors.js";
 import type { ByKey, IdentityFacts, Keyring } from "../core/identity.js";
 import type { Algorithm, LimitResult, RateLimitStore } from "../model/store.js";
 import type { Verdict } from "../model/verdict.js";
@@ -137,7 +137,7 @@ export function compileRateLimit(
     scope: spec.quarantine.scope ?? "rule",
   };
   if (quarantine && !by.some((key) => key !== "route")) {
-    throw rulesInvalid([
+    throw new RulesInvalid([
       {
         path: at(".quarantine"),
         message: 'needs an identity in "by" (tenant, user or ip): a route alone would quarantine everyone',

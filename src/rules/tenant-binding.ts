@@ -1,5 +1,5 @@
 import { parseDuration } from "../core/duration.js";
-import { rulesInvalid } from "../core/errors.js";
+import { RulesInvalid } from "../core/errors.js";
 import { PUBLIC_MESSAGES } from "../model/messages.js";
 import type { Verdict } from "../model/verdict.js";
 import { parsePattern } from "./pattern.js";
@@ -60,7 +60,7 @@ function checkSpec(spec: TenantBindingRuleSpec, context: CompileContext): void {
   // The rule's index is looked up only on failure: documents may hold thousands of rules.
   const fault = (field: string, message: string): Error => {
     const index = context.rules.indexOf(spec);
-    return rulesInvalid([{ path: `${index === -1 ? "$" : `$.rules[${index}]`}.${field}`, message }]);
+    return new RulesInvalid([{ path: `${index === -1 ? "$" : `$.rules[${index}]`}.${field}`, message }]);
   };
   if (spec.tenant.from !== "path") return;
   if (spec.tenant.pattern !== undefined) {

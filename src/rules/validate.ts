@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { type RulesIssue, rulesInvalid } from "../core/errors.js";
+import { RulesInvalid, type RulesIssue } from "../core/errors.js";
 import { RULES_DOCUMENT, type RulesDocument } from "./document.js";
 import { KILL_SWITCH_ITEM, type KillSwitchSpec } from "./kill-switch.js";
 
@@ -65,6 +65,6 @@ export function validateKillSwitchItem(key: string, input: unknown): Validated<K
 /** Like validateDocument, but throws ERR_RULES_INVALID: for code that has no previous rules to keep. */
 export function parseDocument(input: unknown): RulesDocument {
   const result = validateDocument(input);
-  if (!result.ok) throw rulesInvalid(result.issues);
+  if (!result.ok) throw new RulesInvalid(result.issues);
   return result.value;
 }

@@ -11,7 +11,7 @@
 import { MultiRegionRatelimit, Ratelimit } from "@upstash/ratelimit";
 import { Redis } from "@upstash/redis/cloudflare";
 import { BoundedMap, ExpiringMap } from "../core/bounded.js";
-import { ContainmentError } from "../core/errors.js";
+import { ConfigInvalid, StoreUnavailable } from "../core/errors.js";
 import type {
   CheckResult,
   Limiter,
@@ -43,8 +43,7 @@ export function redisConnections(
 ): RedisConnection[] | StoreProvider | undefined {
   if ((option as unknown) === "memory") {
     // The string form relied on a registration at import time, which bundlers drop.
-    throw new ContainmentError(
-      "ERR_CONFIG",
+    throw new ConfigInvalid(
       'redis: "memory" is no longer accepted: pass redis: memoryStore() from "edge-containment/memory"',
     );
   }
@@ -108,13 +107,13 @@ class Batch {
       const results = await pipeline.exec({ keepErrors: true });
       this.#commands.forEach((command, index) => {
         const reply = results[index];
-        if (!reply)
-          command.reject(new Error("edge-containment: pipeline answered fewer replies than commands"));
-        else if (reply.error) command.reject(new Error(reply.error));
+        if (!reply) command.reject(new StoreUnavailable("pipeline answered fewer replies than commands"));
+        else if (reply.error) command.reject(new StoreUnavailable(`redis replied: ${reply.error}`));
         else command.resolve(reply.result);
       });
     } catch (error) {
-      for (const command of this.#commands) command.reject(error);
+      const failed = new StoreUnavailable("redis request failed", { cause: error });
+      for (const command of this.#commands) command.reject(failed);
     }
   }
 }
@@ -208,7 +207,7 @@ export class UpstashStore implements RateLimitStore {
 
   constructor(options: UpstashStoreOptions) {
     if (options.connections.length === 0)
-      throw new Error("edge-containment: the Redis store needs at least one database");
+      throw new ConfigInvalid("the Redis store needs at least one database");
     this.prefix = options.prefix ?? "containment:";
     this.clients = options.connections.map(createRedisClient);
     this.#capturing = new CapturingRedis(this.primary);
@@ -310,7 +309,7 @@ export class UpstashStore implements RateLimitStore {
       });
     }
     const [result, found] = await Promise.all([response, ttls]);
-    if (result.reason === "timeout") throw new Error("edge-containment: ratelimit timed out"); // never fail open
+    if (result.reason === "timeout") throw new StoreUnavailable("ratelimit timed out"); // never fail open
 
     const limit: LimitResult = {
       success: result.success,

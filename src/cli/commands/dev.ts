@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError } from "commander";
-import { ContainmentError } from "../../core/errors.js";
+import { ConfigInvalid } from "../../core/errors.js";
 import { devBanner } from "../../dev/banner.js";
 import type { DevServer } from "../../dev/server.js";
 import { fail } from "../errors.js";
@@ -47,8 +47,7 @@ async function loadDevServer(): Promise<typeof import("../../dev/server.js")> {
     return await import("../../dev/server.js");
   } catch (error) {
     if ((error as { code?: unknown }).code !== "ERR_MODULE_NOT_FOUND") throw error;
-    throw new ContainmentError(
-      "ERR_CONFIG",
+    throw new ConfigInvalid(
       "containment dev needs the optional packages miniflare, esbuild and ioredis: npm install --save-dev miniflare esbuild ioredis",
     );
   }

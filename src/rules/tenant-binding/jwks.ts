@@ -1,4 +1,5 @@
 import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTVerifyGetKey } from "jose";
+import { JwksUnavailable } from "../../core/errors.js";
 
 /*
  * A JWKS cache of our own instead of jose's createRemoteJWKSet, for two reasons:
@@ -32,12 +33,7 @@ export interface JwksServices {
 }
 
 /** The key set could not be fetched (network, timeout, status, body); the rule's failMode decides. */
-export class JwksUnavailable extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(`edge-containment: JWKS unavailable: ${message}`, options);
-    this.name = "JwksUnavailable";
-  }
-}
+export { JwksUnavailable };
 
 interface Entry {
   keys: ReturnType<typeof createLocalJWKSet> | undefined;
