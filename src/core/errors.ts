@@ -36,6 +36,8 @@ export abstract class ContainmentError extends Error {
   }
 }
 
+const strip = (message: string): string => message.replace(/^edge-containment: /, "");
+
 function summary(issues: readonly RulesIssue[]): string {
   const first = issues[0];
   const at = first ? `${first.path}: ${first.message}` : "unknown fault";
@@ -108,8 +110,12 @@ export class RulesSourceUnavailable extends ContainmentError {
   readonly reason: SourceFailureCause;
   readonly status: number | undefined;
 
-  constructor(reason: SourceFailureCause, status: number | undefined, options?: { cause?: unknown }) {
-    super(RulesSourceUnavailable.describe(reason, status), options);
+  constructor(
+    reason: SourceFailureCause,
+    status: number | undefined,
+    options?: { cause?: unknown; message?: string },
+  ) {
+    super(options?.message ?? RulesSourceUnavailable.describe(reason, status), options);
     this.reason = reason;
     this.status = status;
   }
@@ -138,7 +144,11 @@ export class RulesSourceUnavailable extends ContainmentError {
   static from(error: unknown): RulesSourceUnavailable {
     if (error instanceof RulesSourceUnavailable) return error;
     const options = { cause: error };
-    if (error instanceof DeadlineExceeded) return new RulesSourceUnavailable("timeout", undefined, options);
+    if (error instanceof DeadlineExceeded)
+      return new RulesSourceUnavailable("timeout", undefined, { ...options, message: strip(error.message) });
+    // Our own checks on what Edge Config served (a document over the size limit) keep their words.
+    if (error instanceof ContainmentError)
+      return new RulesSourceUnavailable("error", undefined, { ...options, message: strip(error.message) });
     const message = error instanceof Error ? error.message : String(error);
     if (/\bunauthori[sz]ed\b/i.test(message)) return new RulesSourceUnavailable("unauthorized", 401, options);
     if (/\bnot found\b/i.test(message)) return new RulesSourceUnavailable("not-found", 404, options);

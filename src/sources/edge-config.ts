@@ -1,6 +1,11 @@
 import type { JWK } from "jose";
-import { DeadlineExceeded, withDeadline } from "../core/deadline.js";
-import { ContainmentError, isContainmentError, type RulesIssue } from "../core/errors.js";
+import { withDeadline } from "../core/deadline.js";
+import {
+  ConfigInvalid,
+  isContainmentError,
+  type RulesIssue,
+  RulesSourceUnavailable,
+} from "../core/errors.js";
 import type { Services } from "../model/services.js";
 import type { RulesDocument } from "../rules/document.js";
 import type { KillSwitchSpec } from "../rules/kill-switch.js";
@@ -71,7 +76,7 @@ interface Settings {
 function positive(name: string, value: number | undefined, fallback: number, min = 1): number {
   const out = value ?? fallback;
   if (!Number.isFinite(out) || out < min)
-    throw new ContainmentError("ERR_CONFIG", `${name} must be a number ≥ ${min} (ms), got ${String(value)}`);
+    throw new ConfigInvalid(`${name} must be a number ≥ ${min} (ms), got ${String(value)}`);
   return out;
 }
 
@@ -202,10 +207,19 @@ export function edgeConfigRules(options: EdgeConfigSourceOptions): RulesProvider
     else reportedInvalid = undefined;
   }
 
-  function noteOutage(report: OutageReport | undefined): void {
+  function noteOutage(report: OutageReport | undefined, failure?: RulesSourceUnavailable): void {
     if (!report) return;
     const event = report.state === "recovered" ? "rules-source-recovered" : "rules-source-error";
-    services.report(event, { ...report, message: outageMessage(report, inForce()), inForce: status.source });
+    const cause = failure && {
+      reason: failure.reason,
+      ...(failure.status === undefined ? {} : { status: failure.status }),
+    };
+    services.report(event, {
+      ...report,
+      ...cause,
+      message: outageMessage(report, inForce()),
+      inForce: status.source,
+    });
   }
 
   async function refresh(deadlineMs: number): Promise<void> {
@@ -226,13 +240,18 @@ export function edgeConfigRules(options: EdgeConfigSourceOptions): RulesProvider
     } catch (error) {
       const now = services.now();
       answeredAt = Math.max(answeredAt, now);
-      const message =
-        error instanceof ContainmentError || error instanceof DeadlineExceeded
-          ? error.message
-          : "edge config unreachable";
+      // The cause stays: a wrong token (401) is a misconfiguration to fix, not an outage to wait out.
+      const failure = RulesSourceUnavailable.from(error);
+      const message = failure.message;
       if (!ruleset) install(undefined);
-      status.lastError = { at: now, code: "ERR_RULES_SOURCE", message: `${message}; ${inForce()}` };
-      noteOutage(outage.failed(now, message.replace(/^edge-containment: /, "")));
+      status.lastError = {
+        at: now,
+        code: failure.code,
+        reason: failure.reason,
+        ...(failure.status === undefined ? {} : { status: failure.status }),
+        message: `${message}; ${inForce()}`,
+      };
+      noteOutage(outage.failed(now, message.replace(/^edge-containment: /, "")), failure);
     }
   }
 

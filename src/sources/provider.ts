@@ -1,4 +1,4 @@
-import type { RulesIssue } from "../core/errors.js";
+import type { RulesIssue, SourceFailureCause } from "../core/errors.js";
 import type { CompiledRuleset } from "../rules/ruleset.js";
 
 /** What `containment status` and the mirror show about where rules come from. */
@@ -17,6 +17,11 @@ export interface SourceStatus {
   lastError?: {
     at: number;
     code: "ERR_RULES_SOURCE" | "ERR_RULES_INVALID";
+    /** ERR_RULES_SOURCE: why (`unauthorized` is a wrong token, not an outage). */
+    reason?: SourceFailureCause;
+    /** ERR_RULES_SOURCE: Edge Config's HTTP status, when it answered one. */
+    status?: number;
+    /** Says which rules are in force (Edge Config's last good, or the fallback). */
     message: string;
     issues?: RulesIssue[];
   };
