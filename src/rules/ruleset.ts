@@ -1,4 +1,4 @@
-import { fnv1a64 } from "../core/fnv.js";
+import { rulesetDigest } from "../core/digest.js";
 import { type Cidr, parseCidr } from "../core/ip.js";
 import type { PathCandidate } from "../core/path.js";
 import type { NormalizedRequest } from "../core/request.js";
@@ -101,7 +101,7 @@ export function compileRuleset(
   }
 
   const tenancy = document.tenancy ? compileTenantSource(document.tenancy) : undefined;
-  const digest = fnv1a64(JSON.stringify([document, killSwitches]));
+  const digest = rulesetDigest(document, killSwitches);
 
   return {
     digest,

@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError } from "commander";
-import { fnv1a64 } from "../../core/fnv.js";
+import { rulesetDigest } from "../../core/digest.js";
 import { EDGE_CONFIG_SIZE_LIMITS } from "../../dev/edge-config-store.js";
 import { readRulesFile } from "../../dev/rules-file.js";
 import { fail } from "../errors.js";
@@ -32,9 +32,8 @@ function validateCommand(): Command {
         const bytes = new TextEncoder().encode(JSON.stringify(document)).length;
         const limit = EDGE_CONFIG_SIZE_LIMITS[flags.plan];
         const share = ((bytes / limit) * 100).toFixed(1);
-        console.log(
-          `ok: ${file}: ${document.rules.length} rules, digest ${fnv1a64(JSON.stringify(document))}`,
-        );
+        // The digest a region reports while it enforces this document (and no kill-switch items).
+        console.log(`ok: ${file}: ${document.rules.length} rules, digest ${rulesetDigest(document)}`);
         console.log(`size: ${bytes} bytes of the ${flags.plan} plan's ${limit} byte store (${share}%)`);
         if (bytes > limit) {
           console.error(`too large: the document alone exceeds the ${flags.plan} plan's Edge Config store`);
