@@ -1,6 +1,6 @@
 /** Incident records in Redis (CONTRACTS.md §7): keys, parsing, reading. See incidents.ts. */
 import type { Redis } from "@upstash/redis";
-import { ContainmentError } from "../core/errors.js";
+import { ConfigInvalid, type ContainmentError } from "../core/errors.js";
 import { MIRROR_KEYS } from "../stores/mirror-layout.js";
 import type { GdprRole, HipaaRole } from "./report/clocks.js";
 import type { IncidentRecord } from "./report/model.js";
@@ -30,7 +30,7 @@ export const incidentKeys = {
 } as const;
 
 export function invalid(message: string): ContainmentError {
-  return new ContainmentError("ERR_CONFIG", message);
+  return new ConfigInvalid(message);
 }
 
 export function toHash(incident: IncidentRecord): Record<string, string> {
