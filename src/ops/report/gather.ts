@@ -37,8 +37,10 @@ export interface GatherOptions {
 
 export interface Gathered {
   inputs: ReportInputs;
-  /** The incident's audit records as stored (for the evidence bundle). */
+  /** The incident's audit records as stored. */
   audit: AuditRecord[];
+  /** The whole chain as stored (the bundle carries it whole: only a whole chain verifies). */
+  chain: AuditRecord[];
   top: Array<{ minute: number; dimension: string; members: Record<string, number> }>;
   events: Array<{ streamId: string; fields: EventRecord }>;
 }
@@ -221,6 +223,7 @@ export async function gatherReport(
       dataClassMap: dataClassMapOf(document),
     },
     audit,
+    chain,
     top,
     events,
   };
