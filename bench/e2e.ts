@@ -29,7 +29,7 @@ const ROUNDS = 6;
 const GOAL_OVERHEAD = 0.1;
 
 /** worker.ts with `createMiddleware` replaced by a pass-through (fixtures/no-firewall.ts). */
-async function passThroughWorker(root: string): Promise<{ path: string; code: string }> {
+export async function passThroughWorker(root: string): Promise<{ path: string; code: string }> {
   const stub: Plugin = {
     name: "no-firewall",
     setup(pluginBuild) {
@@ -50,7 +50,7 @@ async function passThroughWorker(root: string): Promise<{ path: string; code: st
   return { path: output.path, code: output.text };
 }
 
-async function startWorker(
+export async function startWorker(
   worker: { path: string; code: string },
   bindings: Record<string, string>,
 ): Promise<{ mf: Miniflare; url: string; pid: number | undefined }> {

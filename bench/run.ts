@@ -26,6 +26,11 @@ const TIME_LIMIT_MS: Record<MeasurementId, number> = {
   bundle: 60_000,
   contain: 90_000,
   memory: 120_000,
+  scale: 150_000,
+  refresh: 150_000,
+  features: 120_000,
+  fastlane: 240_000,
+  cost: 120_000,
 };
 
 function parseArgs(argv: readonly string[]): { only: MeasurementId[]; write: boolean } {

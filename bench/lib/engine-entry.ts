@@ -3,6 +3,8 @@
  * shipped middleware. Not imported directly: under tsx every function gets a `__name()` wrapper
  * (esbuild keepNames) that costs ~10% on the hot path and is not in what users deploy.
  */
+
+export { createNextProxy } from "../../src/adapters/next.js";
 export { normalizeRequest } from "../../src/core/request.js";
 export { evaluate } from "../../src/engine/evaluate.js";
 export { createContainment } from "../../src/engine/firewall.js";

@@ -3,7 +3,19 @@
  * JSON line for machines, and `markdown.ts` turns records into BENCHMARKS.md.
  */
 
-export const MEASUREMENTS = ["eval", "e2e", "roundtrips", "bundle", "contain", "memory"] as const;
+export const MEASUREMENTS = [
+  "eval",
+  "scale",
+  "e2e",
+  "refresh",
+  "roundtrips",
+  "bundle",
+  "features",
+  "contain",
+  "fastlane",
+  "cost",
+  "memory",
+] as const;
 export type MeasurementId = (typeof MEASUREMENTS)[number];
 
 export interface Goal {
