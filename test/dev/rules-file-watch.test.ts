@@ -23,7 +23,7 @@ async function setup(initial: string): Promise<{ ec: EdgeConfigServer; file: str
   return { ec, file };
 }
 
-async function until(check: () => boolean, timeoutMs = 3000): Promise<void> {
+async function until(check: () => boolean, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > deadline) throw new Error("condition not met in time");
@@ -90,9 +90,17 @@ describe("watchRulesFile", () => {
   it("stops reloading once closed", async () => {
     const { ec, file } = await setup(JSON.stringify({ v: 1 }));
     const watcher = watchRulesFile(ec, file, "containment", { pollIntervalMs: 20 });
-    watcher.close();
-    writeFileSync(file, JSON.stringify({ v: 2 }));
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(ec.items()).toEqual({ containment: { v: 1 } });
+    // A witness watching the same file on the same interval: once it has seen the edit, the closed
+    // watcher would have seen it too (a condition waited on, not a sleep that hopes).
+    const witness = await setup(JSON.stringify({ v: 1 }));
+    const open = watchRulesFile(witness.ec, file, "containment", { pollIntervalMs: 20 });
+    try {
+      watcher.close();
+      writeFileSync(file, JSON.stringify({ v: 2 }));
+      await until(() => JSON.stringify(witness.ec.items()) === JSON.stringify({ containment: { v: 2 } }));
+      expect(ec.items()).toEqual({ containment: { v: 1 } });
+    } finally {
+      open.close();
+    }
   });
 });

@@ -55,18 +55,26 @@ describe("the delaying TCP proxy", () => {
   it("adds latency to each round trip through it", async () => {
     const server = await startRedisServer();
     cleanup.push(() => server.stop());
-    const proxy = await startDelayProxy({ targetPort: server.port, delayMs: 60 });
+    const proxy = await startDelayProxy({ targetPort: server.port, delayMs: 600 });
     cleanup.push(() => proxy.close());
     const redis = client(proxy.url);
     await redis.ping(); // connect first so only the round trip is measured
 
     const [reply, ms] = await timed(redis.ping());
     expect(reply).toBe("PONG");
-    expect(ms).toBeGreaterThanOrEqual(110); // 60 ms each way
+    expect(ms).toBeGreaterThanOrEqual(1_150); // 600 ms each way: a lower bound, which load cannot break
 
+    // Turned down to 0, a round trip beats one through a second proxy delaying by 300 ms each way,
+    // which it would lose if the delay stayed (an order, not a duration: it holds however slow the machine is).
     proxy.setDelay(0);
-    const [, fast] = await timed(redis.ping());
-    expect(fast).toBeLessThan(50);
+    const slowProxy = await startDelayProxy({ targetPort: server.port, delayMs: 300 });
+    cleanup.push(() => slowProxy.close());
+    const slow = client(slowProxy.url);
+    const first = await Promise.race([
+      redis.ping().then(() => "undelayed"),
+      slow.ping().then(() => "delayed"),
+    ]);
+    expect(first).toBe("undelayed");
   });
 
   it("black-holes traffic until turned off, then lets clients reconnect", async () => {

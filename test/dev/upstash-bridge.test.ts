@@ -1,5 +1,5 @@
 import { Redis as UpstashRedis } from "@upstash/redis";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { sha1 } from "../../src/dev/lua-scripts.js";
 import { startUpstashBridge, type UpstashBridge } from "../../src/dev/upstash-bridge.js";
 import { type RedisServer, startRedisServer } from "../support/redis-server.js";
@@ -204,11 +204,15 @@ describe("the Upstash bridge, used by the real @upstash/redis client on a real r
   });
 
   it("runs a blocking command on its own connection without stalling other requests", async () => {
-    const blocked = post("/", ["BLPOP", "queue", "1"]);
-    const started = performance.now();
+    // BLPOP with no timeout: only the push below, through the same bridge, can release it. If the
+    // blocking command stalled the bridge, the push would never run and the test would time out.
+    const blocked = post("/", ["BLPOP", "queue", "0"]);
     expect(await redis.set("fast", "1")).toBe("OK");
-    expect(performance.now() - started).toBeLessThan(500);
-    expect(await blocked).toEqual([200, { result: null }]);
+    expect(await redis.rpush("queue", "job")).toBe(1);
+    const [status, body] = await blocked;
+    expect(status).toBe(200);
+    expect(body).toHaveProperty("result");
+    expect((body as { result: unknown[] }).result).toHaveLength(2);
   });
 
   it("adds the configured delay to every request, like a slow Redis", async () => {
@@ -242,17 +246,15 @@ describe("the Upstash bridge when Redis goes away", () => {
     try {
       await client.set("k", "v");
       await own.stop();
-      const started = performance.now();
+      // Answered (a hang would time the test out), with the bridge's own 503 rather than a retry loop.
       await expect(client.get("k")).rejects.toThrow(/Redis unavailable/);
-      expect(performance.now() - started).toBeLessThan(1000);
 
       await own.start();
-      let value: unknown = "not yet";
-      for (let i = 0; i < 50 && value === "not yet"; i++) {
-        value = await client.get("k").catch(() => "not yet");
-        if (value === "not yet") await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-      expect(value).toBeNull(); // a restarted throwaway Redis is empty
+      // Waited on as a condition: the bridge reconnects when it reconnects, however loaded the machine.
+      await vi.waitFor(async () => expect(await client.get("k")).toBeNull(), {
+        timeout: 15_000,
+        interval: 50,
+      });
     } finally {
       await b.close();
       await own.stop();

@@ -53,6 +53,13 @@ const RULES = {
       expiresAt: new Date(Date.now() + HOUR).toISOString(),
     },
     { id: "watch-search", kind: "kill-switch", mode: "monitor", match: { path: "/api/search" } },
+    // Enforced on the same route: a monitor switch must not switch the other rules off with it.
+    {
+      id: "search-policy",
+      kind: "headers",
+      match: { path: "/api/search" },
+      set: { "x-search-policy": "watched" },
+    },
     {
       id: "phi-no-store",
       kind: "headers",
@@ -234,8 +241,10 @@ for (const name of HARNESSES) {
     });
 
     describe("monitor mode", () => {
-      it("lets a per-rule monitor switch's matches through to the upstream", async () => {
-        const body = await json(await expectPassed("/api/search"));
+      it("lets a per-rule monitor switch's matches through to the upstream, still enforcing the route's other rules", async () => {
+        const response = await expectPassed("/api/search");
+        expect(response.headers.get("x-search-policy")).toBe("watched");
+        const body = await json(response);
         expect(body.upstream).toBe(true);
       });
     });

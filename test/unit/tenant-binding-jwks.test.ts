@@ -179,22 +179,21 @@ describe("the JWKS cache", () => {
     expect(server.hits("maxage")).toBe(2);
   });
 
-  it("fails closed with 503 within the deadline when the JWKS is slow, and lets the request through when the rule fails open", async () => {
+  it("fails closed with 503 at the deadline when the JWKS is slow, and lets the request through when the rule fails open", async () => {
     server.setKeys([rsa1.jwk]);
-    server.setDelay(3_000);
+    // Far past the 200 ms deadline: without one, the keys would arrive and the token would pass.
+    server.setDelay(20_000);
     try {
-      const clock = { now: Date.now() };
+      const clock = { now: T0 };
       const closed = firewall({ jwks: server.url("slow-closed"), timeoutMs: 200 }, clock);
-      const started = performance.now();
       const blocked = await call(closed, await token(rsa1, clock));
-      const elapsed = performance.now() - started;
       expect([blocked.response?.status, blocked.decision.outcome, blocked.decision.reason]).toEqual([
         503,
         "error",
         "jwks-unavailable",
       ]);
-      expect(elapsed).toBeGreaterThanOrEqual(150);
-      expect(elapsed).toBeLessThan(600);
+      // The key server was asked (so this is its slowness, not a refused connection).
+      expect(server.hits("slow-closed")).toBe(1);
 
       const open = firewall({ jwks: server.url("slow-open"), timeoutMs: 200, failMode: "open" }, clock);
       const passed = await call(open, await token(rsa1, clock));
@@ -210,20 +209,23 @@ describe("the JWKS cache", () => {
     }
   });
 
-  it("fails fast after a failed fetch, then recovers once the backoff has passed", async () => {
+  it("fails fast after a failed fetch, without asking again, then recovers once the backoff has passed", async () => {
     const clock = { now: T0 };
-    const fw = firewall({ jwks: await unreachableUrl() }, clock);
-    expect((await call(fw, await token(rsa1, clock))).decision.reason).toBe("jwks-unavailable");
-    const started = performance.now();
-    expect((await call(fw, await token(rsa1, clock))).response?.status).toBe(503);
-    expect(performance.now() - started).toBeLessThan(50);
+    const unreachable = firewall({ jwks: await unreachableUrl() }, clock);
+    expect((await call(unreachable, await token(rsa1, clock))).decision.reason).toBe("jwks-unavailable");
+    expect((await call(unreachable, await token(rsa1, clock))).response?.status).toBe(503);
 
     server.setKeys([rsa1.jwk]);
     server.setFailure(500);
     const broken = firewall({ jwks: server.url("broken") }, clock);
     expect((await call(broken, await token(rsa1, clock))).decision.reason).toBe("jwks-unavailable");
+    expect(server.hits("broken")).toBe(1);
+    // Within the backoff the next request fails at once: no second fetch, even once the server is back.
     server.setFailure(undefined);
-    clock.now += FAILURE_BACKOFF_MS;
+    clock.now += FAILURE_BACKOFF_MS - 1;
+    expect((await call(broken, await token(rsa1, clock))).decision.reason).toBe("jwks-unavailable");
+    expect(server.hits("broken")).toBe(1);
+    clock.now += 1;
     expect((await call(broken, await token(rsa1, clock))).response).toBeUndefined();
     expect(server.hits("broken")).toBe(2);
   });
