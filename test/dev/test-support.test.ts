@@ -70,6 +70,7 @@ describe("the delaying TCP proxy", () => {
     const slowProxy = await startDelayProxy({ targetPort: server.port, delayMs: 300 });
     cleanup.push(() => slowProxy.close());
     const slow = client(slowProxy.url);
+    await slow.ping(); // connected, so the race below is one round trip each
     const first = await Promise.race([
       redis.ping().then(() => "undelayed"),
       slow.ping().then(() => "delayed"),
