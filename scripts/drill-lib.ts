@@ -231,7 +231,8 @@ export async function runDrill(options: { log?: (line: string) => void } = {}): 
     runs: [],
   };
   const cli = async (args: string[]) => {
-    const run = await runCli(dir, [...args, "--local"], env);
+    const local = !(args[0] === "evidence" && args[1] === "verify");
+    const run = await runCli(dir, local ? [...args, "--local"] : args, env);
     ledger.runs.push(run);
     log(`$ containment ${args.join(" ")} → exit ${run.code}`);
     return run;
