@@ -5,10 +5,19 @@
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Command } from "commander";
+import { Command, type CommanderError } from "commander";
 import { packageRoot } from "../dev/package-root.js";
+import { EXIT } from "../ops/errors.js";
+import { auditCommand } from "./commands/audit.js";
 import { devCommand } from "./commands/dev.js";
+import { doctorCommand } from "./commands/doctor.js";
+import { extendCommand } from "./commands/extend.js";
+import { killCommand } from "./commands/kill.js";
+import { liftCommand } from "./commands/lift.js";
+import { listCommand } from "./commands/list.js";
+import { quarantineCommand } from "./commands/quarantine.js";
 import { rulesCommand } from "./commands/rules.js";
+import { statusCommand } from "./commands/status.js";
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(join(packageRoot(), "package.json"), "utf8")) as { version?: string };
@@ -20,12 +29,35 @@ export function createProgram(): Command {
     .description("edge-containment: contain a data leak at the edge while it is happening")
     .version(version())
     .addCommand(devCommand())
-    .addCommand(rulesCommand());
+    .addCommand(rulesCommand())
+    .addCommand(killCommand())
+    .addCommand(liftCommand())
+    .addCommand(extendCommand())
+    .addCommand(listCommand())
+    .addCommand(statusCommand())
+    .addCommand(quarantineCommand())
+    .addCommand(auditCommand())
+    .addCommand(doctorCommand());
+}
+
+/** Usage mistakes (unknown flag, missing argument) exit 2 with commander's one line; --help exits 0. */
+function exitOnUsageErrors(command: Command): void {
+  command.exitOverride((error: CommanderError) => {
+    const ok =
+      error.code === "commander.helpDisplayed" ||
+      error.code === "commander.version" ||
+      error.code === "commander.help";
+    process.exit(ok ? EXIT.ok : EXIT.usage);
+  });
+  command.showHelpAfterError("(add --help for usage and an example)");
+  for (const sub of command.commands) exitOnUsageErrors(sub);
 }
 
 /** Runs the CLI with `argv` as in process.argv (node, script, …args). */
 export async function run(argv: readonly string[]): Promise<void> {
-  await createProgram().parseAsync([...argv]);
+  const program = createProgram();
+  exitOnUsageErrors(program);
+  await program.parseAsync([...argv]);
 }
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

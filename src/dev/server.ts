@@ -7,11 +7,13 @@
  *   client → front server (sets x-real-ip) → workerd: middleware.ts → upstream
  *                                                 ↑ rules: Edge Config stand-in ← rules file (watched)
  */
+import { randomBytes } from "node:crypto";
 import { join, resolve } from "node:path";
 import { RulesInvalid } from "../core/errors.js";
 import { checkDocument } from "../rules/check.js";
 import { bundleEdge } from "./bundle.js";
 import { startDemoOrigin } from "./demo-origin.js";
+import { writeDevEndpoints } from "./dev-endpoints.js";
 import { type EdgeConfigServer, startEdgeConfigServer } from "./edge-config-server.js";
 import { COMPATIBILITY_DATE, type EdgeRuntime, startEdgeRuntime } from "./edge-runtime.js";
 import { startFrontServer } from "./front-server.js";
@@ -33,6 +35,11 @@ export interface DevServerOptions {
   redis?: string;
   /** How long the firewall trusts Edge Config's answer; default 200 ms so a file edit applies within 1 s. */
   refreshMs?: number;
+  /**
+   * Directory whose `.containment/dev.json` records the endpoints for `containment … --local`;
+   * default the current directory; `false` writes nothing.
+   */
+  endpointsDir?: string | false;
   /** Where progress and rule reload messages go; default console.log. */
   log?: (line: string) => void;
 }
@@ -133,6 +140,8 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       redis = { url: bridge.url, token: bridge.token };
     }
 
+    // The isolates MAC their enforcement reports with it; `--local --wait` verifies them with it.
+    const reportSecret = randomBytes(24).toString("base64url");
     const bundle = await bundleEdge({ write: false });
     try {
       const started = await startEdgeRuntime({
@@ -141,6 +150,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
           EDGE_CONFIG: ec.connectionString,
           UPSTREAM_URL: upstream,
           CONTAINMENT_OPTIONS: JSON.stringify({ refreshMs: options.refreshMs ?? 200, redis }),
+          CONTAINMENT_REPORT_SECRET: reportSecret,
         },
       });
       closers.push(started.close);
@@ -148,6 +158,16 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     } catch (error) {
       runtimeFailed(error);
       throw error;
+    }
+
+    if (options.endpointsDir !== false) {
+      const written = writeDevEndpoints(options.endpointsDir ?? process.cwd(), {
+        edgeConfig: { id: ec.id, readUrl: ec.connectionString, apiBase: ec.apiUrl, token: ec.apiToken },
+        ...(redis === "memory" ? {} : { redis }),
+        prefix: "containment:",
+        reportSecret,
+      });
+      closers.push(written.remove);
     }
 
     return {

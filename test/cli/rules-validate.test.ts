@@ -25,7 +25,7 @@ describe("containment rules validate", () => {
     expect(result.stdout).toMatch(/bytes of the hobby plan's 8192 byte store/);
   });
 
-  it("rejects an invalid document with the JSON path of each fault and exit code 1", async () => {
+  it("rejects an invalid document with the JSON path and line:column of each fault and exit code 2", async () => {
     const dir = mkdtempSync(join(tmpdir(), "containment-cli-"));
     const file = join(dir, "bad.json");
     writeFileSync(
@@ -36,7 +36,8 @@ describe("containment rules validate", () => {
       }),
     );
     const result = await containment("rules", "validate", file);
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`${file}:1:`);
     expect(result.stderr).toContain("$.rules[0].match.methods[0]: must be an upper-case HTTP method");
   });
 
@@ -46,7 +47,7 @@ describe("containment rules validate", () => {
     writeFileSync(file, "{ version: 1");
     expect((await containment("rules", "validate", file)).stderr).toContain("is not valid JSON");
     expect((await containment("rules", "validate", "rules/default.json", "--plan", "gold")).stderr).toContain(
-      "must be one of hobby, pro, enterprise",
+      "Allowed choices are hobby, pro, enterprise",
     );
   });
 
@@ -62,7 +63,27 @@ describe("containment rules validate", () => {
     };
     writeFileSync(file, JSON.stringify({ version: 1, rules: [rule] }));
     const result = await containment("rules", "validate", file);
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(2);
     expect(result.stderr).toContain("$.rules[0].tenant.param");
+  });
+});
+
+describe("rules validate points at the line and column of each fault", () => {
+  it("names line:column of a bad field inside a pretty-printed file, and of a JSON syntax error", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "containment-cli-"));
+    const file = join(dir, "pretty.json");
+    const doc = {
+      version: 1,
+      rules: [
+        { id: "x", kind: "rate-limit", match: { path: "/a" }, limit: 5, window: "1 minute", by: ["ip"] },
+      ],
+    };
+    writeFileSync(file, JSON.stringify(doc, null, 2));
+    const result = await containment("rules", "validate", file);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`${file}:11:7: $.rules[0].window:`);
+    writeFileSync(file, '{\n  "version": 1,\n  "rules": [,]\n}');
+    const syntax = await containment("rules", "validate", file);
+    expect(syntax.stderr).toContain(`${file}:3:13: $: is not valid JSON`);
   });
 });

@@ -195,7 +195,9 @@ describe("the Edge Config stand-in's Vercel REST write API", () => {
     for (const token of [ec.readToken, "wrong"]) {
       const res = await patch(ec, [{ operation: "upsert", key: "k", value: 1 }], token);
       expect(res.status).toBe(403);
-      expect(await res.json()).toEqual({ error: { code: "forbidden", message: expect.any(String) } });
+      expect(await res.json()).toEqual({
+        error: { code: "forbidden", message: "Not authorized", invalidToken: true },
+      });
     }
     expect(ec.items()).toEqual({});
   });

@@ -62,7 +62,7 @@ describe("the audit chain on a real Redis", () => {
     expect(await redis.io.get(auditKeys(prefix).head)).toBe(verdict.head);
     // Redis's own clock is recorded beside the client's.
     for (const record of records)
-      expect(Math.abs(record.entry.redisTime - Date.parse(record.entry.ts))).toBeLessThan(5000);
+      expect(Math.abs(record.entry.redisTime - Date.parse(record.entry.ts))).toBeLessThan(60_000);
   });
 
   it("refuses an append built on a stale head, and a backdated Redis time", async () => {

@@ -1,50 +1,221 @@
-import { Command, InvalidArgumentError } from "commander";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { Command, Option } from "commander";
 import { rulesetDigest } from "../../core/digest.js";
-import { EDGE_CONFIG_SIZE_LIMITS } from "../../dev/edge-config-store.js";
-import { readRulesFile } from "../../dev/rules-file.js";
-import { fail } from "../errors.js";
+import {
+  applyRulesPush,
+  diffRules,
+  planRulesPush,
+  pullRules,
+  type RulesDiff,
+} from "../../ops/actions/rules.js";
+import { formatLocated, type LocatedIssue, parseRulesText } from "../../ops/actions/rules-text.js";
+import { PLAN_LIMITS, type Plan } from "../../ops/config.js";
+import type { Json } from "../../ops/edge-config-api.js";
+import { EXIT, OpsError, usageError } from "../../ops/errors.js";
+import { action, emit, type GlobalFlags, report, withOpsOptions } from "../ops.js";
+import { confirm } from "../prompt.js";
+import { maybeWait, type WaitFlags, withWaitOptions } from "../wait.js";
 
-type Plan = keyof typeof EDGE_CONFIG_SIZE_LIMITS;
-
-function parsePlan(text: string): Plan {
-  if (text in EDGE_CONFIG_SIZE_LIMITS) return text as Plan;
-  throw new InvalidArgumentError(`must be one of ${Object.keys(EDGE_CONFIG_SIZE_LIMITS).join(", ")}`);
+function readText(file: string): string {
+  if (!existsSync(file)) throw usageError(`rules file not found: ${file}`);
+  return readFileSync(file, "utf8");
 }
 
-/**
- * `containment rules validate FILE`: the check `rules push` will make, offline. Prints each fault's
- * JSON path, or the rule count and the document's size against the Edge Config plan's store limit
- * (the whole store shares that limit with kill-switch items and the app's own items).
- */
+class InvalidFile extends OpsError {
+  constructor(
+    file: string,
+    readonly located: LocatedIssue[],
+  ) {
+    super(
+      "ERR_USAGE",
+      `${file} is not a valid rules document (${located.length} fault${located.length === 1 ? "" : "s"}, listed above)\n${formatLocated(file, located)}`,
+      { issues: located },
+    );
+  }
+}
+
+function readDocument(file: string): Json {
+  const parsed = parseRulesText(readText(file));
+  if (!parsed.ok) throw new InvalidFile(file, parsed.issues);
+  return parsed.document as unknown as Json;
+}
+
+/** Prints every fault (file:line:column: path: message) before the one-line summary. */
+function reportInvalid(flags: GlobalFlags, error: unknown): void {
+  if (error instanceof InvalidFile && !flags.json)
+    for (const line of error.message.split("\n").slice(1)) console.error(line);
+  report(flags, error);
+}
+
 function validateCommand(): Command {
-  return new Command("validate")
-    .description("validate a rules document and report its size against the Edge Config store limit")
-    .argument("<file>", "rules document (JSON)")
-    .option(
-      "--plan <plan>",
-      "Edge Config plan whose store limit applies: hobby, pro, enterprise",
-      parsePlan,
-      "pro" as Plan,
+  const command = new Command("validate")
+    .description(
+      "validate a rules document offline: each fault with its JSON path and line:column; size against the plan",
     )
-    .action((file: string, flags: { plan: Plan }) => {
-      try {
-        const document = readRulesFile(file) as { rules: unknown[] };
-        const bytes = new TextEncoder().encode(JSON.stringify(document)).length;
-        const limit = EDGE_CONFIG_SIZE_LIMITS[flags.plan];
-        const share = ((bytes / limit) * 100).toFixed(1);
-        // The digest a region reports while it enforces this document (and no kill-switch items).
-        console.log(`ok: ${file}: ${document.rules.length} rules, digest ${rulesetDigest(document)}`);
-        console.log(`size: ${bytes} bytes of the ${flags.plan} plan's ${limit} byte store (${share}%)`);
-        if (bytes > limit) {
-          console.error(`too large: the document alone exceeds the ${flags.plan} plan's Edge Config store`);
-          process.exit(1);
-        }
-      } catch (error) {
-        fail(error);
+    .argument("<file>", "rules document (JSON)")
+    .addOption(
+      new Option("--plan <plan>", "Edge Config plan whose store limit applies")
+        .choices(["hobby", "pro", "enterprise"])
+        .default("pro"),
+    )
+    .option("--json", "print one machine-readable JSON object")
+    .addHelpText("after", "\nExample:\n  $ containment rules validate rules/production.json --plan pro");
+  return command.action((file: string) => {
+    const flags = command.opts() as { plan: Plan; json?: boolean };
+    try {
+      const document = readDocument(file);
+      const text = JSON.stringify(document);
+      const bytes = new TextEncoder().encode(text).length;
+      const limit = PLAN_LIMITS[flags.plan];
+      const rules = (document as { rules: unknown[] }).rules.length;
+      emit(flags, { file, rules, digest: rulesetDigest(document as never), bytes, limit, plan: flags.plan }, [
+        `ok: ${file}: ${rules} rules, digest ${rulesetDigest(document as never)}`,
+        `size: ${bytes} bytes of the ${flags.plan} plan's ${limit} byte store (${((bytes / limit) * 100).toFixed(1)}%)`,
+      ]);
+      if (bytes > limit) {
+        console.error(
+          `edge-containment: too large: the document alone exceeds the ${flags.plan} plan's Edge Config store`,
+        );
+        process.exitCode = EXIT.usage;
       }
-    });
+    } catch (error) {
+      reportInvalid(flags, error);
+    }
+  });
+}
+
+function diffLines(diff: RulesDiff): string[] {
+  if (diff.same) return ["no changes: the file matches what is live"];
+  const show = (v: Json | undefined) => (v === undefined ? "(absent)" : JSON.stringify(v));
+  return [
+    ...diff.added.map((id) => `+ rule ${id}`),
+    ...diff.removed.map((id) => `- rule ${id}`),
+    ...diff.changed.flatMap((c) => [
+      `~ rule ${c.id}`,
+      ...c.fields.map((f) => `    ${f.path}: ${show(f.before)} → ${show(f.after)}`),
+    ]),
+    ...diff.document.map((f) => `~ ${f.path}: ${show(f.before)} → ${show(f.after)}`),
+  ];
+}
+
+function diffCommand(): Command {
+  const command = new Command("diff")
+    .description("compare a rules file with what is live: rules added, removed, changed field by field")
+    .argument("<file>", "rules document (JSON)")
+    .addHelpText("after", "\nExample:\n  $ containment rules diff rules/production.json");
+  withOpsOptions(command);
+  return command.action(
+    action(async ({ ctx }, flags, file: string) => {
+      const next = readDocument(file);
+      const diff = diffRules(await pullRules(ctx), next);
+      emit(flags, { diff }, diffLines(diff));
+      return 0;
+    }),
+  );
+}
+
+function pullCommand(): Command {
+  const command = new Command("pull")
+    .description("print (or write) the rules document live in Edge Config")
+    .option("--out <file>", "write it to this file instead of stdout")
+    .addHelpText("after", "\nExample:\n  $ containment rules pull --out rules/live.json");
+  withOpsOptions(command);
+  return command.action(
+    action(async ({ ctx }, flags) => {
+      const { out } = command.opts() as { out?: string };
+      const live = await pullRules(ctx);
+      if (live === undefined)
+        throw new OpsError(
+          "ERR_NOT_FOUND",
+          'Edge Config has no rules document (item "containment"): push one with containment rules push FILE',
+        );
+      const text = `${JSON.stringify(live, null, 2)}\n`;
+      if (out !== undefined) {
+        writeFileSync(out, text);
+        emit(flags, { file: out }, [`wrote the live rules to ${out}`]);
+      } else if (flags.json) emit(flags, { document: live }, []);
+      else process.stdout.write(text);
+      return 0;
+    }),
+  );
+}
+
+interface PushFlags extends GlobalFlags, WaitFlags {
+  dryRun?: boolean;
+  reason?: string;
+  incident?: string;
+}
+
+function pushCommand(): Command {
+  const command = new Command("push")
+    .description("replace the live rules document; refused before sending if the firewall would reject it")
+    .argument("<file>", "rules document (JSON)")
+    .option("--dry-run", "check and show the diff, send nothing")
+    .option("--reason <text>", "why (recorded in the audit trail)")
+    .option("--incident <id>", "incident id, if the push is part of one")
+    .option("-y, --yes", "do not ask for confirmation")
+    .addHelpText(
+      "after",
+      '\nExample:\n  $ containment rules push rules/production.json --reason "tighten export limit" --wait',
+    );
+  withWaitOptions(withOpsOptions(command));
+  return command.action(async (file: string, _opts: unknown, cmd: Command) => {
+    const flags = cmd.optsWithGlobals() as PushFlags;
+    let document: Json;
+    try {
+      document = readDocument(file);
+    } catch (error) {
+      reportInvalid(flags, error);
+      return;
+    }
+    await action(async ({ ctx }, _flags, _file: string) => {
+      const plan = await planRulesPush(ctx, document);
+      if (!flags.json)
+        for (const line of [
+          ...diffLines(plan.diff),
+          `store: ${plan.size.after} of ${plan.size.limit} bytes (${plan.size.plan} plan)`,
+        ])
+          console.error(line);
+      if (flags.dryRun) {
+        emit(flags, { dryRun: true, diff: plan.diff, size: plan.size }, ["dry run: nothing was sent"]);
+        return 0;
+      }
+      if (plan.diff.same) {
+        emit(flags, { unchanged: true }, ["nothing to push: the file matches what is live"]);
+        return 0;
+      }
+      await confirm("push these rules?", { yes: flags.yes });
+      const result = await applyRulesPush(
+        ctx,
+        plan,
+        flags.reason ?? null,
+        flags.incident ?? ctx.config.incident ?? null,
+      );
+      for (const line of result.warnings) console.error(line);
+      const waited =
+        result.digest === undefined
+          ? { code: 0 }
+          : await maybeWait(ctx, flags, { kind: "digest", digest: result.digest }, result.writtenAt);
+      emit(
+        flags,
+        {
+          action: "rules-push",
+          ...result,
+          diff: plan.diff,
+          ...(waited.json ? { wait: waited.json } : {}),
+        },
+        [`pushed ${file}: ruleset digest ${result.digest}`],
+      );
+      return waited.code !== 0 ? waited.code : result.audit.journaled ? EXIT.journaled : 0;
+    })(file, flags, cmd);
+  });
 }
 
 export function rulesCommand(): Command {
-  return new Command("rules").description("work with rules documents").addCommand(validateCommand());
+  return new Command("rules")
+    .description("validate, diff, pull and push the rules document")
+    .addCommand(validateCommand())
+    .addCommand(diffCommand())
+    .addCommand(pullCommand())
+    .addCommand(pushCommand());
 }

@@ -1,0 +1,62 @@
+import { Command } from "commander";
+import { formatLeft } from "../../ops/actions/list.js";
+import { listQuarantines, releaseQuarantine } from "../../ops/actions/quarantine.js";
+import { action, emit, type GlobalFlags, withOpsOptions } from "../ops.js";
+import { confirm } from "../prompt.js";
+
+function listCommand(): Command {
+  const command = new Command("list")
+    .description("identities quarantined after repeated rate-limit trips")
+    .addHelpText("after", "\nExample:\n  $ containment quarantine list");
+  return withOpsOptions(command).action(
+    action(async ({ ctx }, flags) => {
+      const rows = await listQuarantines(ctx);
+      emit(
+        flags,
+        { quarantines: rows },
+        rows.length === 0
+          ? ["nobody is quarantined"]
+          : rows.map(
+              (q) =>
+                `${q.dimension}:${q.id}${q.rule ? `:${q.rule}` : ""}  ${formatLeft(q.ttlMs < 0 ? null : q.ttlMs)}  ${typeof q.record === "string" ? q.record : JSON.stringify(q.record)}`,
+            ),
+      );
+      return 0;
+    }),
+  );
+}
+
+function releaseCommand(): Command {
+  const command = new Command("release")
+    .description("release a quarantined identity now (a false positive), audited")
+    .argument("<target>", "<dimension>:<id>[:<rule>] as `quarantine list` prints it")
+    .option("--reason <text>", "why (recorded in the audit trail)")
+    .option("--incident <id>", "incident id")
+    .option("-y, --yes", "do not ask for confirmation")
+    .addHelpText(
+      "after",
+      '\nExample:\n  $ containment quarantine release tenant+user:1f2e3d4c5b6a7980.0a1b2c3d4e5f6789 --reason "partner\'s batch job"',
+    );
+  return withOpsOptions(command).action(
+    action(async ({ ctx }, _flags, target: string) => {
+      const flags = command.opts() as GlobalFlags & { reason?: string; incident?: string };
+      await confirm(`release quarantine ${target}?`, { yes: flags.yes });
+      const result = await releaseQuarantine(
+        ctx,
+        target,
+        flags.reason ?? null,
+        flags.incident ?? ctx.config.incident ?? null,
+      );
+      for (const line of result.warnings) console.error(line);
+      emit(flags, { action: "quarantine-release", ...result }, [`released ${target}`]);
+      return result.journaled ? 9 : 0;
+    }),
+  );
+}
+
+export function quarantineCommand(): Command {
+  return new Command("quarantine")
+    .description("list and release quarantined identities")
+    .addCommand(listCommand())
+    .addCommand(releaseCommand());
+}

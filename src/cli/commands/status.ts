@@ -1,0 +1,117 @@
+import { Command } from "commander";
+import { formatLeft, formatSpan } from "../../ops/actions/list.js";
+import { readStatus, type StatusSnapshot } from "../../ops/actions/status.js";
+import { webhookNotifier } from "../../ops/notify.js";
+import { action, emit, withOpsOptions } from "../ops.js";
+
+export function statusLines(s: StatusSnapshot): string[] {
+  const lines = [
+    `edge-containment status at ${new Date(s.at).toISOString()}`,
+    `live digest: ${s.digest ?? "?"}`,
+  ];
+  lines.push("regions:");
+  if (s.regions === null) lines.push("  (not available)");
+  else if (s.regions.length === 0) lines.push("  no isolate reported in the last 5 minutes");
+  for (const r of s.regions ?? [])
+    lines.push(
+      `  ${r.region.padEnd(10)} ${r.isolates} isolate(s), ${r.verified} verified, digest ${r.digests.join(",") || "?"}, last seen ${formatSpan(Math.max(0, s.at - r.lastSeen))} ago`,
+    );
+  lines.push("kill switches:");
+  if (s.switches.length === 0) lines.push("  none");
+  for (const w of s.switches)
+    lines.push(
+      `  ${w.state.padEnd(8)} ${w.id}@${w.version} ${w.match} ${formatLeft(w.leftMs)} by ${w.by ?? "?"} ${w.incident ?? ""}`,
+    );
+  lines.push("blocked / rate-limited, last 5 minutes:");
+  if (s.counts === null) lines.push("  (not available)");
+  else if (s.counts.length === 0) lines.push("  nothing");
+  for (const c of s.counts ?? []) lines.push(`  ${c.rule.padEnd(24)} ${c.outcome.padEnd(13)} ${c.n}`);
+  lines.push(`quarantined identities: ${s.quarantined ?? "?"}`);
+  lines.push(`rejected rules pushes (last hour): ${s.rejectedPushes?.length ?? "?"}`);
+  for (const p of s.rejectedPushes?.slice(0, 3) ?? [])
+    lines.push(`  ${new Date(p.at).toISOString()} ${p.region}: ${p.message.slice(0, 120)}`);
+  lines.push(`mirror drops: ${s.drops ? `${s.drops.decisions} decisions, ${s.drops.events} events` : "?"}`);
+  if (s.unaudited && s.unaudited.length > 0)
+    lines.push(`CHANGED WITHOUT AN AUDIT ENTRY (Vercel UI, curl, Terraform?): ${s.unaudited.join(", ")}`);
+  for (const p of s.problems) lines.push(`note: ${p}`);
+  return lines;
+}
+
+interface Alerts {
+  expiring: Set<string>;
+  rejected: number;
+  drops: number;
+}
+
+function alertsOf(s: StatusSnapshot, seen: Alerts): string[] {
+  const out: string[] = [];
+  for (const w of s.switches)
+    if (w.state === "expiring" && !seen.expiring.has(`${w.id}@${w.version}`)) {
+      seen.expiring.add(`${w.id}@${w.version}`);
+      out.push(
+        `kill switch ${w.id} expires in ${formatSpan(w.leftMs ?? 0)} (${w.incident ?? "no incident"})`,
+      );
+    }
+  const rejected = s.rejectedPushes?.length ?? 0;
+  if (rejected > seen.rejected)
+    out.push(
+      `${rejected - seen.rejected} rules push(es) rejected at the edge: ${s.rejectedPushes?.[0]?.message.slice(0, 120) ?? ""}`,
+    );
+  seen.rejected = Math.max(seen.rejected, rejected);
+  const drops = s.drops?.decisions ?? 0;
+  if (drops > seen.drops) out.push(`the mirror dropped ${drops - seen.drops} more decisions`);
+  seen.drops = Math.max(seen.drops, drops);
+  return out;
+}
+
+/** `containment status [--watch]`. */
+export function statusCommand(): Command {
+  const command = new Command("status")
+    .description("what is enforced where: live digest, regions, switches, blocked counts, quarantines, drops")
+    .option("--watch", "refresh in place every --every seconds (Ctrl-C to stop)")
+    .option("--every <seconds>", "refresh interval of --watch", (t) => Math.max(1, Number(t) || 2), 2)
+    .addHelpText(
+      "after",
+      "\nExamples:\n  $ containment status\n  $ containment status --watch --webhook slack:https://hooks.slack.com/services/…",
+    );
+  withOpsOptions(command);
+  return command.action(
+    action(async ({ ctx, config }, flags) => {
+      const opts = command.opts() as { watch?: boolean; every: number };
+      if (!opts.watch) {
+        const snapshot = await readStatus(ctx);
+        emit(flags, { status: snapshot }, statusLines(snapshot));
+        return 0;
+      }
+      const notify = webhookNotifier(config.webhooks, (line) => console.error(line));
+      const seen: Alerts = { expiring: new Set(), rejected: -1, drops: -1 };
+      let stop = false;
+      process.once("SIGINT", () => {
+        stop = true;
+      });
+      while (!stop) {
+        const snapshot = await readStatus(ctx);
+        if (seen.rejected === -1) {
+          // Only news is alerted: what was already there when watching began is the baseline.
+          seen.rejected = snapshot.rejectedPushes?.length ?? 0;
+          seen.drops = snapshot.drops?.decisions ?? 0;
+        }
+        for (const summary of alertsOf(snapshot, seen))
+          await notify({
+            kind: "alert",
+            action: "status-watch",
+            summary,
+            at: new Date(snapshot.at).toISOString(),
+          });
+        if (flags.json) process.stdout.write(`${JSON.stringify({ ok: true, status: snapshot })}\n`);
+        else
+          process.stdout.write(
+            `\x1b[H\x1b[2J${statusLines(snapshot).join("\n")}\n(refreshing every ${opts.every} s; Ctrl-C to stop)\n`,
+          );
+        const until = Date.now() + opts.every * 1000;
+        while (!stop && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      return 0;
+    }),
+  );
+}

@@ -1,0 +1,180 @@
+/**
+ * What every responder command shares: the global options (where the store and Redis are, --json,
+ * --yes, --local), building the ops context from them, printing results, and ending with the
+ * documented exit code. One error is one line on stderr (and `{ok:false,error}` with --json).
+ */
+import { readFileSync } from "node:fs";
+import type { Redis } from "@upstash/redis";
+import { type Command, Option } from "commander";
+import { createSigner, type Signer } from "../ops/audit/index.js";
+import { fileJournal } from "../ops/audit/journal-file.js";
+import { loadOpsConfig, type OpsConfig, type OpsFlags } from "../ops/config.js";
+import { createOpsContext, type OpsContext } from "../ops/context.js";
+import { configError, EXIT, isOpsError, OpsError } from "../ops/errors.js";
+import { fastLaneSigningKey } from "../ops/fastlane.js";
+import { webhookNotifier } from "../ops/notify.js";
+import { createOpsRedis } from "../ops/redis.js";
+
+export interface GlobalFlags extends OpsFlags {
+  json?: boolean;
+  yes?: boolean;
+}
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+/** Adds the options every responder command takes. */
+export function withOpsOptions(command: Command): Command {
+  return command
+    .option("--local", "use the endpoints of a running `containment dev` (.containment/dev.json here)")
+    .option("--json", "print one machine-readable JSON object")
+    .addOption(
+      new Option("--edge-config <id>", "Edge Config id (default: env EDGE_CONFIG_ID or EDGE_CONFIG)"),
+    )
+    .addOption(new Option("--team <id>", "Vercel team id (default: env VERCEL_TEAM_ID)"))
+    .addOption(
+      new Option("--plan <plan>", "Edge Config plan for the size check").choices([
+        "hobby",
+        "pro",
+        "enterprise",
+      ]),
+    )
+    .addOption(
+      new Option("--redis <url>", "redis://… (default: env UPSTASH_REDIS_REST_URL/TOKEN or REDIS_URL)"),
+    )
+    .addOption(new Option("--prefix <prefix>", "Redis key prefix (default containment:)"))
+    .addOption(new Option("--actor <name>", "who you say you are (recorded beside the token's user)"))
+    .addOption(new Option("--sign-key <file>", "Ed25519 private JWK that signs audit entries"))
+    .addOption(
+      new Option("--webhook <url>", "also notify this webhook (repeatable; slack:URL for Slack)").argParser(
+        collect,
+      ),
+    );
+}
+
+export interface Opened {
+  ctx: OpsContext;
+  config: OpsConfig;
+  close(): Promise<void>;
+}
+
+async function bridgeRedis(url: string): Promise<{ redis: Redis; close: () => Promise<void> }> {
+  let mod: typeof import("../dev/upstash-bridge.js");
+  try {
+    mod = await import("../dev/upstash-bridge.js");
+  } catch {
+    throw configError(
+      "a redis:// URL needs the optional package ioredis (npm install --save-dev ioredis), or use UPSTASH_REDIS_REST_URL/TOKEN",
+    );
+  }
+  const bridge = await mod.startUpstashBridge({ redisUrl: url });
+  return { redis: createOpsRedis({ url: bridge.url, token: bridge.token }), close: bridge.close };
+}
+
+async function loadSigner(file: string | undefined): Promise<Signer | undefined> {
+  if (file === undefined) return undefined;
+  try {
+    return await createSigner(JSON.parse(readFileSync(file, "utf8")));
+  } catch (error) {
+    throw configError(
+      `cannot use the signing key ${file}: ${error instanceof Error ? error.message.replace(/^edge-containment: /, "") : String(error)}`,
+    );
+  }
+}
+
+async function fastLane(redis: Redis | undefined, config: OpsConfig): Promise<OpsContext["fastLane"]> {
+  const jwk = process.env.CONTAINMENT_FASTLANE_PRIVATE_KEY;
+  if (redis === undefined || jwk === undefined || jwk === "") return undefined;
+  try {
+    return { redis: redis as never, prefix: config.prefix, signingKey: await fastLaneSigningKey(jwk) };
+  } catch (error) {
+    throw configError(
+      `CONTAINMENT_FASTLANE_PRIVATE_KEY is not a usable key: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+}
+
+export async function openOps(flags: GlobalFlags): Promise<Opened> {
+  const config = loadOpsConfig({ flags, env: process.env, cwd: process.cwd() });
+  const closers: Array<() => Promise<void>> = [];
+  let redis: Redis | undefined;
+  if (config.redis !== undefined) {
+    if ("redisUrl" in config.redis) {
+      const bridged = await bridgeRedis(config.redis.redisUrl);
+      redis = bridged.redis;
+      closers.push(bridged.close);
+    } else {
+      redis = createOpsRedis(config.redis);
+    }
+  }
+  const warn = (line: string) => console.error(line);
+  const ctx = createOpsContext(config, {
+    redis,
+    journal: fileJournal(config.journal),
+    signer: await loadSigner(config.signKey),
+    fastLane: await fastLane(redis, config),
+    notify: webhookNotifier(config.webhooks, warn),
+    warn,
+  });
+  return {
+    ctx,
+    config,
+    close: async () => void (await Promise.all(closers.map((c) => c().catch(() => {})))),
+  };
+}
+
+/** Prints a result: the JSON object with --json, else the human lines. */
+export function emit(flags: GlobalFlags, json: Record<string, unknown>, human: readonly string[]): void {
+  if (flags.json) process.stdout.write(`${JSON.stringify({ ok: true, ...json })}\n`);
+  else for (const line of human) process.stdout.write(`${line}\n`);
+}
+
+/** Ends with an error: one line on stderr (the JSON too with --json), and its exit code. */
+export function report(flags: GlobalFlags, error: unknown): void {
+  const known = isOpsError(error);
+  const message = error instanceof Error ? error.message : String(error);
+  const line =
+    known || message.startsWith("edge-containment:")
+      ? message
+      : `edge-containment: unexpected error: ${message}`;
+  if (flags.json) {
+    const body = {
+      ok: false,
+      error: { code: known ? error.code : "ERR_INTERNAL", message: line, ...(known ? error.details : {}) },
+    };
+    process.stdout.write(`${JSON.stringify(body)}\n`);
+  }
+  console.error(line.split("\n")[0]);
+  if (
+    !known &&
+    !message.startsWith("edge-containment:") &&
+    error instanceof Error &&
+    process.env.CONTAINMENT_DEBUG
+  )
+    console.error(error.stack);
+  process.exitCode = known ? error.exitCode : EXIT.internal;
+}
+
+/** Runs a command body with an opened context, closing it and mapping errors to exit codes. */
+export function action<A extends unknown[]>(
+  body: (opened: Opened, flags: GlobalFlags, ...args: A) => Promise<number | undefined>,
+): (...args: [...A, GlobalFlags, Command]) => Promise<void> {
+  return async (...all) => {
+    const command = all[all.length - 1] as Command;
+    const flags = command.optsWithGlobals() as GlobalFlags;
+    const args = all.slice(0, -2) as unknown as A;
+    let opened: Opened | undefined;
+    try {
+      opened = await openOps(flags);
+      const code = await body(opened, flags, ...args);
+      if (code !== undefined && code !== 0) process.exitCode = code;
+    } catch (error) {
+      report(flags, error);
+    } finally {
+      await opened?.close();
+    }
+  };
+}
+
+export function declined(message: string): OpsError {
+  return new OpsError("ERR_DECLINED", message);
+}

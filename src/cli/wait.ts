@@ -1,0 +1,60 @@
+/** `--wait` / `--timeout` for the commands that change enforcement, printing each region as it confirms. */
+import { type Command, InvalidArgumentError, Option } from "commander";
+import { type ConfirmResult, describeConfirm, type Expectation, waitForEnforcement } from "../ops/confirm.js";
+import type { OpsContext } from "../ops/context.js";
+import { EXIT } from "../ops/errors.js";
+
+export interface WaitFlags {
+  wait?: boolean;
+  timeout: number;
+  window: number;
+}
+
+function seconds(text: string): number {
+  const n = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || n <= 0 || n > 3600)
+    throw new InvalidArgumentError("must be a number of seconds from 1 to 3600");
+  return n;
+}
+
+export function withWaitOptions(command: Command): Command {
+  return command
+    .option(
+      "--wait",
+      "wait until every region's isolates enforce this change (needs Redis and CONTAINMENT_REPORT_SECRET)",
+    )
+    .addOption(new Option("--timeout <seconds>", "how long --wait waits").argParser(seconds).default(60))
+    .addOption(
+      new Option("--window <seconds>", "isolates seen within this long must all confirm")
+        .argParser(seconds)
+        .default(30),
+    );
+}
+
+/** Waits when asked; answers the exit code (unconfirmed → 5) and the JSON part of the result. */
+export async function maybeWait(
+  ctx: OpsContext,
+  flags: WaitFlags & { json?: boolean },
+  expectation: Expectation,
+  writtenAt: number,
+): Promise<{ code: number; json?: ConfirmResult }> {
+  if (!flags.wait) return { code: EXIT.ok };
+  if (!flags.json) process.stderr.write(`waiting up to ${flags.timeout} s for every region to enforce it…\n`);
+  const result = await waitForEnforcement(ctx, {
+    expectation,
+    writtenAt,
+    timeoutMs: flags.timeout * 1000,
+    windowMs: flags.window * 1000,
+    onRegion: (region) => {
+      if (!flags.json)
+        process.stdout.write(
+          `confirmed in ${region.region} after ${(region.afterMs / 1000).toFixed(1)} s (${region.isolates} isolate${region.isolates === 1 ? "" : "s"})\n`,
+        );
+    },
+  });
+  if (!flags.json) {
+    for (const line of describeConfirm(result, flags.window * 1000)) process.stderr.write(`${line}\n`);
+    if (result.ok) process.stdout.write(`enforced in every region seen (${result.confirmed.length})\n`);
+  }
+  return { code: result.ok ? EXIT.ok : EXIT.unconfirmed, json: result };
+}

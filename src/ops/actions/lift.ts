@@ -1,0 +1,83 @@
+/**
+ * `lift`: delete one switch (`lift exports`) or every switch of an incident (`lift --incident
+ * INC-1`), each with a `delete` of the item as read, audited one by one, and withdrawn from the fast
+ * lane. Deleting what someone else already lifted is a conflict, reported, never a blind success.
+ */
+import type { OpsContext } from "../context.js";
+import type { Json } from "../edge-config-api.js";
+import { OpsError, usageError } from "../errors.js";
+import { withdrawFastLane } from "../fastlane.js";
+import { applyChange, type ChangeOutcome } from "./change.js";
+import { KILL_PREFIX, readStore } from "./store.js";
+import { asSwitch, describeMatch, type SwitchItem, switchKey } from "./switch-item.js";
+
+export interface LiftPlan {
+  switches: Array<{ id: string; key: string; before: SwitchItem }>;
+  anchor: Json | undefined;
+}
+
+export async function planLift(
+  ctx: OpsContext,
+  input: { id?: string; incident?: string },
+): Promise<LiftPlan> {
+  if ((input.id === undefined) === (input.incident === undefined))
+    throw usageError("give a switch id or --incident ID (one of them)");
+  const snapshot = await readStore(ctx);
+  const switches: LiftPlan["switches"] = [];
+  for (const [key, value] of snapshot.items) {
+    if (!key.startsWith(KILL_PREFIX)) continue;
+    const item = asSwitch(value);
+    if (item === undefined) continue;
+    const id = key.slice(KILL_PREFIX.length);
+    if (input.id !== undefined ? key === switchKey(input.id) : item.incident === input.incident)
+      switches.push({ id, key, before: item });
+  }
+  if (switches.length === 0)
+    throw new OpsError(
+      "ERR_NOT_FOUND",
+      input.id !== undefined
+        ? `no kill switch ${input.id} in Edge Config (containment list shows them): nothing was changed`
+        : `no kill switch references incident ${input.incident}: nothing was changed`,
+    );
+  return { switches, anchor: snapshot.anchor };
+}
+
+export interface LiftResult extends ChangeOutcome {
+  id: string;
+  version: number;
+}
+
+export async function applyLift(
+  ctx: OpsContext,
+  plan: LiftPlan,
+  reason: string | null,
+): Promise<LiftResult[]> {
+  const results: LiftResult[] = [];
+  let anchor = plan.anchor;
+  for (const target of plan.switches) {
+    const outcome = await applyChange(ctx, {
+      action: "lift",
+      key: target.key,
+      before: target.before as unknown as Json,
+      after: undefined,
+      incident: target.before.incident ?? null,
+      reason,
+      anchorCurrent: anchor,
+      summary: `kill switch ${target.id} lifted: ${describeMatch(target.before.match)} passes again (${target.before.incident ?? "no incident"})`,
+      detail: "lifted",
+    });
+    // The next change in this batch must build on the anchor this one moved.
+    anchor = undefined;
+    if (ctx.fastLane !== undefined) {
+      try {
+        await withdrawFastLane(ctx.fastLane, target.id);
+      } catch (error) {
+        outcome.warnings.push(
+          `warning: not withdrawn from the fast lane (${error instanceof Error ? error.message : String(error)}); its entry lapses within minutes`,
+        );
+      }
+    }
+    results.push({ ...outcome, id: target.id, version: target.before.version ?? 0 });
+  }
+  return results;
+}

@@ -1,0 +1,150 @@
+/**
+ * Rules in Edge Config (the item `containment`): pull, diff against what is live (rules added,
+ * removed, changed field by field), and push: refused before sending when the firewall would reject
+ * it or the store would exceed the plan; written as create/update of the item as read; audited.
+ */
+import { type DigestedSwitch, rulesetDigest } from "../../core/digest.js";
+import { checkDocument } from "../../rules/check.js";
+import type { RulesDocument } from "../../rules/document.js";
+import { canonicalJson } from "../audit/index.js";
+import type { OpsContext } from "../context.js";
+import type { Json } from "../edge-config-api.js";
+import { OpsError } from "../errors.js";
+import { applyChange, type ChangeOutcome } from "./change.js";
+import { RULES_KEY, readStore, type SizeReport, sizeReport } from "./store.js";
+
+export interface FieldChange {
+  path: string;
+  before: Json | undefined;
+  after: Json | undefined;
+}
+
+export interface RulesDiff {
+  added: string[];
+  removed: string[];
+  changed: Array<{ id: string; fields: FieldChange[] }>;
+  /** Top-level fields other than `rules` (mode, tenants, …). */
+  document: FieldChange[];
+  same: boolean;
+}
+
+function fieldChanges(
+  before: Json | undefined,
+  after: Json | undefined,
+  path: string,
+  out: FieldChange[],
+): void {
+  if (before !== undefined && after !== undefined && canonicalJson(before) === canonicalJson(after)) return;
+  const isObject = (v: Json | undefined): v is { [key: string]: Json } =>
+    v !== null && typeof v === "object" && !Array.isArray(v);
+  if (isObject(before) && isObject(after)) {
+    for (const key of [...new Set([...Object.keys(before), ...Object.keys(after)])].sort())
+      fieldChanges(before[key], after[key], `${path}.${key}`, out);
+    return;
+  }
+  out.push({ path, before, after });
+}
+
+type RuleLike = { id: string } & Record<string, Json>;
+
+export function diffRules(live: Json | undefined, next: Json): RulesDiff {
+  const rulesOf = (doc: Json | undefined): Map<string, RuleLike> => {
+    const list = (doc as { rules?: RuleLike[] } | undefined)?.rules ?? [];
+    return new Map(list.map((rule) => [rule.id, rule]));
+  };
+  const before = rulesOf(live);
+  const after = rulesOf(next);
+  const diff: RulesDiff = { added: [], removed: [], changed: [], document: [], same: false };
+  for (const id of after.keys()) if (!before.has(id)) diff.added.push(id);
+  for (const id of before.keys()) if (!after.has(id)) diff.removed.push(id);
+  for (const [id, rule] of after) {
+    const old = before.get(id);
+    if (old === undefined) continue;
+    const fields: FieldChange[] = [];
+    fieldChanges(old as unknown as Json, rule as unknown as Json, "", fields);
+    if (fields.length > 0)
+      diff.changed.push({ id, fields: fields.map((f) => ({ ...f, path: f.path.replace(/^\./, "") })) });
+  }
+  const strip = (doc: Json | undefined): Json | undefined => {
+    if (doc === null || typeof doc !== "object" || Array.isArray(doc)) return doc;
+    const { rules: _rules, ...rest } = doc;
+    return rest;
+  };
+  fieldChanges(strip(live), strip(next), "", diff.document);
+  diff.document = diff.document.map((f) => ({ ...f, path: f.path.replace(/^\./, "") || "(document)" }));
+  diff.same = diff.added.length + diff.removed.length + diff.changed.length + diff.document.length === 0;
+  return diff;
+}
+
+export async function pullRules(ctx: OpsContext): Promise<Json | undefined> {
+  return (await readStore(ctx)).items.get(RULES_KEY);
+}
+
+export interface PushPlan {
+  document: RulesDocument;
+  before: Json | undefined;
+  diff: RulesDiff;
+  size: SizeReport;
+  anchor: Json | undefined;
+  /** The kill-switch items as read: with the document they make the digest isolates will report. */
+  switches: DigestedSwitch[];
+}
+
+export async function planRulesPush(ctx: OpsContext, document: unknown): Promise<PushPlan> {
+  const checked = checkDocument(document);
+  if (!checked.ok) {
+    const first = checked.issues[0];
+    throw new OpsError(
+      "ERR_REJECTED",
+      `the firewall would reject this document (${first?.path}: ${first?.message}): nothing was sent`,
+      { issues: checked.issues },
+    );
+  }
+  const snapshot = await readStore(ctx);
+  const before = snapshot.items.get(RULES_KEY);
+  const size = sizeReport(ctx, snapshot, RULES_KEY, document as Json);
+  if (size.after > size.limit)
+    throw new OpsError(
+      "ERR_REJECTED",
+      `the store would be ${size.after} bytes, over the ${size.plan} plan's ${size.limit}-byte limit: nothing was sent`,
+      { size },
+    );
+  return {
+    document: checked.value,
+    before,
+    diff: diffRules(before, document as Json),
+    size,
+    anchor: snapshot.anchor,
+  };
+}
+
+function document(plan: PushPlan): unknown {
+  return plan.document;
+}
+
+export interface PushResult extends ChangeOutcome {
+  /** Ruleset digest of the pushed document with the switches as read: what isolates report once they enforce it. */
+  digest: string;
+}
+
+export async function applyRulesPush(
+  ctx: OpsContext,
+  plan: PushPlan,
+  reason: string | null,
+  incident: string | null,
+): Promise<PushResult> {
+  const d = plan.diff;
+  const outcome = await applyChange(ctx, {
+    action: "rules-push",
+    key: RULES_KEY,
+    before: plan.before,
+    after: plan.document as unknown as Json,
+    incident,
+    reason,
+    anchorCurrent: plan.anchor,
+    summary: `rules pushed: ${d.added.length} added, ${d.removed.length} removed, ${d.changed.length} changed`,
+    detail: plan.before === undefined ? "created" : "replaced",
+  });
+  // Checked, so the same value the edge compiles (a kill switch flipped meanwhile changes it: say so then).
+  return { ...outcome, digest: rulesetDigest(document(plan), plan.switches) };
+}

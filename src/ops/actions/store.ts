@@ -1,0 +1,55 @@
+/**
+ * The store as one read: every item (so a change is made against the item as read), the audit
+ * anchor, and the JSON size the plan limit is measured against.
+ */
+import { ANCHOR_KEY } from "../audit/index.js";
+import { PLAN_LIMITS, type Plan } from "../config.js";
+import type { OpsContext } from "../context.js";
+import type { Json } from "../edge-config-api.js";
+
+export const RULES_KEY = "containment";
+export const KILL_PREFIX = "containment_kill_";
+
+export interface StoreSnapshot {
+  items: Map<string, Json>;
+  anchor: Json | undefined;
+  readAt: number;
+}
+
+export async function readStore(ctx: OpsContext): Promise<StoreSnapshot> {
+  const list = await ctx.api.items();
+  const items = new Map(list.map((item) => [item.key, item.value] as const));
+  return { items, anchor: items.get(ANCHOR_KEY), readAt: ctx.now() };
+}
+
+const encoder = new TextEncoder();
+
+/** JSON size of all items, with `key` set to `value` (or removed when undefined). */
+export function sizeWith(items: ReadonlyMap<string, Json>, key: string, value: Json | undefined): number {
+  const plain: Record<string, Json> = {};
+  for (const [k, v] of items) if (k !== key) plain[k] = v;
+  if (value !== undefined) plain[key] = value;
+  return encoder.encode(JSON.stringify(plain)).length;
+}
+
+export interface SizeReport {
+  before: number;
+  after: number;
+  limit: number;
+  plan: Plan;
+}
+
+export function sizeReport(
+  ctx: OpsContext,
+  snapshot: StoreSnapshot,
+  key: string,
+  value: Json | undefined,
+): SizeReport {
+  const plan = ctx.config.edgeConfig.plan;
+  return {
+    before: sizeWith(snapshot.items, key, snapshot.items.get(key)),
+    after: sizeWith(snapshot.items, key, value),
+    limit: PLAN_LIMITS[plan],
+    plan,
+  };
+}
