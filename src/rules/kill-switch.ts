@@ -34,9 +34,6 @@ export const KILL_SWITCH_FIELDS = {
   /** Set by the CLI: 1 on create, +1 on every replace or extend; the edge names a switch `id@version`. */
   version: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(2 ** 31))),
   retryAfter: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(86_400))),
-  // CONTRACTS format 2: the CLI sets 1 on create and +1 on every replace/extend; the edge names a
-  // switch `id@version` in its enforcement reports, so `--wait` confirms this very change.
-  version: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0, "must be a whole number from 0"))),
 } as const;
 
 export const KILL_SWITCH_RULE = v.strictObject({ kind: v.literal("kill-switch"), ...KILL_SWITCH_FIELDS });

@@ -186,7 +186,7 @@ describe("the incident flow through the CLI, the Vercel API stand-in, a real Red
     ec.rateLimitNext(0);
     expect(JSON.stringify(ec.items())).toBe(before);
     expect(ec.patches.length).toBe(patches);
-  });
+  }, 180_000);
 
   it("waits out a short Retry-After once and then succeeds", async () => {
     ec.rateLimitNext(1, 1);

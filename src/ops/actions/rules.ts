@@ -11,7 +11,7 @@ import type { OpsContext } from "../context.js";
 import type { Json } from "../edge-config-api.js";
 import { OpsError } from "../errors.js";
 import { applyChange, type ChangeOutcome } from "./change.js";
-import { RULES_KEY, readStore, type SizeReport, sizeReport } from "./store.js";
+import { KILL_PREFIX, RULES_KEY, readStore, type SizeReport, sizeReport } from "./store.js";
 
 export interface FieldChange {
   path: string;
@@ -113,6 +113,9 @@ export async function planRulesPush(ctx: OpsContext, document: unknown): Promise
     document: checked.value,
     before,
     diff: diffRules(before, document as Json),
+    switches: [...snapshot.items]
+      .filter(([key]) => key.startsWith(KILL_PREFIX))
+      .map(([key, spec]) => ({ key, spec })),
     size,
     anchor: snapshot.anchor,
   };
