@@ -208,10 +208,24 @@ function fixedRules(): GeneratedRule[] {
 }
 
 /**
+ * `shared`: routes drawn from a fixed vocabulary, so large documents pile rules on the same routes
+ * (~7 headers rules per /api/<version>/<resource>/** route at 10,000 rules). `distinct`: the same
+ * kinds and shapes, but each rule's resource segment is its own (`patients-r17`), so every rule sits
+ * on a route of its own, as in a document that grows by adding routes.
+ */
+export type Shape = "shared" | "distinct";
+
+const RESOURCE_SEGMENT = new RegExp(`/(${RESOURCES.join("|")})(?=/|$)`);
+
+function distinctRoute(path: string, id: string): string {
+  return path.replace(RESOURCE_SEGMENT, (_, resource: string) => `/${resource}-${id}`);
+}
+
+/**
  * N rules: 60% kill switches, 20% headers, 10% rate limits, 10% tenant bindings, with no two rules of
  * one kind on the same match (a real document would not repeat itself).
  */
-export function generateDocument(size: number, seed = SEED): GeneratedDocument {
+export function generateDocument(size: number, seed = SEED, shape: Shape = "shared"): GeneratedDocument {
   const random = seeded(seed + size);
   const rules = fixedRules().slice(0, size);
   const seen = new Set(rules.map((rule) => JSON.stringify([rule.kind, rule.match])));
@@ -228,6 +242,7 @@ export function generateDocument(size: number, seed = SEED): GeneratedDocument {
             : roll < 0.9
               ? rateLimit(random, id)
               : tenantBinding(random, id);
+      if (shape === "distinct") candidate.match.path = distinctRoute(candidate.match.path, id);
       const key = JSON.stringify([candidate.kind, candidate.match]);
       if (!seen.has(key) || attempt === 49) {
         seen.add(key);
