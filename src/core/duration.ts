@@ -10,3 +10,8 @@ export function parseDuration(text: string): number | undefined {
   const [, amount, unit] = found;
   return Number(amount) * UNIT_MS[unit as keyof typeof UNIT_MS];
 }
+
+/** Whole seconds, rounded up and never negative: what Retry-After and the RateLimit fields carry. */
+export function seconds(ms: number): number {
+  return Math.max(0, Math.ceil(ms / 1000));
+}

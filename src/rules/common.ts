@@ -29,7 +29,34 @@ export const PATH_PATTERN = v.pipe(
   ),
 );
 
-const METHOD = v.pipe(v.string(), v.regex(/^[A-Z]{1,20}$/, "must be an upper-case HTTP method like GET"));
+export const METHOD = v.pipe(
+  v.string(),
+  v.regex(/^[A-Z]{1,20}$/, "must be an upper-case HTTP method like GET"),
+);
+
+/** A header name as HTTP defines it (RFC 9110 token), lower case: the headers rule, CORS lists, tenancy. */
+export const HEADER_NAME = v.pipe(
+  v.string(),
+  v.regex(/^[a-z0-9!#$%&'*+.^_`|~-]{1,64}$/, "must be a lower-case header name"),
+);
+
+/**
+ * A serialized browser origin (scheme, host, optional port; no path or trailing slash), optionally
+ * with `{tenant}` as the first host label. Used for the document's `tenants[id].origins` and a
+ * tenant-binding rule's `origins` alike: origins are compared as whole strings, so both must refuse
+ * what a browser never sends, such as a default port (`https://app.example.com:443`).
+ */
+export const ORIGIN = v.pipe(
+  v.string(),
+  v.regex(
+    /^https?:\/\/((\{tenant\}|[a-z0-9]([a-z0-9-]*[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*|\[[0-9a-f:]+\])(:\d{1,5})?$/,
+    "must be a serialized origin like https://app.example.com or https://{tenant}.example.com (lower case, no path or trailing slash)",
+  ),
+  v.check(
+    (text) => !/^https:\/\/.*:443$/.test(text) && !/^http:\/\/.*:80$/.test(text),
+    "must leave out the default port (browsers never send it)",
+  ),
+);
 const HOST = v.pipe(
   v.string(),
   v.regex(

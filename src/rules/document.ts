@@ -1,18 +1,10 @@
 import * as v from "valibot";
-import { CIDR, DATA_CLASSES, PATH_PATTERN, RULE_MODE, TENANT_ID } from "./common.js";
+import { CIDR, DATA_CLASSES, ORIGIN, PATH_PATTERN, RULE_MODE, TENANT_ID } from "./common.js";
 import { HEADERS_RULE } from "./headers.js";
 import { KILL_SWITCH_RULE } from "./kill-switch.js";
 import { RATE_LIMIT_RULE } from "./rate-limit.js";
 import { TENANT_SOURCE } from "./tenancy.js";
 import { TENANT_BINDING_RULE } from "./tenant-binding.js";
-
-const ORIGIN = v.pipe(
-  v.string(),
-  v.regex(
-    /^https?:\/\/([a-z0-9.-]+|\{tenant\}(\.[a-z0-9-]+)+|\[[0-9a-f:]+\])(:\d{1,5})?$/,
-    "must be a serialized origin like https://app.example.com (scheme, host, optional port; no path)",
-  ),
-);
 
 export const RULE = v.variant(
   "kind",

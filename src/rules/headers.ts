@@ -1,12 +1,8 @@
 import * as v from "valibot";
 import type { Verdict } from "../model/verdict.js";
-import { DATA_CLASSES, MATCH, RULE_ID, RULE_MODE } from "./common.js";
+import { DATA_CLASSES, HEADER_NAME, MATCH, RULE_ID, RULE_MODE } from "./common.js";
 import type { CompiledRule } from "./rule.js";
 
-const HEADER_NAME = v.pipe(
-  v.string(),
-  v.regex(/^[a-z0-9!#$%&'*+.^_`|~-]{1,64}$/, "must be a lower-case header name"),
-);
 const HEADER_VALUE = v.pipe(
   v.string(),
   v.maxLength(1024, "must be at most 1024 characters"),

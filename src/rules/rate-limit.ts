@@ -1,8 +1,9 @@
 import * as v from "valibot";
 import { withDeadline } from "../core/deadline.js";
-import { parseDuration } from "../core/duration.js";
+import { parseDuration, seconds } from "../core/duration.js";
 import { RulesInvalid } from "../core/errors.js";
 import type { ByKey, IdentityFacts, Keyring } from "../core/identity.js";
+import { isPreflight } from "../core/preflight.js";
 import type { Algorithm, LimitResult, RateLimitStore } from "../model/store.js";
 import type { Verdict } from "../model/verdict.js";
 import { DATA_CLASSES, DURATION, FAIL_MODE, MATCH, RULE_ID, RULE_MODE, TIMEOUT_MS } from "./common.js";
@@ -89,18 +90,6 @@ function globalQuarantineScopes(siblings: readonly SiblingSpec[]): readonly (rea
   return scopes;
 }
 
-/** A CORS preflight carries no data and must never spend quota (the browser would then fail the real request). */
-function isPreflight(context: RuleContext): boolean {
-  return (
-    context.request.method === "OPTIONS" &&
-    context.request.request.headers.has("access-control-request-method")
-  );
-}
-
-function seconds(ms: number): number {
-  return Math.max(0, Math.ceil(ms / 1000));
-}
-
 /** IETF draft RateLimit fields (draft-ietf-httpapi-ratelimit-headers-07 style: one field per value). */
 export function rateLimitHeaders(result: LimitResult, windowMs: number, now: number): Record<string, string> {
   return {
@@ -185,7 +174,8 @@ export function compileRateLimit(
   }
 
   async function evaluate(ctx: RuleContext): Promise<Verdict | undefined> {
-    if (isPreflight(ctx)) return undefined;
+    // A CORS preflight carries no data and must never spend quota (see core/preflight.ts).
+    if (isPreflight(ctx.request.method, ctx.request.request.headers)) return undefined;
     if (!limiter || !store || !keyring) return unavailable;
     const startedAt = services.now();
     const facts: IdentityFacts = { tenant: tenantOf(ctx), user: ctx.identity.user, ip: ctx.request.ip };

@@ -1,6 +1,6 @@
 import * as v from "valibot";
 import type { NormalizedRequest } from "../core/request.js";
-import { PATH_PATTERN, TENANT_ID } from "./common.js";
+import { HEADER_NAME, PATH_PATTERN, TENANT_ID } from "./common.js";
 import { matchPattern, type PatternSegment, parsePattern } from "./pattern.js";
 
 /**
@@ -24,7 +24,7 @@ export const TENANT_SOURCE = v.variant("from", [
   }),
   v.strictObject({
     from: v.literal("header"),
-    name: v.pipe(v.string(), v.regex(/^[a-z0-9-]{1,64}$/, "must be a lower-case header name")),
+    name: HEADER_NAME,
   }),
   v.strictObject({
     from: v.literal("host"),

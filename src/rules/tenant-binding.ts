@@ -1,5 +1,6 @@
 import { parseDuration } from "../core/duration.js";
 import { RulesInvalid } from "../core/errors.js";
+import { isPreflight } from "../core/preflight.js";
 import { PUBLIC_MESSAGES } from "../model/messages.js";
 import type { Verdict } from "../model/verdict.js";
 import { parsePattern } from "./pattern.js";
@@ -12,7 +13,6 @@ import {
   type CorsSpec,
   compileOriginPolicy,
   grantHeaders,
-  isPreflight,
 } from "./tenant-binding/origin.js";
 import type { TenantBindingRuleSpec } from "./tenant-binding/schema.js";
 import { secretKeys } from "./tenant-binding/secret.js";
@@ -48,11 +48,6 @@ export const DEFAULTS = {
 
 function milliseconds(duration: string | undefined, fallback: number): number {
   return (duration === undefined ? undefined : parseDuration(duration)) ?? fallback;
-}
-
-function seconds(duration: string | undefined): number | undefined {
-  const ms = duration === undefined ? undefined : parseDuration(duration);
-  return ms === undefined ? undefined : ms / 1000;
 }
 
 /** Cross-field checks the schema cannot express, reported with the JSON path of the field to fix. */
@@ -116,12 +111,12 @@ export function compileTenantBinding(
   };
   const verifyOptions: VerifyOptions = {
     algorithms: token.algorithms,
-    clockTolerance: seconds(token.clockTolerance) ?? DEFAULTS.clockToleranceS,
+    clockTolerance: milliseconds(token.clockTolerance, DEFAULTS.clockToleranceS * 1000) / 1000,
     timeoutMs,
     ...(token.issuer === undefined ? {} : { issuer: token.issuer }),
     ...(token.audience === undefined ? {} : { audience: token.audience }),
     ...(token.typ === undefined ? {} : { typ: token.typ }),
-    ...(token.maxTokenAge === undefined ? {} : { maxTokenAge: seconds(token.maxTokenAge) ?? 0 }),
+    ...(token.maxTokenAge === undefined ? {} : { maxTokenAge: milliseconds(token.maxTokenAge, 0) / 1000 }),
   };
   // Exactly one of the two is set (schema). The key set is shared by URL across recompiles.
   const jwks: KeySource | undefined =

@@ -122,8 +122,3 @@ export function answerPreflight(origin: string, headers: Headers, cors: CorsSpec
     },
   };
 }
-
-/** A CORS preflight: OPTIONS with both Origin and Access-Control-Request-Method. */
-export function isPreflight(method: string, headers: Headers): boolean {
-  return method === "OPTIONS" && headers.has("origin") && headers.has("access-control-request-method");
-}

@@ -1,6 +1,17 @@
 import * as v from "valibot";
 import { parseDuration } from "../../core/duration.js";
-import { DATA_CLASSES, DURATION, FAIL_MODE, MATCH, RULE_ID, RULE_MODE, TIMEOUT_MS } from "../common.js";
+import {
+  DATA_CLASSES,
+  DURATION,
+  FAIL_MODE,
+  HEADER_NAME,
+  MATCH,
+  METHOD,
+  ORIGIN,
+  RULE_ID,
+  RULE_MODE,
+  TIMEOUT_MS,
+} from "../common.js";
 import { TENANT_SOURCE } from "../tenancy.js";
 
 /*
@@ -39,28 +50,6 @@ const JWKS_URL = v.pipe(
     return url.protocol === "https:" || (url.protocol === "http:" && LOOPBACK.test(url.hostname));
   }, "must be an https URL without credentials or fragment (http only for localhost)"),
 );
-
-/**
- * A serialized origin (scheme, host, optional port), optionally with `{tenant}` as the first host
- * label. Default ports are refused because browsers never send them, so such an entry could never match.
- */
-export const ORIGIN_TEMPLATE = v.pipe(
-  v.string(),
-  v.regex(
-    /^https?:\/\/(\{tenant\}|[a-z0-9]([a-z0-9-]*[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$/,
-    "must be a serialized origin like https://app.example.com or https://{tenant}.example.com (lower case, no path or trailing slash)",
-  ),
-  v.check(
-    (text) => !/^https:\/\/[^/]*:443$/.test(text) && !/^http:\/\/[^/]*:80$/.test(text),
-    "must leave out the default port (browsers never send it)",
-  ),
-);
-
-const HEADER_NAME = v.pipe(
-  v.string(),
-  v.regex(/^[a-z0-9!#$%&'*+.^_`|~-]{1,64}$/, "must be a lower-case header name"),
-);
-const METHOD = v.pipe(v.string(), v.regex(/^[A-Z]{1,20}$/, "must be an upper-case HTTP method like GET"));
 
 const CLAIM_PATH = v.union(
   [
@@ -168,7 +157,7 @@ export const TENANT_BINDING_RULE = v.strictObject({
     ),
   ),
   /** Origins allowed for every tenant besides `tenants[tenant].origins`; `{tenant}` is the verified tenant. */
-  origins: v.optional(v.pipe(v.array(ORIGIN_TEMPLATE), v.maxLength(32))),
+  origins: v.optional(v.pipe(v.array(ORIGIN), v.maxLength(32))),
   /**
    * `Sec-Fetch-Site` values with which a GET or HEAD may come without Origin. Default
    * `["same-origin", "none"]`: `same-site` is left out because, with a subdomain per tenant, another
