@@ -1,7 +1,25 @@
+/*
+ * The package root, in the order a request meets it:
+ *   adapters (Vercel Routing Middleware, Next.js) → createContainment (normalize → ruleset →
+ *   evaluate → respond → mirror) → the Decision it returns.
+ * Plus the one rules validator (`checkDocument`: schema and compile-time checks, exactly what the
+ * firewall enforces), the ruleset digest, and the typed errors. The per-isolate memory store is
+ * its own entry, `edge-containment/memory`, so production bundles never carry it.
+ */
 export { createNextMiddleware, createNextProxy } from "./adapters/next.js";
 export { createMiddleware } from "./adapters/vercel.js";
-export type { ContainmentErrorCode, RulesIssue } from "./core/errors.js";
-export { ContainmentError, isContainmentError } from "./core/errors.js";
+export { type DigestedSwitch, rulesetDigest } from "./core/digest.js";
+export type { ContainmentErrorCode, RulesIssue, SourceFailureCause } from "./core/errors.js";
+export {
+  ConfigInvalid,
+  ContainmentError,
+  DeadlineExceeded,
+  isContainmentError,
+  JwksUnavailable,
+  RulesInvalid,
+  RulesSourceUnavailable,
+  StoreUnavailable,
+} from "./core/errors.js";
 export type { IdentityOptions } from "./core/identity.js";
 export type { Evaluation } from "./engine/evaluate.js";
 export type {
@@ -17,12 +35,7 @@ export type { DecisionSink } from "./model/sink.js";
 export { checkDocument } from "./rules/check.js";
 export type { RuleSpec, RulesDocument } from "./rules/document.js";
 export type { KillSwitchSpec } from "./rules/kill-switch.js";
-export {
-  KILL_SWITCH_PREFIX,
-  parseDocument,
-  validateDocument,
-  validateKillSwitchItem,
-} from "./rules/validate.js";
+export { KILL_SWITCH_PREFIX, type Validated, validateKillSwitchItem } from "./rules/validate.js";
 export type { EdgeConfigReader } from "./sources/edge-config.js";
 export type { SourceStatus } from "./sources/provider.js";
 export type { MirrorOptions, MirrorStats } from "./stores/mirror.js";
