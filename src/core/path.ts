@@ -24,6 +24,8 @@ export interface PathOptions {
   locales?: readonly string[];
 }
 
+import { MECHANISMS } from "./mechanisms.js";
+
 const MAX_PATH_LENGTH = 8192;
 // C0 controls, DEL and C1 controls: servers disagree on them (truncate at NUL, split at CR/LF).
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
@@ -45,7 +47,7 @@ function canonicalSegments(parts: readonly string[]): string[] {
   for (const part of parts) {
     const semicolon = part.indexOf(";");
     const bare = semicolon === -1 ? part : part.slice(0, semicolon);
-    if (bare === "..") {
+    if (bare === ".." && MECHANISMS.dotSegments) {
       out.pop();
       continue;
     }
@@ -93,6 +95,27 @@ function rscTarget(segments: readonly string[]): string[] | undefined {
 }
 
 /**
+ * Next.js segment prefetches: the client segment cache fetches
+ * `<route>.segments/<segment path>.segment.rsc` (`/x/export.segments/__PAGE__.segment.rsc`,
+ * `/x/export.segments/_tree.segment.rsc`), and the server renders `<route>` for it
+ * (CVE-2026-44575). Any segment ending in `.segments` that has segments after it is read as the
+ * route it names, whatever follows: a rule on `/x/export` must not depend on Next's suffix spelling.
+ */
+function segmentPrefetchTarget(segments: readonly string[]): string[] | undefined {
+  for (let i = segments.length - 2; i >= 0; i--) {
+    const segment = segments[i] as string;
+    // Cheap precheck (hot path): the last character must be an "s" of either case.
+    if (segment.length < 9 || (segment.charCodeAt(segment.length - 1) | 32) !== 115) continue;
+    if (segment.slice(-9).toLowerCase() !== ".segments") continue;
+    const stem = segment.slice(0, -9);
+    const out = segments.slice(0, i);
+    if (stem.length > 0 && !(i === 0 && stem.toLowerCase() === "index")) out.push(stem);
+    return out;
+  }
+  return undefined;
+}
+
+/**
  * Adds a reading unless an equal one is already listed. Compared segment by segment: the list holds
  * a handful of candidates, and no segment can contain the NUL a joined key would need (rejected above).
  */
@@ -106,6 +129,22 @@ function sameSegments(a: readonly string[], b: readonly string[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+/** The route a reading renders, plus the routes its Next.js data, RSC and segment-prefetch forms name. */
+function unwrapForms(routed: string[]): string[][] {
+  const forms = [routed];
+  const data = MECHANISMS.nextData ? nextDataTarget(routed) : undefined;
+  if (data) forms.push(data);
+  const unwrapped = forms.length;
+  for (let i = 0; i < unwrapped; i++) {
+    const form = forms[i] as string[];
+    const segment = MECHANISMS.segmentPrefetch ? segmentPrefetchTarget(form) : undefined;
+    if (segment) forms.push(segment);
+    const rsc = MECHANISMS.rscSuffix ? rscTarget(form) : undefined;
+    if (rsc) forms.push(rsc);
+  }
+  return forms;
 }
 
 interface PreparedOptions {
@@ -154,25 +193,20 @@ export function normalizePath(rawPath: string, options: PathOptions = {}): PathR
     const decodedWhole = decodeOnce(rawPath);
     if (decodedWhole === undefined) return { ok: false, fault: "path-bad-encoding" };
     if (CONTROL.test(decodedWhole)) return { ok: false, fault: "path-control-character" };
-    readings = [canonicalSegments(splitThenDecode), canonicalSegments(decodedWhole.split(SEPARATORS))];
+    readings = [canonicalSegments(splitThenDecode)];
+    if (MECHANISMS.separatorReading) readings.push(canonicalSegments(decodedWhole.split(SEPARATORS)));
   }
   const { basePath, locales } = prepare(options);
 
   const candidates: PathCandidate[] = [];
   for (const reading of readings) {
     const routed =
-      basePath.length > 0 && startsWith(reading, basePath) ? reading.slice(basePath.length) : reading;
-    const forms = [routed];
-    const data = nextDataTarget(routed);
-    if (data) forms.push(data);
-    const unwrapped = forms.length;
-    for (let i = 0; i < unwrapped; i++) {
-      const rsc = rscTarget(forms[i] as string[]);
-      if (rsc) forms.push(rsc);
-    }
-    for (const form of forms) {
+      basePath.length > 0 && MECHANISMS.basePath && startsWith(reading, basePath)
+        ? reading.slice(basePath.length)
+        : reading;
+    for (const form of unwrapForms(routed)) {
       addCandidate(candidates, form);
-      if (locales === undefined) continue;
+      if (locales === undefined || !MECHANISMS.locales) continue;
       const first = form[0]?.toLowerCase();
       if (first !== undefined && locales.has(first)) addCandidate(candidates, form.slice(1));
     }

@@ -1,4 +1,5 @@
 import { formatIp, type IpAddress, parseIp } from "./ip.js";
+import { MECHANISMS } from "./mechanisms.js";
 import { normalizePath, type PathCandidate, type PathFault, type PathOptions } from "./path.js";
 import { redactPath } from "./redact.js";
 
@@ -8,6 +9,13 @@ export interface ClientIpOptions {
   header?: string;
   /** For comma-separated headers: which entry counting from the right (1 = added by the nearest proxy). */
   hops?: number;
+  /**
+   * The platform in front of the middleware sets `header` itself and drops any client-sent copy, so
+   * the address can be believed. Only then do break-glass CIDRs let a request past a kill switch.
+   * Default: true on Vercel (env `VERCEL=1`), false elsewhere (`containment dev` sets it: its front
+   * server overwrites `x-real-ip` from the socket).
+   */
+  trusted?: boolean;
 }
 
 export interface NormalizeOptions extends PathOptions {
@@ -29,38 +37,68 @@ export interface NormalizedRequest {
   readonly ip: IpAddress | undefined;
   /** Canonical text of `ip`. */
   readonly ipText: string | undefined;
+  /**
+   * The platform vouches for `ip` (ClientIpOptions.trusted) and the header held exactly the one
+   * address expected: the only case in which break-glass may be honoured.
+   */
+  readonly ipTrusted: boolean;
   readonly requestId: string;
   readonly region: string;
 }
 
 export type NormalizeResult =
   | { ok: true; request: NormalizedRequest }
-  | { ok: false; fault: PathFault | "internal-header"; requestId: string };
+  | { ok: false; fault: RequestFault; requestId: string };
+
+export type RequestFault = PathFault | "internal-header" | "internal-query" | "host-invalid";
 
 /**
- * Headers only Next.js itself may set. A client that sends `x-middleware-subrequest` can skip
- * middleware on vulnerable Next.js versions (CVE-2025-29927); the others steer internal routing.
+ * Request headers that only Next.js (between its own router and render workers) or Vercel's routing
+ * layer (after middleware) ever set, read from Next.js 13-16's routing code. No browser, no Next.js
+ * client and no Vercel proxy sends them to middleware, so a request carrying one is an attack:
+ * `x-middleware-subrequest` skips middleware on vulnerable versions (CVE-2025-29927), and the others
+ * steer internal routing (which page renders, which rewrite applies, which cookies are set).
+ * Every `x-middleware-*` name is refused except `x-middleware-prefetch`, which the Pages Router
+ * client sends on its own data prefetches; every `x-invoke-*` name is refused too.
+ * Deliberately not here: `rsc`, `next-router-*`, `next-action`, `next-url`, `x-nextjs-data`,
+ * `purpose` (Next's client sends them), `x-prerender-revalidate*` (on-demand revalidation requests
+ * arrive through middleware and carry the preview id Next checks itself), and `x-vercel-*`,
+ * `x-forwarded-*`, `x-real-ip` (Vercel's proxy sets them on every request).
  */
-const INTERNAL_HEADERS = [
-  "x-middleware-subrequest",
-  "x-middleware-subrequest-id",
-  "x-middleware-invoke",
-  "x-middleware-next",
-  "x-middleware-rewrite",
-  "x-middleware-redirect",
-  "x-middleware-override-headers",
-  "x-invoke-path",
-  "x-invoke-query",
-  "x-invoke-output",
-  "x-invoke-status",
-  "x-invoke-error",
+export const INTERNAL_HEADERS: readonly string[] = [
+  "x-matched-path",
   "x-now-route-matches",
+  "x-action-forwarded",
+  "x-next-resume-state-length",
 ];
+const INTERNAL_HEADER_PREFIXES = ["x-middleware-", "x-invoke-"] as const;
+/** Sent by Next.js's own client (Pages Router data prefetch): never refused. */
+export const CLIENT_SENT_NEXT_HEADERS: readonly string[] = ["x-middleware-prefetch", "x-nextjs-data"];
+
+/**
+ * Query keys Next.js's router adds internally for dynamic route values and interception routes
+ * (`nxtP<param>`, `nxtI<param>`) and its `__next*` routing metadata. A client that sends them can
+ * change the value a page sees while the path stays the same (CVE-2026-44574), so a path-bound rule
+ * (a tenant binding on `/api/:tenant/**`) would check one tenant and the page serve another.
+ * Compared after percent-decoding the key, as Next's query parser does; `_rsc` (Next's cache
+ * buster) is not internal.
+ */
+const INTERNAL_QUERY = /^(nxtP|nxtI|__next)/;
 
 const INTERNAL = new Set(INTERNAL_HEADERS);
+const CLIENT_SENT = new Set(CLIENT_SENT_NEXT_HEADERS);
 const METHOD_OVERRIDES = new Set(["x-http-method-override", "x-http-method", "x-method-override"]);
 const TOKEN = /^[A-Za-z]{1,20}$/;
 const REQUEST_ID = /^[\w:.-]{1,128}$/;
+/** RFC 9110 §7.2 Host: a reg-name or IPv4 (letters, digits, `-`, `.`, `_`) or a bracketed IPv6, then an optional port. */
+const HOST_SYNTAX = /^(?:[a-z0-9._~-]{1,253}|\[[0-9a-f:.]{2,45}\])(?::\d{0,5})?$/i;
+
+function isInternalHeader(name: string): boolean {
+  if (!MECHANISMS.internalHeaders || CLIENT_SENT.has(name)) return false;
+  if (INTERNAL.has(name)) return true;
+  for (const prefix of INTERNAL_HEADER_PREFIXES) if (name.startsWith(prefix)) return true;
+  return false;
+}
 
 /** The headers normalization reads, gathered in one pass. */
 interface HeaderFacts {
@@ -93,9 +131,9 @@ function readHeaders(headers: Headers, ipHeader: string): HeaderFacts {
       else if (name === "access-control-request-method") facts.preflightMethod = value;
       continue;
     }
-    if (INTERNAL.has(name)) facts.internal = true;
+    if (isInternalHeader(name)) facts.internal = true;
     else if (name === "x-vercel-id") facts.vercelId = value;
-    else if (METHOD_OVERRIDES.has(name)) {
+    else if (METHOD_OVERRIDES.has(name) && MECHANISMS.overrideHeaders) {
       facts.overrides ??= [];
       facts.overrides.push(value);
     }
@@ -103,25 +141,77 @@ function readHeaders(headers: Headers, ipHeader: string): HeaderFacts {
   return facts;
 }
 
-function effectiveMethods(method: string, facts: HeaderFacts): string[] {
+/**
+ * Every method the origin could run for this request. Override headers may arrive repeated (joined
+ * by ", ") or as a comma list, and Express-style middleware acts on the first value while others
+ * take the last, so each listed value counts; so does a `_method` query parameter (several
+ * frameworks' method-override middleware read it). HEAD, sent or named, also counts as GET, since
+ * servers answer it with the GET handler.
+ */
+function effectiveMethods(method: string, facts: HeaderFacts, queryMethods: readonly string[]): string[] {
   const methods = [method];
   const add = (value: string | undefined) => {
-    const trimmed = value?.trim();
-    if (!trimmed || !TOKEN.test(trimmed)) return;
-    const upper = trimmed.toUpperCase();
-    if (!methods.includes(upper)) methods.push(upper);
+    for (const part of value?.split(",") ?? []) {
+      const trimmed = part.trim();
+      if (!trimmed || !TOKEN.test(trimmed)) continue;
+      const upper = trimmed.toUpperCase();
+      if (!methods.includes(upper)) methods.push(upper);
+    }
   };
-  if (method === "HEAD") add("GET");
   if (method === "OPTIONS") add(facts.preflightMethod);
   if (facts.overrides) for (const value of facts.overrides) add(value);
+  for (const value of queryMethods) add(value);
+  if (MECHANISMS.headAsGet && methods.includes("HEAD")) add("GET");
   return methods;
 }
 
-function clientIp(raw: string | undefined, options: ClientIpOptions | undefined): IpAddress | undefined {
-  if (!raw) return undefined;
+/** What the query string says that rules care about: internal keys, and `_method` overrides. */
+interface QueryFacts {
+  internal: boolean;
+  methods: string[];
+}
+
+const NO_QUERY: QueryFacts = { internal: false, methods: [] };
+
+function decodeQueryPart(text: string): string {
+  const spaced = text.includes("+") ? text.replaceAll("+", " ") : text;
+  if (!spaced.includes("%")) return spaced;
+  try {
+    return decodeURIComponent(spaced);
+  } catch {
+    return spaced;
+  }
+}
+
+function readQuery(url: string): QueryFacts {
+  const start = url.indexOf("?");
+  if (start === -1) return NO_QUERY;
+  const hash = url.indexOf("#", start);
+  const query = url.slice(start + 1, hash === -1 ? undefined : hash);
+  if (query.length === 0) return NO_QUERY;
+  const facts: QueryFacts = { internal: false, methods: [] };
+  for (const pair of query.split("&")) {
+    const equals = pair.indexOf("=");
+    const key = decodeQueryPart(equals === -1 ? pair : pair.slice(0, equals));
+    if (MECHANISMS.internalQuery && INTERNAL_QUERY.test(key)) facts.internal = true;
+    else if (MECHANISMS.overrideQuery && key.toLowerCase() === "_method" && equals !== -1)
+      facts.methods.push(decodeQueryPart(pair.slice(equals + 1)));
+  }
+  return facts;
+}
+
+interface ClientAddress {
+  ip: IpAddress | undefined;
+  /** One address where one was expected: the header was not a list the client could have started. */
+  single: boolean;
+}
+
+function clientIp(raw: string | undefined, options: ClientIpOptions | undefined): ClientAddress {
+  if (!raw) return { ip: undefined, single: false };
   const entries = raw.split(",");
   const pick = entries[entries.length - Math.max(1, options?.hops ?? 1)];
-  return pick === undefined ? undefined : parseIp(pick);
+  const single = options?.hops === undefined ? entries.length === 1 : entries.length >= options.hops;
+  return { ip: pick === undefined ? undefined : parseIp(pick), single };
 }
 
 /** The authority of the request URL: Host as the platform saw it, when no Host header is present. */
@@ -129,6 +219,12 @@ function authorityOf(url: string): string {
   const start = url.indexOf("//") + 2;
   const end = url.slice(start).search(/[/?#]/);
   return end === -1 ? url.slice(start) : url.slice(start, start + end);
+}
+
+/** Several Host values (RFC 9112 §3.2: answer 400) arrive joined by ", "; userinfo or junk is no authority. */
+function validHost(header: string | undefined): boolean {
+  if (header === undefined || !MECHANISMS.hostSyntax) return true;
+  return HOST_SYNTAX.test(header.trim());
 }
 
 function hostOf(header: string | undefined, url: string): string {
@@ -159,22 +255,29 @@ export function normalizeRequest(
   const facts = readHeaders(request.headers, (options.clientIp?.header ?? "x-real-ip").toLowerCase());
   const requestId = requestIdOf(facts.vercelId);
   if (facts.internal) return { ok: false, fault: "internal-header", requestId };
+  if (!validHost(facts.host)) return { ok: false, fault: "host-invalid", requestId };
   const url = request.url;
+  const query = readQuery(url);
+  if (query.internal) return { ok: false, fault: "internal-query", requestId };
   const path = normalizePath(rawPathOf(url), options);
   if (!path.ok) return { ok: false, fault: path.fault, requestId };
   const method = request.method.toUpperCase();
-  const ip = clientIp(facts.clientIp, options.clientIp);
+  const address = clientIp(facts.clientIp, options.clientIp);
+  const { ip } = address;
   return {
     ok: true,
     request: {
       request,
       method,
-      methods: effectiveMethods(method, facts),
+      methods: effectiveMethods(method, facts, query.methods),
       host: hostOf(facts.host, url),
       paths: path.candidates,
       displayPath: redactPath(path.candidates[0]?.segments ?? []),
       ip,
       ipText: ip ? formatIp(ip) : undefined,
+      ipTrusted:
+        ip !== undefined &&
+        (!MECHANISMS.breakGlassTrust || (options.clientIp?.trusted === true && address.single)),
       requestId,
       region,
     },

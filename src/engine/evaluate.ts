@@ -6,6 +6,7 @@ import type { Services } from "../model/services.js";
 import type { Verdict } from "../model/verdict.js";
 import type { Identity, RuleContext } from "../rules/rule.js";
 import type { CompiledRuleset, MatchedRule } from "../rules/ruleset.js";
+import { addressedTenant } from "../rules/tenancy.js";
 import { blockResponse, emptyResponse } from "./respond.js";
 
 type DecisionFacts = DecisionContext & { notes: Note[] };
@@ -87,14 +88,16 @@ export async function evaluate(
   const headers: Record<string, string> = {};
   const notes: Note[] = [];
   const ip = request.ip;
-  const breakGlass = ip !== undefined && ruleset.breakGlass.some((cidr) => cidrContains(cidr, ip));
+  // Only an address the platform vouches for may bypass a kill switch: a client-set header may not.
+  const breakGlass =
+    ip !== undefined && request.ipTrusted && ruleset.breakGlass.some((cidr) => cidrContains(cidr, ip));
   let bypassed: MatchedRule | undefined;
 
   // Decisions are built by assignment, not object spread: on Node 20 a spread followed by more
   // properties costs 1.5-2 µs per object, several times the cost of matching (see BENCHMARKS.md).
   const facts = (match: MatchedRule | undefined, kept: Note[]): DecisionFacts => {
-    const tenant =
-      identity.tenant ?? match?.params.tenant ?? ruleset.tenancy?.resolve(request, match?.params ?? {});
+    // Only a tenant that resolveTenant validated is ever recorded (never a raw path segment).
+    const tenant = identity.tenant ?? addressedTenant(request, match?.readings ?? [], ruleset.tenancy);
     const out: DecisionFacts = {
       requestId: request.requestId,
       at: startedAt,
@@ -118,6 +121,7 @@ export async function evaluate(
     const context: RuleContext = {
       request,
       params: match.params,
+      readings: match.readings,
       route: match.route,
       ruleset,
       services,

@@ -99,6 +99,18 @@ function defaultReport(event: string, detail?: Readonly<Record<string, unknown>>
   console.warn(JSON.stringify({ source: "edge-containment", event, ...detail }));
 }
 
+/**
+ * On Vercel (env `VERCEL=1`) the proxy overwrites `x-real-ip`, so the client address is trusted
+ * unless the options say otherwise; anywhere else it is trusted only when the options say so.
+ */
+function normalizeOptions(
+  given: NormalizeOptions | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+): NormalizeOptions {
+  const trusted = given?.clientIp?.trusted ?? env.VERCEL === "1";
+  return { ...given, clientIp: { ...given?.clientIp, trusted } };
+}
+
 /** Problems of the rules source that also go to the mirror, next to the decisions they affect. */
 const SOURCE_EVENTS = new Set([
   "rules-invalid",
@@ -151,6 +163,7 @@ export function createContainment(options: ContainmentOptions = {}): Containment
     keyring: stored.keyring,
   };
   const rules = rulesSource(options, services);
+  const normalize = normalizeOptions(options.normalize, env);
   const sinks = [...(mirror ? [mirror] : []), ...(options.sinks ?? [])];
 
   function record(decision: Decision, waitUntil: (promise: Promise<unknown>) => void): void {
@@ -167,7 +180,7 @@ export function createContainment(options: ContainmentOptions = {}): Containment
   async function decide(request: Request, context?: WaitUntilContext): Promise<Evaluation> {
     const startedAt = services.now();
     const waitUntil = context ? (promise: Promise<unknown>) => context.waitUntil(promise) : swallow;
-    const normalized = normalizeRequest(request, options.normalize, region);
+    const normalized = normalizeRequest(request, normalize, region);
     if (!normalized.ok) {
       const ruleset = await rules.current(waitUntil);
       const status = normalized.fault === "path-too-long" ? 414 : 400;

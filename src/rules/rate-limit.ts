@@ -8,6 +8,7 @@ import type { Algorithm, LimitResult, RateLimitStore } from "../model/store.js";
 import type { Verdict } from "../model/verdict.js";
 import { DATA_CLASSES, DURATION, FAIL_MODE, MATCH, RULE_ID, RULE_MODE, TIMEOUT_MS } from "./common.js";
 import type { CompileContext, CompiledRule, RuleContext, SiblingSpec } from "./rule.js";
+import { addressedTenant } from "./tenancy.js";
 
 /**
  * `rate-limit`: cap how fast one identity can pull from an endpoint (exports, bulk reads).
@@ -100,11 +101,10 @@ export function rateLimitHeaders(result: LimitResult, windowMs: number, now: num
   };
 }
 
+/** The verified tenant, else the one resolveTenant validates from the path (never a raw segment). */
 function tenantOf(context: RuleContext): string | undefined {
   return (
-    context.identity.tenant ??
-    context.params.tenant ??
-    context.ruleset.tenancy?.resolve(context.request, context.params)
+    context.identity.tenant ?? addressedTenant(context.request, context.readings, context.ruleset.tenancy)
   );
 }
 

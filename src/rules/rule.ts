@@ -49,6 +49,8 @@ export interface RuleContext {
   readonly request: NormalizedRequest;
   /** Parameters captured by the pattern that matched, e.g. `{ tenant: "acme" }` (original case). */
   readonly params: Readonly<Record<string, string>>;
+  /** Parameters of every path reading that matched this rule (`params` first): see resolveTenant. */
+  readonly readings: ReadonlyArray<Readonly<Record<string, string>>>;
   /** The pattern that matched: the route template rate limits key on, safe to log. */
   readonly route: string;
   readonly ruleset: RulesetFacts;

@@ -9,7 +9,7 @@ import { compileKillSwitch, type KillSwitchSpec } from "./kill-switch.js";
 import { parsePattern } from "./pattern.js";
 import { compileRateLimit } from "./rate-limit.js";
 import { type CompileContext, type CompiledRule, PHASE_ORDER } from "./rule.js";
-import { compileTenantSource, type TenantResolver } from "./tenancy.js";
+import { addressedTenant, compileTenantSource, type TenantResolver } from "./tenancy.js";
 import { compileTenantBinding } from "./tenant-binding.js";
 import { RouteTrie, type TrieMatch } from "./trie.js";
 
@@ -26,7 +26,10 @@ interface Binding {
 export interface MatchedRule {
   readonly rule: CompiledRule;
   readonly route: string;
+  /** Parameters of the first path reading that matched. */
   readonly params: Readonly<Record<string, string>>;
+  /** Parameters of every path reading (candidate and pattern) that matched, `params` first. */
+  readonly readings: ReadonlyArray<Readonly<Record<string, string>>>;
 }
 
 export interface CompiledRuleset {
@@ -42,6 +45,11 @@ export interface CompiledRuleset {
   /** Rules matching a request, in evaluation order (phase, then document order), each once. */
   match(request: NormalizedRequest): MatchedRule[];
 }
+
+type Matched = MatchedRule & {
+  readonly binding: Binding;
+  readonly readings: Array<Readonly<Record<string, string>>>;
+};
 
 function hasAny(set: ReadonlySet<string>, values: readonly string[]): boolean {
   for (const value of values) if (set.has(value)) return true;
@@ -124,34 +132,39 @@ export function compileRuleset(
       for (let index = 0; index < paths.length; index++)
         trie.collect((paths[index] as PathCandidate).lower, index, hits, accept);
       if (hits.length === 0) return [];
-      const seen = hits.length > 1 ? new Set<CompiledRule>() : undefined;
-      const matched: Array<MatchedRule & { binding: Binding }> = [];
+      const byRule = hits.length > 1 ? new Map<CompiledRule, Matched>() : undefined;
+      const matched: Matched[] = [];
       for (const { entry, candidate } of hits) {
         const binding = entry.value;
-        if (seen?.has(binding.rule)) continue;
         if (binding.hosts && !binding.hosts(request.host)) continue;
         const segments = paths[candidate]?.segments ?? [];
-        if (binding.tenants) {
-          // Checked before building params: with many tenant-scoped rules on one route, most entries
-          // here belong to other tenants.
-          let effective: string | undefined;
-          for (const [index, name] of entry.params) if (name === "tenant") effective = segments[index];
-          if (effective === undefined && tenancy) {
-            // The document's tenancy may read this pattern's own parameter (`param` without `pattern`).
-            const own: Record<string, string> = {};
-            for (const [index, name] of entry.params) own[name] = segments[index] ?? "";
-            effective = tenancy.resolve(request, own);
-          }
-          if (effective === undefined || !binding.tenants.has(effective.toLowerCase())) continue;
-        }
         const params: Record<string, string> = {};
         for (const [index, name] of entry.params) params[name] = segments[index] ?? "";
-        seen?.add(binding.rule);
-        matched.push({ rule: binding.rule, route: entry.pattern, params, binding });
+        // Each reading is scoped on its own: a tenant-scoped switch blocks if any reading addresses
+        // one of its tenants. With many tenant-scoped rules on one route, most entries here belong
+        // to other tenants, so this runs before anything is recorded.
+        if (binding.tenants) {
+          const effective = addressedTenant(request, [params], tenancy);
+          if (effective === undefined || !binding.tenants.has(effective.toLowerCase())) continue;
+        }
+        const earlier = byRule?.get(binding.rule);
+        if (earlier) {
+          earlier.readings.push(params);
+          continue;
+        }
+        const match: Matched = {
+          rule: binding.rule,
+          route: entry.pattern,
+          params,
+          readings: [params],
+          binding,
+        };
+        byRule?.set(binding.rule, match);
+        matched.push(match);
       }
       if (matched.length > 1)
         matched.sort((x, y) => x.binding.phaseIndex - y.binding.phaseIndex || x.rule.order - y.rule.order);
-      return matched.map(({ rule, route, params }) => ({ rule, route, params }));
+      return matched.map(({ rule, route, params, readings }) => ({ rule, route, params, readings }));
     },
   };
 }

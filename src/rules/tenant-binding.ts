@@ -1,11 +1,12 @@
 import { parseDuration } from "../core/duration.js";
 import { RulesInvalid } from "../core/errors.js";
+import { MECHANISMS } from "../core/mechanisms.js";
 import { isPreflight } from "../core/preflight.js";
 import { PUBLIC_MESSAGES } from "../model/messages.js";
 import type { Verdict } from "../model/verdict.js";
 import { parsePattern } from "./pattern.js";
 import type { CompileContext, CompiledRule, RuleContext } from "./rule.js";
-import { compileTenantSource } from "./tenancy.js";
+import { compileTenantSource, resolveTenant, type TenantResolver } from "./tenancy.js";
 import { claimAt, claimMatches, parseClaimPath } from "./tenant-binding/claim.js";
 import { type KeySource, remoteKeySet } from "./tenant-binding/jwks.js";
 import {
@@ -13,11 +14,12 @@ import {
   type CorsSpec,
   compileOriginPolicy,
   grantHeaders,
+  type OriginPolicy,
 } from "./tenant-binding/origin.js";
 import type { TenantBindingRuleSpec } from "./tenant-binding/schema.js";
-import { secretKeys } from "./tenant-binding/secret.js";
+import { type SecretState, secretKeys } from "./tenant-binding/secret.js";
 import { extractToken, type TokenLocation } from "./tenant-binding/token.js";
-import { type VerifyOptions, verifyJwt } from "./tenant-binding/verify.js";
+import { type Verified, type VerifyOptions, verifyJwt } from "./tenant-binding/verify.js";
 
 export { TENANT_BINDING_RULE, type TenantBindingRuleSpec } from "./tenant-binding/schema.js";
 
@@ -79,37 +81,25 @@ function checkSpec(spec: TenantBindingRuleSpec, context: CompileContext): void {
   }
 }
 
-export function compileTenantBinding(
-  spec: TenantBindingRuleSpec,
-  context: CompileContext,
-): Omit<CompiledRule, "order" | "source"> {
-  checkSpec(spec, context);
+/** Everything a request needs, built once per compile: sources, policies, keys and canned verdicts. */
+interface BindingPlan {
+  readonly id: string;
+  readonly failMode: "open" | "closed";
+  readonly tenants: TenantResolver;
+  readonly claimPath: ReturnType<typeof parseClaimPath>;
+  readonly location: TokenLocation;
+  readonly policy: OriginPolicy;
+  readonly cors: CorsSpec;
+  readonly verifyOptions: VerifyOptions;
+  /** The JWKS key set, or a reader of the `secretEnv` secret: exactly one is set (schema). */
+  readonly jwks: KeySource | undefined;
+  readonly secret: (() => SecretState) | undefined;
+  readonly challenge: Readonly<Record<string, string>>;
+}
+
+function verifyOptionsOf(spec: TenantBindingRuleSpec, timeoutMs: number): VerifyOptions {
   const { token } = spec;
-  const services = context.services;
-  const failMode = spec.failMode ?? "closed";
-  const timeoutMs = spec.timeoutMs ?? DEFAULTS.timeoutMs;
-  const tenants = compileTenantSource(spec.tenant);
-  const claimPath = parseClaimPath(token.claim);
-  const from = token.from ?? "authorization";
-  const location: TokenLocation = {
-    from,
-    cookie: token.cookie,
-    maxBytes: token.maxBytes ?? DEFAULTS.maxBytes,
-  };
-  const policy = compileOriginPolicy({
-    mode: spec.origin ?? "required-for-unsafe-methods",
-    tenantOrigins: context.tenants,
-    templates: spec.origins ?? [],
-    withoutOrigin: spec.withoutOrigin ?? DEFAULTS.withoutOrigin,
-  });
-  const cors: CorsSpec = {
-    methods: spec.cors?.methods ?? spec.match.methods ?? DEFAULTS.corsMethods,
-    headers: spec.cors?.headers ?? DEFAULTS.corsHeaders,
-    // Cookies are credentials: a cookie-borne token needs the grant, a bearer token does not.
-    credentials: spec.cors?.credentials ?? from !== "authorization",
-    maxAge: spec.cors?.maxAge ?? DEFAULTS.corsMaxAge,
-  };
-  const verifyOptions: VerifyOptions = {
+  return {
     algorithms: token.algorithms,
     clockTolerance: milliseconds(token.clockTolerance, DEFAULTS.clockToleranceS * 1000) / 1000,
     timeoutMs,
@@ -118,8 +108,25 @@ export function compileTenantBinding(
     ...(token.typ === undefined ? {} : { typ: token.typ }),
     ...(token.maxTokenAge === undefined ? {} : { maxTokenAge: milliseconds(token.maxTokenAge, 0) / 1000 }),
   };
-  // Exactly one of the two is set (schema). The key set is shared by URL across recompiles.
-  const jwks: KeySource | undefined =
+}
+
+function corsOf(spec: TenantBindingRuleSpec, from: TokenLocation["from"]): CorsSpec {
+  return {
+    methods: spec.cors?.methods ?? spec.match.methods ?? DEFAULTS.corsMethods,
+    headers: spec.cors?.headers ?? DEFAULTS.corsHeaders,
+    // Cookies are credentials: a cookie-borne token needs the grant, a bearer token does not.
+    credentials: spec.cors?.credentials ?? from !== "authorization",
+    maxAge: spec.cors?.maxAge ?? DEFAULTS.corsMaxAge,
+  };
+}
+
+function planOf(spec: TenantBindingRuleSpec, context: CompileContext): BindingPlan {
+  const { token } = spec;
+  const services = context.services;
+  const timeoutMs = spec.timeoutMs ?? DEFAULTS.timeoutMs;
+  const from = token.from ?? "authorization";
+  // The key set is shared by URL across recompiles (remoteKeySet keeps one per URL).
+  const jwks =
     token.jwks === undefined
       ? undefined
       : remoteKeySet(
@@ -131,91 +138,134 @@ export function compileTenantBinding(
           },
           services,
         );
-  const secret = token.secretEnv === undefined ? undefined : secretKeys(token.secretEnv, () => services.env);
-  const challenge: Record<string, string> = from === "cookie" ? {} : { "www-authenticate": "Bearer" };
+  return {
+    id: spec.id,
+    failMode: spec.failMode ?? "closed",
+    tenants: compileTenantSource(spec.tenant),
+    claimPath: parseClaimPath(token.claim),
+    location: { from, cookie: token.cookie, maxBytes: token.maxBytes ?? DEFAULTS.maxBytes },
+    policy: compileOriginPolicy({
+      mode: spec.origin ?? "required-for-unsafe-methods",
+      tenantOrigins: context.tenants,
+      templates: spec.origins ?? [],
+      withoutOrigin: spec.withoutOrigin ?? DEFAULTS.withoutOrigin,
+    }),
+    cors: corsOf(spec, from),
+    verifyOptions: verifyOptionsOf(spec, timeoutMs),
+    jwks,
+    secret: token.secretEnv === undefined ? undefined : secretKeys(token.secretEnv, () => services.env),
+    challenge: from === "cookie" ? {} : { "www-authenticate": "Bearer" },
+  };
+}
 
-  const forbid = (reason: string, headers?: Record<string, string>): Verdict => ({
+function forbid(reason: string, headers?: Record<string, string>): Verdict {
+  return {
     action: "block",
     outcome: "block",
     status: 403,
     reason,
     message: PUBLIC_MESSAGES.forbidden,
     ...(headers ? { headers } : {}),
-  });
-  const unauthorized = (reason: string, grant: Record<string, string> | undefined): Verdict => ({
+  };
+}
+
+function unauthorized(plan: BindingPlan, reason: string, grant: Record<string, string> | undefined): Verdict {
+  return {
     action: "block",
     outcome: "block",
     status: 401,
     reason,
     message: PUBLIC_MESSAGES.unauthorized,
-    headers: { ...challenge, ...grant },
-  });
+    headers: { ...plan.challenge, ...grant },
+  };
+}
 
-  async function evaluate(context: RuleContext): Promise<Verdict> {
-    const tenant = tenants.resolve(context.request, context.params);
-    // The tenant source only ever yields values in the tenant id alphabet (see tenancy.ts).
-    if (tenant === undefined) return forbid("tenant-unknown");
-    const verdict = await decideFor(context, tenant);
-    // Evidence names the tenant a refused request addressed, not only verified ones.
-    return verdict.action === "block" ? { ...verdict, tenant } : verdict;
+/**
+ * The tenant the request addresses, from every reading of its path that matched (issue 9 family 3):
+ * readings that disagree are refused as ambiguous, never bound on the first one.
+ */
+async function evaluateBinding(plan: BindingPlan, context: RuleContext): Promise<Verdict> {
+  const readings = MECHANISMS.tenantAllReadings ? context.readings : [context.params];
+  const resolved = resolveTenant(context.request, readings, plan.tenants);
+  if (!resolved.ok)
+    return forbid(resolved.reason === "tenant-ambiguous" ? resolved.reason : "tenant-unknown");
+  const verdict = await decideFor(plan, context, resolved.tenant);
+  // Evidence names the tenant a refused request addressed (validated above), not only verified ones.
+  return verdict.action === "block" ? { ...verdict, tenant: resolved.tenant } : verdict;
+}
+
+/** A preflight carries no token: checked against the URL's tenant only, answered here (never the handler). */
+function preflight(plan: BindingPlan, headers: Headers, tenant: string): Verdict {
+  const origin = headers.get("origin") ?? "";
+  if (!plan.policy.allows(tenant, origin)) return forbid("origin-not-allowed");
+  const answer = answerPreflight(origin, headers, plan.cors);
+  if (!answer.ok) return forbid(answer.reason);
+  return { action: "respond", status: 204, reason: "cors-preflight", headers: answer.headers };
+}
+
+async function decideFor(plan: BindingPlan, context: RuleContext, tenant: string): Promise<Verdict> {
+  const { request } = context;
+  const headers = request.request.headers;
+  if (plan.policy.mode !== "off" && isPreflight(request.method, headers))
+    return preflight(plan, headers, tenant);
+
+  const origin = plan.policy.check(tenant, request.methods, headers);
+  if (!origin.ok) return forbid(origin.reason);
+  // The origin is already known good: errors below carry the grant so the app can read them.
+  const grant = origin.origin === undefined ? undefined : grantHeaders(origin.origin, plan.cors);
+
+  const extracted = extractToken(headers, plan.location);
+  if (!extracted.ok) return unauthorized(plan, extracted.reason, grant);
+
+  let keys = plan.jwks;
+  if (plan.secret) {
+    const state = plan.secret();
+    if (!state.ok) return { action: "fail", failMode: plan.failMode, reason: state.reason };
+    keys = state.keys;
   }
+  // Unreachable (the schema requires exactly one key source); closed, whatever the failMode.
+  if (keys === undefined) return { action: "fail", failMode: "closed", reason: "secret-missing" };
 
-  async function decideFor(context: RuleContext, tenant: string): Promise<Verdict> {
-    const { request } = context;
-    const headers = request.request.headers;
+  const verified = await verifyJwt(extracted.token, keys, plan.verifyOptions, context.services.now());
+  if (!verified.ok) return rejected(plan, context, verified, grant);
+  if (!claimMatches(claimAt(verified.payload, plan.claimPath), tenant))
+    return forbid("tenant-mismatch", grant);
 
-    // A preflight carries no token: it is checked against the tenant of the URL only, and answered
-    // here so it never reaches the handler nor a rate limit.
-    if (policy.mode !== "off" && isPreflight(request.method, headers)) {
-      const origin = headers.get("origin") ?? "";
-      if (!policy.allows(tenant, origin)) return forbid("origin-not-allowed");
-      const answer = answerPreflight(origin, headers, cors);
-      if (!answer.ok) return forbid(answer.reason);
-      return { action: "respond", status: 204, reason: "cors-preflight", headers: answer.headers };
-    }
+  context.identity.tenant = tenant;
+  if (typeof verified.payload.sub === "string") context.identity.user = verified.payload.sub;
+  return grant ? { action: "headers", headers: grant } : { action: "pass", reason: "tenant-bound" };
+}
 
-    const origin = policy.check(tenant, request.methods, headers);
-    if (!origin.ok) return forbid(origin.reason);
-    // The origin is already known good: errors below carry the grant so the app can read them.
-    const grant = origin.origin === undefined ? undefined : grantHeaders(origin.origin, cors);
-
-    const extracted = extractToken(headers, location);
-    if (!extracted.ok) return unauthorized(extracted.reason, grant);
-
-    let keys = jwks;
-    if (secret) {
-      const state = secret();
-      if (!state.ok) return { action: "fail", failMode, reason: state.reason };
-      keys = state.keys;
-    }
-    // Unreachable (the schema requires exactly one key source); closed, whatever the failMode.
-    if (keys === undefined) return { action: "fail", failMode: "closed", reason: "secret-missing" };
-
-    const verified = await verifyJwt(extracted.token, keys, verifyOptions, context.services.now());
-    if (!verified.ok) {
-      if (verified.reason === "jwks-unavailable")
-        return { action: "fail", failMode, reason: verified.reason };
-      if (verified.reason === "token-invalid") {
-        context.services.report("token-verify-error", {
-          rule: spec.id,
-          message: verified.error instanceof Error ? verified.error.message : String(verified.error),
-        });
-      }
-      return unauthorized(verified.reason, grant);
-    }
-    if (!claimMatches(claimAt(verified.payload, claimPath), tenant)) return forbid("tenant-mismatch", grant);
-
-    context.identity.tenant = tenant;
-    if (typeof verified.payload.sub === "string") context.identity.user = verified.payload.sub;
-    return grant ? { action: "headers", headers: grant } : { action: "pass", reason: "tenant-bound" };
+/** A token that did not verify: 401, except an unreachable key set, which the rule's failMode decides. */
+function rejected(
+  plan: BindingPlan,
+  context: RuleContext,
+  verified: Extract<Verified, { ok: false }>,
+  grant: Record<string, string> | undefined,
+): Verdict {
+  if (verified.reason === "jwks-unavailable")
+    return { action: "fail", failMode: plan.failMode, reason: verified.reason };
+  if (verified.reason === "token-invalid") {
+    context.services.report("token-verify-error", {
+      rule: plan.id,
+      message: verified.error instanceof Error ? verified.error.message : String(verified.error),
+    });
   }
+  return unauthorized(plan, verified.reason, grant);
+}
 
+export function compileTenantBinding(
+  spec: TenantBindingRuleSpec,
+  context: CompileContext,
+): Omit<CompiledRule, "order" | "source"> {
+  checkSpec(spec, context);
+  const plan = planOf(spec, context);
   return {
     id: spec.id,
     kind: "tenant-binding",
     phase: "tenant-binding",
     monitor: spec.mode === "monitor",
     match: spec.match,
-    evaluate,
+    evaluate: (ruleContext) => evaluateBinding(plan, ruleContext),
   };
 }

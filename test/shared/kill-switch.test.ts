@@ -87,7 +87,8 @@ for (const name of HARNESSES) {
   describe(`kill switches (${name})`, () => {
     let h: Harness;
     beforeAll(async () => {
-      h = await startHarness(name, { rules: RULES });
+      // As on Vercel: the platform sets x-real-ip (the harness plays it), and VERCEL=1 says so.
+      h = await startHarness(name, { rules: RULES, env: { VERCEL: "1" } });
     });
     afterAll(() => h?.close());
 
@@ -237,6 +238,24 @@ for (const name of HARNESSES) {
 
       it("still blocks an address just outside the CIDR", async () => {
         await expectBlocked("/api/patients/1/export", { headers: { "x-real-ip": "198.51.101.23" } });
+      });
+
+      it("lets the IPv4-mapped IPv6 spellings of a responder address through, and the CIDR's edges", async () => {
+        await expectPassed("/api/patients/1/export", { headers: { "x-real-ip": "::ffff:198.51.100.23" } });
+        await expectPassed("/api/patients/1/export", { headers: { "x-real-ip": "::ffff:c633:6417" } });
+        await expectPassed("/api/patients/1/export", { headers: { "x-real-ip": "198.51.100.0" } });
+        await expectPassed("/api/patients/1/export", { headers: { "x-real-ip": "198.51.100.255" } });
+        await expectBlocked("/api/patients/1/export", { headers: { "x-real-ip": "198.51.99.255" } });
+        await expectBlocked("/api/patients/1/export", { headers: { "x-real-ip": "::ffff:198.51.101.0" } });
+      });
+
+      it("refuses break-glass when the address header holds a list a client could have started", async () => {
+        await expectBlocked("/api/patients/1/export", {
+          headers: { "x-real-ip": "198.51.100.23, 203.0.113.7" },
+        });
+        await expectBlocked("/api/patients/1/export", {
+          headers: { "x-real-ip": "203.0.113.7, 198.51.100.23" },
+        });
       });
     });
 

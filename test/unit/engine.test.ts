@@ -75,7 +75,11 @@ describe("the decision engine", () => {
   });
 
   it("lets responder networks through kill switches and records the bypass", async () => {
-    const containment = firewall({ breakGlass: { cidrs: ["198.51.100.0/24"] }, rules: [exportSwitch] });
+    const containment = createContainment({
+      rules: { version: 1, breakGlass: { cidrs: ["198.51.100.0/24"] }, rules: [exportSwitch] },
+      env: { VERCEL: "1" },
+      onReport: silent,
+    });
     const responder = await decide(containment, "/api/patients/1/export", {
       headers: { "x-real-ip": "198.51.100.9" },
     });
@@ -85,6 +89,31 @@ describe("the decision engine", () => {
       headers: { "x-real-ip": "192.0.2.1" },
     });
     expect(outsider.response?.status).toBe(503);
+  });
+
+  it("honours break-glass only where the runtime vouches for the client address", async () => {
+    const rules = { version: 1, breakGlass: { cidrs: ["198.51.100.0/24"] }, rules: [exportSwitch] };
+    const request = () =>
+      new Request("https://app.example.com/api/patients/1/export", {
+        headers: { "x-real-ip": "198.51.100.9" },
+      });
+    // Outside Vercel, nothing says who set x-real-ip: a client can claim a responder address.
+    const outside = createContainment({ rules, env: {}, onReport: silent });
+    expect((await outside.decide(request())).response?.status).toBe(503);
+    const declared = createContainment({
+      rules,
+      env: {},
+      normalize: { clientIp: { trusted: true } },
+      onReport: silent,
+    });
+    expect((await declared.decide(request())).response).toBeUndefined();
+    const overridden = createContainment({
+      rules,
+      env: { VERCEL: "1" },
+      normalize: { clientIp: { trusted: false } },
+      onReport: silent,
+    });
+    expect((await overridden.decide(request())).response?.status).toBe(503);
   });
 
   it("never trusts X-Forwarded-For for the client address unless configured", async () => {
