@@ -3,8 +3,10 @@
  * no `nodejs_compat`, so the middleware gets exactly the APIs an edge runtime has and a Node
  * built-in fails loudly. Shared by the test harness and `containment dev`.
  */
+import { randomUUID } from "node:crypto";
 import { Miniflare } from "miniflare";
 import type { EdgeBundleOutput } from "./bundle.js";
+import { ENVELOPE_BINDING, ENVELOPE_HEADER } from "./edge-runtime-envelope.js";
 
 /**
  * Pinned so a workerd upgrade cannot silently change runtime behaviour under the tests; must not be
@@ -36,15 +38,40 @@ export interface DispatchInit {
 const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
 
 /**
+ * The client's headers travel to the worker inside one header, as base64url JSON, because the
+ * transport rewrites them on the way: undici (dispatchFetch) sets `sec-fetch-mode: cors` and adds
+ * `user-agent`, `accept-language` and `accept`, and Miniflare's entry worker overwrites
+ * `accept-encoding`. worker.ts rebuilds the request with exactly the headers in the envelope, so the
+ * middleware sees what the client sent, as it does behind Vercel's proxy. The envelope is honoured
+ * only with this runtime's random token, so nothing else on the loopback port can forge one.
+ */
+
+/** Headers the envelope never carries: they describe the body or the hop, and the transport sets them. */
+const NOT_ENVELOPED = new Set([
+  "content-length",
+  "transfer-encoding",
+  "connection",
+  "keep-alive",
+  ENVELOPE_HEADER,
+]);
+
+export function envelopeOf(token: string, headers: Iterable<[string, string]>): string {
+  const list: Array<[string, string]> = [];
+  for (const [name, value] of headers) if (!NOT_ENVELOPED.has(name.toLowerCase())) list.push([name, value]);
+  return Buffer.from(JSON.stringify({ token, headers: list }), "utf8").toString("base64url");
+}
+
+/**
  * @example
  * const runtime = await startEdgeRuntime({ worker: bundle.worker, bindings: { UPSTREAM_URL } });
  * const response = await runtime.dispatch("http://acme.localhost/api/x");
  */
 export async function startEdgeRuntime(options: EdgeRuntimeOptions): Promise<EdgeRuntime> {
+  const token = randomUUID();
   const mf = new Miniflare({
     modules: [{ type: "ESModule", path: options.worker.path, contents: options.worker.code }],
     compatibilityDate: COMPATIBILITY_DATE,
-    bindings: options.bindings,
+    bindings: { ...options.bindings, [ENVELOPE_BINDING]: token },
     // A free loopback port each: test files and a dev server may run side by side.
     host: "127.0.0.1",
     port: 0,
@@ -53,9 +80,10 @@ export async function startEdgeRuntime(options: EdgeRuntimeOptions): Promise<Edg
   return {
     async dispatch(url, init = {}) {
       const method = (init.method ?? "GET").toUpperCase();
+      const given: Array<[string, string]> = [...(init.headers ?? [])];
       const answer = await mf.dispatchFetch(url, {
         method,
-        headers: [...(init.headers ?? [])],
+        headers: [...given, [ENVELOPE_HEADER, envelopeOf(token, given)]],
         ...(init.body ? { body: init.body } : {}),
         redirect: "manual",
       });

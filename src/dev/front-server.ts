@@ -2,13 +2,24 @@
  * The front door of `containment dev`: a Node HTTP server that does what Vercel's edge does before
  * middleware runs. Client-sent `x-real-ip`, `x-forwarded-for` and `x-vercel-*` headers are dropped
  * and `x-real-ip` is set from the socket, so nobody can claim a break-glass address by sending a
- * header. The request is then handed to the edge runtime (workerd) with its path as sent.
+ * header. The request is then handed to the edge runtime (workerd) with its path and headers as
+ * sent (edge-runtime.ts carries the headers past the transport's rewrites).
+ *
+ * What it answers itself, as a platform in front of middleware does (never with internal detail):
+ * - two or more Host headers, or a Host that is not `host[:port]` (e.g. `a@b`): 400 (RFC 9112 §3.2);
+ * - a request target that is neither origin-form (`/path`) nor absolute-form (`http://host/path`,
+ *   which servers must accept, RFC 9112 §3.2.2: its authority replaces Host): 400;
+ * - TRACE, TRACK and CONNECT: 405 with `Allow` (fetch cannot even express them, and no app behind
+ *   a firewall needs a proxy tunnel or a request echo);
+ * - an edge runtime that fails: 502 "Service temporarily unavailable." (the detail goes to the log).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
 import { Readable } from "node:stream";
 import { ConfigInvalid } from "../core/errors.js";
 import type { EdgeRuntime } from "./edge-runtime.js";
+import { ENVELOPE_HEADER } from "./edge-runtime-envelope.js";
 import { closeServer, sendJson } from "./http-util.js";
 
 export interface FrontServerOptions {
@@ -30,6 +41,7 @@ const MAX_BODY_BYTES = 16 * 1024 * 1024;
 function dropped(name: string): boolean {
   return (
     name === "x-real-ip" ||
+    name === ENVELOPE_HEADER ||
     name === "x-forwarded-for" ||
     name.startsWith("x-vercel-") ||
     name === "connection" ||
@@ -58,23 +70,55 @@ async function readBytes(req: IncomingMessage): Promise<Uint8Array> {
   return Buffer.concat(chunks);
 }
 
+const BAD_REQUEST = { error: "Bad request." };
+const REFUSED_METHODS = new Set(["TRACE", "TRACK", "CONNECT"]);
+const ALLOW = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
+/** RFC 9110 §7.2: a reg-name or IPv4, or a bracketed IPv6, then an optional port. No userinfo. */
+const AUTHORITY = /^(?:[a-z0-9._~-]{1,253}|\[[0-9a-f:.]{2,45}\])(?::\d{0,5})?$/i;
+
+/** The Host header values as sent (Node keeps only the first in `req.headers`). */
+function hostValues(req: IncomingMessage): string[] {
+  const values: string[] = [];
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2)
+    if ((req.rawHeaders[i] ?? "").toLowerCase() === "host") values.push(req.rawHeaders[i + 1] ?? "");
+  return values;
+}
+
+/** The URL the edge sees, or undefined when the target or Host cannot name one. */
+function requestUrl(req: IncomingMessage, self: string): string | undefined {
+  const target = req.url ?? "/";
+  const hosts = hostValues(req);
+  if (hosts.length > 1) return undefined;
+  let host = hosts[0]?.trim() ?? self;
+  let path = target;
+  if (!target.startsWith("/")) {
+    // Absolute-form: the target's authority is the host, whatever Host says (RFC 9112 §3.2.2).
+    const absolute = /^https?:\/\/([^/?#]*)([^#]*)$/i.exec(target);
+    if (!absolute) return undefined;
+    host = absolute[1] ?? "";
+    path = absolute[2] || "/";
+    if (!path.startsWith("/")) path = `/${path}`;
+  }
+  if (!AUTHORITY.test(host)) return undefined;
+  // Concatenated, not resolved: `new URL("//x", base)` would turn a doubled slash into a host.
+  const url = `http://${host}${path}`;
+  return URL.canParse(url) ? url : undefined;
+}
+
 async function handle(
   req: IncomingMessage,
   res: ServerResponse,
   options: FrontServerOptions,
   self: string,
 ): Promise<void> {
-  const target = req.url ?? "/";
-  // Origin-form only: an absolute-form target would let the client pick the URL's host.
-  if (!target.startsWith("/")) {
-    sendJson(res, 400, { error: "Bad request." });
+  const method = (req.method ?? "GET").toUpperCase();
+  if (REFUSED_METHODS.has(method)) {
+    sendJson(res, 405, { error: "Method not allowed." }, { allow: ALLOW });
     return;
   }
-  const host = req.headers.host ?? self;
-  // Concatenated, not resolved: `new URL("//x", base)` would turn a doubled slash into a host.
-  const url = `http://${host}${target}`;
-  if (!URL.canParse(url)) {
-    sendJson(res, 400, { error: "Bad request." });
+  const url = requestUrl(req, self);
+  if (url === undefined) {
+    sendJson(res, 400, BAD_REQUEST);
     return;
   }
   const headers: Array<[string, string]> = [];
@@ -82,9 +126,13 @@ async function handle(
     const name = (req.rawHeaders[i] ?? "").toLowerCase();
     if (!dropped(name)) headers.push([name, req.rawHeaders[i + 1] ?? ""]);
   }
+  // An absolute-form target names the host; the edge sees it as Host, as a proxy would forward it.
+  const host = new URL(url).host;
+  const hostIndex = headers.findIndex(([name]) => name === "host");
+  if (hostIndex === -1) headers.unshift(["host", host]);
+  else headers[hostIndex] = ["host", host];
   const ip = clientAddress(req);
   headers.push(["x-real-ip", ip], ["x-forwarded-for", ip]);
-  const method = (req.method ?? "GET").toUpperCase();
   const body = method === "GET" || method === "HEAD" ? null : await readBytes(req);
 
   const runtime = await options.runtime;
@@ -102,6 +150,14 @@ async function handle(
   Readable.fromWeb(response.body as import("node:stream/web").ReadableStream).pipe(res);
 }
 
+/** CONNECT never reaches the request handler in Node; answer it on the socket like other refusals. */
+function refuseConnect(socket: Duplex): void {
+  const body = JSON.stringify({ error: "Method not allowed." });
+  socket.end(
+    `HTTP/1.1 405 Method Not Allowed\r\nallow: ${ALLOW}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
+}
+
 /**
  * Listens on `host:port`; rejects with ERR_CONFIG when the port is taken.
  *
@@ -112,13 +168,17 @@ export async function startFrontServer(options: FrontServerOptions): Promise<Fro
   let self = `${options.host}:${options.port}`;
   const server: Server = createServer((req, res) => {
     handle(req, res, options, self).catch((error: unknown) => {
-      if (!res.headersSent)
-        sendJson(res, 502, {
-          error: "edge runtime error",
-          detail: error instanceof Error ? error.message : String(error),
-        });
+      // The detail is for the operator's terminal, never for the client.
+      console.error(`containment dev: ${error instanceof Error ? error.message : String(error)}`);
+      if (!res.headersSent) sendJson(res, 502, { error: "Service temporarily unavailable." });
       else res.destroy();
     });
+  });
+  server.on("connect", (_req, socket) => refuseConnect(socket));
+  // A request Node's parser rejects (bad bytes, oversized headers) gets a plain 400, not a reset.
+  server.on("clientError", (_error, socket) => {
+    if (socket.writable)
+      socket.end("HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", (error: NodeJS.ErrnoException) => {

@@ -42,6 +42,17 @@ export interface DevServerOptions {
   endpointsDir?: string | false;
   /** Where progress and rule reload messages go; default console.log. */
   log?: (line: string) => void;
+  /** The app's Next.js basePath, as in a deployment's `normalize.basePath`. */
+  basePath?: string;
+  /** The app's i18n locales, as in a deployment's `normalize.locales`. */
+  locales?: readonly string[];
+  /**
+   * Environment variables passed into workerd, as a deployment's environment: every `secretEnv`
+   * named by a tenant-binding rule of the rules file is passed automatically; list others here.
+   */
+  passEnv?: readonly string[];
+  /** Where passed variables are read from; default process.env. */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 export interface DevServer {
@@ -90,6 +101,13 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   const port = options.port ?? 3000;
   if (!Number.isInteger(port) || port < 0 || port > 65_535)
     throw configError(`--port must be 0-65535, got ${String(options.port)}`);
+  if (options.basePath !== undefined && !/^(\/[\w.~-]+)+$/.test(options.basePath))
+    throw configError(
+      `--base-path must look like /docs (a leading /, no trailing /), got ${JSON.stringify(options.basePath)}`,
+    );
+  for (const locale of options.locales ?? [])
+    if (!/^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$/.test(locale))
+      throw configError(`--locales must list locales like en,de-AT; ${JSON.stringify(locale)} is not one`);
   const rulesFile = resolve(options.rules ?? join(packageRoot(), "rules", "default.json"));
   const upstreamFlag =
     options.upstream === undefined
@@ -149,7 +167,12 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
         bindings: {
           EDGE_CONFIG: ec.connectionString,
           UPSTREAM_URL: upstream,
-          CONTAINMENT_OPTIONS: JSON.stringify({ refreshMs: options.refreshMs ?? 200, redis }),
+          ...passedEnv(initialRules, options, log),
+          CONTAINMENT_OPTIONS: JSON.stringify({
+            refreshMs: options.refreshMs ?? 200,
+            redis,
+            normalize: normalizeOf(options),
+          }),
           CONTAINMENT_REPORT_SECRET: reportSecret,
         },
       });
@@ -190,6 +213,50 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     await close();
     throw error;
   }
+}
+
+/**
+ * The normalization a deployment would have: the front server overwrites x-real-ip from the
+ * socket, as Vercel's proxy does, so break-glass may trust it; basePath and locales as given.
+ */
+function normalizeOf(options: DevServerOptions): Record<string, unknown> {
+  return {
+    clientIp: { trusted: true },
+    ...(options.basePath === undefined ? {} : { basePath: options.basePath }),
+    ...(options.locales === undefined || options.locales.length === 0 ? {} : { locales: options.locales }),
+  };
+}
+
+/** Every `token.secretEnv` a rule of the document names. */
+function secretNames(document: unknown): string[] {
+  const rules = (document as { rules?: unknown } | null)?.rules;
+  if (!Array.isArray(rules)) return [];
+  const names: string[] = [];
+  for (const rule of rules) {
+    const name = (rule as { token?: { secretEnv?: unknown } } | null)?.token?.secretEnv;
+    if (typeof name === "string") names.push(name);
+  }
+  return names;
+}
+
+/**
+ * The variables workerd gets, as a deployment's environment would hold them. A named variable that
+ * is not set is reported (its rules fail closed with `secret-missing`, as they would deployed).
+ */
+function passedEnv(
+  document: unknown,
+  options: DevServerOptions,
+  log: (line: string) => void,
+): Record<string, string> {
+  const env = options.env ?? process.env;
+  const out: Record<string, string> = {};
+  for (const name of new Set([...secretNames(document), ...(options.passEnv ?? [])])) {
+    const value = env[name];
+    if (value === undefined || value === "")
+      log(`${name} is not set: rules that need it fail closed (secret-missing)`);
+    else out[name] = value;
+  }
+  return out;
 }
 
 /**

@@ -10,6 +10,17 @@ interface DevFlags {
   rules?: string;
   upstream?: string;
   redis?: string;
+  basePath?: string;
+  locales?: string;
+  passEnv?: string;
+}
+
+function listOf(text: string | undefined): string[] | undefined {
+  if (text === undefined) return undefined;
+  return text
+    .split(",")
+    .map((part) => part.trim())
+    .filter((part) => part !== "");
 }
 
 function parsePort(text: string): number {
@@ -65,6 +76,15 @@ export function devCommand(): Command {
     )
     .option("--upstream <url>", "origin behind the firewall (default: a built-in demo origin)")
     .option("--redis <url>", "redis://… of a real Redis (default: an embedded in-memory store)")
+    .option(
+      "--base-path <path>",
+      "the app's Next.js basePath, e.g. /docs (as the deployment's normalize.basePath)",
+    )
+    .option("--locales <list>", "the app's i18n locales, comma-separated, e.g. en,de")
+    .option(
+      "--pass-env <names>",
+      "more environment variables for the worker, comma-separated (every secretEnv of the rules is passed already)",
+    )
     .action(async (flags: DevFlags) => {
       try {
         const { startDevServer } = await loadDevServer();
@@ -74,6 +94,9 @@ export function devCommand(): Command {
           ...(flags.rules === undefined ? {} : { rules: flags.rules }),
           ...(flags.upstream === undefined ? {} : { upstream: flags.upstream }),
           ...(flags.redis === undefined ? {} : { redis: flags.redis }),
+          ...(flags.basePath === undefined ? {} : { basePath: flags.basePath }),
+          ...(flags.locales === undefined ? {} : { locales: listOf(flags.locales) ?? [] }),
+          ...(flags.passEnv === undefined ? {} : { passEnv: listOf(flags.passEnv) ?? [] }),
         });
         console.log(devBanner(dev));
         closeOnSignals(dev);
