@@ -89,10 +89,11 @@ export function nodeTarget(fixture: CorpusFixture): Target {
       const target = step.request.slice(space + 1);
       const list = new Headers();
       for (const [name, value] of headers) if (!platformOwned(name.toLowerCase())) list.append(name, value);
-      const host = list.get("host") ?? "app.corpus.test";
       list.set("x-real-ip", step.from ?? "127.0.0.1");
+      // The URL's authority is fixed; the Host header (repeated or malformed) reaches the middleware as sent.
+      if (!list.has("host")) list.set("host", "app.corpus.test");
       const hasBody = step.body !== undefined && method !== "GET" && method !== "HEAD";
-      const request = new Request(`http://${host}${target}`, {
+      const request = new Request(`http://app.corpus.test${target}`, {
         method,
         headers: list,
         ...(hasBody ? { body: step.body } : {}),

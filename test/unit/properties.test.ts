@@ -1,0 +1,255 @@
+/**
+ * Property tests (fast-check). In CI (CI=true) the seed is fixed so a run is reproducible; locally
+ * it is random and printed, so a failure names the seed to replay (`FC_SEED=… npx vitest run …`).
+ */
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { normalizePath } from "../../src/core/path.js";
+import { normalizeRequest } from "../../src/core/request.js";
+import { createContainment } from "../../src/engine/firewall.js";
+import { type PatternSegment, parsePattern } from "../../src/rules/pattern.js";
+import { RouteTrie, type TrieMatch } from "../../src/rules/trie.js";
+
+const SEED = process.env.FC_SEED
+  ? Number(process.env.FC_SEED)
+  : process.env.CI
+    ? 20_261_201
+    : Math.floor(Math.random() * 2 ** 31);
+console.log(`fast-check seed ${SEED}${process.env.CI ? " (fixed in CI)" : " (random; FC_SEED=… replays)"}`);
+fc.configureGlobal({ seed: SEED, numRuns: 300 });
+
+/** Path text with the characters normalization cares about, and percent-encodings of them. */
+const PIECES = [
+  "/",
+  "//",
+  "\\",
+  ".",
+  "..",
+  ";",
+  "a",
+  "B",
+  "x",
+  "export",
+  "%2F",
+  "%2f",
+  "%5C",
+  "%2e",
+  "%25",
+  "%",
+  "%41",
+  "%zz",
+  "%C3%A9",
+  "%00",
+  " ",
+  "~",
+  "_",
+  "-",
+  ".rsc",
+  ".segments",
+];
+const rawPath = fc.array(fc.constantFrom(...PIECES), { maxLength: 14 }).map((parts) => `/${parts.join("")}`);
+
+describe("path normalization", () => {
+  it("never throws and is idempotent on its primary reading", () => {
+    fc.assert(
+      fc.property(rawPath, (path) => {
+        const once = normalizePath(path);
+        if (!once.ok) return;
+        const primary = once.candidates[0]?.segments ?? [];
+        const again = normalizePath(`/${primary.map(encodeURIComponent).join("/")}`);
+        expect(again.ok).toBe(true);
+        if (again.ok) expect(again.candidates[0]?.segments).toEqual(primary);
+      }),
+    );
+  });
+
+  it("never throws on arbitrary text", () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 200 }), (text) => {
+        normalizePath(text);
+      }),
+    );
+  });
+});
+
+/** A reference matcher written as plainly as possible: segment by segment, recursion for `**`. */
+function referenceMatch(pattern: readonly PatternSegment[], lower: readonly string[]): boolean {
+  const [head, ...rest] = pattern;
+  if (head === undefined) return lower.length === 0;
+  if (head.type === "rest") return true;
+  const [segment, ...others] = lower;
+  if (segment === undefined) return false;
+  if (head.type === "literal" && head.value !== segment) return false;
+  return referenceMatch(rest, others);
+}
+
+const patternText = fc
+  .tuple(fc.array(fc.constantFrom("a", "b", "export", ":p", ":q", "*"), { maxLength: 4 }), fc.boolean())
+  .map(([parts, rest]) => {
+    // Parameter names must be unique within a pattern.
+    let n = 0;
+    const named = parts.map((part) => (part.startsWith(":") ? `:p${n++}` : part));
+    const all = rest ? [...named, "**"] : named;
+    return all.length === 0 ? "/" : `/${all.join("/")}`;
+  });
+
+describe("the compiled route matcher", () => {
+  it("agrees with the reference matcher on random patterns and random (encoded) paths", () => {
+    const pathPiece = fc.constantFrom("a", "A", "b", "export", "EXPORT", "%61", "%2F", "x", "..", ".", "");
+    const path = fc.array(pathPiece, { maxLength: 6 }).map((parts) => `/${parts.join("/")}`);
+    fc.assert(
+      fc.property(fc.array(patternText, { minLength: 1, maxLength: 6 }), path, (patterns, raw) => {
+        const normalized = normalizePath(raw);
+        if (!normalized.ok) return;
+        const trie = new RouteTrie<number>();
+        const parsed = patterns.map((text) => parsePattern(text) as PatternSegment[]);
+        parsed.forEach((segments, index) => trie.insert(patterns[index] as string, segments, index));
+        for (const [index, candidate] of normalized.candidates.entries()) {
+          const hits: TrieMatch<number>[] = [];
+          trie.collect(candidate.lower, index, hits);
+          const got = new Set(hits.map((hit) => hit.entry.value));
+          const want = new Set(
+            parsed.flatMap((segments, i) => (referenceMatch(segments, candidate.lower) ? [i] : [])),
+          );
+          expect(got).toEqual(want);
+        }
+      }),
+    );
+  });
+});
+
+const TOKEN_CHARS = fc.constantFrom(
+  "GET",
+  "delete",
+  "Put",
+  "HEAD",
+  "PATCH",
+  "x y",
+  "",
+  "  post ",
+  "G3T",
+  "ÄÖ",
+  ";",
+);
+
+describe("the method set of a request", () => {
+  it("contains every method an override header or _method could name, HEAD adding GET", () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom("GET", "POST", "HEAD", "OPTIONS"),
+        fc.array(fc.array(TOKEN_CHARS, { minLength: 1, maxLength: 3 }), { maxLength: 3 }),
+        fc.array(TOKEN_CHARS, { maxLength: 2 }),
+        (method, headerValues, queryValues) => {
+          const headers = new Headers();
+          for (const value of headerValues) headers.append("x-http-method-override", value.join(","));
+          const query = queryValues.map((value) => `_method=${encodeURIComponent(value)}`).join("&");
+          const request = new Request(`https://app.example/x${query ? `?${query}` : ""}`, {
+            method,
+            headers,
+          });
+          const result = normalizeRequest(request);
+          expect(result.ok).toBe(true);
+          if (!result.ok) return;
+          const named = [...headerValues.flat(), ...queryValues]
+            .flatMap((value) => value.split(","))
+            .map((value) => value.trim())
+            .filter((value) => /^[A-Za-z]{1,20}$/.test(value))
+            .map((value) => value.toUpperCase());
+          for (const name of [method, ...named]) expect(result.request.methods).toContain(name);
+          if ([method, ...named].includes("HEAD")) expect(result.request.methods).toContain("GET");
+        },
+      ),
+    );
+  });
+});
+
+const PUBLIC_KEYS = new Set(["error", "rule", "incident", "requestId"]);
+const firewall = createContainment({
+  rules: {
+    version: 1,
+    tenants: { acme: { origins: ["https://acme.example.com"] } },
+    rules: [
+      { id: "k", kind: "kill-switch", match: { path: "/api/*/export", methods: ["GET", "DELETE"] } },
+      {
+        id: "b",
+        kind: "tenant-binding",
+        match: { path: "/t/:tenant/**" },
+        tenant: { from: "path", param: "tenant" },
+        token: { claim: "org_id", secretEnv: "S", algorithms: ["HS256"] },
+      },
+    ],
+  },
+  env: { S: "s".repeat(40) },
+  mirror: false,
+  onReport: () => {},
+});
+
+describe("the evaluator", () => {
+  it("gives every random request a defined outcome and a public answer", async () => {
+    const headerName = fc.constantFrom(
+      "x-http-method-override",
+      "host",
+      "origin",
+      "authorization",
+      "x-real-ip",
+      "cookie",
+      "x-middleware-skip",
+      "sec-fetch-site",
+      "x-custom",
+    );
+    const headerValue = fc.string({
+      maxLength: 40,
+      unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)),
+    });
+    const pathText = fc.string({
+      maxLength: 60,
+      unit: fc.constantFrom(
+        "/",
+        "t",
+        "acme",
+        "api",
+        "export",
+        "%",
+        "2",
+        "F",
+        "e",
+        ".",
+        "\\",
+        ";",
+        "?",
+        "&",
+        "=",
+        "_method",
+        "nxtP",
+        "a",
+        " ",
+      ),
+    });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom("GET", "POST", "DELETE", "HEAD", "OPTIONS", "PUT"),
+        pathText,
+        fc.array(fc.tuple(headerName, headerValue), { maxLength: 5 }),
+        async (method, path, pairs) => {
+          let request: Request;
+          try {
+            const headers = new Headers();
+            for (const [name, value] of pairs) headers.append(name, value);
+            request = new Request(`https://app.example/${path}`, { method, headers });
+          } catch {
+            return; // not a request any runtime could hand the middleware
+          }
+          const { decision, response } = await firewall.decide(request);
+          expect(["allow", "block", "rate-limited", "monitor", "error"]).toContain(decision.outcome);
+          if (!response) return;
+          expect([204, 400, 401, 403, 414, 503]).toContain(response.status);
+          const text = await response.text();
+          if (text.length === 0) return;
+          const body = JSON.parse(text) as Record<string, unknown>;
+          expect(Object.keys(body).every((key) => PUBLIC_KEYS.has(key))).toBe(true);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
