@@ -103,7 +103,8 @@ describe("the compiled route matcher", () => {
         if (!normalized.ok) return;
         const trie = new RouteTrie<number>();
         const parsed = patterns.map((text) => parsePattern(text) as PatternSegment[]);
-        parsed.forEach((segments, index) => trie.insert(patterns[index] as string, segments, index));
+        for (const [index, segments] of parsed.entries())
+          trie.insert(patterns[index] as string, segments, index);
         for (const [index, candidate] of normalized.candidates.entries()) {
           const hits: TrieMatch<number>[] = [];
           trie.collect(candidate.lower, index, hits);
