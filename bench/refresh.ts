@@ -70,7 +70,7 @@ async function rounds(
   await Promise.all(SIDES.map((side) => paced(send[side], RATE, 1)));
   for (let i = 0; i < ROUNDS; i++) {
     const results = await Promise.all(SIDES.map((side) => paced(send[side], RATE, ROUND_SECONDS)));
-    SIDES.forEach((side, index) => out[side].push(results[index] as Paced));
+    for (const [index, side] of SIDES.entries()) out[side].push(results[index] as Paced);
     const p99s = results.map((r) => sig(quantile(r.latencies, 0.99))).join(" / ");
     console.error(`  refresh ${runtime} round ${i + 1}: p99 ${p99s} ms (${SIDES.join(" / ")})`);
   }
