@@ -259,7 +259,8 @@ describe("containment dev", () => {
     const badUpstream = startCli(["dev", "--port", "0", "--upstream", "localhost:8080"]);
     expect(await missing.exited).toBe(1);
     expect(missing.output()).toContain(`rules file not found: ${join(dir, "nope.json")}`);
-    expect(await badPort.exited).toBe(1);
+    // A flag the parser rejects is a usage error: exit 2, as the CLI does for every command.
+    expect(await badPort.exited).toBe(2);
     expect(badPort.output()).toMatch(/--port.*must be a port number/);
     expect(await badUpstream.exited).toBe(1);
     expect(badUpstream.output()).toContain("--upstream must be a http: or https: URL");
