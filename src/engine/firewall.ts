@@ -1,5 +1,11 @@
 import type { IdentityOptions } from "../core/identity.js";
-import { type NormalizeOptions, normalizeRequest } from "../core/request.js";
+import { type NormalizedRequest, type NormalizeOptions, normalizeRequest } from "../core/request.js";
+import {
+  type CompiledRewrite,
+  compileRewrites,
+  type RewritesOption,
+  withRewriteTargets,
+} from "../core/rewrites.js";
 import type { Decision } from "../model/decision.js";
 import { PUBLIC_MESSAGES } from "../model/messages.js";
 import type { Services } from "../model/services.js";
@@ -7,6 +13,7 @@ import type { DecisionSink } from "../model/sink.js";
 import type { StoreStatus } from "../model/store.js";
 import type { CompiledRuleset } from "../rules/ruleset.js";
 import type { EdgeConfigReader } from "../sources/edge-config.js";
+import type { SensitiveRoutes } from "../sources/fallback.js";
 import type { SourceStatus } from "../sources/provider.js";
 import type { MirrorOptions, MirrorStats } from "../stores/mirror.js";
 import type { RedisOption } from "../stores/redis.js";
@@ -23,8 +30,22 @@ export interface ContainmentOptions {
   rulesKey?: string;
   /** Fixed rules: no Edge Config at all (tests, or projects that deploy rules with code). */
   rules?: unknown;
-  /** Rules for a cold start while Edge Config is unreachable. Default: the bundled `rules/default.json`. */
+  /**
+   * Rules while none come from Edge Config (not connected, or a cold start while it is unreachable).
+   * Default: a document that blocks nothing (and says so once per isolate). The bundled
+   * `rules/default.json` is the demo for `containment dev`, never the default here.
+   */
   fallbackRules?: unknown;
+  /**
+   * Routes that must not open while the rules are unknown (a cold start with Edge Config down):
+   * `whenRulesUnavailable: "closed"` (default) answers 503 on them until Edge Config answers.
+   */
+  sensitive?: SensitiveRoutes;
+  /**
+   * The app's rewrites (Next.js `rewrites()` shape, or vercel.json's list): a rule on a destination
+   * also matches its sources. Next.js apps get this from `withContainment` in next.config.
+   */
+  rewrites?: RewritesOption;
   /** How long Edge Config's answer is trusted before asking again. Default 500 ms. */
   refreshMs?: number;
   /**
@@ -82,9 +103,17 @@ export interface ContainmentStatus extends SourceStatus {
   mirror?: MirrorStats & { kind: "redis" | "memory" };
 }
 
+/** Per-request facts an adapter knows better than the options (Next's `nextUrl`). */
+export interface DecideHints {
+  /** Replaces `options.normalize` for this request (the adapter merges them). */
+  normalize?: NormalizeOptions;
+  /** `false`: mirror the decision only when it is not `allow` (a second look at one request). */
+  recordAllow?: boolean;
+}
+
 export interface Containment {
   /** Decides on a request: the decision, the firewall's own response if it answers, headers to add otherwise. */
-  decide(request: Request, context?: WaitUntilContext): Promise<Evaluation>;
+  decide(request: Request, context?: WaitUntilContext, hints?: DecideHints): Promise<Evaluation>;
   /** Where the rules in force came from, the last failure, the store and the mirror. */
   status(): ContainmentStatus;
   /** The ruleset in force (refreshing it if due). */
@@ -117,6 +146,7 @@ const SOURCE_EVENTS = new Set([
   "rules-source-error",
   "rules-source-recovered",
   "rules-source-missing",
+  "rules-document-missing",
   "fastlane-invalid",
 ]);
 
@@ -163,10 +193,34 @@ export function createContainment(options: ContainmentOptions = {}): Containment
     keyring: stored.keyring,
   };
   const rules = rulesSource(options, services);
-  const normalize = normalizeOptions(options.normalize, env);
+  const baseNormalize = normalizeOptions(options.normalize, env);
+  // An adapter's per-request options (Next's basePath from nextUrl) get the same defaults, once each.
+  const hintedCache = new WeakMap<NormalizeOptions, NormalizeOptions>();
+  const hinted = (given: NormalizeOptions): NormalizeOptions => {
+    let done = hintedCache.get(given);
+    if (!done) {
+      done = normalizeOptions(given, env);
+      hintedCache.set(given, done);
+    }
+    return done;
+  };
   const sinks = [...(mirror ? [mirror] : []), ...(options.sinks ?? [])];
 
-  function record(decision: Decision, waitUntil: (promise: Promise<unknown>) => void): void {
+  const rewrites: readonly CompiledRewrite[] | undefined =
+    options.rewrites === undefined ? undefined : compileRewrites(options.rewrites);
+  const basePathOf = (normalize: NormalizeOptions | undefined) =>
+    (normalize?.basePath ?? "").split("/").filter((part) => part !== "");
+
+  /** Adds rewrite destinations as candidates: middleware runs before rewrites (see core/rewrites.ts). */
+  function rewritten(normalized: NormalizedRequest, normalize: NormalizeOptions | undefined): NormalizedRequest {
+    if (!rewrites || rewrites.length === 0) return normalized;
+    const facts = { headers: normalized.request.headers, url: normalized.request.url, host: normalized.host };
+    const paths = withRewriteTargets(normalized.paths, rewrites, facts, basePathOf(normalize));
+    return paths.length === normalized.paths.length ? normalized : { ...normalized, paths };
+  }
+
+  function record(decision: Decision, waitUntil: (promise: Promise<unknown>) => void, recordAllow = true): void {
+    if (!recordAllow && decision.outcome === "allow") return;
     for (const sink of sinks) {
       try {
         sink.record(decision);
@@ -177,9 +231,10 @@ export function createContainment(options: ContainmentOptions = {}): Containment
     }
   }
 
-  async function decide(request: Request, context?: WaitUntilContext): Promise<Evaluation> {
+  async function decide(request: Request, context?: WaitUntilContext, hints?: DecideHints): Promise<Evaluation> {
     const startedAt = services.now();
     const waitUntil = context ? (promise: Promise<unknown>) => context.waitUntil(promise) : swallow;
+    const normalize = hints?.normalize ? hinted(hints.normalize) : baseNormalize;
     const normalized = normalizeRequest(request, normalize, region);
     if (!normalized.ok) {
       const ruleset = await rules.current(waitUntil);
@@ -210,8 +265,9 @@ export function createContainment(options: ContainmentOptions = {}): Containment
       return { decision, response, headers: {} };
     }
     const ruleset = await rules.current(waitUntil);
-    const result = await evaluate(ruleset, normalized.request, services, startedAt, waitUntil);
-    record(result.decision, waitUntil);
+    const target = rewritten(normalized.request, normalize);
+    const result = await evaluate(ruleset, target, services, startedAt, waitUntil);
+    record(result.decision, waitUntil, hints?.recordAllow !== false);
     return result;
   }
 

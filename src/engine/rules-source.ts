@@ -3,13 +3,19 @@
  * fast lane when Redis is configured), or the fallback when nothing is configured. Setup only.
  */
 import type { JWK } from "jose";
-import defaultRules from "../../rules/default.json" with { type: "json" };
 import type { Services } from "../model/services.js";
 import type { RulesDocument } from "../rules/document.js";
 import { parseDocument } from "../rules/validate.js";
 import { type EdgeConfigReader, edgeConfigRules } from "../sources/edge-config.js";
 import { createEdgeConfigReader } from "../sources/edge-config-client.js";
 import { FASTLANE_HASH, type FastLaneReader, fastLaneKeys, fastLaneReader } from "../sources/fastlane.js";
+import {
+  checkSensitive,
+  FALLBACK_MESSAGES,
+  NO_RULES,
+  type SensitiveRoutes,
+  unavailableDocument,
+} from "../sources/fallback.js";
 import type { RulesProvider } from "../sources/provider.js";
 import { staticRules } from "../sources/static.js";
 import { createRedisClient, type RedisOption, redisConnections } from "../stores/redis.js";
@@ -32,6 +38,7 @@ export interface RulesSourceOptions {
   rulesKey?: string | undefined;
   rules?: unknown;
   fallbackRules?: unknown;
+  sensitive?: SensitiveRoutes | undefined;
   refreshMs?: number | undefined;
   maxStaleMs?: number | undefined;
   edgeConfigTimeoutMs?: number | undefined;
@@ -74,11 +81,17 @@ const defined = <K extends string, V>(key: K, value: V | undefined): { [P in K]?
   (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 
 export function rulesSource(options: RulesSourceOptions, services: Services): RulesProvider {
-  const fallback = parseDocument(options.fallbackRules ?? defaultRules) as RulesDocument;
+  // Never the demo rules of rules/default.json: those are for `containment dev` (issue 12).
+  const fallback = parseDocument(options.fallbackRules ?? NO_RULES) as RulesDocument;
+  checkSensitive(options.sensitive);
   if (options.rules !== undefined) return staticRules(parseDocument(options.rules), services);
   const connection = options.edgeConfig ?? services.env.EDGE_CONFIG ?? services.env.GLOBAL_CONFIG;
   if (connection === undefined) {
-    services.report("rules-source-missing", { message: "no EDGE_CONFIG: enforcing the fallback rules" });
+    // Once per isolate: the factory runs once per isolate.
+    services.report("rules-source-missing", {
+      message: FALLBACK_MESSAGES["not-connected"],
+      fallback: options.fallbackRules === undefined ? "none" : "fallbackRules",
+    });
     return staticRules(fallback, services, "fallback");
   }
   const client = typeof connection === "string" ? createEdgeConfigReader(connection) : connection;
@@ -90,6 +103,7 @@ export function rulesSource(options: RulesSourceOptions, services: Services): Ru
   return edgeConfigRules({
     client,
     fallback,
+    unavailable: unavailableDocument(fallback, options.sensitive),
     services,
     ...defined("key", options.rulesKey),
     ...defined("refreshMs", options.refreshMs),

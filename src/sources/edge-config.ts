@@ -21,6 +21,7 @@ import {
   switchVersion,
 } from "./edge-config/items.js";
 import { type OutageReport, outageTracker } from "./edge-config/outage.js";
+import { FALLBACK_MESSAGES } from "./fallback.js";
 import { describeInForce, invalidMessage, outageMessage } from "./edge-config/report.js";
 import { FASTLANE_KEY_ITEM, type FastLaneReader, type FastLaneSwitch, fastLaneKeys } from "./fastlane.js";
 import type { RulesProvider, SourceStatus } from "./provider.js";
@@ -58,6 +59,12 @@ export interface EdgeConfigSourceOptions {
   outageReportMs?: number;
   /** Rules used on a cold start while Edge Config is unreachable or holds no valid document. */
   fallback: RulesDocument;
+  /**
+   * Rules while Edge Config has never answered (a cold start that cannot reach it); default
+   * `fallback`. The firewall adds the sensitive routes' fail mode here (sources/fallback.ts); the
+   * fast lane's switches are added on top like everywhere else.
+   */
+  unavailable?: RulesDocument;
   services: Services;
   /** Kill switches published through Redis ahead of Edge Config's propagation (src/sources/fastlane.ts). */
   fastLane?: { reader: FastLaneReader; publicKeys?: readonly JWK[] };
@@ -145,6 +152,9 @@ export function edgeConfigRules(options: EdgeConfigSourceOptions): RulesProvider
   let goodSwitches = new Map<string, KillSwitchSpec>();
   let laneKeys: JWK[] = [];
   let reportedInvalid: string | undefined;
+  /** Whether Edge Config ever answered: until then the fallback is the `unavailable` document. */
+  let answered = false;
+  let toldNoDocument = false;
   const status: SourceStatus = { source: "fallback", digest: "", loadedAt: 0, switches: [], fast: [] };
 
   function install(document: RulesDocument | undefined): void {
@@ -153,7 +163,7 @@ export function edgeConfigRules(options: EdgeConfigSourceOptions): RulesProvider
       fastLane?.reader.switches(services.now()) ?? [],
     );
     const next = compileRuleset(
-      document ?? options.fallback,
+      document ?? (answered ? options.fallback : (options.unavailable ?? options.fallback)),
       entries,
       document ? "edge-config" : "fallback",
       services,
@@ -188,7 +198,12 @@ export function edgeConfigRules(options: EdgeConfigSourceOptions): RulesProvider
    * parameter no pattern captures) protect the rules in force as much as the schema does.
    */
   function apply(items: Readonly<Record<string, unknown>>, digest: string): void {
+    answered = true;
     const read = readDocument(items[settings.key], settings.maxDocumentBytes);
+    if (read.kind === "absent" && goodDocument === undefined && !toldNoDocument) {
+      toldNoDocument = true;
+      services.report("rules-document-missing", { message: FALLBACK_MESSAGES["no-document"], key: settings.key });
+    }
     const switches = readSwitches(items, goodSwitches);
     goodSwitches = switches.switches;
     if (items[FASTLANE_KEY_ITEM] !== undefined) laneKeys = fastLaneKeys(items[FASTLANE_KEY_ITEM]);

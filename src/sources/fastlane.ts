@@ -10,7 +10,10 @@
  * (it never replaces or removes one), and drops an entry once Edge Config holds that switch at the
  * same or a later version, or once it expires.
  */
-import { compactVerify, importJWK, type JWK } from "jose";
+// Subpath imports only: the root entry reaches JWE (CompressionStream), which Next's webpack edge build warns about.
+import type { JWK } from "jose";
+import { compactVerify } from "jose/jws/compact/verify";
+import { importJWK } from "jose/key/import";
 import { withDeadline } from "../core/deadline.js";
 import type { KillSwitchSpec } from "../rules/kill-switch.js";
 import { KILL_SWITCH_PREFIX, validateKillSwitchItem } from "../rules/validate.js";

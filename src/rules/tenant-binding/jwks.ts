@@ -1,4 +1,7 @@
-import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTVerifyGetKey } from "jose";
+// Subpath imports only: the root entry reaches JWE (CompressionStream), which Next's webpack edge build warns about.
+import type { JSONWebKeySet, JWTVerifyGetKey } from "jose";
+import * as errors from "jose/errors";
+import { createLocalJWKSet } from "jose/jwks/local";
 import { JwksUnavailable } from "../../core/errors.js";
 
 /*

@@ -1,4 +1,4 @@
-import { errors } from "jose";
+import * as errors from "jose/errors";
 import type { KeySource } from "./jwks.js";
 
 const HASH: Readonly<Record<string, string>> = { HS256: "SHA-256", HS384: "SHA-384", HS512: "SHA-512" };

@@ -1,4 +1,6 @@
-import { errors, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions, jwtVerify } from "jose";
+import type { JWTPayload, JWTVerifyGetKey, JWTVerifyOptions } from "jose";
+import * as errors from "jose/errors";
+import { jwtVerify } from "jose/jwt/verify";
 import { DeadlineExceeded, withDeadline } from "../../core/deadline.js";
 import { JwksUnavailable, type KeySource, type KeyTrace } from "./jwks.js";
 
