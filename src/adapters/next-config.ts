@@ -72,14 +72,10 @@ export function parseBuildTable(text: string | undefined, name = NEXT_BUILD_ENV)
   try {
     table = JSON.parse(text) as Partial<NextBuildTable>;
   } catch {
-    throw new ConfigInvalid(
-      `${name} is not JSON; only withContainment() in next.config should set it`,
-    );
+    throw new ConfigInvalid(`${name} is not JSON; only withContainment() in next.config should set it`);
   }
   if (table === null || typeof table !== "object" || table.v !== 1)
-    throw new ConfigInvalid(
-      `${name} is not a v1 table; rebuild with the installed edge-containment`,
-    );
+    throw new ConfigInvalid(`${name} is not a v1 table; rebuild with the installed edge-containment`);
   return {
     v: 1,
     basePath: typeof table.basePath === "string" ? table.basePath : "",

@@ -22,12 +22,17 @@ export function devBanner(dev: DevServer, cwd = process.cwd()): string {
     ],
   });
   return [
-    `edge-containment dev: middleware.ts bundled for the edge (${kb} KB gzipped), running in workerd (compatibility date ${dev.compatibilityDate}, no nodejs_compat)`,
+    dev.projectEntry
+      ? `edge-containment dev: your ${relative(cwd, dev.projectEntry) || dev.projectEntry} bundled for the edge (${kb} KB gzipped), running in workerd (compatibility date ${dev.compatibilityDate}, no nodejs_compat)`
+      : `edge-containment dev: middleware.ts bundled for the edge (${kb} KB gzipped), running in workerd (compatibility date ${dev.compatibilityDate}, no nodejs_compat)`,
     "",
     `  firewall     ${dev.urls.firewall}`,
     `  upstream     ${dev.urls.upstream}${dev.upstreamIsDemo ? "  (built-in demo origin)" : ""}`,
     `  rules        ${rules}  (watched: saved edits are enforced within 1 s)`,
     `  edge config  ${dev.urls.edgeConfig}  (stand-in; EDGE_CONFIG=${dev.edgeConfigConnection})`,
+    ...(dev.projectEntry
+      ? [`               for next dev, put in .env.local: EDGE_CONFIG=${dev.edgeConfigConnection}`]
+      : []),
     `  write API    PATCH ${dev.urls.writeApi}`,
     `               Authorization: Bearer ${dev.apiToken}`,
     `  store        ${store}`,

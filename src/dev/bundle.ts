@@ -154,3 +154,78 @@ if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(
     process.exitCode = 1;
   });
 }
+
+export interface ProjectBundleOptions {
+  /** The project's middleware.ts / proxy.ts. */
+  entry: string;
+  /** Environment the middleware reads at setup (EDGE_CONFIG, UPSTASH_REDIS_REST_URL, …). */
+  env: Readonly<Record<string, string>>;
+  /** A Next.js project: requests become `NextRequest`s built with this config (basePath, i18n). */
+  nextConfig?: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * `containment dev` in a user's project: the project's own middleware (resolving its own
+ * `edge-containment` and `next/server`) inside the project worker harness, for workerd. `process`
+ * does not exist there, so a module that runs before the middleware's gives it `process.env`:
+ * the middleware's factory reads its environment at module level, as on Vercel.
+ *
+ * @example
+ * const { worker } = await bundleProject({ entry: "/app/middleware.ts", env: { EDGE_CONFIG } });
+ */
+export async function bundleProject(options: ProjectBundleOptions): Promise<{ worker: EdgeBundleOutput }> {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const entry = resolve(options.entry);
+  const envModule = `globalThis.process ??= { env: {} }; Object.assign(globalThis.process.env, ${JSON.stringify(options.env)});`;
+  const requestModule = options.nextConfig
+    ? `import { NextRequest } from "next/server";\nexport const toPlatformRequest = (request) => new NextRequest(request, { nextConfig: ${JSON.stringify(options.nextConfig)} });`
+    : "export const toPlatformRequest = (request) => request;";
+  const outdir = join(dirname(entry), ".containment");
+  const result = await build({
+    ...edgeBuildOptions(),
+    // next/server's CommonJS files mention __dirname; Next's own edge build defines it the same way.
+    define: { ...EDGE_DEFINES, __dirname: JSON.stringify("/"), __filename: JSON.stringify("/index.js") },
+    stdin: {
+      contents: `import "containment:env";\nexport { default } from ${JSON.stringify(join(here, `project-worker${SOURCE_EXTENSION}`))};`,
+      resolveDir: dirname(entry),
+      sourcefile: "project-worker-entry.js",
+      loader: "js",
+    },
+    outfile: join(outdir, "worker.js"),
+    write: false,
+    plugins: [
+      {
+        name: "containment-project",
+        setup(esbuild) {
+          esbuild.onResolve({ filter: /^containment:(env|project|request)$/ }, (args) =>
+            args.path === "containment:project"
+              ? { path: entry }
+              : { path: args.path.slice("containment:".length), namespace: "containment" },
+          );
+          esbuild.onLoad({ filter: /.*/, namespace: "containment" }, (args) => ({
+            contents: args.path === "env" ? envModule : requestModule,
+            loader: "js",
+            resolveDir: dirname(entry),
+          }));
+        },
+      },
+    ],
+  });
+  const metafile = result.metafile as Metafile;
+  const builtins = nodeBuiltinInputs(metafile);
+  if (builtins.length > 0)
+    throw new Error(
+      `edge-containment: ${entry} imports Node built-ins, which the edge runtime lacks: ${builtins.join(", ")}`,
+    );
+  const file = result.outputFiles?.[0];
+  if (!file) throw new Error(`edge-containment: bundling ${entry} produced no output`);
+  return {
+    worker: {
+      entry: "worker",
+      path: file.path,
+      code: file.text,
+      bytes: file.contents.byteLength,
+      gzipBytes: gzipBytes(file.text),
+    },
+  };
+}

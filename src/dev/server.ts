@@ -8,15 +8,17 @@
  *                                                 ↑ rules: Edge Config stand-in ← rules file (watched)
  */
 import { randomBytes } from "node:crypto";
-import { join, resolve } from "node:path";
+import { existsSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { RulesInvalid } from "../core/errors.js";
 import { checkDocument } from "../rules/check.js";
-import { bundleEdge } from "./bundle.js";
+import { bundleEdge, bundleProject, type EdgeBundleOutput } from "./bundle.js";
 import { startDemoOrigin } from "./demo-origin.js";
 import { writeDevEndpoints } from "./dev-endpoints.js";
 import { type EdgeConfigServer, startEdgeConfigServer } from "./edge-config-server.js";
 import { COMPATIBILITY_DATE, type EdgeRuntime, startEdgeRuntime } from "./edge-runtime.js";
 import { startFrontServer } from "./front-server.js";
+import { readNextProject } from "./next-project.js";
 import { packageRoot } from "./package-root.js";
 import { configError, formatIssues, readRulesFile } from "./rules-file.js";
 import { watchRulesFile } from "./rules-file-watch.js";
@@ -27,8 +29,15 @@ export interface DevServerOptions {
   port?: number;
   /** Default 127.0.0.1: the dev server holds fake secrets and is nobody's production. */
   host?: string;
-  /** Rules file; default the package's rules/default.json. */
+  /** Rules file; default the project's containment.rules.json in project mode, else the package's rules/default.json. */
   rules?: string;
+  /**
+   * Project mode: the user's own middleware.ts / proxy.ts, bundled and run instead of the package's
+   * (so its options are what runs); `upstream` is then the project's `next dev`.
+   */
+  project?: { entry: string };
+  /** Port of the Edge Config stand-in (0: any free port), so EDGE_CONFIG can be set once in .env.local. */
+  edgeConfigPort?: number;
   /** Origin behind the firewall; default the built-in demo origin. */
   upstream?: string;
   /** `redis://…` of a real Redis, reached through the local Upstash bridge; default an in-memory store. */
@@ -66,6 +75,8 @@ export interface DevServer {
   readonly apiToken: string;
   readonly edgeConfigConnection: string;
   readonly rulesFile: string;
+  /** The project's middleware file in project mode. */
+  readonly projectEntry?: string;
   readonly upstreamIsDemo: boolean;
   /** "memory" or the Redis URL behind the bridge. */
   readonly store: string;
@@ -75,6 +86,8 @@ export interface DevServer {
 }
 
 const RULES_KEY = "containment";
+/** The rules file `containment dev` serves in a project unless --rules names another. */
+export const PROJECT_RULES_FILE = "containment.rules.json";
 
 function checkUrl(flag: string, text: string, protocols: readonly string[]): string {
   let url: URL;
@@ -108,7 +121,10 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   for (const locale of options.locales ?? [])
     if (!/^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$/.test(locale))
       throw configError(`--locales must list locales like en,de-AT; ${JSON.stringify(locale)} is not one`);
-  const rulesFile = resolve(options.rules ?? join(packageRoot(), "rules", "default.json"));
+  const rulesFile = resolve(options.rules ?? defaultRulesFile(options.project));
+  const ecPort = options.edgeConfigPort ?? 0;
+  if (!Number.isInteger(ecPort) || ecPort < 0 || ecPort > 65_535)
+    throw configError(`--edge-config-port must be 0-65535, got ${String(options.edgeConfigPort)}`);
   const upstreamFlag =
     options.upstream === undefined
       ? undefined
@@ -133,7 +149,15 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     const front = await startFrontServer({ host: options.host ?? "127.0.0.1", port, runtime });
     closers.push(front.close);
 
-    const ec = await startEdgeConfigServer({ items: { [RULES_KEY]: initialRules } });
+    const ec = await startEdgeConfigServer({ items: { [RULES_KEY]: initialRules }, port: ecPort }).catch(
+      (error: unknown) => {
+        throw (error as { code?: string }).code === "EADDRINUSE"
+          ? configError(
+              `--edge-config-port ${ecPort} is in use: stop what listens there or pick another port`,
+            )
+          : error;
+      },
+    );
     closers.push(ec.close);
     let watching = false;
     const watcher = watchRulesFile(validatingWriter(ec, rulesFile), rulesFile, RULES_KEY, {
@@ -160,10 +184,17 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
 
     // The isolates MAC their enforcement reports with it; `--local --wait` verifies them with it.
     const reportSecret = randomBytes(24).toString("base64url");
-    const bundle = await bundleEdge({ write: false });
+    const worker: EdgeBundleOutput = options.project
+      ? (
+          await projectBundle(
+            options.project.entry,
+            projectEnv(ec, redis, reportSecret, passedEnv(initialRules, options, log)),
+          )
+        ).worker
+      : (await bundleEdge({ write: false })).worker;
     try {
       const started = await startEdgeRuntime({
-        worker: bundle.worker,
+        worker,
         bindings: {
           EDGE_CONFIG: ec.connectionString,
           UPSTREAM_URL: upstream,
@@ -203,9 +234,10 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       apiToken: ec.apiToken,
       edgeConfigConnection: ec.connectionString,
       rulesFile,
+      ...(options.project ? { projectEntry: resolve(options.project.entry) } : {}),
       upstreamIsDemo: upstreamFlag === undefined,
       store: redisFlag ?? "memory",
-      bundleGzipBytes: bundle.middleware.gzipBytes,
+      bundleGzipBytes: worker.gzipBytes,
       compatibilityDate: COMPATIBILITY_DATE,
       close,
     };
@@ -213,6 +245,47 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     await close();
     throw error;
   }
+}
+
+/** A project's rules live next to its middleware; the package's demo rules are for the package itself. */
+function defaultRulesFile(project: DevServerOptions["project"]): string {
+  if (!project) return join(packageRoot(), "rules", "default.json");
+  const file = join(dirname(resolve(project.entry)), PROJECT_RULES_FILE);
+  if (!existsSync(file))
+    throw configError(
+      `no ${PROJECT_RULES_FILE} in ${dirname(resolve(project.entry))}: create it (start from node_modules/edge-containment/rules/default.json) or pass --rules <file>`,
+    );
+  return file;
+}
+
+/** The project's middleware with its Next.js config applied: NextRequest, basePath, withContainment's table. */
+async function projectBundle(entry: string, env: Record<string, string>) {
+  const next = await readNextProject(dirname(resolve(entry)));
+  return bundleProject({
+    entry,
+    env: { ...next.env, ...env },
+    ...(next.hasNext ? { nextConfig: next.nextConfig } : {}),
+  });
+}
+
+/**
+ * What the project's middleware reads from `process.env` at setup: the variables a deployment would
+ * hold (each rule's `secretEnv`, `--pass-env`; never the whole shell), then the stand-ins' addresses.
+ */
+function projectEnv(
+  ec: EdgeConfigServer,
+  redis: { url: string; token: string } | "memory",
+  reportSecret: string,
+  passed: Record<string, string>,
+): Record<string, string> {
+  const env: Record<string, string> = { ...passed, NODE_ENV: "development" };
+  env.EDGE_CONFIG = ec.connectionString;
+  env.CONTAINMENT_REPORT_SECRET = reportSecret;
+  if (redis !== "memory") {
+    env.UPSTASH_REDIS_REST_URL = redis.url;
+    env.UPSTASH_REDIS_REST_TOKEN = redis.token;
+  }
+  return env;
 }
 
 /**

@@ -212,14 +212,21 @@ export function createContainment(options: ContainmentOptions = {}): Containment
     (normalize?.basePath ?? "").split("/").filter((part) => part !== "");
 
   /** Adds rewrite destinations as candidates: middleware runs before rewrites (see core/rewrites.ts). */
-  function rewritten(normalized: NormalizedRequest, normalize: NormalizeOptions | undefined): NormalizedRequest {
+  function rewritten(
+    normalized: NormalizedRequest,
+    normalize: NormalizeOptions | undefined,
+  ): NormalizedRequest {
     if (!rewrites || rewrites.length === 0) return normalized;
     const facts = { headers: normalized.request.headers, url: normalized.request.url, host: normalized.host };
     const paths = withRewriteTargets(normalized.paths, rewrites, facts, basePathOf(normalize));
     return paths.length === normalized.paths.length ? normalized : { ...normalized, paths };
   }
 
-  function record(decision: Decision, waitUntil: (promise: Promise<unknown>) => void, recordAllow = true): void {
+  function record(
+    decision: Decision,
+    waitUntil: (promise: Promise<unknown>) => void,
+    recordAllow = true,
+  ): void {
     if (!recordAllow && decision.outcome === "allow") return;
     for (const sink of sinks) {
       try {
@@ -231,7 +238,11 @@ export function createContainment(options: ContainmentOptions = {}): Containment
     }
   }
 
-  async function decide(request: Request, context?: WaitUntilContext, hints?: DecideHints): Promise<Evaluation> {
+  async function decide(
+    request: Request,
+    context?: WaitUntilContext,
+    hints?: DecideHints,
+  ): Promise<Evaluation> {
     const startedAt = services.now();
     const waitUntil = context ? (promise: Promise<unknown>) => context.waitUntil(promise) : swallow;
     const normalize = hints?.normalize ? hinted(hints.normalize) : baseNormalize;

@@ -8,7 +8,6 @@ import type { RulesDocument } from "../rules/document.js";
 import { parseDocument } from "../rules/validate.js";
 import { type EdgeConfigReader, edgeConfigRules } from "../sources/edge-config.js";
 import { createEdgeConfigReader } from "../sources/edge-config-client.js";
-import { FASTLANE_HASH, type FastLaneReader, fastLaneKeys, fastLaneReader } from "../sources/fastlane.js";
 import {
   checkSensitive,
   FALLBACK_MESSAGES,
@@ -16,6 +15,7 @@ import {
   type SensitiveRoutes,
   unavailableDocument,
 } from "../sources/fallback.js";
+import { FASTLANE_HASH, type FastLaneReader, fastLaneKeys, fastLaneReader } from "../sources/fastlane.js";
 import type { RulesProvider } from "../sources/provider.js";
 import { staticRules } from "../sources/static.js";
 import { createRedisClient, type RedisOption, redisConnections } from "../stores/redis.js";

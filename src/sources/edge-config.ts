@@ -21,8 +21,8 @@ import {
   switchVersion,
 } from "./edge-config/items.js";
 import { type OutageReport, outageTracker } from "./edge-config/outage.js";
-import { FALLBACK_MESSAGES } from "./fallback.js";
 import { describeInForce, invalidMessage, outageMessage } from "./edge-config/report.js";
+import { FALLBACK_MESSAGES } from "./fallback.js";
 import { FASTLANE_KEY_ITEM, type FastLaneReader, type FastLaneSwitch, fastLaneKeys } from "./fastlane.js";
 import type { RulesProvider, SourceStatus } from "./provider.js";
 
@@ -202,7 +202,10 @@ export function edgeConfigRules(options: EdgeConfigSourceOptions): RulesProvider
     const read = readDocument(items[settings.key], settings.maxDocumentBytes);
     if (read.kind === "absent" && goodDocument === undefined && !toldNoDocument) {
       toldNoDocument = true;
-      services.report("rules-document-missing", { message: FALLBACK_MESSAGES["no-document"], key: settings.key });
+      services.report("rules-document-missing", {
+        message: FALLBACK_MESSAGES["no-document"],
+        key: settings.key,
+      });
     }
     const switches = readSwitches(items, goodSwitches);
     goodSwitches = switches.switches;

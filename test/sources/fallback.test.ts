@@ -54,7 +54,10 @@ describe("a project without EDGE_CONFIG", () => {
 
   it("enforces the fallback rules the user chose instead", async () => {
     const { status } = firewall({
-      fallbackRules: { version: 1, rules: [{ id: "own", kind: "kill-switch", match: { path: "/admin/**" } }] },
+      fallbackRules: {
+        version: 1,
+        rules: [{ id: "own", kind: "kill-switch", match: { path: "/admin/**" } }],
+      },
     });
     expect(await status("/admin/users")).toBe(503);
     expect(await status("/api/patients/1/export")).toBe(200);
@@ -69,7 +72,9 @@ describe("a project without EDGE_CONFIG", () => {
 describe("a cold start while Edge Config is unreachable", () => {
   async function downStore() {
     server = await startEdgeConfigServer({
-      items: { containment: { version: 1, rules: [{ id: "x", kind: "kill-switch", match: { path: "/x" } }] } },
+      items: {
+        containment: { version: 1, rules: [{ id: "x", kind: "kill-switch", match: { path: "/x" } }] },
+      },
     });
     server.setDown(true);
     return server.connectionString;
@@ -138,8 +143,8 @@ describe("the sensitive option", () => {
   });
 
   it("refuses an unknown fail mode at setup", () => {
-    expect(() =>
-      firewall({ sensitive: { paths: "/x", whenRulesUnavailable: "maybe" as "open" } }),
-    ).toThrow(/whenRulesUnavailable/);
+    expect(() => firewall({ sensitive: { paths: "/x", whenRulesUnavailable: "maybe" as "open" } })).toThrow(
+      /whenRulesUnavailable/,
+    );
   });
 });

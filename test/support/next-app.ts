@@ -5,7 +5,16 @@
  * router exactly as written (Node's http client would refuse or re-encode many of them).
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { connect } from "node:net";
 import { join, resolve } from "node:path";
 import { freePort } from "./redis-server.js";
@@ -20,15 +29,29 @@ export function nextInstalled(): boolean {
 }
 
 /**
- * `npm pack` of this repository (after `npm run build`), installed into the example without
- * touching its committed package.json / lock file. Returns the tarball path.
+ * `npm pack` of this repository, built in a copy under .tmp (so the dist/ other tests and the bin
+ * use is never rewritten under them), installed into the example without touching its committed
+ * package.json / lock file. Returns the tarball path.
  */
 export function installPackedPackage(): string {
+  const work = join(REPO, ".tmp/pack-src");
   const out = join(REPO, ".tmp/pack");
-  rmSync(out, { recursive: true, force: true });
+  for (const dir of [work, out]) rmSync(dir, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
-  execFileSync("npm", ["run", "--silent", "build"], { cwd: REPO, stdio: "pipe" });
-  execFileSync("npm", ["pack", "--silent", "--pack-destination", out], { cwd: REPO, stdio: "pipe" });
+  for (const entry of [
+    "package.json",
+    "README.md",
+    "bin",
+    "rules",
+    "src",
+    "middleware.ts",
+    "tsconfig.json",
+    "tsconfig.build.json",
+  ])
+    cpSync(join(REPO, entry), join(work, entry), { recursive: true });
+  symlinkSync(join(REPO, "node_modules"), join(work, "node_modules"), "dir");
+  execFileSync("npm", ["run", "--silent", "build"], { cwd: work, stdio: "pipe" });
+  execFileSync("npm", ["pack", "--silent", "--pack-destination", out], { cwd: work, stdio: "pipe" });
   const tarball = readdirSync(out).find((name) => name.endsWith(".tgz"));
   if (!tarball) throw new Error("npm pack wrote no tarball");
   const path = join(out, tarball);
@@ -55,6 +78,9 @@ export function variantDir(variant: Variant): string {
   for (const entry of ["app", "next.config.ts", "tsconfig.json", "containment.rules.json"])
     cpSync(join(APP, entry), join(dir, entry), { recursive: true });
   cpSync(join(APP, "variants/proxy.ts"), join(dir, "proxy.ts"));
+  // The copy builds inside the example, whose node_modules Turbopack must see: root it there.
+  const config = join(dir, "next.config.ts");
+  writeFileSync(config, readFileSync(config, "utf8").replaceAll("import.meta.dirname", JSON.stringify(APP)));
   writeFileSync(join(dir, "package.json"), JSON.stringify({ private: true, type: "module" }));
   return dir;
 }
@@ -98,11 +124,15 @@ export interface NextServer {
 /** `next start` on a free port; resolves once it answers HTTP. */
 export async function nextStart(dir: string, env: Record<string, string>): Promise<NextServer> {
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, [NEXT_BIN, "start", "-p", String(port), "-H", "127.0.0.1"], {
-    cwd: dir,
-    env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1", NODE_ENV: "production", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [NEXT_BIN, "start", "-p", String(port), "-H", "127.0.0.1"],
+    {
+      cwd: dir,
+      env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1", NODE_ENV: "production", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   let output = "";
   child.stdout?.on("data", (chunk) => {
     output += String(chunk);

@@ -54,11 +54,13 @@ describe("platform adapters", () => {
     }
   });
 
-  it("enforces the bundled default rules when no Edge Config is configured", async () => {
-    const middleware = createMiddleware({ env: {}, onReport: () => {} });
-    expect((await middleware(new Request("https://app.example.com/api/patients/1/export"))).status).toBe(503);
+  it("blocks nothing without Edge Config and never serves the demo rules (issue 12)", async () => {
+    const reports: string[] = [];
+    const middleware = createMiddleware({ env: {}, onReport: (event) => reports.push(event) });
+    expect((await middleware(new Request("https://app.example.com/api/patients/1/export"))).status).toBe(200);
     expect((await middleware(new Request("https://app.example.com/"))).headers.get("x-middleware-next")).toBe(
       "1",
     );
+    expect(reports).toEqual(["rules-source-missing"]);
   });
 });

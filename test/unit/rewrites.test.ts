@@ -71,7 +71,12 @@ describe("a rule on a rewrite's destination", () => {
 
   it("blocks every spelling of a source the normalizer reads as the same path", async () => {
     const check = firewall();
-    for (const spelling of ["/LEGACY/Export/1", "/legacy//export/1", "/legacy/%65xport/1", "/legacy/./export/1/"])
+    for (const spelling of [
+      "/LEGACY/Export/1",
+      "/legacy//export/1",
+      "/legacy/%65xport/1",
+      "/legacy/./export/1/",
+    ])
       expect((await check(spelling)).status, spelling).toBe(503);
   });
 
@@ -131,15 +136,17 @@ describe("compiling rewrite sources", () => {
   });
 
   it("refuses what it cannot read, naming the rewrite", () => {
-    expect(() => compileRewrites([{ source: "/a{/:b}?", destination: "/x" }])).toThrow(/rewrites\[0\]\.source/);
+    expect(() => compileRewrites([{ source: "/a{/:b}?", destination: "/x" }])).toThrow(
+      /rewrites\[0\]\.source/,
+    );
     expect(() => compileRewrites({ afterFiles: [{ source: "no-slash", destination: "/x" }] })).toThrow(
       /rewrites\.afterFiles\[0\]\.source: must start with "\/"/,
     );
     expect(() =>
       compileRewrites([{ source: "/a", destination: "/b", has: [{ type: "query", key: "k", value: "(" }] }]),
     ).toThrow(/rewrites\[0\]\.has\[0\]\.value/);
-    expect(() => createContainment({ rules: RULES, env: {}, rewrites: [{ source: "/a(", destination: "/b" }] })).toThrow(
-      /ERR_CONFIG|unbalanced/,
-    );
+    expect(() =>
+      createContainment({ rules: RULES, env: {}, rewrites: [{ source: "/a(", destination: "/b" }] }),
+    ).toThrow(/ERR_CONFIG|unbalanced/);
   });
 });

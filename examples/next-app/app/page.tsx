@@ -6,7 +6,8 @@ export default function Home() {
       <h1>Patient portal (edge-containment example)</h1>
       <ul>
         <li>
-          <Link href="/api/patients/1">a patient record</Link> (route handler; <code>cache-control: private, no-store</code>)
+          <Link href="/api/patients/1">a patient record</Link> (route handler;{" "}
+          <code>cache-control: private, no-store</code>)
         </li>
         <li>
           <Link href="/api/patients/1/export">an export</Link> (blocked while a kill switch is on)

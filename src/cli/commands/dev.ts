@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError } from "commander";
 import { ConfigInvalid } from "../../core/errors.js";
 import { devBanner } from "../../dev/banner.js";
+import { findProjectEntry } from "../../dev/project.js";
 import type { DevServer } from "../../dev/server.js";
 import { fail } from "../errors.js";
 
@@ -13,6 +14,8 @@ interface DevFlags {
   basePath?: string;
   locales?: string;
   passEnv?: string;
+  edgeConfigPort?: number;
+  entry?: string;
 }
 
 function listOf(text: string | undefined): string[] | undefined {
@@ -67,12 +70,23 @@ async function loadDevServer(): Promise<typeof import("../../dev/server.js")> {
 /** `containment dev`: the firewall locally, in workerd, in front of an upstream. */
 export function devCommand(): Command {
   return new Command("dev")
-    .description("run the middleware bundle in workerd on localhost, with rules from a watched file")
+    .description(
+      "run the middleware in workerd on localhost, with rules from a watched file; in a project, its own middleware.ts / proxy.ts",
+    )
     .option("-p, --port <port>", "port of the firewall (0: any free port)", parsePort, 3000)
     .option("--host <host>", "address to listen on", "127.0.0.1")
     .option(
       "--rules <file>",
-      "rules document to serve through the local Edge Config (default: rules/default.json)",
+      "rules document to serve through the local Edge Config (default: containment.rules.json in a project, else the package's rules/default.json)",
+    )
+    .option(
+      "--edge-config-port <port>",
+      "port of the local Edge Config, so EDGE_CONFIG can be set once in .env.local (default: any free port)",
+      parsePort,
+    )
+    .option(
+      "--entry <file>",
+      "the project's middleware file (default: ./middleware.ts or ./proxy.ts if present)",
     )
     .option("--upstream <url>", "origin behind the firewall (default: a built-in demo origin)")
     .option("--redis <url>", "redis://… of a real Redis (default: an embedded in-memory store)")
@@ -85,8 +99,13 @@ export function devCommand(): Command {
       "--pass-env <names>",
       "more environment variables for the worker, comma-separated (every secretEnv of the rules is passed already)",
     )
+    .addHelpText(
+      "after",
+      "\nIn a Next.js project (next dev on port 3001, EDGE_CONFIG in .env.local from the banner):\n  npx containment dev --upstream http://127.0.0.1:3001 --edge-config-port 4111",
+    )
     .action(async (flags: DevFlags) => {
       try {
+        const entry = findProjectEntry(process.cwd(), flags.entry);
         const { startDevServer } = await loadDevServer();
         const dev = await startDevServer({
           port: flags.port,
@@ -97,6 +116,8 @@ export function devCommand(): Command {
           ...(flags.basePath === undefined ? {} : { basePath: flags.basePath }),
           ...(flags.locales === undefined ? {} : { locales: listOf(flags.locales) ?? [] }),
           ...(flags.passEnv === undefined ? {} : { passEnv: listOf(flags.passEnv) ?? [] }),
+          ...(flags.edgeConfigPort === undefined ? {} : { edgeConfigPort: flags.edgeConfigPort }),
+          ...(entry === undefined ? {} : { project: { entry } }),
         });
         console.log(devBanner(dev));
         closeOnSignals(dev);

@@ -1,0 +1,239 @@
+/**
+ * The drop-in for real (issue 12): examples/next-app, a Next.js 16 App Router app depending on the
+ * `npm pack` tarball of this repository, built with `next build` (Turbopack; `--webpack` once for its
+ * warnings) and run with `next start`, as middleware.ts and as the proxy.ts variant. Rules come from
+ * the local Edge Config stand-in (real `@vercel/edge-config` client inside Next), rate limits from a
+ * real redis-server behind the Upstash REST bridge. A spelling leaks exactly when the export
+ * handler's canary (`x-canary: patient-export`) answers.
+ */
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { SignJWT } from "jose";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type EdgeConfigServer, startEdgeConfigServer } from "../../src/dev/edge-config-server.js";
+import { startUpstashBridge, type UpstashBridge } from "../../src/dev/upstash-bridge.js";
+import {
+  APP,
+  follow,
+  installPackedPackage,
+  type NextServer,
+  nextBuild,
+  nextInstalled,
+  nextStart,
+  REPO,
+  rawRequest,
+  type Variant,
+  variantDir,
+} from "../support/next-app.js";
+import { type RedisServer, startRedisServer } from "../support/redis-server.js";
+import { BENIGN_TWINS, METHODS, REWRITE_SPELLINGS, ROUTE_SPELLINGS } from "./spellings.js";
+
+const SECRET = "example-jwt-secret-for-tests-only-0123456789";
+const KILL_KEY = "containment_kill_export-freeze";
+const KILL = {
+  id: "export-freeze",
+  match: { path: "/api/patients/*/export" },
+  incident: "INC-12",
+  version: 1,
+};
+const NOTES_KILL_KEY = "containment_kill_notes-freeze";
+const NOTES_KILL = { id: "notes-freeze", match: { path: "/notes", methods: ["POST"] } };
+const CANARY = "patient-export";
+const BUILD_TIMEOUT = 20 * 60_000;
+
+// Other helpers' clones run `npm test` without the example installed; CI always installs it, so
+// there a missing install fails instead of skipping.
+const enabled = nextInstalled() || Boolean(process.env.CI);
+
+let redis: RedisServer;
+let bridge: UpstashBridge;
+let ec: EdgeConfigServer;
+const dirs: Partial<Record<Variant, string>> = {};
+const timings: Record<string, number> = {};
+let webpackOutput = "";
+
+async function patch(items: Array<{ operation: "upsert" | "delete"; key: string; value?: unknown }>) {
+  const response = await fetch(`${ec.apiUrl}/v1/edge-config/${ec.id}/items`, {
+    method: "PATCH",
+    headers: { authorization: `Bearer ${ec.apiToken}`, "content-type": "application/json" },
+    body: JSON.stringify({ items }),
+  });
+  expect(response.status).toBe(200);
+}
+
+/** Polls until `done` holds: a condition waited on, with a deadline, never a sleep that hopes. */
+async function until(done: () => Promise<boolean>, what: string, ms = 15_000): Promise<number> {
+  const started = Date.now();
+  while (!(await done())) {
+    if (Date.now() - started > ms) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((res) => setTimeout(res, 25));
+  }
+  return Date.now() - started;
+}
+
+function token(org: string): Promise<string> {
+  return new SignJWT({ org_id: org })
+    .setProtectedHeader({ alg: "HS256" })
+    .setIssuedAt()
+    .setExpirationTime("5m")
+    .sign(new TextEncoder().encode(SECRET));
+}
+
+describe.skipIf(!enabled)("the example Next.js app built with next build and run with next start", () => {
+  beforeAll(async () => {
+    let started = Date.now();
+    installPackedPackage();
+    timings.packAndInstallMs = Date.now() - started;
+    redis = await startRedisServer();
+    bridge = await startUpstashBridge({ redisUrl: redis.url });
+    const rules = JSON.parse(readFileSync(join(APP, "containment.rules.json"), "utf8"));
+    ec = await startEdgeConfigServer({ items: { containment: rules, [KILL_KEY]: KILL } });
+    dirs.middleware = variantDir("middleware");
+    timings.buildMiddlewareMs = nextBuild(dirs.middleware).ms;
+    started = Date.now();
+    webpackOutput = nextBuild(dirs.middleware, { webpack: true, distDir: ".next-webpack" }).output;
+    timings.buildWebpackMs = Date.now() - started;
+    dirs.proxy = variantDir("proxy");
+    timings.buildProxyMs = nextBuild(dirs.proxy).ms;
+  }, BUILD_TIMEOUT);
+
+  afterAll(async () => {
+    await ec?.close();
+    await bridge?.close();
+    await redis?.stop();
+    // Build times and flip/lift latencies go to benchmark results, not into assertions.
+    mkdirSync(join(REPO, "bench/results"), { recursive: true });
+    writeFileSync(join(REPO, "bench/results/next-app.json"), `${JSON.stringify(timings, null, 2)}\n`);
+  });
+
+  it("ships source maps that carry their sources, since src/ is not in the package", () => {
+    const dist = join(APP, "node_modules/edge-containment/dist");
+    const maps = readdirSync(dist, { recursive: true, encoding: "utf8" }).filter((f) =>
+      f.endsWith(".js.map"),
+    );
+    expect(maps.length).toBeGreaterThan(10);
+    const missing = maps.filter((file) => {
+      const map = JSON.parse(readFileSync(join(dist, file), "utf8")) as {
+        sources: string[];
+        sourcesContent?: unknown[];
+      };
+      return map.sources.some((_, i) => typeof map.sourcesContent?.[i] !== "string");
+    });
+    expect(missing).toEqual([]);
+  });
+
+  it("builds with next build --webpack without a warning from this package", () => {
+    const warnings = webpackOutput
+      .split("\n")
+      .filter((line) => /edge-containment|CompressionStream|DecompressionStream|Edge Runtime/i.test(line));
+    expect(warnings).toEqual([]);
+    expect(webpackOutput).toContain("Compiled");
+  });
+
+  for (const variant of ["middleware", "proxy"] as const) {
+    describe(`as ${variant === "middleware" ? "middleware.ts (edge runtime)" : "proxy.ts (Node runtime)"}`, () => {
+      let next: NextServer;
+      const ip = variant === "middleware" ? "203.0.113.10" : "203.0.113.20";
+      const get = (path: string, headers: Record<string, string> = {}, method = "GET") =>
+        follow(next.port, method, path, { "x-real-ip": ip, ...headers });
+
+      beforeAll(async () => {
+        next = await nextStart(dirs[variant] as string, {
+          EDGE_CONFIG: ec.connectionString,
+          UPSTASH_REDIS_REST_URL: bridge.url,
+          UPSTASH_REDIS_REST_TOKEN: bridge.token,
+          CONTAINMENT_SALT: "example-salt-for-tests-only",
+          EXAMPLE_JWT_SECRET: SECRET,
+        });
+      }, 90_000);
+      afterAll(() => next?.close());
+
+      it("never lets a spelling of the blocked route reach its handler, with any method", async () => {
+        const leaks: string[] = [];
+        for (const path of [...ROUTE_SPELLINGS, ...REWRITE_SPELLINGS])
+          for (const method of METHODS) {
+            const answer = await get(path, {}, method);
+            if (answer.headers["x-canary"] === CANARY) leaks.push(`${method} ${path} → ${answer.status}`);
+          }
+        expect(leaks).toEqual([]);
+      });
+
+      it("blocks the plain route, the rewritten sources and the app's own rewrite with the firewall's answer", async () => {
+        for (const path of ["/portal/api/patients/1/export", ...REWRITE_SPELLINGS]) {
+          const answer = await get(path);
+          expect(answer.status, path).toBe(503);
+          expect(JSON.parse(answer.body), path).toMatchObject({ rule: "export-freeze", incident: "INC-12" });
+        }
+      });
+
+      it("lets the benign twins through to the app", async () => {
+        for (const path of BENIGN_TWINS) {
+          const answer = await get(path);
+          expect(answer.status, path).not.toBe(503);
+          expect(answer.body, path).not.toContain('"rule"');
+        }
+        expect((await get("/portal/api/patients/1")).headers["x-canary"]).toBe("patient");
+      });
+
+      it("adds the headers rule to route-handler responses, also through compose", async () => {
+        const answer = await get("/portal/api/patients/1");
+        expect(answer.status).toBe(200);
+        expect(answer.headers["cache-control"]).toBe("private, no-store");
+      });
+
+      it("takes a lift and a flip through Edge Config by the first request after refreshMs", async () => {
+        const exportAnswers = async () =>
+          (await get("/portal/api/patients/2/export")).headers["x-canary"] === CANARY;
+        await patch([{ operation: "delete", key: KILL_KEY }]);
+        timings[`${variant}LiftMs`] = await until(exportAnswers, "the lift to reach the app");
+        expect((await get("/portal/legacy/export/2")).headers["x-canary"]).toBe(CANARY);
+        await patch([{ operation: "upsert", key: KILL_KEY, value: { ...KILL, version: 2 } }]);
+        timings[`${variant}FlipMs`] = await until(
+          async () => !(await exportAnswers()),
+          "the flip to reach the app",
+        );
+        const blocked = await get("/portal/legacy/export/2");
+        expect(blocked.status).toBe(503);
+        expect(blocked.headers["x-canary"]).toBeUndefined();
+      });
+
+      it("contains a server action with a kill switch on POST to its page", async () => {
+        await patch([{ operation: "upsert", key: NOTES_KILL_KEY, value: NOTES_KILL }]);
+        const post = () =>
+          get("/portal/notes", { "next-action": "0".repeat(42), "content-type": "text/plain" }, "POST");
+        await until(async () => (await post()).status === 503, "the notes switch");
+        expect((await get("/portal/notes")).status).toBe(200);
+        await patch([{ operation: "delete", key: NOTES_KILL_KEY }]);
+        await until(async () => (await post()).status !== 503, "the notes switch to lift");
+      });
+
+      it("admits exactly the rate limit's requests, then answers 429", async () => {
+        const answers = [];
+        for (let i = 0; i < 6; i++) answers.push(await get("/portal/api/reports"));
+        expect(answers.filter((a) => a.headers["x-canary"] === "reports")).toHaveLength(3);
+        expect(answers.slice(3).map((a) => a.status)).toEqual([429, 429, 429]);
+      });
+
+      it("refuses a token of another tenant and admits the tenant's own", async () => {
+        const other = await get("/portal/api/orgs/acme/records", {
+          authorization: `Bearer ${await token("globex")}`,
+        });
+        expect(other.status).toBe(403);
+        expect(other.headers["x-canary"]).toBeUndefined();
+        const own = await get("/portal/api/orgs/acme/records", {
+          authorization: `Bearer ${await token("acme")}`,
+        });
+        expect(own.status).toBe(200);
+        expect(own.headers["x-canary"]).toBe("tenant-records");
+      });
+
+      it("answers a malformed request with a defined response, never the handler", async () => {
+        const answer = await rawRequest(next.port, "GET", "/portal/api/patients/1/export%00", {
+          "x-real-ip": ip,
+        });
+        expect([400, 404, 503]).toContain(answer.status);
+        expect(answer.headers["x-canary"]).toBeUndefined();
+      });
+    });
+  }
+});
