@@ -24,19 +24,15 @@ export interface SensitiveRoutes {
   whenRulesUnavailable?: "closed" | "open";
 }
 
-/** Why the fallback is in force; each has its own message (see README "What runs without Edge Config"). */
-export type FallbackReason = "not-connected" | "unavailable";
-
 export const SENSITIVE_RULE_ID = "sensitive-while-rules-unavailable";
 
-export const FALLBACK_MESSAGES: Readonly<Record<FallbackReason | "no-document", string>> = {
+/** What the firewall says, once per isolate, when no rules come from Edge Config (README "What runs without rules"). */
+export const FALLBACK_MESSAGES = {
   "not-connected":
     "no EDGE_CONFIG (or GLOBAL_CONFIG) is set: no rules are connected, so the firewall blocks nothing. Connect an Edge Config store to the project and put your rules in its `containment` item",
-  unavailable:
-    "Edge Config did not answer on a cold start: enforcing the fallback rules until it does (kill switches from Edge Config are not known yet)",
   "no-document":
     "Edge Config has no valid `containment` item: enforcing the fallback rules and any kill-switch items",
-};
+} as const;
 
 /** The kill switch that keeps sensitive routes closed while no rules are known. */
 function sensitiveSwitch(sensitive: SensitiveRoutes): Record<string, unknown> {
