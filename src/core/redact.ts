@@ -7,7 +7,9 @@ const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$
 const LONG_HEX = /^[0-9a-f]{8,}$/i;
 const MANY_DIGITS = /\d.*\d.*\d/;
 
-const DIGIT_OR_AT = /[\d@]/;
+// `%` too: text still percent-encoded after the one decode (`jane%2540example.com` arrives as
+// `jane%40example.com`) is an encoded value, and the redaction must not depend on its spelling.
+const DIGIT_OR_AT = /[\d@%]/;
 
 function looksLikeIdentifier(segment: string): boolean {
   // Most segments are short words: one cheap test clears them before the specific patterns.
@@ -16,6 +18,7 @@ function looksLikeIdentifier(segment: string): boolean {
   return (
     segment.length > 32 ||
     segment.includes("@") ||
+    segment.includes("%") ||
     UUID.test(segment) ||
     LONG_HEX.test(segment) ||
     MANY_DIGITS.test(segment) ||

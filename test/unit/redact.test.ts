@@ -16,4 +16,9 @@ describe("path redaction for evidence", () => {
     expect(redactPath(["facade", "beef"])).toBe("/facade/beef");
     expect(redactPath([])).toBe("/");
   });
+
+  it("replaces a segment still percent-encoded after the one decode (a double-encoded e-mail)", () => {
+    expect(redactPath(["api", "jane%40example.com", "export"])).toBe("/api/:id/export");
+    expect(redactPath(["api", "a%2Fb"])).toBe("/api/:id");
+  });
 });
