@@ -188,6 +188,37 @@ describe("the incident flow through the CLI, the Vercel API stand-in, a real Red
     expect(ec.patches.length).toBe(patches);
   }, 180_000);
 
+  it("status flags a switch written outside containment (no audit entry), and doctor checks each setting live", async () => {
+    ec.setItem("containment_kill_by_curl", { match: { path: "/api/curl/**" }, reason: "someone used curl" });
+    try {
+      const status = await cli(["status", "--json"]);
+      expect(status.code).toBe(0);
+      const snapshot = (status.json as { status: { unaudited: string[]; switches: Array<{ id: string }> } })
+        .status;
+      expect(snapshot.unaudited).toContain("containment_kill_by_curl");
+      expect(snapshot.switches.map((s) => s.id)).toContain("by_curl");
+      const human = await cli(["status"]);
+      expect(human.stdout).toMatch(/CHANGED WITHOUT AN AUDIT ENTRY.*containment_kill_by_curl/);
+    } finally {
+      ec.deleteItem("containment_kill_by_curl");
+    }
+    const doctor = await cli(["doctor", "--json"]);
+    const checks = (doctor.json as { checks: Array<{ name: string; ok: boolean; detail: string }> }).checks;
+    expect(checks.find((c) => c.name === "Vercel token")).toMatchObject({
+      ok: true,
+      detail: expect.stringMatching(/user local-responder/),
+    });
+    expect(checks.find((c) => c.name === "Edge Config store")).toMatchObject({ ok: true });
+    expect(checks.find((c) => c.name === "Redis")).toMatchObject({ ok: true });
+    expect(checks.find((c) => c.name === "report secret")).toMatchObject({
+      ok: false,
+      detail: expect.stringMatching(/CONTAINMENT_REPORT_SECRET/),
+    });
+    expect(doctor.code).toBe(3);
+    const refused = await cli(["doctor", "--json"], { VERCEL_TOKEN: "wrong" });
+    expect(refused.code).toBe(3);
+  });
+
   it("waits out a short Retry-After once and then succeeds", async () => {
     ec.rateLimitNext(1, 1);
     const listed = await cli(["list", "--json"]);
