@@ -1,16 +1,18 @@
 import { cidrContains } from "../core/ip.js";
 import type { NormalizedRequest } from "../core/request.js";
-import type { Decision, DecisionContext, Note } from "../model/decision.js";
+import type { Decision, Note } from "../model/decision.js";
 import { PUBLIC_MESSAGES } from "../model/messages.js";
 import type { Services } from "../model/services.js";
 import type { Verdict } from "../model/verdict.js";
 import type { Identity, RuleContext } from "../rules/rule.js";
 import type { CompiledRuleset, MatchedRule } from "../rules/ruleset.js";
 import { addressedTenant } from "../rules/tenancy.js";
+import { type Deciding, type DecisionFacts, decisionOf } from "./decisions.js";
 import { blockResponse, emptyResponse } from "./respond.js";
 
-type DecisionFacts = DecisionContext & { notes: Note[] };
-type BlockDecision = Extract<Decision, { outcome: "block" | "rate-limited" }>;
+type BlockVerdict = Extract<Verdict, { action: "block" }>;
+type FailVerdict = Extract<Verdict, { action: "fail" }>;
+type RespondVerdict = Extract<Verdict, { action: "respond" }>;
 
 export interface Evaluation {
   decision: Decision;
@@ -72,6 +74,216 @@ function verdictOf(
   }
 }
 
+/** One request's evaluation in progress: what the rules have said so far. */
+interface Run {
+  readonly ruleset: CompiledRuleset;
+  readonly request: NormalizedRequest;
+  readonly services: Services;
+  readonly startedAt: number;
+  readonly waitUntil: (promise: Promise<unknown>) => void;
+  readonly matches: readonly MatchedRule[];
+  /** Filled in by rules as they verify it (tenant binding sets tenant and user). */
+  readonly identity: Identity;
+  /** Headers for the origin's response, merged from every passing rule. */
+  readonly headers: Record<string, string>;
+  /** Monitor hits and fail-open errors: evidence that did not decide the request. */
+  readonly notes: Note[];
+  /** The client address is in the document's break-glass networks. */
+  readonly breakGlass: boolean;
+  /** The first kill switch that let a break-glass client through. */
+  bypassed: MatchedRule | undefined;
+}
+
+/**
+ * The request's tenant as recorded in decisions: a verified one first, else the addressed one.
+ * Only a tenant that resolveTenant validated is ever recorded (never a raw path segment).
+ */
+function tenantOf(run: Run, match: MatchedRule | undefined): string | undefined {
+  return run.identity.tenant ?? addressedTenant(run.request, match?.readings ?? [], run.ruleset.tenancy);
+}
+
+function factsOf(run: Run, match: MatchedRule | undefined, kept: Note[]): DecisionFacts {
+  const { request } = run;
+  const out: DecisionFacts = {
+    requestId: request.requestId,
+    at: run.startedAt,
+    method: request.method,
+    path: request.displayPath,
+    host: request.host,
+    region: request.region,
+    rulesetDigest: run.ruleset.digest,
+    latencyMs: run.services.now() - run.startedAt,
+    notes: kept,
+  };
+  const tenant = tenantOf(run, match);
+  if (match) out.route = match.route;
+  if (tenant !== undefined) out.tenant = tenant;
+  if (run.identity.user !== undefined) out.user = run.identity.user;
+  if (request.ipText !== undefined) out.ip = request.ipText;
+  return out;
+}
+
+function contextOf(run: Run, match: MatchedRule): RuleContext {
+  return {
+    request: run.request,
+    params: match.params,
+    readings: match.readings,
+    route: match.route,
+    ruleset: run.ruleset,
+    services: run.services,
+    identity: run.identity,
+    breakGlass: run.breakGlass,
+    waitUntil: run.waitUntil,
+  };
+}
+
+/** An enforcing block: the first one ends evaluation. */
+function blocked(run: Run, match: MatchedRule, verdict: BlockVerdict): Evaluation {
+  const { rule } = match;
+  const deciding: Extract<Deciding, { outcome: "block" | "rate-limited" }> = {
+    outcome: verdict.outcome,
+    rule: rule.id,
+    kind: rule.kind,
+    reason: verdict.reason,
+    status: verdict.status,
+  };
+  if (verdict.incident !== undefined) deciding.incident = verdict.incident;
+  // The tenant a refused request addressed, as the rule read it.
+  if (verdict.tenant !== undefined) deciding.tenant = verdict.tenant;
+  const decision = decisionOf(factsOf(run, match, run.notes), deciding);
+  const response = blockResponse({
+    status: verdict.status,
+    message: verdict.message,
+    rule: rule.id,
+    requestId: run.request.requestId,
+    ...(verdict.incident === undefined ? {} : { incident: verdict.incident }),
+    ...(verdict.retryAfter === undefined ? {} : { retryAfter: verdict.retryAfter }),
+    headers: { ...run.headers, ...verdict.headers },
+  });
+  return { decision, response, headers: run.headers };
+}
+
+/** A dependency failed and the rule fails closed. */
+function failedClosed(run: Run, match: MatchedRule, verdict: FailVerdict): Evaluation {
+  const status = verdict.status ?? 503;
+  const decision = decisionOf(factsOf(run, match, run.notes), {
+    outcome: "error",
+    rule: match.rule.id,
+    kind: match.rule.kind,
+    reason: verdict.reason,
+    failMode: "closed",
+    status,
+  });
+  const response = blockResponse({
+    status,
+    message: verdict.message ?? PUBLIC_MESSAGES.unavailable,
+    rule: match.rule.id,
+    requestId: run.request.requestId,
+    headers: run.headers,
+  });
+  return { decision, response, headers: run.headers };
+}
+
+/** The firewall answers itself with a success (CORS preflight). */
+function responded(run: Run, match: MatchedRule, verdict: RespondVerdict): Evaluation {
+  const decision = decisionOf(factsOf(run, match, run.notes), {
+    outcome: "allow",
+    rule: match.rule.id,
+    kind: match.rule.kind,
+    reason: verdict.reason,
+  });
+  const headers = { ...run.headers, ...verdict.headers };
+  return {
+    decision,
+    response: emptyResponse(verdict.status, headers, run.request.requestId),
+    headers: run.headers,
+  };
+}
+
+/**
+ * Folds one verdict into the run. Returns the evaluation when the verdict ends it (an enforcing
+ * block, a closed failure, a direct answer); monitor-mode blocks and fail-open errors become notes.
+ */
+function apply(run: Run, match: MatchedRule, verdict: Verdict): Evaluation | undefined {
+  const { rule } = match;
+  const monitor = rule.monitor || run.ruleset.mode === "monitor";
+  switch (verdict.action) {
+    case "pass":
+      if (verdict.reason === "break-glass") run.bypassed ??= match;
+      if (verdict.headers && !monitor) mergeHeaders(run.headers, verdict.headers);
+      return undefined;
+    case "headers":
+      if (!monitor) mergeHeaders(run.headers, verdict.headers);
+      return undefined;
+    case "block":
+      if (!monitor) return blocked(run, match, verdict);
+      run.notes.push({
+        rule: rule.id,
+        kind: rule.kind,
+        reason: verdict.reason,
+        wouldBe: verdict.outcome,
+        status: verdict.status,
+      });
+      return undefined;
+    case "fail":
+      if (verdict.failMode === "closed" && !monitor) return failedClosed(run, match, verdict);
+      run.notes.push({
+        rule: rule.id,
+        kind: rule.kind,
+        reason: verdict.reason,
+        status: verdict.status ?? 503,
+      });
+      return undefined;
+    case "respond":
+      return monitor ? undefined : responded(run, match, verdict);
+  }
+}
+
+/**
+ * The decision when no rule ended evaluation: a fail-open error first, then a monitor hit, then a
+ * break-glass bypass, else a plain allow. The note that decides is not repeated among the notes.
+ */
+function finalDecision(run: Run): Decision {
+  const { notes, matches, bypassed } = run;
+  const failed = notes.find((note) => note.wouldBe === undefined);
+  const watched = notes.find((note) => note.wouldBe !== undefined);
+  const first = failed ?? watched;
+  const match = first ? matches.find((m) => m.rule.id === first.rule) : (bypassed ?? matches[0]);
+  const rest = first ? notes.filter((note) => note !== first) : notes;
+  if (failed) {
+    return decisionOf(factsOf(run, match, rest), {
+      outcome: "error",
+      rule: failed.rule,
+      kind: failed.kind,
+      reason: failed.reason,
+      failMode: "open",
+      status: failed.status ?? 503,
+    });
+  }
+  if (watched?.wouldBe) {
+    return decisionOf(factsOf(run, match, rest), {
+      outcome: "monitor",
+      rule: watched.rule,
+      kind: watched.kind,
+      reason: watched.reason,
+      wouldBe: watched.wouldBe,
+      status: watched.status ?? 403,
+    });
+  }
+  if (bypassed) {
+    return decisionOf(factsOf(run, bypassed, notes), {
+      outcome: "allow",
+      reason: "break-glass",
+      rule: bypassed.rule.id,
+      kind: bypassed.rule.kind,
+    });
+  }
+  return decisionOf(factsOf(run, match, notes), {
+    outcome: "allow",
+    reason: matches.length > 0 ? "passed" : "no-rule",
+  });
+}
+
 /**
  * Runs the matching rules in phase order and folds their verdicts into one decision. The first
  * enforcing block ends evaluation; monitor-mode blocks and fail-open errors are kept as notes.
@@ -83,174 +295,28 @@ export async function evaluate(
   startedAt: number,
   waitUntil: (promise: Promise<unknown>) => void,
 ): Promise<Evaluation> {
-  const matches = ruleset.match(request);
-  const identity: Identity = {};
-  const headers: Record<string, string> = {};
-  const notes: Note[] = [];
   const ip = request.ip;
-  // Only an address the platform vouches for may bypass a kill switch: a client-set header may not.
-  const breakGlass =
-    ip !== undefined && request.ipTrusted && ruleset.breakGlass.some((cidr) => cidrContains(cidr, ip));
-  let bypassed: MatchedRule | undefined;
-
-  // Decisions are built by assignment, not object spread: on Node 20 a spread followed by more
-  // properties costs 1.5-2 µs per object, several times the cost of matching (see BENCHMARKS.md).
-  const facts = (match: MatchedRule | undefined, kept: Note[]): DecisionFacts => {
-    // Only a tenant that resolveTenant validated is ever recorded (never a raw path segment).
-    const tenant = identity.tenant ?? addressedTenant(request, match?.readings ?? [], ruleset.tenancy);
-    const out: DecisionFacts = {
-      requestId: request.requestId,
-      at: startedAt,
-      method: request.method,
-      path: request.displayPath,
-      host: request.host,
-      region: request.region,
-      rulesetDigest: ruleset.digest,
-      latencyMs: services.now() - startedAt,
-      notes: kept,
-    };
-    if (match) out.route = match.route;
-    if (tenant !== undefined) out.tenant = tenant;
-    if (identity.user !== undefined) out.user = identity.user;
-    if (request.ipText !== undefined) out.ip = request.ipText;
-    return out;
+  const run: Run = {
+    ruleset,
+    request,
+    services,
+    startedAt,
+    waitUntil,
+    matches: ruleset.match(request),
+    identity: {},
+    headers: {},
+    notes: [],
+    // Only an address the platform vouches for may bypass a kill switch: a client-set header may not.
+    breakGlass:
+      ip !== undefined && request.ipTrusted && ruleset.breakGlass.some((cidr) => cidrContains(cidr, ip)),
+    bypassed: undefined,
   };
-
-  for (const match of matches) {
-    const { rule } = match;
-    const context: RuleContext = {
-      request,
-      params: match.params,
-      readings: match.readings,
-      route: match.route,
-      ruleset,
-      services,
-      identity,
-      breakGlass,
-      waitUntil,
-    };
-    const pending = verdictOf(match, context, services);
+  for (const match of run.matches) {
+    const pending = verdictOf(match, contextOf(run, match), services);
     const verdict = pending instanceof Promise ? await pending : pending;
     if (!verdict) continue;
-    const monitor = rule.monitor || ruleset.mode === "monitor";
-    switch (verdict.action) {
-      case "pass":
-        if (verdict.reason === "break-glass") bypassed ??= match;
-        if (verdict.headers && !monitor) mergeHeaders(headers, verdict.headers);
-        break;
-      case "headers":
-        if (!monitor) mergeHeaders(headers, verdict.headers);
-        break;
-      case "block": {
-        if (monitor) {
-          notes.push({
-            rule: rule.id,
-            kind: rule.kind,
-            reason: verdict.reason,
-            wouldBe: verdict.outcome,
-            status: verdict.status,
-          });
-          break;
-        }
-        const decision: BlockDecision = Object.assign(facts(match, notes), {
-          outcome: verdict.outcome,
-          rule: rule.id,
-          kind: rule.kind,
-          reason: verdict.reason,
-          status: verdict.status,
-        });
-        if (verdict.incident !== undefined) decision.incident = verdict.incident;
-        if (verdict.tenant !== undefined) decision.tenant = verdict.tenant;
-        const response = blockResponse({
-          status: verdict.status,
-          message: verdict.message,
-          rule: rule.id,
-          requestId: request.requestId,
-          ...(verdict.incident === undefined ? {} : { incident: verdict.incident }),
-          ...(verdict.retryAfter === undefined ? {} : { retryAfter: verdict.retryAfter }),
-          headers: { ...headers, ...verdict.headers },
-        });
-        return { decision, response, headers };
-      }
-      case "fail": {
-        const status = verdict.status ?? 503;
-        if (verdict.failMode === "open" || monitor) {
-          notes.push({ rule: rule.id, kind: rule.kind, reason: verdict.reason, status });
-          break;
-        }
-        const decision: Decision = Object.assign(facts(match, notes), {
-          outcome: "error" as const,
-          rule: rule.id,
-          kind: rule.kind,
-          reason: verdict.reason,
-          failMode: "closed" as const,
-          status,
-        });
-        const response = blockResponse({
-          status,
-          message: verdict.message ?? PUBLIC_MESSAGES.unavailable,
-          rule: rule.id,
-          requestId: request.requestId,
-          headers,
-        });
-        return { decision, response, headers };
-      }
-      case "respond": {
-        if (monitor) break;
-        const decision: Decision = Object.assign(facts(match, notes), {
-          outcome: "allow" as const,
-          rule: rule.id,
-          kind: rule.kind,
-          reason: verdict.reason,
-        });
-        return {
-          decision,
-          response: emptyResponse(verdict.status, { ...headers, ...verdict.headers }, request.requestId),
-          headers,
-        };
-      }
-    }
+    const ended = apply(run, match, verdict);
+    if (ended) return ended;
   }
-
-  return { decision: finalDecision(), headers };
-
-  function finalDecision(): Decision {
-    const failed = notes.find((note) => note.wouldBe === undefined);
-    const watched = notes.find((note) => note.wouldBe !== undefined);
-    const first = failed ?? watched;
-    const match = first ? matches.find((m) => m.rule.id === first.rule) : (bypassed ?? matches[0]);
-    const rest = first ? notes.filter((note) => note !== first) : notes;
-    if (failed) {
-      return Object.assign(facts(match, rest), {
-        outcome: "error" as const,
-        rule: failed.rule,
-        kind: failed.kind,
-        reason: failed.reason,
-        failMode: "open" as const,
-        status: failed.status ?? 503,
-      });
-    }
-    if (watched?.wouldBe) {
-      return Object.assign(facts(match, rest), {
-        outcome: "monitor" as const,
-        rule: watched.rule,
-        kind: watched.kind,
-        reason: watched.reason,
-        wouldBe: watched.wouldBe,
-        status: watched.status ?? 403,
-      });
-    }
-    if (bypassed) {
-      return Object.assign(facts(bypassed, notes), {
-        outcome: "allow" as const,
-        reason: "break-glass",
-        rule: bypassed.rule.id,
-        kind: bypassed.rule.kind,
-      });
-    }
-    return Object.assign(facts(match, notes), {
-      outcome: "allow" as const,
-      reason: matches.length > 0 ? "passed" : "no-rule",
-    });
-  }
+  return { decision: finalDecision(run), headers: run.headers };
 }

@@ -1,5 +1,10 @@
 import type { IdentityOptions } from "../core/identity.js";
-import { type NormalizedRequest, type NormalizeOptions, normalizeRequest } from "../core/request.js";
+import {
+  type NormalizedRequest,
+  type NormalizeOptions,
+  type NormalizeResult,
+  normalizeRequest,
+} from "../core/request.js";
 import {
   type CompiledRewrite,
   compileRewrites,
@@ -19,6 +24,7 @@ import type { MirrorOptions, MirrorStats } from "../stores/mirror.js";
 import type { RedisOption } from "../stores/redis.js";
 import { createStorage } from "../stores/setup.js";
 import type { StorageMirror } from "../stores/storage.js";
+import { decisionOf } from "./decisions.js";
 import { type Evaluation, evaluate } from "./evaluate.js";
 import { blockResponse } from "./respond.js";
 import { type FastLaneOptions, rulesSource } from "./rules-source.js";
@@ -154,6 +160,139 @@ function swallow(promise: Promise<unknown>): void {
   promise.catch(() => {});
 }
 
+/** What the factory sets up once: services for the rules, the store and the mirror. */
+interface Setup {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly region: string;
+  readonly services: Services;
+  readonly storage: ReturnType<typeof createStorage>;
+}
+
+function setup(options: ContainmentOptions): Setup {
+  const env = options.env ?? processEnv();
+  const region = options.region ?? env.VERCEL_REGION ?? "local";
+  const now = options.now ?? Date.now;
+  const baseReport = options.onReport ?? defaultReport;
+  let mirror: StorageMirror | undefined;
+  const report: Services["report"] = (event, detail) => {
+    baseReport(event, detail);
+    if (mirror && SOURCE_EVENTS.has(event)) mirror.recordSource(event, detail, region);
+  };
+  const storage = createStorage({
+    redis: options.redis,
+    redisPrefix: options.redisPrefix,
+    mirror: options.mirror,
+    identity: options.identity,
+    env,
+    region,
+    now,
+    report,
+  });
+  mirror = storage.mirror;
+  const services: Services = {
+    now,
+    fetch: options.fetch ?? ((input, init) => fetch(input, init)),
+    env,
+    report,
+    ...(storage.store ? { store: storage.store } : {}),
+    keyring: storage.keyring,
+  };
+  return { env, region, services, storage };
+}
+
+/** The normalize options of a request: the factory's, or an adapter's per-request ones (Next's basePath). */
+function normalizer(
+  options: ContainmentOptions,
+  env: Readonly<Record<string, string | undefined>>,
+): (hints: DecideHints | undefined) => NormalizeOptions {
+  const base = normalizeOptions(options.normalize, env);
+  // An adapter's per-request options get the same defaults, once each.
+  const cache = new WeakMap<NormalizeOptions, NormalizeOptions>();
+  return (hints) => {
+    const given = hints?.normalize;
+    if (!given) return base;
+    let done = cache.get(given);
+    if (!done) {
+      done = normalizeOptions(given, env);
+      cache.set(given, done);
+    }
+    return done;
+  };
+}
+
+/** Adds rewrite destinations as candidates: middleware runs before rewrites (see core/rewrites.ts). */
+function rewriter(
+  options: ContainmentOptions,
+): (normalized: NormalizedRequest, normalize: NormalizeOptions | undefined) => NormalizedRequest {
+  const rewrites: readonly CompiledRewrite[] | undefined =
+    options.rewrites === undefined ? undefined : compileRewrites(options.rewrites);
+  if (!rewrites || rewrites.length === 0) return (normalized) => normalized;
+  return (normalized, normalize) => {
+    const basePath = (normalize?.basePath ?? "").split("/").filter((part) => part !== "");
+    const facts = { headers: normalized.request.headers, url: normalized.request.url, host: normalized.host };
+    const paths = withRewriteTargets(normalized.paths, rewrites, facts, basePath);
+    return paths.length === normalized.paths.length ? normalized : { ...normalized, paths };
+  };
+}
+
+type RecordDecision = (
+  decision: Decision,
+  waitUntil: (promise: Promise<unknown>) => void,
+  recordAllow?: boolean,
+) => void;
+
+/** Hands each decision to every sink (the mirror first); a failing sink never fails the request. */
+function recorder(sinks: readonly DecisionSink[], services: Services): RecordDecision {
+  const failed = (error: unknown) => services.report("mirror-error", { message: String(error) });
+  return (decision, waitUntil, recordAllow = true) => {
+    if (!recordAllow && decision.outcome === "allow") return;
+    for (const sink of sinks) {
+      try {
+        sink.record(decision);
+        waitUntil(sink.flush().catch(failed));
+      } catch (error) {
+        failed(error);
+      }
+    }
+  };
+}
+
+/** The request guard's answer to a request that cannot be normalized safely (400, or 414 for length). */
+function guardEvaluation(
+  request: Request,
+  rejected: Extract<NormalizeResult, { ok: false }>,
+  ruleset: CompiledRuleset,
+  region: string,
+  timing: { startedAt: number; now: number },
+): Evaluation {
+  const status = rejected.fault === "path-too-long" ? 414 : 400;
+  const facts = {
+    requestId: rejected.requestId,
+    at: timing.startedAt,
+    method: request.method.toUpperCase().slice(0, 16),
+    path: "/:rejected",
+    host: "",
+    region,
+    rulesetDigest: ruleset.digest,
+    latencyMs: timing.now - timing.startedAt,
+    notes: [],
+  };
+  const decision = decisionOf(facts, {
+    outcome: "block",
+    rule: "request-guard",
+    kind: "request",
+    reason: rejected.fault,
+    status,
+  });
+  const response = blockResponse({
+    status,
+    message: PUBLIC_MESSAGES.badRequest,
+    rule: "request-guard",
+    requestId: rejected.requestId,
+  });
+  return { decision, response, headers: {} };
+}
+
 /**
  * Builds the firewall. All setup (parsing fallback rules, the Edge Config client) happens here,
  * once; `decide` does only per-request work and never throws.
@@ -164,80 +303,14 @@ function swallow(promise: Promise<unknown>): void {
  * const { response, headers } = await containment.decide(request, context);
  */
 export function createContainment(options: ContainmentOptions = {}): Containment {
-  const env = options.env ?? processEnv();
-  const region = options.region ?? env.VERCEL_REGION ?? "local";
-  const now = options.now ?? Date.now;
-  const baseReport = options.onReport ?? defaultReport;
-  let mirror: StorageMirror | undefined;
-  const report: Services["report"] = (event, detail) => {
-    baseReport(event, detail);
-    if (mirror && SOURCE_EVENTS.has(event)) mirror.recordSource(event, detail, region);
-  };
-  const stored = createStorage({
-    redis: options.redis,
-    redisPrefix: options.redisPrefix,
-    mirror: options.mirror,
-    identity: options.identity,
-    env,
-    region,
-    now,
-    report,
-  });
-  mirror = stored.mirror;
-  const services: Services = {
-    now,
-    fetch: options.fetch ?? ((input, init) => fetch(input, init)),
-    env,
-    report,
-    ...(stored.store ? { store: stored.store } : {}),
-    keyring: stored.keyring,
-  };
+  const { env, region, services, storage } = setup(options);
+  const { mirror, store } = storage;
   const rules = rulesSource(options, services);
-  const baseNormalize = normalizeOptions(options.normalize, env);
-  // An adapter's per-request options (Next's basePath from nextUrl) get the same defaults, once each.
-  const hintedCache = new WeakMap<NormalizeOptions, NormalizeOptions>();
-  const hinted = (given: NormalizeOptions): NormalizeOptions => {
-    let done = hintedCache.get(given);
-    if (!done) {
-      done = normalizeOptions(given, env);
-      hintedCache.set(given, done);
-    }
-    return done;
-  };
-  const sinks = [...(mirror ? [mirror] : []), ...(options.sinks ?? [])];
+  const normalizeFor = normalizer(options, env);
+  const rewritten = rewriter(options);
+  const record = recorder([...(mirror ? [mirror] : []), ...(options.sinks ?? [])], services);
 
-  const rewrites: readonly CompiledRewrite[] | undefined =
-    options.rewrites === undefined ? undefined : compileRewrites(options.rewrites);
-  const basePathOf = (normalize: NormalizeOptions | undefined) =>
-    (normalize?.basePath ?? "").split("/").filter((part) => part !== "");
-
-  /** Adds rewrite destinations as candidates: middleware runs before rewrites (see core/rewrites.ts). */
-  function rewritten(
-    normalized: NormalizedRequest,
-    normalize: NormalizeOptions | undefined,
-  ): NormalizedRequest {
-    if (!rewrites || rewrites.length === 0) return normalized;
-    const facts = { headers: normalized.request.headers, url: normalized.request.url, host: normalized.host };
-    const paths = withRewriteTargets(normalized.paths, rewrites, facts, basePathOf(normalize));
-    return paths.length === normalized.paths.length ? normalized : { ...normalized, paths };
-  }
-
-  function record(
-    decision: Decision,
-    waitUntil: (promise: Promise<unknown>) => void,
-    recordAllow = true,
-  ): void {
-    if (!recordAllow && decision.outcome === "allow") return;
-    for (const sink of sinks) {
-      try {
-        sink.record(decision);
-        waitUntil(sink.flush().catch((error) => services.report("mirror-error", { message: String(error) })));
-      } catch (error) {
-        services.report("mirror-error", { message: String(error) });
-      }
-    }
-  }
-
+  // normalize → ruleset → evaluate (→ respond) → mirror
   async function decide(
     request: Request,
     context?: WaitUntilContext,
@@ -245,37 +318,17 @@ export function createContainment(options: ContainmentOptions = {}): Containment
   ): Promise<Evaluation> {
     const startedAt = services.now();
     const waitUntil = context ? (promise: Promise<unknown>) => context.waitUntil(promise) : swallow;
-    const normalize = hints?.normalize ? hinted(hints.normalize) : baseNormalize;
+    const normalize = normalizeFor(hints);
     const normalized = normalizeRequest(request, normalize, region);
-    if (!normalized.ok) {
-      const ruleset = await rules.current(waitUntil);
-      const status = normalized.fault === "path-too-long" ? 414 : 400;
-      const decision: Decision = {
-        requestId: normalized.requestId,
-        at: startedAt,
-        method: request.method.toUpperCase().slice(0, 16),
-        path: "/:rejected",
-        host: "",
-        region,
-        rulesetDigest: ruleset.digest,
-        latencyMs: services.now() - startedAt,
-        notes: [],
-        outcome: "block",
-        rule: "request-guard",
-        kind: "request",
-        reason: normalized.fault,
-        status,
-      };
-      record(decision, waitUntil);
-      const response = blockResponse({
-        status,
-        message: PUBLIC_MESSAGES.badRequest,
-        rule: "request-guard",
-        requestId: normalized.requestId,
-      });
-      return { decision, response, headers: {} };
-    }
     const ruleset = await rules.current(waitUntil);
+    if (!normalized.ok) {
+      const guarded = guardEvaluation(request, normalized, ruleset, region, {
+        startedAt,
+        now: services.now(),
+      });
+      record(guarded.decision, waitUntil);
+      return guarded;
+    }
     const target = rewritten(normalized.request, normalize);
     const result = await evaluate(ruleset, target, services, startedAt, waitUntil);
     record(result.decision, waitUntil, hints?.recordAllow !== false);
@@ -286,8 +339,8 @@ export function createContainment(options: ContainmentOptions = {}): Containment
     decide,
     status: () => ({
       ...rules.status(),
-      ...(stored.store ? { store: stored.store.status() } : {}),
-      ...(mirror && stored.mirrorKind ? { mirror: { ...mirror.stats(), kind: stored.mirrorKind } } : {}),
+      ...(store ? { store: store.status() } : {}),
+      ...(mirror && storage.mirrorKind ? { mirror: { ...mirror.stats(), kind: storage.mirrorKind } } : {}),
     }),
     ruleset: () => Promise.resolve(rules.current(swallow)),
   };
