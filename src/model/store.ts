@@ -8,6 +8,13 @@
 
 export type Algorithm = "fixed-window" | "sliding-window" | "token-bucket";
 
+/** How an algorithm is named in counter keys and in the store's scripts. */
+export const ALGORITHM_CODE: Readonly<Record<Algorithm, "fw" | "sw" | "tb">> = {
+  "fixed-window": "fw",
+  "sliding-window": "sw",
+  "token-bucket": "tb",
+};
+
 export interface LimiterConfig {
   /** The rule id (for reports). */
   readonly name: string;
@@ -34,8 +41,15 @@ export interface CheckResult {
   readonly quarantine?: { readonly key: string; readonly ttlMs: number };
   /** `cache`: answered in the isolate, no Redis call was made. */
   readonly source: "store" | "cache";
-  /** Work that must finish after the response (multi-region synchronisation). */
-  readonly pending?: Promise<unknown>;
+}
+
+/**
+ * Names one check so it can be taken back: `id` is unique per check, `at` is the checker's clock
+ * when it checked (it picks the window, so the refund finds the same counter).
+ */
+export interface CheckTicket {
+  readonly id: string;
+  readonly at: number;
 }
 
 export interface Limiter {
@@ -43,7 +57,14 @@ export interface Limiter {
    * Counts one request against `key` and checks the quarantine keys, in one Redis round trip where
    * the store can. Rejects when the store is unreachable or erroring; callers put a deadline on it.
    */
-  check(key: string, quarantineKeys: readonly string[]): Promise<CheckResult>;
+  check(key: string, quarantineKeys: readonly string[], ticket?: CheckTicket): Promise<CheckResult>;
+  /**
+   * Takes back the check `ticket` named (its answer was not used: the deadline passed and the fail
+   * mode answered). Exact and idempotent: only what that check counted is returned, at most once;
+   * a refund that arrives before its check keeps the check from counting. Resolves true when
+   * something was returned.
+   */
+  refund(key: string, ticket: CheckTicket): Promise<boolean>;
 }
 
 export interface TripRequest {
@@ -69,7 +90,7 @@ export interface StoreStatus {
   /** `per-isolate`: counts and quarantines are not shared between isolates, regions or restarts. */
   readonly scope: "global" | "per-isolate";
   readonly prefix: string;
-  /** Redis databases behind the store (several: MultiRegionRatelimit). */
+  /** Redis databases behind the store (rate limits count on the first). */
   readonly databases: number;
   readonly note: string;
 }

@@ -4,7 +4,15 @@ import { parseDuration, seconds } from "../core/duration.js";
 import { RulesInvalid } from "../core/errors.js";
 import type { ByKey, IdentityFacts, Keyring } from "../core/identity.js";
 import { isPreflight } from "../core/preflight.js";
-import type { Algorithm, LimitResult, RateLimitStore } from "../model/store.js";
+import {
+  ALGORITHM_CODE,
+  type Algorithm,
+  type CheckResult,
+  type CheckTicket,
+  type Limiter,
+  type LimitResult,
+  type RateLimitStore,
+} from "../model/store.js";
 import type { Verdict } from "../model/verdict.js";
 import { DATA_CLASSES, DURATION, FAIL_MODE, MATCH, RULE_ID, RULE_MODE, TIMEOUT_MS } from "./common.js";
 import type { CompileContext, CompiledRule, RuleContext, SiblingSpec } from "./rule.js";
@@ -12,8 +20,9 @@ import { addressedTenant } from "./tenancy.js";
 
 /**
  * `rate-limit`: cap how fast one identity can pull from an endpoint (exports, bulk reads).
- * Counters live in Redis through @upstash/ratelimit, keyed by the route template so every spelling of
- * one endpoint shares a counter.
+ * Counters live in the store (Redis: this project's Lua scripts, one round trip per check with the
+ * quarantine lookup), keyed by the route template so every spelling of one endpoint shares a counter.
+ * A check whose answer is not used (deadline passed, the fail mode answered) is refunded by its id.
  */
 export const RATE_LIMIT_RULE = v.strictObject({
   id: RULE_ID,
@@ -53,17 +62,12 @@ export const DEFAULT_ALGORITHM: Algorithm = "sliding-window";
 /** Without `by`, a rule counts per user: the verified subject, or the client network when there is none. */
 export const DEFAULT_BY: readonly ByKey[] = ["user"];
 export const DEFAULT_TIMEOUT_MS = 250;
-const ALGORITHM_CODE: Record<Algorithm, string> = {
-  "fixed-window": "fw",
-  "sliding-window": "sw",
-  "token-bucket": "tb",
-};
 const LIMITED_MESSAGE = "Too many requests.";
 const REPORT_EVERY_MS = 10_000;
 
 /** Relative Redis keys (the store adds the prefix, default `containment:`). */
 export const rateLimitKeys = {
-  /** `rl:<rule>:<algo>:<identity>:<route>`; @upstash/ratelimit appends `:<window number>`. */
+  /** `rl:<rule>:<algo>:<identity>:<route>`; window algorithms append `:<window number>`. */
   counter: (rule: string, algorithm: Algorithm, identity: string, route: string): string =>
     `${rule}:${ALGORITHM_CODE[algorithm]}:${identity}:${route}`,
   trips: (rule: string, dimension: string, id: string): string => `trips:${rule}:${dimension}:${id}`,
@@ -108,18 +112,19 @@ function tenantOf(context: RuleContext): string | undefined {
   );
 }
 
-export function compileRateLimit(
-  spec: RateLimitRuleSpec,
-  context: CompileContext,
-): Omit<CompiledRule, "order" | "source"> {
-  const { services } = context;
-  const index = context.rules.indexOf(spec);
-  const at = (field: string): string => `$.rules[${index}]${field}`;
-  const windowMs = parseDuration(spec.window) as number;
-  const algorithm = spec.algorithm ?? DEFAULT_ALGORITHM;
+interface Settings {
+  readonly spec: RateLimitRuleSpec;
+  readonly windowMs: number;
+  readonly by: readonly ByKey[];
+  readonly failMode: "open" | "closed";
+  readonly timeoutMs: number;
+  readonly quarantine: { after: number; forMs: number; scope: "rule" | "all" } | undefined;
+  readonly globalScopes: readonly (readonly ByKey[])[];
+}
+
+/** Validates what the schema cannot and precomputes everything a request needs. */
+function settingsOf(spec: RateLimitRuleSpec, context: CompileContext): Settings {
   const by: readonly ByKey[] = spec.by ?? DEFAULT_BY;
-  const failMode = spec.failMode ?? "closed";
-  const timeoutMs = spec.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const quarantine = spec.quarantine && {
     after: spec.quarantine.after,
     forMs: parseDuration(spec.quarantine.for) as number,
@@ -128,17 +133,170 @@ export function compileRateLimit(
   if (quarantine && !by.some((key) => key !== "route")) {
     throw new RulesInvalid([
       {
-        path: at(".quarantine"),
+        path: `$.rules[${context.rules.indexOf(spec)}].quarantine`,
         message: 'needs an identity in "by" (tenant, user or ip): a route alone would quarantine everyone',
       },
     ]);
   }
-  const globalScopesToCheck = globalQuarantineScopes(context.rules);
+  return {
+    spec,
+    windowMs: parseDuration(spec.window) as number,
+    by,
+    failMode: spec.failMode ?? "closed",
+    timeoutMs: spec.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    quarantine,
+    globalScopes: globalQuarantineScopes(context.rules),
+  };
+}
+
+/** An outage fails every request: report it once per interval per rule, not once per request. */
+function failureReporter(rule: string, services: CompileContext["services"]): (error: unknown) => void {
+  let reportedAt = Number.NEGATIVE_INFINITY;
+  return (error) => {
+    const now = services.now();
+    if (now - reportedAt < REPORT_EVERY_MS) return;
+    reportedAt = now;
+    services.report("store-error", {
+      rule,
+      message: (error instanceof Error ? error.message : String(error)).slice(0, 200),
+    });
+  };
+}
+
+/** How long a timed-out check may take to settle before its refund goes out anyway. */
+const SETTLE_MS = 10_000;
+const REFUND_DEADLINE_MS = 2_000;
+const REFUND_ATTEMPTS = 3;
+const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Takes back a check whose answer was not used. It waits for the check to settle first (a paused
+ * Redis runs it late) and refunds even when it failed (the reply may be what was lost); the refund
+ * is idempotent and leaves a tombstone, so a check that lands after it never counts.
+ */
+export async function refundUnused(
+  limiter: Limiter,
+  key: string,
+  ticket: CheckTicket,
+  check: Promise<unknown>,
+): Promise<boolean> {
+  await withDeadline(check, SETTLE_MS, "unused rate-limit check").catch(() => {});
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await withDeadline(limiter.refund(key, ticket), REFUND_DEADLINE_MS, "rate-limit refund");
+    } catch (error) {
+      if (attempt >= REFUND_ATTEMPTS) throw error;
+      await pause(250 * attempt);
+    }
+  }
+}
+
+/** The counter key and the quarantine keys a request is checked against. */
+async function keysOf(
+  settings: Settings,
+  keyring: Keyring,
+  ctx: RuleContext,
+): Promise<{
+  counter: string;
+  quarantines: string[];
+  own: Awaited<ReturnType<Keyring["key"]>>;
+  facts: IdentityFacts;
+}> {
+  const { spec, by, quarantine } = settings;
+  const facts: IdentityFacts = { tenant: tenantOf(ctx), user: ctx.identity.user, ip: ctx.request.ip };
+  const own = await keyring.key(by, facts);
+  const quarantines = new Set<string>();
+  if (quarantine?.scope === "rule") quarantines.add(rateLimitKeys.quarantine(own.dimension, own.id, spec.id));
+  for (const scopeBy of settings.globalScopes) {
+    const key = await keyring.key(scopeBy, facts);
+    quarantines.add(rateLimitKeys.quarantine(key.dimension, key.id));
+  }
+  const counter = rateLimitKeys.counter(spec.id, spec.algorithm ?? DEFAULT_ALGORITHM, own.counter, ctx.route);
+  return { counter, quarantines: [...quarantines], own, facts };
+}
+
+function quarantinedVerdict(ttlMs: number, reason: string): Verdict {
+  return {
+    action: "block",
+    outcome: "block",
+    status: 429,
+    reason,
+    message: LIMITED_MESSAGE,
+    retryAfter: Math.max(1, seconds(ttlMs)),
+  };
+}
+
+type BlockVerdict = Extract<Verdict, { action: "block" }>;
+
+function limitedVerdict(result: LimitResult, headers: Record<string, string>, now: number): BlockVerdict {
+  return {
+    action: "block",
+    outcome: "rate-limited",
+    status: 429,
+    reason: "limit-exceeded",
+    message: LIMITED_MESSAGE,
+    retryAfter: Math.max(1, seconds(result.reset - now)),
+    headers,
+  };
+}
+
+/** Counts a trip and answers `quarantine-started` when it starts one, within what is left of the deadline. */
+async function tripWithin(
+  settings: Settings,
+  store: RateLimitStore,
+  keys: Awaited<ReturnType<typeof keysOf>>,
+  ctx: RuleContext,
+  left: number,
+  limited: BlockVerdict,
+): Promise<Verdict | Error> {
+  const { spec, windowMs } = settings;
+  const quarantine = settings.quarantine as NonNullable<Settings["quarantine"]>;
+  const now = ctx.services.now();
+  const { own, facts } = keys;
+  const record = JSON.stringify({
+    rule: spec.id,
+    scope: quarantine.scope,
+    dimension: own.dimension,
+    at: now,
+    until: now + quarantine.forMs,
+    ...(facts.tenant === undefined ? {} : { tenant: facts.tenant.toLowerCase() }),
+  });
+  const trip = store.trip({
+    tripKey: rateLimitKeys.trips(spec.id, own.dimension, own.id),
+    quarantineKey: rateLimitKeys.quarantine(
+      own.dimension,
+      own.id,
+      quarantine.scope === "rule" ? spec.id : undefined,
+    ),
+    after: quarantine.after,
+    windowMs,
+    forMs: quarantine.forMs,
+    record,
+  });
+  // Past the deadline the trip still lands, after the response.
+  ctx.waitUntil(trip.catch(() => {}));
+  if (left <= 0) return limited;
+  try {
+    const tripped = await withDeadline(trip, left, `quarantine ${spec.id}`);
+    if (!tripped.quarantined) return limited;
+    return { ...limited, reason: "quarantine-started", retryAfter: Math.max(1, seconds(quarantine.forMs)) };
+  } catch (error) {
+    return error instanceof Error ? error : new Error(String(error));
+  }
+}
+
+export function compileRateLimit(
+  spec: RateLimitRuleSpec,
+  context: CompileContext,
+): Omit<CompiledRule, "order" | "source"> {
+  const { services } = context;
+  const settings = settingsOf(spec, context);
+  const { failMode, timeoutMs, windowMs } = settings;
   const store: RateLimitStore | undefined = services.store;
   const keyring: Keyring | undefined = services.keyring;
   const limiter = store?.limiter({
     name: spec.id,
-    algorithm,
+    algorithm: spec.algorithm ?? DEFAULT_ALGORITHM,
     limit: spec.limit,
     windowMs,
     refill: spec.refill ?? spec.limit,
@@ -148,29 +306,20 @@ export function compileRateLimit(
       rule: spec.id,
       message: `rate-limit rule ${spec.id} has no store (configure redis); it fails ${failMode}`,
     });
-
   const unavailable: Verdict = { action: "fail", failMode, reason: "store-unavailable", status: 503 };
-  let reportedAt = Number.NEGATIVE_INFINITY;
-  function reportFailure(error: unknown): void {
-    // An outage fails every request: report it once per interval per rule, not once per request.
-    const now = services.now();
-    if (now - reportedAt < REPORT_EVERY_MS) return;
-    reportedAt = now;
-    services.report("store-error", {
-      rule: spec.id,
-      message: (error instanceof Error ? error.message : String(error)).slice(0, 200),
-    });
-  }
+  const reportFailure = failureReporter(spec.id, services);
 
-  function quarantined(ttlMs: number, reason: string): Verdict {
-    return {
-      action: "block",
-      outcome: "block",
-      status: 429,
-      reason,
-      message: LIMITED_MESSAGE,
-      retryAfter: Math.max(1, seconds(ttlMs)),
-    };
+  /** The check under its deadline; past it, the fail mode answers and the check is taken back. */
+  async function check(ctx: RuleContext, active: Limiter, keys: Awaited<ReturnType<typeof keysOf>>) {
+    const ticket: CheckTicket = { id: crypto.randomUUID(), at: services.now() };
+    const pending = active.check(keys.counter, keys.quarantines, ticket);
+    try {
+      return await withDeadline(pending, timeoutMs, `rate limit ${spec.id}`);
+    } catch (error) {
+      reportFailure(error);
+      ctx.waitUntil(refundUnused(active, keys.counter, ticket, pending).catch(reportFailure));
+      return undefined;
+    }
   }
 
   async function evaluate(ctx: RuleContext): Promise<Verdict | undefined> {
@@ -178,86 +327,31 @@ export function compileRateLimit(
     if (isPreflight(ctx.request.method, ctx.request.request.headers)) return undefined;
     if (!limiter || !store || !keyring) return unavailable;
     const startedAt = services.now();
-    const facts: IdentityFacts = { tenant: tenantOf(ctx), user: ctx.identity.user, ip: ctx.request.ip };
-    const own = await keyring.key(by, facts);
-    const counterKey = rateLimitKeys.counter(spec.id, algorithm, own.counter, ctx.route);
-    const quarantineKeys = new Set<string>();
-    if (quarantine?.scope === "rule")
-      quarantineKeys.add(rateLimitKeys.quarantine(own.dimension, own.id, spec.id));
-    for (const scopeBy of globalScopesToCheck) {
-      const key = await keyring.key(scopeBy, facts);
-      quarantineKeys.add(rateLimitKeys.quarantine(key.dimension, key.id));
-    }
-
-    let checked: Awaited<ReturnType<typeof limiter.check>>;
-    try {
-      // Our deadline, not @upstash/ratelimit's `timeout` (which answers "success" when it expires).
-      checked = await withDeadline(
-        limiter.check(counterKey, [...quarantineKeys]),
-        timeoutMs,
-        `rate limit ${spec.id}`,
-      );
-    } catch (error) {
-      reportFailure(error);
-      return unavailable;
-    }
-    if (checked.pending) ctx.waitUntil(checked.pending.catch(() => {}));
-    if (checked.quarantine) return quarantined(checked.quarantine.ttlMs, "quarantined");
+    const keys = await keysOf(settings, keyring, ctx);
+    const checked: CheckResult | undefined = await check(ctx, limiter, keys);
+    if (!checked) return unavailable;
+    if (checked.quarantine) return quarantinedVerdict(checked.quarantine.ttlMs, "quarantined");
     const result = checked.limit;
     if (!result) return unavailable;
-
     const now = services.now();
     const headers = rateLimitHeaders(result, windowMs, now);
     if (result.success) return { action: "headers", headers };
-
-    const limited: Verdict = {
-      action: "block",
-      outcome: "rate-limited",
-      status: 429,
-      reason: "limit-exceeded",
-      message: LIMITED_MESSAGE,
-      retryAfter: Math.max(1, seconds(result.reset - now)),
-      headers,
-    };
+    const limited = limitedVerdict(result, headers, now);
     // Monitor mode counts but never quarantines: a quarantine would block on other rules' routes.
-    if (!quarantine || spec.mode === "monitor" || ctx.ruleset.mode === "monitor") return limited;
-
-    const record = JSON.stringify({
-      rule: spec.id,
-      scope: quarantine.scope,
-      dimension: own.dimension,
-      at: now,
-      until: now + quarantine.forMs,
-      ...(facts.tenant === undefined ? {} : { tenant: facts.tenant.toLowerCase() }),
-    });
-    const trip = store.trip({
-      tripKey: rateLimitKeys.trips(spec.id, own.dimension, own.id),
-      quarantineKey: rateLimitKeys.quarantine(
-        own.dimension,
-        own.id,
-        quarantine.scope === "rule" ? spec.id : undefined,
-      ),
-      after: quarantine.after,
-      windowMs,
-      forMs: quarantine.forMs,
-      record,
-    });
-    // Within what is left of the deadline; past it the trip still lands, after the response.
-    ctx.waitUntil(trip.catch(() => {}));
-    const left = timeoutMs - (services.now() - startedAt);
-    if (left <= 0) return limited;
-    try {
-      const tripped = await withDeadline(trip, left, `quarantine ${spec.id}`);
-      if (tripped.quarantined)
-        return {
-          ...limited,
-          reason: "quarantine-started",
-          retryAfter: Math.max(1, seconds(quarantine.forMs)),
-        };
-    } catch (error) {
-      reportFailure(error);
+    if (!settings.quarantine || spec.mode === "monitor" || ctx.ruleset.mode === "monitor") return limited;
+    const tripped = await tripWithin(
+      settings,
+      store,
+      keys,
+      ctx,
+      timeoutMs - (services.now() - startedAt),
+      limited,
+    );
+    if (tripped instanceof Error) {
+      reportFailure(tripped);
+      return limited;
     }
-    return limited;
+    return tripped;
   }
 
   return {

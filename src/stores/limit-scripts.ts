@@ -18,13 +18,9 @@
  *   KEYS  marks, counter                      ARGV algo, checkId, limit, ttlMs
  *   →     1 refunded | 0 nothing counted (a tombstone now keeps a late check from counting)
  */
-import type { Algorithm, LimiterConfig } from "./store.js";
+import type { LimiterConfig } from "../model/store.js";
 
-export const ALGORITHM_CODE: Record<Algorithm, "fw" | "sw" | "tb"> = {
-  "fixed-window": "fw",
-  "sliding-window": "sw",
-  "token-bucket": "tb",
-};
+export { ALGORITHM_CODE } from "../model/store.js";
 
 /** Keys and times of one check, computed by the caller's clock (as @upstash/ratelimit does). */
 export interface CheckPlan {

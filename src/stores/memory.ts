@@ -5,17 +5,19 @@
  * (two regions, two serverless instances, a restart) each count from zero, so a limit of 20 can
  * admit 20 per isolate. `status()` says so. Never use it to enforce limits in production.
  *
- * The algorithms follow @upstash/ratelimit's Lua scripts (same admit/deny decisions and reset
- * times), so a rule behaves the same in `containment dev` as against Redis. Everything is bounded:
+ * The algorithms are the Redis store's Lua scripts (limit-scripts.ts) step for step (same admit/deny
+ * decisions, reset times and refunds), so a rule behaves the same in `containment dev` as against Redis. Everything is bounded:
  * counters expire with their window and the maps evict the oldest entry when full.
  */
 
 import { ExpiringMap } from "../core/bounded.js";
+import { StoreUnavailable } from "../core/errors.js";
 import type { Keyring } from "../core/identity.js";
 import type { Decision } from "../model/decision.js";
 import type { DecisionSink } from "../model/sink.js";
 import type {
   CheckResult,
+  CheckTicket,
   Limiter,
   LimiterConfig,
   LimitResult,
@@ -32,6 +34,7 @@ import {
   type SourceEvent,
   sourceEvidence,
 } from "./evidence.js";
+import { type CheckPlan, checkPlan, TOMBSTONE_MS } from "./limit-scripts.js";
 import type { MirrorOptions, MirrorStats } from "./mirror.js";
 import type { StoreProvider } from "./storage.js";
 
@@ -57,6 +60,7 @@ export class MemoryStore implements RateLimitStore {
   readonly #buckets: ExpiringMap<string, TokenState>;
   readonly #trips: ExpiringMap<string, number>;
   readonly #quarantines: ExpiringMap<string, string>;
+  readonly #marks: ExpiringMap<string, "counted" | "refunded">;
 
   constructor(options: MemoryStoreOptions = {}) {
     const max = options.maxEntries ?? 10_000;
@@ -65,6 +69,7 @@ export class MemoryStore implements RateLimitStore {
     this.#buckets = new ExpiringMap(max, this.#now);
     this.#trips = new ExpiringMap(max, this.#now);
     this.#quarantines = new ExpiringMap(max, this.#now);
+    this.#marks = new ExpiringMap(max, this.#now);
   }
 
   /** Entries held (for tests of the bounds). */
@@ -74,7 +79,7 @@ export class MemoryStore implements RateLimitStore {
 
   limiter(config: LimiterConfig): Limiter {
     return {
-      check: (key, quarantineKeys) => {
+      check: (key, quarantineKeys, ticket) => {
         for (const quarantineKey of quarantineKeys) {
           const ttlMs = this.#quarantines.ttl(quarantineKey);
           if (ttlMs > 0)
@@ -83,38 +88,64 @@ export class MemoryStore implements RateLimitStore {
               source: "cache",
             });
         }
-        return Promise.resolve<CheckResult>({ limit: this.#limit(config, `rl:${key}`), source: "store" });
+        const checked = ticket ?? { id: crypto.randomUUID(), at: this.#now() };
+        const plan = checkPlan(config, `rl:${key}`, checked.at);
+        const markKey = `${plan.marks}|${checked.id}`;
+        if (this.#marks.get(markKey) !== undefined)
+          return Promise.reject(new StoreUnavailable("this check was already taken back"));
+        const { result, counted, ttlMs } = this.#limit(config, plan, checked.at);
+        if (counted) this.#marks.set(markKey, "counted", ttlMs);
+        return Promise.resolve<CheckResult>({ limit: result, source: "store" });
       },
+      refund: (key, ticket) =>
+        Promise.resolve(this.#refund(config, checkPlan(config, `rl:${key}`, ticket.at), ticket)),
     };
   }
 
-  #limit(config: LimiterConfig, key: string): LimitResult {
-    const now = this.#now();
+  /** Same steps as CHECK_SCRIPT in limit-scripts.ts, so dev and Redis admit the same requests. */
+  #limit(
+    config: LimiterConfig,
+    plan: CheckPlan,
+    now: number,
+  ): { result: LimitResult; counted: boolean; ttlMs: number } {
     const { limit, windowMs } = config;
+    const [counter = "", previous = ""] = plan.counters;
     switch (config.algorithm) {
       case "fixed-window": {
-        const bucket = Math.floor(now / windowMs);
-        const reset = (bucket + 1) * windowMs;
-        const counterKey = `${key}:${bucket}`;
-        const used = (this.#counters.get(counterKey) ?? 0) + 1;
-        this.#counters.set(counterKey, used, reset - now);
-        return { success: used <= limit, limit, remaining: Math.max(0, limit - used), reset };
+        const used = (this.#counters.get(counter) ?? 0) + 1;
+        this.#counters.set(counter, used, plan.ttlMs);
+        const result = {
+          success: used <= limit,
+          limit,
+          remaining: used <= limit ? limit - used : 0,
+          reset: plan.reset,
+        };
+        return { result, counted: true, ttlMs: plan.ttlMs };
       }
       case "sliding-window": {
-        const current = Math.floor(now / windowMs);
-        const reset = (current + 1) * windowMs;
-        const inCurrent = this.#counters.get(`${key}:${current}`) ?? 0;
-        const inPrevious = this.#counters.get(`${key}:${current - 1}`) ?? 0;
+        const inCurrent = this.#counters.get(counter) ?? 0;
+        const inPrevious = this.#counters.get(previous) ?? 0;
         // The previous window counts by the share of it still inside the sliding window.
         const weighted = Math.floor((1 - (now % windowMs) / windowMs) * inPrevious);
-        if (weighted + inCurrent >= limit) return { success: false, limit, remaining: 0, reset };
+        if (weighted + inCurrent >= limit)
+          return {
+            result: { success: false, limit, remaining: 0, reset: plan.reset },
+            counted: false,
+            ttlMs: 0,
+          };
         const used = inCurrent + 1;
-        // Kept one window past its end: it is the next window's "previous".
-        this.#counters.set(`${key}:${current}`, used, reset + windowMs - now);
-        return { success: true, limit, remaining: Math.max(0, limit - used - weighted), reset };
+        const ttlMs = this.#counters.ttl(counter) || plan.ttlMs;
+        this.#counters.set(counter, used, ttlMs);
+        const result = {
+          success: true,
+          limit,
+          remaining: Math.max(0, limit - used - weighted),
+          reset: plan.reset,
+        };
+        return { result, counted: true, ttlMs };
       }
       case "token-bucket": {
-        const state = this.#buckets.get(key) ?? { tokens: limit, refilledAt: now };
+        const state = this.#buckets.get(counter) ?? { tokens: limit, refilledAt: now };
         const intervals = Math.floor((now - state.refilledAt) / windowMs);
         if (intervals > 0) {
           state.tokens = Math.min(limit, state.tokens + intervals * config.refill);
@@ -125,10 +156,34 @@ export class MemoryStore implements RateLimitStore {
         if (success) state.tokens -= 1;
         // Forgotten once it would be full again: a fresh bucket is the same thing.
         const fullAfter = Math.ceil((limit - state.tokens) / config.refill) * windowMs;
-        this.#buckets.set(key, state, Math.max(1, reset - now + fullAfter));
-        return { success, limit, remaining: Math.max(0, state.tokens), reset };
+        const ttlMs = Math.max(1, reset - now + fullAfter);
+        this.#buckets.set(counter, state, ttlMs);
+        return {
+          result: { success, limit, remaining: Math.max(0, state.tokens), reset },
+          counted: success,
+          ttlMs,
+        };
       }
     }
+  }
+
+  /** Same steps as REFUND_SCRIPT. */
+  #refund(config: LimiterConfig, plan: CheckPlan, ticket: CheckTicket): boolean {
+    const markKey = `${plan.marks}|${ticket.id}`;
+    const state = this.#marks.get(markKey);
+    if (state === "refunded") return false;
+    const left = this.#marks.ttl(markKey);
+    this.#marks.set(markKey, "refunded", left > 0 ? left : TOMBSTONE_MS);
+    if (state !== "counted") return false;
+    const counter = plan.counters[0] as string;
+    if (config.algorithm === "token-bucket") {
+      const bucket = this.#buckets.get(counter);
+      if (bucket && bucket.tokens < config.limit) bucket.tokens += 1;
+      return true;
+    }
+    const used = this.#counters.get(counter);
+    if (used !== undefined && used > 0) this.#counters.set(counter, used - 1, this.#counters.ttl(counter));
+    return true;
   }
 
   trip(request: TripRequest): Promise<TripResult> {

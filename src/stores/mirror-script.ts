@@ -3,7 +3,8 @@
  * that missed its deadline was queued again while Redis later applied the original, counting twice).
  *
  * The batch is guarded by `mirror:batch:<isolate>:<n>` (SET NX): a retried batch finds its guard and
- * applies nothing. Every command runs under `pcall` and is checked: the script answers which ones
+ * applies nothing, and reads from it what the first application accounted and which commands it
+ * could not apply (so the isolate learns that even when the first reply was lost). Every command runs under `pcall` and is checked: the script answers which ones
  * failed (OOM under `noeviction`, NOPERM), so the isolate retries exactly those instead of taking a
  * reply full of errors for a delivery. Under OOM Redis refuses the first write of a script, so a batch
  * is then refused whole (status -1) and kept for the next attempt.
@@ -16,7 +17,8 @@
  * ARGV: guard, guardTtl, seqKey, contactKey, member, seq, at, accountedKey, beats, commands, then each
  * command as `argc, weight, arg…` (weight = decisions a command accounts for: counts and drops).
  * Answer: {status, heartbeat ok, accounted, last error, failed command index…}; status 1 applied,
- * 0 applied before (a retry), -1 refused (nothing applied).
+ * 0 applied before (a retry: accounted and failed as the first application left them), -1 refused
+ * (nothing applied). An empty guard (a heartbeat without a batch) skips the guard.
  */
 
 export const FLUSH_SCRIPT = `local pos = 11
@@ -42,9 +44,19 @@ if failed(redis.pcall('HSET', ARGV[4], member, ARGV[7])) then beat = 0 end
 for i = 1, tonumber(ARGV[9]) do
   if failed(redis.pcall(unpack(command()))) then beat = 0 end
 end
-local guard = redis.pcall('SET', ARGV[1], '1', 'NX', 'EX', ARGV[2])
-if failed(guard) then return {-1, beat, 0, guard.err} end
-if not guard then return {0, beat, 0, ''} end
+local guard = ARGV[1]
+if guard ~= '' then
+  local set = redis.pcall('SET', guard, '0:', 'NX', 'EX', ARGV[2])
+  if failed(set) then return {-1, beat, 0, set.err} end
+  if not set then
+    local outcome = redis.pcall('GET', guard)
+    if failed(outcome) or not outcome then outcome = '0:' end
+    local colon = string.find(outcome, ':', 1, true) or 0
+    local answer = {0, beat, tonumber(string.sub(outcome, 1, colon - 1)) or 0, ''}
+    for index in string.gmatch(string.sub(outcome, colon + 1), '%d+') do answer[#answer + 1] = tonumber(index) end
+    return answer
+  end
+end
 local accounted, lastError, lost = 0, '', {}
 for i = 1, tonumber(ARGV[10]) do
   local cmd, weight = command()
@@ -57,6 +69,9 @@ for i = 1, tonumber(ARGV[10]) do
   end
 end
 if accounted > 0 then redis.pcall('HINCRBY', ARGV[8], member, accounted) end
+if guard ~= '' and (accounted > 0 or #lost > 0) then
+  redis.pcall('SET', guard, accounted .. ':' .. table.concat(lost, ','), 'EX', ARGV[2])
+end
 return {1, beat, accounted, lastError, unpack(lost)}`;
 
 export type Command = readonly string[];
@@ -94,7 +109,8 @@ export function flushArguments(frame: FlushFrame): { keys: string[]; args: strin
     String(frame.beats.length),
     String(frame.commands.length),
   ];
-  const keys = new Set([frame.guard, frame.seqKey, frame.contactKey, frame.accountedKey]);
+  const keys = new Set([frame.seqKey, frame.contactKey, frame.accountedKey]);
+  if (frame.guard !== "") keys.add(frame.guard);
   for (const beat of frame.beats) {
     args.push(String(beat.length), "0", ...beat);
     if (beat[1] !== undefined) keys.add(beat[1]);

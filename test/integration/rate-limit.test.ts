@@ -108,7 +108,8 @@ describe.each(HARNESSES)("rate limits on a real Redis (%s)", (name) => {
     const head = await h.fetch("/api/acme/export/data", { method: "HEAD" });
     expect(head.status).toBe(429);
     expect(await statuses(h, ["/api/ACME/export/data", "/API/acme/EXPORT/data"])).toEqual([429, 429]);
-    const keys = await redis.io.keys("containment:rl:*");
+    // One counter (plus the hash of its check ids, for refunds).
+    const keys = (await redis.io.keys("containment:rl:*")).filter((key) => !key.endsWith(":checks"));
     expect(keys).toHaveLength(1);
     expect(keys[0]).toContain(":/api/:tenant/export/**:");
   });
@@ -246,7 +247,7 @@ describe.each(HARNESSES)("rate limits on a real Redis (%s)", (name) => {
     );
   });
 
-  it("counts across several Redis databases with MultiRegionRatelimit, and survives one of them stopping", async () => {
+  it("with several databases configured, counts on the first one only and says so", async () => {
     const second = await startRedisFixture();
     try {
       harness = await startHarness(name, {
@@ -257,16 +258,8 @@ describe.each(HARNESSES)("rate limits on a real Redis (%s)", (name) => {
       expect(await statuses(harness, Array(6).fill("/api/acme/export/x"))).toEqual([
         200, 200, 200, 200, 429, 429,
       ]);
-      // Both databases hold the counter (the library syncs them after the response).
-      await until(
-        async () =>
-          (await second.io.keys("containment:rl:*")).length === 1 &&
-          (await redis.io.keys("containment:rl:*")).length === 1,
-        5_000,
-        "both databases",
-      );
-      await second.server.stop();
-      expect(await statuses(harness, ["/api/globex/export/x"])).toEqual([200]);
+      expect((await redis.io.keys("containment:rl:*")).length).toBeGreaterThan(0);
+      expect(await second.io.keys("*")).toEqual([]);
     } finally {
       await second.close();
     }
@@ -296,8 +289,8 @@ describe.each(HARNESSES)("rate limits on a real Redis (%s)", (name) => {
     redis.bridge.resetCounts();
     for (let i = 0; i < 20; i++) expect((await h.fetch(`/api/acme/profile/${i}`)).status).toBe(200);
     expect(redis.bridge.counts.requests).toBe(0);
-    // The limit and the quarantine lookup share one pipeline request.
+    // The limit and the quarantine lookup are one script call: one request, one command.
     await h.fetch("/api/acme/export/x");
-    expect(redis.bridge.counts).toEqual({ requests: 1, commands: 2 });
+    expect(redis.bridge.counts).toEqual({ requests: 1, commands: 1 });
   });
 });

@@ -1,0 +1,213 @@
+/**
+ * What an isolate holds between flushes, all bounded, all exact where it matters:
+ *
+ * - `counts` (rule|outcome) and `traffic` (route|method|tenant|outcome) per minute, for EVERY
+ *   decision. Traffic beyond `trafficCap` fields a minute goes to the `~overflow` field, so it stays
+ *   a count of all decisions; counts beyond the table's cap become `mirror:drops` (never silently).
+ * - `events`: non-allow decisions and sampled allows, up to `bufferSize`. When the buffer is full
+ *   (a Redis outage at 1,000 req/s fills 2,000 in two seconds) a decision is folded into an
+ *   aggregate instead: rule, kind, outcome, status, route, method, tenant, network, region, minute
+ *   → count, first, last. Only past the aggregate table's cap is an event dropped (counted in
+ *   `mirror:drops:events`; the decision is still in `counts`).
+ * - `top`: blocked identities per minute (a summary; best effort under its cap).
+ */
+import { truncateIp } from "../core/identity.js";
+import { type Decision, isBlocked } from "../model/decision.js";
+import { countField, minuteOf, type SourceEvent, topIdentities } from "./evidence.js";
+import { TRAFFIC_OVERFLOW, trafficField } from "./mirror-layout.js";
+
+export type Buffered = Decision | SourceEvent;
+
+export interface QueuedEvent {
+  readonly item: Buffered;
+  /** The decision's sequence number in this isolate (0 for source events). */
+  readonly seq: number;
+}
+
+/** Several decisions written as one `events` entry. */
+export interface Aggregate {
+  readonly fields: Readonly<Record<string, string>>;
+  count: number;
+  first: number;
+  last: number;
+}
+
+export type MinuteTable = Map<number, Map<string, number>>;
+
+/** What one batch takes out of the accumulator. */
+export interface Taken {
+  events: QueuedEvent[];
+  aggregates: Map<string, Aggregate>;
+  counts: MinuteTable;
+  traffic: MinuteTable;
+  top: Map<string, number>;
+  decisionDrops: number;
+  eventDrops: number;
+}
+
+export interface AccumulatorLimits {
+  bufferSize: number;
+  /** Distinct (minute, field) entries of counts; and, separately, of aggregates and of top. */
+  tableSize: number;
+  /** Distinct traffic fields per minute. */
+  trafficCap: number;
+}
+
+export function isSource(item: Buffered): item is SourceEvent {
+  return "source" in item;
+}
+
+/** The aggregate a decision folds into, and the fields that entry carries. */
+export function aggregateOf(decision: Decision): { key: string; fields: Record<string, string> } {
+  const fields: Record<string, string> = { agg: "1", outcome: decision.outcome, region: decision.region };
+  const put = (name: string, value: string | number | undefined): void => {
+    if (value !== undefined && value !== "") fields[name] = String(value);
+  };
+  put("rule", decision.rule);
+  put("kind", decision.kind);
+  if ("status" in decision) put("status", decision.status);
+  put("method", decision.method);
+  put("route", decision.route ?? decision.path);
+  put("tenant", decision.tenant);
+  put("ip", truncateIp(decision.ip));
+  put("digest", decision.rulesetDigest);
+  const key = `${minuteOf(decision.at)}\u0000${JSON.stringify(fields)}`;
+  return { key, fields };
+}
+
+export function addTo(table: MinuteTable, minute: number, field: string, n: number): void {
+  let fields = table.get(minute);
+  if (!fields) {
+    fields = new Map();
+    table.set(minute, fields);
+  }
+  fields.set(field, (fields.get(field) ?? 0) + n);
+}
+
+export class MirrorAccumulator {
+  readonly #limits: AccumulatorLimits;
+  #taken: Taken = MirrorAccumulator.#empty();
+  #countEntries = 0;
+
+  constructor(limits: AccumulatorLimits) {
+    this.#limits = limits;
+  }
+
+  static #empty(): Taken {
+    return {
+      events: [],
+      aggregates: new Map(),
+      counts: new Map(),
+      traffic: new Map(),
+      top: new Map(),
+      decisionDrops: 0,
+      eventDrops: 0,
+    };
+  }
+
+  get buffered(): number {
+    return this.#taken.events.length;
+  }
+
+  hasWork(): boolean {
+    const t = this.#taken;
+    return (
+      t.events.length > 0 ||
+      t.aggregates.size > 0 ||
+      this.#countEntries > 0 ||
+      t.traffic.size > 0 ||
+      t.top.size > 0 ||
+      t.decisionDrops > 0 ||
+      t.eventDrops > 0
+    );
+  }
+
+  /** Counts one decision everywhere it is counted; false when it could not be (it is then a drop). */
+  count(decision: Decision): boolean {
+    const minute = minuteOf(decision.at);
+    if (!this.addCount(minute, countField(decision), 1)) {
+      this.#taken.decisionDrops++;
+      return false;
+    }
+    this.addTraffic(
+      minute,
+      trafficField(decision.route ?? decision.path, decision.method, decision.tenant, decision.outcome),
+      1,
+    );
+    if (isBlocked(decision)) {
+      for (const [dimension, raw] of topIdentities(decision)) this.addTop(`${minute}|${dimension}|${raw}`, 1);
+    }
+    return true;
+  }
+
+  addCount(minute: number, field: string, n: number): boolean {
+    const fields = this.#taken.counts.get(minute);
+    if (fields?.get(field) === undefined) {
+      if (this.#countEntries >= this.#limits.tableSize) return false;
+      this.#countEntries++;
+    }
+    addTo(this.#taken.counts, minute, field, n);
+    return true;
+  }
+
+  addTraffic(minute: number, field: string, n: number): void {
+    const fields = this.#taken.traffic.get(minute);
+    const known = fields?.has(field) ?? false;
+    const full = (fields?.size ?? 0) >= this.#limits.trafficCap;
+    addTo(this.#taken.traffic, minute, known || !full ? field : TRAFFIC_OVERFLOW, n);
+  }
+
+  addTop(entry: string, n: number): void {
+    const top = this.#taken.top;
+    // Best effort: the top lists are a summary, counts and events hold the evidence.
+    if (top.has(entry) || top.size < this.#limits.tableSize) top.set(entry, (top.get(entry) ?? 0) + n);
+  }
+
+  /** Queues an event; when the buffer is full the decision folds into an aggregate instead. */
+  queue(event: QueuedEvent, atFront = false): void {
+    const events = this.#taken.events;
+    if (events.length < this.#limits.bufferSize) {
+      if (atFront) events.unshift(event);
+      else events.push(event);
+      return;
+    }
+    if (isSource(event.item)) {
+      this.#taken.eventDrops++;
+      return;
+    }
+    const decision = event.item;
+    const { key, fields } = aggregateOf(decision);
+    this.mergeAggregate(key, { fields, count: 1, first: decision.at, last: decision.at });
+  }
+
+  mergeAggregate(key: string, aggregate: Aggregate): void {
+    const aggregates = this.#taken.aggregates;
+    const known = aggregates.get(key);
+    if (known) {
+      known.count += aggregate.count;
+      known.first = Math.min(known.first, aggregate.first);
+      known.last = Math.max(known.last, aggregate.last);
+      return;
+    }
+    if (aggregates.size >= this.#limits.tableSize) {
+      this.#taken.eventDrops += aggregate.count;
+      return;
+    }
+    aggregates.set(key, { ...aggregate, fields: aggregate.fields });
+  }
+
+  addDrops(decisions: number, events: number): void {
+    this.#taken.decisionDrops += decisions;
+    this.#taken.eventDrops += events;
+  }
+
+  /** Takes everything but the events past `batchSize`, which wait for the next batch. */
+  take(batchSize: number): Taken {
+    const taken = this.#taken;
+    const rest = taken.events.splice(batchSize);
+    this.#taken = MirrorAccumulator.#empty();
+    this.#taken.events = rest;
+    this.#countEntries = 0;
+    return taken;
+  }
+}

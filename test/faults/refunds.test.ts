@@ -1,0 +1,78 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { type RedisFixture, startRedisFixture, until } from "../integration/redis-fixture.js";
+import { HARNESSES, startHarness } from "../support/harness.js";
+
+// Defect 3 of issue 14: with Redis paused or slow, requests answered 503 by `failMode: closed`
+// were still counted when Redis ran the queued checks, so after recovery an identity had less
+// than its quota. A check whose answer was not used is refunded by its id, exactly once.
+
+const TIMEOUT_MS = 150;
+const RULES = {
+  version: 1,
+  rules: [
+    {
+      id: "export-limit",
+      kind: "rate-limit",
+      match: { path: "/api/:tenant/export/**" },
+      limit: 5,
+      window: "1h",
+      algorithm: "fixed-window",
+      by: ["tenant"],
+      failMode: "closed",
+      timeoutMs: TIMEOUT_MS,
+    },
+  ],
+};
+
+const cleanup: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn();
+});
+
+/** Check ids of the window and what became of them: "1" counted, "r" refunded. */
+async function marks(redis: RedisFixture): Promise<string[]> {
+  const keys = await redis.io.keys("containment:rl:export-limit:*:checks");
+  return keys.length === 1 ? (await redis.io.hvals(keys[0] as string)).sort() : [];
+}
+
+async function counter(redis: RedisFixture): Promise<number> {
+  const keys = (await redis.io.keys("containment:rl:export-limit:*")).filter(
+    (key) => !key.endsWith(":checks"),
+  );
+  if (keys.length !== 1) return -1;
+  return Number(await redis.io.get(keys[0] as string));
+}
+
+describe.each(HARNESSES)("refused checks use up no quota (%s)", (name) => {
+  for (const fault of ["paused", "delayed"] as const) {
+    it(`gives back every check answered by the fail mode while Redis is ${fault}`, async () => {
+      const redis = await startRedisFixture({ delayProxy: fault === "delayed" });
+      cleanup.push(() => redis.close());
+      const h = await startHarness(name, {
+        rules: RULES,
+        redis: redis.connection,
+        options: { mirror: false },
+      });
+      cleanup.push(() => h.close());
+      expect((await h.fetch("/api/acme/export/1")).status).toBe(200);
+      expect(await counter(redis)).toBe(1);
+
+      if (fault === "paused") await redis.server.pause();
+      else redis.proxy?.setDelay(1_000);
+      const refused: number[] = [];
+      for (let i = 0; i < 3; i++) refused.push((await h.fetch(`/api/acme/export/r${i}`)).status);
+      expect(refused).toEqual([503, 503, 503]);
+      if (fault === "paused") redis.server.resume();
+      else redis.proxy?.setDelay(0);
+
+      // The late checks land, then their refunds (or the refunds first, leaving tombstones): each
+      // refused check id ends refunded, and the counter is back where the healthy request left it.
+      await until(async () => (await marks(redis)).join() === "1,r,r,r", 15_000, "three refunds");
+      expect(await counter(redis)).toBe(1);
+      const after: number[] = [];
+      for (let i = 0; i < 5; i++) after.push((await h.fetch(`/api/acme/export/a${i}`)).status);
+      expect(after).toEqual([200, 200, 200, 200, 429]);
+      expect(await counter(redis)).toBe(6);
+    });
+  }
+});
