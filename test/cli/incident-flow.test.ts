@@ -6,6 +6,7 @@ import { type EdgeConfigServer, startEdgeConfigServer } from "../../src/dev/edge
 import { readAnchor, readAudit, verifyAudit } from "../../src/ops/audit/index.js";
 import { VercelApi } from "../../src/ops/edge-config-api.js";
 import { createOpsRedis } from "../../src/ops/redis.js";
+import { serializeReport } from "../../src/stores/isolate-report.js";
 import { type RedisFixture, startRedisFixture } from "../integration/redis-fixture.js";
 import { runCli } from "../support/cli.js";
 import { type Harness, startHarness } from "../support/harness.js";
@@ -46,7 +47,9 @@ afterAll(async () => {
   await ec?.close();
 });
 
-describe("the incident flow through the CLI, the Vercel API stand-in, a real Redis and the middleware in workerd", () => {
+describe("the incident flow through the CLI, the Vercel API stand-in, a real Redis and the middleware in workerd", {
+  timeout: 120_000,
+}, () => {
   it("kills a route (the edge blocks it), lifts it (the edge passes it), and leaves a verified audit chain", async () => {
     expect((await edge.fetch("/api/acme/patients/7/export")).status).toBe(200);
     const kill = await cli([
@@ -218,6 +221,36 @@ describe("the incident flow through the CLI, the Vercel API stand-in, a real Red
     const refused = await cli(["doctor", "--json"], { VERCEL_TOKEN: "wrong" });
     expect(refused.code).toBe(3);
   });
+
+  it("--wait prints each region as it confirms, and times out (exit 5) naming the region and isolate behind", async () => {
+    const secret = "flow-report-secret";
+    const write = async (region: string, isolate: string, switches: string[]) => {
+      const at = Date.now();
+      const report = { v: 1 as const, region, isolate, seq: 1, at, digest: "d", switches, fast: [] };
+      await redis.io.set(
+        `${PREFIX}isolate:${region}:${isolate}`,
+        await serializeReport(report, secret),
+        "EX",
+        300,
+      );
+      await redis.io.zadd(`${PREFIX}isolates`, at, `${region}:${isolate}`);
+    };
+    // iad1 already enforces version 1 of the switch the kill will create; fra1 never catches up.
+    await write("iad1", "i1", ["api-wait@1"]);
+    await write("fra1", "f1", []);
+    const kill = await cli(
+      ["kill", "/api/wait/**", "--reason", "w", "--incident", "INC-W", "--yes", "--wait", "--timeout", "3"],
+      { CONTAINMENT_REPORT_SECRET: secret },
+    );
+    expect(kill.code).toBe(5);
+    expect(kill.stdout).toMatch(/confirmed in iad1 after \d+\.\d s \(1 isolate\)/);
+    expect(kill.stderr).toMatch(/not confirmed in fra1: f1 \(not enforcing api-wait\)/);
+    expect(ec.items()["containment_kill_api-wait"]).toMatchObject({ version: 1 });
+    const blind = await cli(["lift", "api-wait", "--yes", "--wait"]);
+    expect(blind.stderr).toMatch(/cannot be confirmed: set CONTAINMENT_REPORT_SECRET/);
+    expect(blind.code).toBe(5);
+    await redis.io.del(`${PREFIX}isolates`);
+  }, 120_000);
 
   it("waits out a short Retry-After once and then succeeds", async () => {
     ec.rateLimitNext(1, 1);

@@ -73,5 +73,5 @@ describe("--local against a running containment dev", () => {
 
     await dev.close();
     expect(existsSync(file)).toBe(false);
-  });
+  }, 180_000);
 });

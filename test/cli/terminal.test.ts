@@ -70,7 +70,7 @@ afterAll(async () => {
   await ec?.close();
 });
 
-describe("the CLI on a terminal", () => {
+describe("the CLI on a terminal", { timeout: 120_000 }, () => {
   it("asks before a kill, writes it on y, and changes nothing on n", async () => {
     const yes = start(["kill", "/api/reports/**", "--reason", "tty test", "--incident", "INC-T"]);
     await showing(yes, /create kill switch api-reports\? \[y\/N\]/);
