@@ -5,7 +5,7 @@ import type { NextConfig } from "next";
 // middleware before rewrites, so a rule on /api/patients/:id/export must also see /legacy/... .
 const nextConfig: NextConfig = {
   basePath: "/portal",
-  // The test builds a second copy (the proxy.ts variant) into its own directory.
+  // For the tests (a --webpack build beside the Turbopack one, a copy for proxy.ts); not needed in yours:
   distDir: process.env.EXAMPLE_DIST_DIR ?? ".next",
   turbopack: { root: import.meta.dirname },
   outputFileTracingRoot: import.meta.dirname,

@@ -4,6 +4,7 @@
  * and `compose` keeps the firewall's headers and checks the destination of your own rewrite.
  * Requests are real `NextRequest`s from the example app's Next install (CI installs it).
  */
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -188,5 +189,19 @@ describe.skipIf(!enabled)("compose(firewall, yourMiddleware)", () => {
 
   it("refuses something that is not the firewall", () => {
     expect(() => compose((() => Promise.resolve(new Response())) as never)).toThrow(/createNextMiddleware/);
+  });
+});
+
+describe("the README's drop-in steps", () => {
+  it("show the example app's middleware.ts, proxy.ts variant and next.config.ts as they are", () => {
+    const readme = readFileSync(join(APP, "../../README.md"), "utf8");
+    const section = readme.slice(
+      readme.indexOf("## Drop it into a project"),
+      readme.indexOf("## How a request is decided"),
+    );
+    for (const file of ["middleware.ts", "next.config.ts"])
+      expect(section, file).toContain(readFileSync(join(APP, file), "utf8"));
+    expect(section).toContain("variants/proxy.ts");
+    expect(section).toContain("npm pack --pack-destination .tmp");
   });
 });
