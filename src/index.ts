@@ -6,7 +6,7 @@
  * firewall enforces), the ruleset digest, and the typed errors. The per-isolate memory store is
  * its own entry, `edge-containment/memory`, so production bundles never carry it.
  */
-export { createNextMiddleware, createNextProxy } from "./adapters/next.js";
+export { compose, createNextMiddleware, createNextProxy, withContainment } from "./adapters/next.js";
 export { createMiddleware } from "./adapters/vercel.js";
 export { type DigestedSwitch, rulesetDigest } from "./core/digest.js";
 export type { ContainmentErrorCode, RulesIssue, SourceFailureCause } from "./core/errors.js";
@@ -21,11 +21,13 @@ export {
   StoreUnavailable,
 } from "./core/errors.js";
 export type { IdentityOptions } from "./core/identity.js";
+export type { RewriteCondition, RewriteRule, RewritesOption } from "./core/rewrites.js";
 export type { Evaluation } from "./engine/evaluate.js";
 export type {
   Containment,
   ContainmentOptions,
   ContainmentStatus,
+  DecideHints,
   WaitUntilContext,
 } from "./engine/firewall.js";
 export { createContainment } from "./engine/firewall.js";
@@ -37,6 +39,7 @@ export type { RuleSpec, RulesDocument } from "./rules/document.js";
 export type { KillSwitchSpec } from "./rules/kill-switch.js";
 export { KILL_SWITCH_PREFIX, type Validated, validateKillSwitchItem } from "./rules/validate.js";
 export type { EdgeConfigReader } from "./sources/edge-config.js";
+export type { SensitiveRoutes } from "./sources/fallback.js";
 export type { SourceStatus } from "./sources/provider.js";
 export type { MirrorOptions, MirrorStats } from "./stores/mirror.js";
 export type { RedisConnection, RedisOption } from "./stores/redis.js";
