@@ -2,6 +2,7 @@ import { Command } from "commander";
 import { readAnchor } from "../../ops/audit/index.js";
 import { errorText } from "../../ops/errors.js";
 import { hookLabel } from "../../ops/notify.js";
+import { aclCommands } from "../../ops/redis-acl.js";
 import { action, emit, withOpsOptions } from "../ops.js";
 
 interface Check {
@@ -16,10 +17,26 @@ export function doctorCommand(): Command {
     .description(
       "check the configuration live: token, store, Redis, report secret, and which regions enforce what",
     )
-    .addHelpText("after", "\nExample:\n  $ EDGE_CONFIG_ID=ecfg_… VERCEL_TOKEN=… containment doctor");
+    .option(
+      "--print-acl",
+      "print the ACL SETUSER lines of the edge, responder and reader Redis users, and exit",
+    )
+    .addHelpText(
+      "after",
+      "\nExamples:\n  $ EDGE_CONFIG_ID=ecfg_… VERCEL_TOKEN=… containment doctor\n  $ containment doctor --print-acl --local",
+    );
   withOpsOptions(command);
   return command.action(
     action(async ({ ctx, config }, flags) => {
+      if ((command.opts() as { printAcl?: boolean }).printAcl) {
+        const pw = {
+          edge: "<edge-password>",
+          responder: "<responder-password>",
+          reader: "<reader-password>",
+        };
+        for (const line of aclCommands(config.prefix, pw)) console.log(line);
+        return 0;
+      }
       const checks: Check[] = [];
       const check = async (name: string, work: () => Promise<string>, fix: string) => {
         try {
