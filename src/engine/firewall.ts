@@ -20,6 +20,7 @@ import type { CompiledRuleset } from "../rules/ruleset.js";
 import type { EdgeConfigReader } from "../sources/edge-config.js";
 import type { SensitiveRoutes } from "../sources/fallback.js";
 import type { SourceStatus } from "../sources/provider.js";
+import { enforcementOf } from "../stores/isolate-report.js";
 import type { MirrorOptions, MirrorStats } from "../stores/mirror.js";
 import type { RedisOption } from "../stores/redis.js";
 import { createStorage } from "../stores/setup.js";
@@ -310,6 +311,16 @@ export function createContainment(options: ContainmentOptions = {}): Containment
   const rewritten = rewriter(options);
   const record = recorder([...(mirror ? [mirror] : []), ...(options.sinks ?? [])], services);
 
+  // The enforcement report names the kill switches in force: told once per ruleset, not per request.
+  let noted: CompiledRuleset | undefined;
+  function noteRuleset(ruleset: CompiledRuleset): CompiledRuleset {
+    if (ruleset !== noted) {
+      noted = ruleset;
+      mirror?.noteEnforcement?.(enforcementOf(ruleset));
+    }
+    return ruleset;
+  }
+
   // normalize → ruleset → evaluate (→ respond) → mirror
   async function decide(
     request: Request,
@@ -320,7 +331,7 @@ export function createContainment(options: ContainmentOptions = {}): Containment
     const waitUntil = context ? (promise: Promise<unknown>) => context.waitUntil(promise) : swallow;
     const normalize = normalizeFor(hints);
     const normalized = normalizeRequest(request, normalize, region);
-    const ruleset = await rules.current(waitUntil);
+    const ruleset = noteRuleset(await rules.current(waitUntil));
     if (!normalized.ok) {
       const guarded = guardEvaluation(request, normalized, ruleset, region, {
         startedAt,

@@ -132,3 +132,29 @@ export function parseReport(text: string): IsolateReport | undefined {
     ...(typeof r.mac === "string" ? { mac: r.mac } : {}),
   };
 }
+
+/** The facts of a ruleset a report names (the compiled ruleset satisfies it). */
+export interface EnforcedRuleset {
+  readonly digest: string;
+  readonly rules: readonly { readonly id: string; readonly kind: string; readonly source: string }[];
+}
+
+/**
+ * Kill switches in force as `id@version` (CONTRACTS.md format 2: no version → 0), split into those
+ * Edge Config (or the document) holds and those enforced only through the fast lane (a rule whose
+ * `source` starts with `fastlane`).
+ */
+export function enforcementOf(ruleset: EnforcedRuleset): {
+  digest: string;
+  switches: string[];
+  fast: string[];
+} {
+  const switches: string[] = [];
+  const fast: string[] = [];
+  for (const rule of ruleset.rules) {
+    if (rule.kind !== "kill-switch") continue;
+    const version = "version" in rule && Number.isInteger(rule.version) ? Number(rule.version) : 0;
+    (rule.source.startsWith("fastlane") ? fast : switches).push(`${rule.id}@${version}`);
+  }
+  return { digest: ruleset.digest, switches: switches.sort(), fast: fast.sort() };
+}

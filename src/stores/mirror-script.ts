@@ -42,7 +42,8 @@ elseif (tonumber(known) or -1) < seq then
 end
 if failed(redis.pcall('HSET', ARGV[4], member, ARGV[7])) then beat = 0 end
 for i = 1, tonumber(ARGV[9]) do
-  if failed(redis.pcall(unpack(command()))) then beat = 0 end
+  local cmd = command()
+  if failed(redis.pcall(unpack(cmd))) then beat = 0 end
 end
 local guard = ARGV[1]
 if guard ~= '' then

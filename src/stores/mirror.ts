@@ -1,58 +1,66 @@
 /**
- * The Redis mirror: every decision, off the hot path, in the layout dashboards read (DESIGN.md):
+ * The Redis mirror: every decision, off the hot path, in the layout of `mirror-layout.ts`.
  *
- *   events                      stream, XADD MAXLEN ~ maxEvents: non-allow decisions always,
- *                               allows sampled (`sampleAllows`), source problems (`rules-invalid`)
- *   counts:<minute>             hash `rule|outcome → n` of ALL decisions (sampling does not apply)
- *   top:<minute>:<dimension>    zsets of blocked tenants / users (pseudonym) / IPs (network)
- *   enforcing                   hash region → {"digest","at"} (every `enforcingEveryMs`, and at once
- *                               when an isolate's digest changes)
- *   mirror:drops                decisions this deployment could not mirror (buffer full, or given up)
+ * `record` only counts and buffers (synchronous, O(1)). `flush` runs in the request's `waitUntil`
+ * and sends at most one flush script per round: while a flush is in flight or one started less
+ * than `minIntervalMs` ago (`floodIntervalMs` after a batch of a flood), one request waits as
+ * "standby" on a timer of its own and sends whatever has gathered; every other request leaves its
+ * decision in the buffer and returns at once.
  *
- * `record` only buffers (synchronous, O(1)). `flush` runs in the request's `waitUntil` and sends at
- * most one pipeline per round: while a flush is in flight or one started less than `minIntervalMs`
- * ago, one request waits as "standby" on a timer of its own and sends whatever has gathered; every
- * other request leaves its decision in the buffer and returns at once. That is fewer Redis requests
- * than decisions under load, and no decision stranded when traffic stops.
+ * Evidence is exact (issue 14): a batch is built once, frozen, and sent under a guard until Redis
+ * says it was applied (mirror-script.ts); while it is unresolved no other batch goes out, so nothing
+ * is applied twice and nothing is lost while the isolate lives. Commands Redis refused inside an
+ * applied batch (NOPERM, OOM) come back to the accumulator and go out again. Every attempt carries
+ * the isolate's decision sequence number, so the decisions of an isolate that dies with unsent
+ * batches are an exact, visible gap (`mirror:seq - mirror:accounted`), not a silent loss.
  *
- * workerd forbids a request to await I/O begun by another request (it can hang or throw), so a
- * flush never awaits, returns or chains onto another request's promise: requests coordinate only
- * through plain flags, and each sends its own fetch. A mirror failure never changes a response:
- * `flush` never rejects.
+ * workerd forbids a request to await I/O begun by another request, so a flush never awaits another
+ * request's promise: requests coordinate only through plain flags, and each sends its own fetch.
+ * A mirror failure never changes a response: `flush` never rejects.
  */
-
 import type { Redis } from "@upstash/redis/cloudflare";
 import { withDeadline } from "../core/deadline.js";
 import type { Keyring } from "../core/identity.js";
-import { type Decision, isBlocked } from "../model/decision.js";
+import type { Decision } from "../model/decision.js";
 import type { DecisionSink } from "../model/sink.js";
+import { type IsolateReport, serializeReport } from "./isolate-report.js";
+import { MirrorAccumulator } from "./mirror-accumulator.js";
+import { type BatchContext, buildBatch, type FrozenBatch, restore } from "./mirror-batch.js";
+import { isolateMember, MIRROR_KEYS, REPORT_TTL_SECONDS } from "./mirror-layout.js";
 import {
-  countField,
-  evidenceOf,
-  minuteOf,
-  type SourceEvent,
-  sourceEvidence,
-  topIdentities,
-  topMember,
-} from "./evidence.js";
+  type Command,
+  FLUSH_SCRIPT,
+  type FlushAnswer,
+  flushArguments,
+  parseFlushAnswer,
+} from "./mirror-script.js";
+import { type LuaScript, luaScript } from "./script-runner.js";
 
 export interface MirrorOptions {
   /** Share (0–1) of allowed decisions written to `events`; every other outcome is always written. Default 0.01. */
   sampleAllows?: number;
   /** Approximate length cap of the `events` stream (XADD MAXLEN ~). Default 100 000. */
   maxEvents?: number;
-  /** Decisions an isolate buffers between flushes; beyond that they are dropped and counted. Default 2 000. */
+  /** Events an isolate buffers between flushes; beyond that they fold into aggregates. Default 2 000. */
   bufferSize?: number;
-  /** Events per Redis request. Default 500. */
+  /** Events per flush. Default 500. */
   batchSize?: number;
   /** Least time between two flushes of one isolate. Default 100 ms. */
   minIntervalMs?: number;
+  /** Least time between two flushes after a batch of at least `floodBatch` decisions. Default 1 000 ms. */
+  floodIntervalMs?: number;
+  /** Decisions in one batch that mark a flood. Default 200. */
+  floodBatch?: number;
+  /** More events than this of one (rule, route, tenant, network, outcome) in a batch become one aggregate. Default 10. */
+  aggregateAfter?: number;
   /** Deadline of one flush request. Default 2 000 ms. */
   timeoutMs?: number;
-  /** Lifetime of `counts:<minute>` and `top:<minute>:*` keys. Default 8 days. */
+  /** Lifetime of `counts`, `traffic` and `top` keys. Default 8 days. */
   retentionSeconds?: number;
-  /** How often an isolate refreshes its `enforcing` entry. Default 10 000 ms. */
-  enforcingEveryMs?: number;
+  /** How often an isolate rewrites its enforcement report. Default 2 000 ms (CONTRACTS.md format 1). */
+  reportEveryMs?: number;
+  /** Distinct traffic fields per minute per isolate before `~overflow`. Default 1 000. */
+  trafficCap?: number;
   /** Random source for sampling (tests). */
   random?: () => number;
 }
@@ -62,21 +70,36 @@ export interface MirrorStats {
   recorded: number;
   /** Events waiting for a flush. */
   buffered: number;
-  /** Events written to Redis. */
+  /** `events` entries written (single events and aggregates). */
   sent: number;
-  /** Decisions that could not be mirrored (also added to `mirror:drops` in Redis). */
+  /** Decisions missing from `counts` plus events lost beyond the aggregates (both counted in Redis). */
   dropped: number;
-  /** Pipeline requests sent. */
+  /** Flush requests sent. */
   flushes: number;
-  /** Pipeline requests that failed (and were retried or dropped). */
+  /** Flush requests that failed or were refused (and will be retried). */
   failures: number;
   lastError?: string;
+  /** This isolate's id in `isolates` and the `mirror:*` hashes. */
+  isolate?: string;
+  /** Decisions Redis confirmed are in `counts` or `mirror:drops`. */
+  accounted?: number;
+  /** A batch is waiting for Redis to confirm it. */
+  unresolved?: boolean;
+}
+
+/** What an isolate enforces, for its report: digest and kill switches as `id@version`. */
+export interface Enforcement {
+  digest: string;
+  switches: readonly string[];
+  fast: readonly string[];
 }
 
 /** A DecisionSink with visible accounting and a way to record problems of the rules source. */
 export interface Mirror extends DecisionSink {
   stats(): MirrorStats;
   recordSource(event: string, detail?: Readonly<Record<string, unknown>>, region?: string): void;
+  /** What the isolate enforces now; a change makes the next flush carry a report. */
+  noteEnforcement(enforcement: Enforcement): void;
 }
 
 export interface RedisMirrorDeps {
@@ -85,21 +108,36 @@ export interface RedisMirrorDeps {
   /** Key prefix, default `containment:`. */
   prefix?: string;
   region?: string;
+  /** `CONTAINMENT_REPORT_SECRET`: reports carry a MAC only when it is set. */
+  reportSecret?: string;
+  /** This isolate's id (default: random). */
+  isolate?: string;
   report?: (event: string, detail?: Readonly<Record<string, unknown>>) => void;
 }
 
-type Buffered = Decision | SourceEvent;
-type Dimension = "tenant" | "user" | "ip";
-type Enforcing = { region: string; digest: string; at: number };
-
-const MAX_AGGREGATES = 10_000;
-const MAX_BACKOFF_MS = 30_000;
+const MAX_TABLE = 10_000;
+const MAX_BACKOFF_MS = 10_000;
+const GUARD_TTL_SECONDS = 3_600;
 // Wall-clock for coordination, never an injected test clock: a frozen clock would spin the standby loop.
 const clock = (): number => Date.now();
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-function isSource(item: Buffered): item is SourceEvent {
-  return "source" in item;
+function settings(options: MirrorOptions) {
+  return {
+    sampleAllows: Math.min(1, Math.max(0, options.sampleAllows ?? 0.01)),
+    maxEvents: Math.max(1, options.maxEvents ?? 100_000),
+    bufferSize: Math.max(1, options.bufferSize ?? 2_000),
+    batchSize: Math.max(1, options.batchSize ?? 500),
+    minIntervalMs: Math.max(0, options.minIntervalMs ?? 100),
+    floodIntervalMs: Math.max(0, options.floodIntervalMs ?? 1_000),
+    floodBatch: Math.max(1, options.floodBatch ?? 200),
+    aggregateAfter: Math.max(1, options.aggregateAfter ?? 10),
+    timeoutMs: Math.max(1, options.timeoutMs ?? 2_000),
+    retentionSeconds: Math.max(60, options.retentionSeconds ?? 8 * 86_400),
+    reportEveryMs: Math.max(0, options.reportEveryMs ?? 2_000),
+    trafficCap: Math.max(1, options.trafficCap ?? 1_000),
+    random: options.random ?? Math.random,
+  };
 }
 
 /**
@@ -108,35 +146,27 @@ function isSource(item: Buffered): item is SourceEvent {
  * createContainment({ sinks: [mirror] }); // or just `redis: { url, token }`: the mirror is on by default
  */
 export function redisMirror(deps: RedisMirrorDeps, options: MirrorOptions = {}): Mirror {
-  return new RedisMirror(deps, options);
+  return new RedisMirror(deps, settings(options));
 }
 
 class RedisMirror implements Mirror {
-  readonly #client: Redis;
-  readonly #keyring: Keyring;
+  readonly #deps: Required<Pick<RedisMirrorDeps, "keyring" | "report">> & RedisMirrorDeps;
+  readonly #s: ReturnType<typeof settings>;
+  readonly #script: LuaScript;
   readonly #prefix: string;
   readonly #region: string;
-  readonly #report: NonNullable<RedisMirrorDeps["report"]>;
-  readonly #sampleAllows: number;
-  readonly #maxEvents: number;
-  readonly #bufferSize: number;
-  readonly #batchSize: number;
-  readonly #minIntervalMs: number;
-  readonly #timeoutMs: number;
-  readonly #retention: number;
-  readonly #enforcingEveryMs: number;
-  readonly #random: () => number;
+  readonly #member: string;
+  readonly #accumulator: MirrorAccumulator;
+  readonly #batchContext: BatchContext;
 
-  #events: Buffered[] = [];
-  /** minute → field → n */
-  #counts = new Map<number, Map<string, number>>();
-  #countEntries = 0;
-  /** `minute|dimension|raw` → n (raw identities stay in the isolate until pseudonymized at send) */
-  #top = new Map<string, number>();
-  #enforcing: Enforcing | undefined;
-  #enforcedDigest: string | undefined;
-  #enforcedAt = Number.NEGATIVE_INFINITY;
-  #dropsUnsent = 0;
+  #seq = 0;
+  #batches = 0;
+  #unresolved: FrozenBatch | undefined;
+  #lastBatchDecisions = 0;
+  #enforcement: Enforcement | undefined;
+  #reportDue = true;
+  #reportedAt = Number.NEGATIVE_INFINITY;
+  #troubled = false;
 
   #inFlight = false;
   #inFlightSince = 0;
@@ -144,63 +174,96 @@ class RedisMirror implements Mirror {
   #lastStart = Number.NEGATIVE_INFINITY;
   #backoffUntil = 0;
   #consecutiveFailures = 0;
-  readonly #stats: MirrorStats = { recorded: 0, buffered: 0, sent: 0, dropped: 0, flushes: 0, failures: 0 };
+  readonly #stats: MirrorStats;
 
-  constructor(deps: RedisMirrorDeps, options: MirrorOptions) {
-    this.#client = deps.client;
-    this.#keyring = deps.keyring;
+  constructor(deps: RedisMirrorDeps, s: ReturnType<typeof settings>) {
+    this.#deps = { ...deps, report: deps.report ?? (() => {}) };
+    this.#s = s;
+    this.#script = luaScript(deps.client, FLUSH_SCRIPT);
     this.#prefix = deps.prefix ?? "containment:";
     this.#region = deps.region ?? "local";
-    this.#report = deps.report ?? (() => {});
-    this.#sampleAllows = Math.min(1, Math.max(0, options.sampleAllows ?? 0.01));
-    this.#maxEvents = Math.max(1, options.maxEvents ?? 100_000);
-    this.#bufferSize = Math.max(1, options.bufferSize ?? 2_000);
-    this.#batchSize = Math.max(1, options.batchSize ?? 500);
-    this.#minIntervalMs = Math.max(0, options.minIntervalMs ?? 100);
-    this.#timeoutMs = Math.max(1, options.timeoutMs ?? 2_000);
-    this.#retention = Math.max(60, options.retentionSeconds ?? 8 * 86_400);
-    this.#enforcingEveryMs = Math.max(0, options.enforcingEveryMs ?? 10_000);
-    this.#random = options.random ?? Math.random;
+    const isolate = deps.isolate ?? crypto.randomUUID().replaceAll("-", "").slice(0, 12);
+    this.#member = isolateMember(this.#region, isolate);
+    this.#accumulator = new MirrorAccumulator({
+      bufferSize: s.bufferSize,
+      tableSize: MAX_TABLE,
+      trafficCap: s.trafficCap,
+    });
+    this.#batchContext = {
+      prefix: this.#prefix,
+      keyring: deps.keyring,
+      isolate,
+      maxEvents: s.maxEvents,
+      retentionSeconds: s.retentionSeconds,
+      aggregateAfter: s.aggregateAfter,
+      expiring: new Set(),
+    };
+    this.#stats = {
+      recorded: 0,
+      buffered: 0,
+      sent: 0,
+      dropped: 0,
+      flushes: 0,
+      failures: 0,
+      isolate,
+      accounted: 0,
+    };
   }
 
   record(decision: Decision): void {
     this.#stats.recorded++;
-    const minute = minuteOf(decision.at);
-    if (!this.#count(minute, countField(decision))) {
-      this.#drop(1);
+    const seq = ++this.#seq;
+    if (!this.#accumulator.count(decision)) this.#stats.dropped++;
+    if (this.#enforcement?.digest !== decision.rulesetDigest) {
+      this.#enforcement = {
+        digest: decision.rulesetDigest,
+        switches: [],
+        fast: [],
+        ...this.#noted(decision),
+      };
+      this.#reportDue = true;
+    }
+    if (decision.outcome === "allow" && !(this.#s.random() < this.#s.sampleAllows)) return;
+    this.#accumulator.queue({ item: decision, seq });
+  }
+
+  /** Switches noted for this digest survive a decision that only names the digest. */
+  #noted(decision: Decision): Partial<Enforcement> {
+    const noted = this.#notedEnforcement;
+    return noted && noted.digest === decision.rulesetDigest ? noted : {};
+  }
+  #notedEnforcement: Enforcement | undefined;
+
+  noteEnforcement(enforcement: Enforcement): void {
+    const before = this.#enforcement;
+    this.#notedEnforcement = enforcement;
+    if (
+      before?.digest === enforcement.digest &&
+      before.switches.join() === enforcement.switches.join() &&
+      before.fast.join() === enforcement.fast.join()
+    )
       return;
-    }
-    if (isBlocked(decision)) {
-      for (const [dimension, raw] of topIdentities(decision)) {
-        const key = `${minute}|${dimension}|${raw}`;
-        // Best effort: the top lists are a summary, the events hold the evidence.
-        if (this.#top.has(key) || this.#top.size < MAX_AGGREGATES)
-          this.#top.set(key, (this.#top.get(key) ?? 0) + 1);
-      }
-    }
-    const now = clock();
-    if (decision.rulesetDigest !== this.#enforcedDigest || now - this.#enforcedAt >= this.#enforcingEveryMs) {
-      this.#enforcedDigest = decision.rulesetDigest;
-      this.#enforcedAt = now;
-      this.#enforcing = { region: decision.region, digest: decision.rulesetDigest, at: decision.at };
-    }
-    if (decision.outcome === "allow" && !(this.#random() < this.#sampleAllows)) return;
-    this.#buffer(decision);
+    this.#enforcement = enforcement;
+    this.#reportDue = true;
   }
 
   recordSource(event: string, detail?: Readonly<Record<string, unknown>>, region = this.#region): void {
     const message = typeof detail?.message === "string" ? detail.message : event;
-    this.#buffer({ source: true, at: clock(), event, message, region });
+    this.#accumulator.queue({ item: { source: true, at: clock(), event, message, region }, seq: 0 });
   }
 
   stats(): MirrorStats {
-    return { ...this.#stats, buffered: this.#events.length };
+    return {
+      ...this.#stats,
+      buffered: this.#accumulator.buffered,
+      unresolved: this.#unresolved !== undefined,
+    };
   }
 
   async flush(): Promise<void> {
     try {
       // A few rounds at most: enough to drain a full buffer after a burst, bounded under load.
-      const rounds = Math.ceil(this.#bufferSize / this.#batchSize) + 2;
+      const rounds = Math.ceil(this.#s.bufferSize / this.#s.batchSize) + 2;
       for (let round = 0; round < rounds; round++) {
         if (!this.#hasWork() || this.#standby) return;
         if (!(await this.#awaitTurn())) return;
@@ -208,67 +271,34 @@ class RedisMirror implements Mirror {
         await this.#send();
       }
     } catch (error) {
-      this.#report("mirror-error", { message: String(error).slice(0, 200) });
+      this.#deps.report("mirror-error", { message: String(error).slice(0, 200) });
     }
-  }
-
-  #count(minute: number, field: string, n = 1): boolean {
-    let fields = this.#counts.get(minute);
-    if (!fields) {
-      fields = new Map();
-      this.#counts.set(minute, fields);
-    }
-    const current = fields.get(field);
-    if (current === undefined) {
-      if (this.#countEntries >= MAX_AGGREGATES) return false;
-      this.#countEntries++;
-    }
-    fields.set(field, (current ?? 0) + n);
-    return true;
-  }
-
-  #buffer(item: Buffered): void {
-    if (this.#events.length >= this.#bufferSize) {
-      this.#drop(1);
-      return;
-    }
-    this.#events.push(item);
-  }
-
-  #drop(n: number): void {
-    this.#stats.dropped += n;
-    this.#dropsUnsent += n;
   }
 
   #hasWork(): boolean {
-    return (
-      this.#events.length > 0 ||
-      this.#countEntries > 0 ||
-      this.#top.size > 0 ||
-      this.#enforcing !== undefined ||
-      this.#dropsUnsent > 0
-    );
+    return this.#unresolved !== undefined || this.#accumulator.hasWork() || this.#reportDue;
   }
 
   /**
    * Becomes the one standby of this isolate and waits, on its own timer, until no flush is in
-   * flight, `minIntervalMs` has passed since the last one started, and any failure backoff is over.
-   * False when another request is standby already, or the wait would be too long (a later request
-   * will flush).
+   * flight, the interval since the last one has passed, and any failure backoff is over. False when
+   * another request is standby already, or the wait would be too long (a later request will flush).
    */
   async #awaitTurn(): Promise<boolean> {
     if (this.#standby) return false;
     this.#standby = true;
     try {
-      const giveUpAt = clock() + this.#timeoutMs + this.#minIntervalMs;
+      const interval =
+        this.#lastBatchDecisions >= this.#s.floodBatch ? this.#s.floodIntervalMs : this.#s.minIntervalMs;
+      const giveUpAt = clock() + this.#s.timeoutMs + interval;
       for (;;) {
         const now = clock();
         // An in-flight flush whose request was torn down never settles; do not wait on it forever.
-        const busy = this.#inFlight && now - this.#inFlightSince < this.#timeoutMs + 1_000;
+        const busy = this.#inFlight && now - this.#inFlightSince < this.#s.timeoutMs + 1_000;
         const wait = Math.max(
-          this.#lastStart + this.#minIntervalMs - now,
+          this.#lastStart + interval - now,
           this.#backoffUntil - now,
-          busy ? Math.max(5, this.#minIntervalMs / 4) : 0,
+          busy ? Math.max(5, this.#s.minIntervalMs / 4) : 0,
         );
         if (wait <= 0) return true;
         if (now + wait > giveUpAt) return false;
@@ -279,100 +309,137 @@ class RedisMirror implements Mirror {
     }
   }
 
+  /** The heartbeat commands of this attempt: the enforcement report when due. */
+  async #beats(now: number): Promise<Command[]> {
+    const enforcement = this.#enforcement;
+    if (!enforcement || (!this.#reportDue && now - this.#reportedAt < this.#s.reportEveryMs)) return [];
+    const { region, isolate } = { region: this.#region, isolate: this.#batchContext.isolate };
+    const report: IsolateReport = {
+      v: 1,
+      region,
+      isolate,
+      seq: this.#seq,
+      at: now,
+      digest: enforcement.digest,
+      switches: [...enforcement.switches],
+      fast: [...enforcement.fast],
+    };
+    this.#reportDue = false;
+    this.#reportedAt = now;
+    const key = (name: string): string => this.#prefix + name;
+    const beats: Command[] = [
+      [
+        "SET",
+        key(MIRROR_KEYS.isolate(this.#member)),
+        await serializeReport(report, this.#deps.reportSecret),
+        "EX",
+        String(REPORT_TTL_SECONDS),
+      ],
+      ["ZADD", key(MIRROR_KEYS.isolates), String(now), this.#member],
+    ];
+    const { expiring } = this.#batchContext;
+    if (!expiring.has("~ledger")) {
+      expiring.add("~ledger");
+      const keep = String(this.#s.retentionSeconds);
+      for (const name of [MIRROR_KEYS.seq, MIRROR_KEYS.accounted, MIRROR_KEYS.contact, MIRROR_KEYS.isolates])
+        beats.push(["EXPIRE", key(name), keep]);
+      beats.push([
+        "ZREMRANGEBYSCORE",
+        key(MIRROR_KEYS.isolates),
+        "-inf",
+        String(now - this.#s.retentionSeconds * 1000),
+      ]);
+    }
+    return beats;
+  }
+
+  async #attempt(batch: FrozenBatch | undefined): Promise<FlushAnswer> {
+    const now = clock();
+    const key = (name: string): string => this.#prefix + name;
+    const { keys, args } = flushArguments({
+      guard: batch ? key(MIRROR_KEYS.batch(this.#member, batch.n)) : "",
+      guardTtlSeconds: GUARD_TTL_SECONDS,
+      seqKey: key(MIRROR_KEYS.seq),
+      contactKey: key(MIRROR_KEYS.contact),
+      accountedKey: key(MIRROR_KEYS.accounted),
+      member: this.#member,
+      seq: this.#seq,
+      at: now,
+      beats: await this.#beats(now),
+      commands: batch?.commands ?? [],
+    });
+    this.#stats.flushes++;
+    return parseFlushAnswer(
+      await withDeadline(this.#script.run(keys, args), this.#s.timeoutMs, "mirror flush"),
+    );
+  }
+
   async #send(): Promise<void> {
     const startedAt = clock();
     this.#inFlight = true;
     this.#inFlightSince = startedAt;
     this.#lastStart = startedAt;
-
-    const events = this.#events.splice(0, this.#batchSize);
-    const counts = this.#counts;
-    const top = this.#top;
-    const enforcing = this.#enforcing;
-    const drops = this.#dropsUnsent;
-    this.#counts = new Map();
-    this.#countEntries = 0;
-    this.#top = new Map();
-    this.#enforcing = undefined;
-    this.#dropsUnsent = 0;
-
     try {
-      const pipeline = this.#client.pipeline();
-      const key = (name: string): string => this.#prefix + name;
-      for (const item of events) {
-        const fields = isSource(item) ? sourceEvidence(item) : await evidenceOf(item, this.#keyring);
-        pipeline.xadd(key("events"), "*", fields, {
-          trim: { type: "MAXLEN", threshold: this.#maxEvents, comparison: "~" },
-        });
+      if (!this.#unresolved && this.#accumulator.hasWork())
+        this.#unresolved = await buildBatch(
+          ++this.#batches,
+          this.#accumulator.take(this.#s.batchSize),
+          this.#batchContext,
+        );
+      const batch = this.#unresolved;
+      let answer: FlushAnswer;
+      try {
+        answer = await this.#attempt(batch);
+      } catch (error) {
+        // Transport failure or deadline: Redis may or may not have applied it; the guard decides on retry.
+        this.#trouble(String(error));
+        return;
       }
-      for (const [minute, fields] of counts) {
-        const countsKey = key(`counts:${minute}`);
-        for (const [field, n] of fields) pipeline.hincrby(countsKey, field, n);
-        pipeline.expire(countsKey, this.#retention);
+      if (answer.status === -1) {
+        this.#trouble(`Redis refused the flush: ${answer.error}`);
+        return;
       }
-      const topKeys = new Set<string>();
-      for (const [entry, n] of top) {
-        const [minute, dimension, ...rest] = entry.split("|");
-        const member = await topMember(dimension as Dimension, rest.join("|"), this.#keyring);
-        if (member === undefined) continue;
-        const topKey = key(`top:${minute}:${dimension}`);
-        pipeline.zincrby(topKey, n, member);
-        topKeys.add(topKey);
-      }
-      for (const topKey of topKeys) pipeline.expire(topKey, this.#retention);
-      if (enforcing)
-        pipeline.hset(key("enforcing"), {
-          [enforcing.region]: JSON.stringify({ digest: enforcing.digest, at: enforcing.at }),
-        });
-      if (drops > 0) pipeline.incrby(key("mirror:drops"), drops);
-
-      this.#stats.flushes++;
-      const replies = await withDeadline(
-        pipeline.exec({ keepErrors: true }),
-        this.#timeoutMs,
-        "mirror flush",
-      );
-      const failed = replies.find((reply) => reply.error);
-      if (failed?.error) {
-        this.#stats.lastError = failed.error.slice(0, 200);
-        this.#report("mirror-error", { message: `a mirrored command failed: ${this.#stats.lastError}` });
-      }
-      this.#stats.sent += events.length;
-      this.#consecutiveFailures = 0;
-      this.#backoffUntil = 0;
-    } catch (error) {
-      // Transport failure or deadline: keep what fits for the next flush (it may then be written
-      // twice if the request did reach Redis: events carry the request id to tell), count the rest.
-      this.#stats.failures++;
-      this.#stats.lastError = String(error).slice(0, 200);
-      this.#consecutiveFailures++;
-      this.#backoffUntil = clock() + Math.min(MAX_BACKOFF_MS, 250 * 2 ** (this.#consecutiveFailures - 1));
-      this.#requeue(events, counts, top, enforcing, drops);
-      this.#report("mirror-error", { message: this.#stats.lastError });
+      this.#resolved(batch, answer);
     } finally {
       this.#inFlight = false;
     }
   }
 
-  #requeue(
-    events: Buffered[],
-    counts: Map<number, Map<string, number>>,
-    top: Map<string, number>,
-    enforcing: Enforcing | undefined,
-    drops: number,
-  ): void {
-    const room = Math.max(0, this.#bufferSize - this.#events.length);
-    const kept = events.slice(0, room);
-    this.#events = [...kept, ...this.#events];
-    let lost = events.length - kept.length;
-    for (const [minute, fields] of counts) {
-      for (const [field, n] of fields) if (!this.#count(minute, field, n)) lost += n;
+  #resolved(batch: FrozenBatch | undefined, answer: FlushAnswer): void {
+    this.#unresolved = undefined;
+    this.#consecutiveFailures = 0;
+    this.#backoffUntil = 0;
+    if (!batch) return;
+    this.#lastBatchDecisions = batch.decisions;
+    this.#stats.accounted = (this.#stats.accounted ?? 0) + answer.accounted;
+    const refused = answer.failed.map((index) => batch.undo[index]).filter((undo) => undo !== undefined);
+    this.#stats.sent +=
+      batch.entries - refused.filter((undo) => undo.kind === "event" || undo.kind === "aggregate").length;
+    if (refused.length > 0) {
+      // Applied, but Redis refused some commands: their content goes out again with the next batch.
+      restore(this.#accumulator, refused);
+      this.#trouble(
+        `Redis refused ${refused.length} of ${batch.commands.length} mirror commands: ${answer.error}`,
+        false,
+      );
+      return;
     }
-    for (const [entry, n] of top)
-      if (this.#top.has(entry) || this.#top.size < MAX_AGGREGATES)
-        this.#top.set(entry, (this.#top.get(entry) ?? 0) + n);
-    this.#enforcing ??= enforcing;
-    this.#dropsUnsent += drops;
-    if (lost > 0) this.#drop(lost);
+    if (this.#troubled) {
+      this.#troubled = false;
+      this.#deps.report("mirror-recovered", { message: "mirror flushes are applied again" });
+    }
+  }
+
+  /** Counts a failure, backs off, and reports the first failure of an episode (not every retry). */
+  #trouble(message: string, backoff = true): void {
+    this.#stats.failures++;
+    this.#stats.lastError = message.slice(0, 200);
+    if (backoff) {
+      this.#consecutiveFailures++;
+      this.#backoffUntil = clock() + Math.min(MAX_BACKOFF_MS, 250 * 2 ** (this.#consecutiveFailures - 1));
+    }
+    if (this.#troubled) return;
+    this.#troubled = true;
+    this.#deps.report("mirror-error", { message: this.#stats.lastError });
   }
 }

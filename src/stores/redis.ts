@@ -32,6 +32,7 @@ import {
   TOMBSTONE_MS,
   TRIP_SCRIPT,
 } from "./limit-scripts.js";
+import { type LuaScript, luaScript } from "./script-runner.js";
 import { isStoreProvider, type StoreProvider } from "./storage.js";
 
 /** One Upstash (or Upstash-compatible) REST database. */
@@ -112,9 +113,9 @@ export class UpstashStore implements RateLimitStore {
   readonly prefix: string;
   readonly primary: Redis;
   readonly #databases: number;
-  readonly #check: ReturnType<Redis["createScript"]>;
-  readonly #refund: ReturnType<Redis["createScript"]>;
-  readonly #trip: ReturnType<Redis["createScript"]>;
+  readonly #check: LuaScript;
+  readonly #refund: LuaScript;
+  readonly #trip: LuaScript;
   readonly #overLimit: BoundedMap<string, number>;
   readonly #quarantined: ExpiringMap<string, true>;
   readonly #now: () => number;
@@ -126,9 +127,9 @@ export class UpstashStore implements RateLimitStore {
     this.prefix = options.prefix ?? "containment:";
     this.primary = createRedisClient(first);
     this.#databases = options.connections.length;
-    this.#check = this.primary.createScript(CHECK_SCRIPT);
-    this.#refund = this.primary.createScript(REFUND_SCRIPT);
-    this.#trip = this.primary.createScript(TRIP_SCRIPT);
+    this.#check = luaScript(this.primary, CHECK_SCRIPT);
+    this.#refund = luaScript(this.primary, REFUND_SCRIPT);
+    this.#trip = luaScript(this.primary, TRIP_SCRIPT);
     this.#now = options.now ?? Date.now;
     this.#cache = options.cache ?? true;
     this.#overLimit = new BoundedMap(options.cacheSize ?? 10_000);
@@ -197,7 +198,7 @@ export class UpstashStore implements RateLimitStore {
       ticket.id,
       String(plan.ttlMs),
     ];
-    const [first, second, third] = ((await this.#check.exec(keys, args)) as ScriptReply).map(Number) as [
+    const [first, second, third] = ((await this.#check.run(keys, args)) as ScriptReply).map(Number) as [
       number,
       number,
       number,
@@ -219,14 +220,14 @@ export class UpstashStore implements RateLimitStore {
   async #refundOne(config: LimiterConfig, fullKey: string, ticket: CheckTicket): Promise<boolean> {
     const plan = checkPlan(config, fullKey, ticket.at);
     const args = [ALGORITHM_CODE[config.algorithm], ticket.id, String(config.limit), String(TOMBSTONE_MS)];
-    const reply = await this.#refund.exec([plan.marks, plan.counters[0] as string], args);
+    const reply = await this.#refund.run([plan.marks, plan.counters[0] as string], args);
     // The identity may have a place again: forget that it was over its limit.
     if (Number(reply) === 1) this.#overLimit.delete(fullKey);
     return Number(reply) === 1;
   }
 
   async trip(request: TripRequest): Promise<TripResult> {
-    const reply = (await this.#trip.exec(
+    const reply = (await this.#trip.run(
       [this.prefix + request.tripKey, this.prefix + request.quarantineKey],
       [String(request.windowMs), String(request.after), String(request.forMs), request.record],
     )) as ScriptReply;

@@ -56,7 +56,16 @@ export function createStorage(options: StorageOptions): Storage {
   const store = new UpstashStore({ connections, prefix, report: options.report });
   if (!mirrorOn) return { store, keyring };
   const mirror = redisMirror(
-    { client: store.primary, keyring, prefix, region: options.region, report: options.report },
+    {
+      client: store.primary,
+      keyring,
+      prefix,
+      region: options.region,
+      report: options.report,
+      ...(options.env.CONTAINMENT_REPORT_SECRET
+        ? { reportSecret: options.env.CONTAINMENT_REPORT_SECRET }
+        : {}),
+    },
     mirrorOptions,
   );
   return { store, keyring, mirror, mirrorKind: "redis" };

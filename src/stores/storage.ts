@@ -1,12 +1,14 @@
 import type { Keyring } from "../core/identity.js";
 import type { DecisionSink } from "../model/sink.js";
 import type { RateLimitStore } from "../model/store.js";
-import type { MirrorOptions, MirrorStats } from "./mirror.js";
+import type { Enforcement, MirrorOptions, MirrorStats } from "./mirror.js";
 
 /** The decision mirror as the firewall holds it: a sink that also reports its health. */
 export interface StorageMirror extends DecisionSink {
   stats(): MirrorStats;
   recordSource(event: string, detail?: Readonly<Record<string, unknown>>, region?: string): void;
+  /** What the isolate enforces (ruleset digest, kill switches), for its enforcement report. */
+  noteEnforcement?(enforcement: Enforcement): void;
 }
 
 /**

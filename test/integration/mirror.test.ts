@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { mirrorReader } from "../../src/ops/mirror-reader.js";
 import { HARNESSES, type Harness, startHarness } from "../support/harness.js";
 import { dumpRedis, inWaves, type RedisFixture, startRedisFixture, until } from "./redis-fixture.js";
 
@@ -52,6 +53,12 @@ async function counted(prefix = "containment:"): Promise<Record<string, number>>
   return out;
 }
 
+/** Decisions the `events` stream stands for: single events count one, aggregates their `count`. */
+async function eventTotal(): Promise<number> {
+  const events = await mirrorReader({ connection: redis.connection }).events({ limit: 10_000 });
+  return events.reduce((total, event) => total + event.count, 0);
+}
+
 function sum(record: Record<string, number>): number {
   return Object.values(record).reduce((a, b) => a + b, 0);
 }
@@ -66,10 +73,15 @@ describe.each(HARNESSES)("decision mirroring to a real Redis (%s)", (name) => {
     const h = harness;
     await h.fetch("/api/acme/warm-up");
     await until(async () => (await redis.io.xlen("containment:events")) === 1, 5_000, "the warm-up event");
-    // The isolate says which ruleset it enforces (again every 10 s, and at once on a flip).
-    expect(await redis.io.hkeys("containment:enforcing")).toEqual(["local"]);
-    expect(JSON.parse((await redis.io.hget("containment:enforcing", "local")) as string)).toMatchObject({
+    // The isolate reports which ruleset it enforces (CONTRACTS.md format 1; again every 2 s, at once on a flip).
+    const [member] = await redis.io.zrange("containment:isolates", 0, -1);
+    expect(member).toMatch(/^local:[0-9a-f]{12}$/);
+    expect(JSON.parse((await redis.io.get(`containment:isolate:${member}`)) as string)).toMatchObject({
+      v: 1,
+      region: "local",
       digest: expect.stringMatching(/^[0-9a-f]{16}$/),
+      switches: ["freeze@0"],
+      fast: [],
     });
     await redis.io.flushall();
     redis.bridge.resetCounts();
@@ -83,7 +95,8 @@ describe.each(HARNESSES)("decision mirroring to a real Redis (%s)", (name) => {
     const burstMs = performance.now() - started;
     expect(statuses.filter((s) => s === 503)).toHaveLength(100);
 
-    await until(async () => (await redis.io.xlen("containment:events")) === 1_000, 15_000, "1,000 events");
+    // The 100 blocks of one kill switch from one network may arrive as aggregates (count, first, last).
+    await until(async () => (await eventTotal()) === 1_000, 15_000, "events for 1,000 decisions");
     await until(async () => sum(await counted()) === 1_000, 5_000, "1,000 counted decisions");
     const counts = await counted();
     // Allowed requests carry no deciding rule (the headers rule only adds headers): `-|allow`.
@@ -150,7 +163,7 @@ describe.each(HARNESSES)("decision mirroring to a real Redis (%s)", (name) => {
         for (let i = 0; i < 5; i++) await (await harness.fetch(path, init)).arrayBuffer();
       }
     }
-    await until(async () => (await redis.io.xlen("containment:events")) === 30, 10_000, "30 events");
+    await until(async () => (await eventTotal()) === 30, 10_000, "events for 30 decisions");
     expect(await redis.io.keys("containment:quarantine:*")).not.toHaveLength(0);
     const everything = await dumpRedis(redis.io);
     for (const forbidden of [
@@ -177,7 +190,7 @@ describe.each(HARNESSES)("decision mirroring to a real Redis (%s)", (name) => {
     expect(everything).toContain("/api/acme/patients/:id/notes");
   });
 
-  it("counts mirror drops in Redis when the buffer overflows", async () => {
+  it("folds events into aggregates when the buffer overflows, dropping none", async () => {
     harness = await startHarness(name, {
       rules: RULES,
       redis: redis.connection,
@@ -188,21 +201,11 @@ describe.each(HARNESSES)("decision mirroring to a real Redis (%s)", (name) => {
     await Promise.all(
       Array.from({ length: 40 }, async (_, i) => (await h.fetch(`/api/acme/items/${i}`)).arrayBuffer()),
     );
-    await until(
-      async () => Number(await redis.io.get("containment:mirror:drops")) > 0,
-      10_000,
-      "mirror:drops",
-    );
     await until(async () => sum(await counted()) === 40, 10_000, "40 counted decisions");
-    const drops = Number(await redis.io.get("containment:mirror:drops"));
-    await until(
-      async () =>
-        (await redis.io.xlen("containment:events")) +
-          Number(await redis.io.get("containment:mirror:drops")) ===
-        40,
-      10_000,
-      "events + drops = decisions",
-    );
-    expect(drops).toBeGreaterThan(0);
+    await until(async () => (await eventTotal()) === 40, 10_000, "events + aggregates = decisions");
+    const events = await mirrorReader({ connection: redis.connection }).events({ limit: 100 });
+    expect(events.some((event) => event.aggregate && event.count > 1)).toBe(true);
+    expect(await redis.io.get("containment:mirror:drops")).toBeNull();
+    expect(await redis.io.get("containment:mirror:drops:events")).toBeNull();
   });
 });
