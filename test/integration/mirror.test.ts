@@ -64,7 +64,9 @@ function sum(record: Record<string, number>): number {
 }
 
 describe.each(HARNESSES)("decision mirroring to a real Redis (%s)", (name) => {
-  it("mirrors every one of 1,000 decisions in a burst, in far fewer Redis requests", async () => {
+  it("mirrors every one of 1,000 decisions in a burst, in far fewer Redis requests", {
+    timeout: 90_000,
+  }, async () => {
     harness = await startHarness(name, {
       rules: RULES,
       redis: redis.connection,

@@ -18,12 +18,29 @@ export interface RedisFixture {
   close(): Promise<void>;
 }
 
-export async function startRedisFixture(options: { delayProxy?: boolean } = {}): Promise<RedisFixture> {
-  const server = await startRedisServer();
-  const proxy = options.delayProxy ? await startDelayProxy({ targetPort: server.port }) : undefined;
-  const bridge = await startUpstashBridge({ redisUrl: proxy ? proxy.url : server.url });
+export interface RedisFixtureOptions {
+  delayProxy?: boolean;
+  /** More redis-server arguments (persistence, maxmemory, …). */
+  serverArgs?: string[];
+  /** The bridge logs in as ACL user `edge` (all permissions until a test takes some away). */
+  aclUser?: boolean;
+}
+
+export const EDGE_USER = { name: "edge", password: "edge-password" };
+
+export async function startRedisFixture(options: RedisFixtureOptions = {}): Promise<RedisFixture> {
+  const server = await startRedisServer(options.serverArgs ? { args: options.serverArgs } : {});
   const io = new IoRedis(server.url, { maxRetriesPerRequest: 1, retryStrategy: () => 100 });
   io.on("error", () => {});
+  if (options.aclUser)
+    await io.call("ACL", "SETUSER", EDGE_USER.name, "on", `>${EDGE_USER.password}`, "~*", "&*", "+@all");
+  const proxy = options.delayProxy ? await startDelayProxy({ targetPort: server.port }) : undefined;
+  const redisUrl = proxy
+    ? proxy.url
+    : options.aclUser
+      ? `redis://${EDGE_USER.name}:${EDGE_USER.password}@127.0.0.1:${server.port}`
+      : server.url;
+  const bridge = await startUpstashBridge({ redisUrl });
   return {
     server,
     bridge,
