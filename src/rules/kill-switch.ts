@@ -67,6 +67,7 @@ export function compileKillSwitch(spec: KillSwitchSpec): Omit<CompiledRule, "ord
     monitor: spec.mode === "monitor",
     match: spec.match,
     ...(expiresAt === undefined ? {} : { expiresAt }),
+    ...(spec.version === undefined ? {} : { version: spec.version }),
     evaluate(context: RuleContext): Verdict | undefined {
       if (expiresAt !== undefined && context.services.now() >= expiresAt) return undefined;
       if (context.breakGlass) return { action: "pass", reason: "break-glass" };

@@ -75,5 +75,7 @@ export interface CompiledRule {
   /** Where the rule came from: `rules` (the document) or the Edge Config item key. */
   readonly source: string;
   readonly expiresAt?: number;
+  /** Kill switches: the item's version (CONTRACTS.md format 2), named `id@version` in reports. */
+  readonly version?: number;
   evaluate(context: RuleContext): Verdict | undefined | Promise<Verdict | undefined>;
 }

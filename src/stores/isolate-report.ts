@@ -136,7 +136,12 @@ export function parseReport(text: string): IsolateReport | undefined {
 /** The facts of a ruleset a report names (the compiled ruleset satisfies it). */
 export interface EnforcedRuleset {
   readonly digest: string;
-  readonly rules: readonly { readonly id: string; readonly kind: string; readonly source: string }[];
+  readonly rules: readonly {
+    readonly id: string;
+    readonly kind: string;
+    readonly source: string;
+    readonly version?: number;
+  }[];
 }
 
 /**
@@ -153,7 +158,7 @@ export function enforcementOf(ruleset: EnforcedRuleset): {
   const fast: string[] = [];
   for (const rule of ruleset.rules) {
     if (rule.kind !== "kill-switch") continue;
-    const version = "version" in rule && Number.isInteger(rule.version) ? Number(rule.version) : 0;
+    const version = rule.version ?? 0;
     (rule.source.startsWith("fastlane") ? fast : switches).push(`${rule.id}@${version}`);
   }
   return { digest: ruleset.digest, switches: switches.sort(), fast: fast.sort() };
