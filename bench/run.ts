@@ -31,6 +31,7 @@ const TIME_LIMIT_MS: Record<MeasurementId, number> = {
   features: 120_000,
   fastlane: 240_000,
   cost: 120_000,
+  flood: 60_000,
 };
 
 function parseArgs(argv: readonly string[]): { only: MeasurementId[]; write: boolean } {

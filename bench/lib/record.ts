@@ -15,6 +15,7 @@ export const MEASUREMENTS = [
   "fastlane",
   "cost",
   "memory",
+  "flood",
 ] as const;
 export type MeasurementId = (typeof MEASUREMENTS)[number];
 

@@ -290,7 +290,9 @@ class RedisMirror implements Mirror {
     try {
       const interval =
         this.#lastBatchDecisions >= this.#s.floodBatch ? this.#s.floodIntervalMs : this.#s.minIntervalMs;
-      const giveUpAt = clock() + this.#s.timeoutMs + interval;
+      // While Redis is failing, the standby waits out the backoff (bounded): after the last request of
+      // an outage nobody else would retry, and an attempt carries the isolate's sequence number.
+      const giveUpAt = clock() + Math.max(this.#s.timeoutMs + interval, this.#backoffUntil - clock());
       for (;;) {
         const now = clock();
         // An in-flight flush whose request was torn down never settles; do not wait on it forever.

@@ -60,23 +60,6 @@ interface Scenario {
   fault(redis: RedisFixture): Promise<() => Promise<void>>;
 }
 
-/** Fills Redis past its maxmemory with junk it can later delete: big values, then ever smaller ones. */
-async function fillMemory(redis: RedisFixture): Promise<void> {
-  let n = 0;
-  for (const size of [64 * 1024, 1024, 16]) {
-    const junk = "x".repeat(size);
-    for (;;) {
-      try {
-        await redis.io.set(`junk:${n++}`, junk);
-      } catch (error) {
-        if (String(error).includes("OOM")) break;
-        throw error;
-      }
-      if (n > 100_000) throw new Error("Redis never ran out of memory");
-    }
-  }
-}
-
 const SCENARIOS: Scenario[] = [
   {
     limitAnswers: 503,
@@ -89,10 +72,10 @@ const SCENARIOS: Scenario[] = [
   },
   {
     limitAnswers: 503,
-    name: "1 s slower than the flush deadline behind a delaying proxy",
+    name: "3 s slower than every deadline behind a delaying proxy",
     fixture: () => startRedisFixture({ delayProxy: true }),
     async fault(redis) {
-      redis.proxy?.setDelay(1_000);
+      redis.proxy?.setDelay(3_000);
       return async () => redis.proxy?.setDelay(0);
     },
   },
@@ -108,13 +91,12 @@ const SCENARIOS: Scenario[] = [
   {
     limitAnswers: 503,
     name: "out of memory under noeviction",
-    fixture: () =>
-      startRedisFixture({ serverArgs: ["--maxmemory", "8mb", "--maxmemory-policy", "noeviction"] }),
+    fixture: () => startRedisFixture({ serverArgs: ["--maxmemory-policy", "noeviction"] }),
     async fault(redis) {
-      await fillMemory(redis);
+      // Below what Redis already holds: every command that adds memory answers OOM, as a full database does.
+      await redis.io.config("SET", "maxmemory", "1");
       return async () => {
-        const keys = await redis.io.keys("junk:*");
-        for (let i = 0; i < keys.length; i += 100) await redis.io.del(...keys.slice(i, i + 100));
+        await redis.io.config("SET", "maxmemory", "0");
       };
     },
   },
@@ -156,9 +138,8 @@ describe.each(HARNESSES)("Redis faults (%s)", (name) => {
     const during = newTally();
     await drive(h, during, 20, "during");
     expectContained(during);
-    // The fault was real: the rate-limited route answered by its fail mode (ACL spares its commands;
-    // OOM at the edge of maxmemory refuses most writes, not every one).
-    expect(during.export.map((e) => e.status)).toContain(scenario.limitAnswers);
+    // The fault was real: the rate-limited route answered by its fail mode (ACL spares its commands).
+    expect(new Set(during.export.map((e) => e.status))).toEqual(new Set([scenario.limitAnswers]));
     tally.decisions += during.decisions;
     await heal();
 
