@@ -120,12 +120,18 @@ export async function measure(): Promise<BenchRecord> {
         { metric: "blocked decisions (one isolate)", value: `${total} at ${sig(total / elapsedS)} req/s` },
         { metric: "HTTP requests to Redis per 1,000", value: String(per1000(bridge.counts.requests)) },
         { metric: "REST commands per 1,000 (EVAL/EVALSHA)", value: String(per1000(bridge.counts.commands)) },
-        { metric: "commands Redis executed per 1,000 (inside the scripts)", value: String(per1000(executed)) },
+        {
+          metric: "commands Redis executed per 1,000 (inside the scripts)",
+          value: String(per1000(executed)),
+        },
         {
           metric: "cost per million blocked requests at $0.20 / 100K commands",
           value: `$${perMillionUsd(executed)} (executed) / $${perMillionUsd(bridge.counts.commands)} (REST)`,
         },
-        { metric: "stream entries for the flood", value: `${events.length} (${aggregated.length} aggregates)` },
+        {
+          metric: "stream entries for the flood",
+          value: `${events.length} (${aggregated.length} aggregates)`,
+        },
         { metric: "counts / events cover", value: `${counted} / ${covered} of ${total}` },
       ],
       goals,

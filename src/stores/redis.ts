@@ -103,6 +103,19 @@ export interface UpstashStoreOptions {
 
 type ScriptReply = [number | string, number | string, number | string];
 
+/** Every failure of a Redis call is a StoreUnavailable (with the cause), whatever the client threw. */
+async function redisCall<T>(call: Promise<T>): Promise<T> {
+  try {
+    const reply = await call;
+    if (!Array.isArray(reply) && typeof reply !== "number")
+      throw new StoreUnavailable(`redis answered a script with ${typeof reply}`);
+    return reply;
+  } catch (error) {
+    if (error instanceof StoreUnavailable) throw error;
+    throw new StoreUnavailable("redis request failed", { cause: error });
+  }
+}
+
 /**
  * The Redis store. Caches live here, not in the compiled rules, so they survive a rules flip:
  * `overLimit` holds identities known to be over their limit until their reset (no Redis call for
@@ -198,11 +211,9 @@ export class UpstashStore implements RateLimitStore {
       ticket.id,
       String(plan.ttlMs),
     ];
-    const [first, second, third] = ((await this.#check.run(keys, args)) as ScriptReply).map(Number) as [
-      number,
-      number,
-      number,
-    ];
+    const [first, second, third] = ((await redisCall(this.#check.run(keys, args))) as ScriptReply).map(
+      Number,
+    ) as [number, number, number];
     if (first === -1) {
       const quarantineKey = quarantineKeys[second - 1] as string;
       // -1: a key without expiry (set by hand); treat as quarantined and look again in a minute.
@@ -220,16 +231,18 @@ export class UpstashStore implements RateLimitStore {
   async #refundOne(config: LimiterConfig, fullKey: string, ticket: CheckTicket): Promise<boolean> {
     const plan = checkPlan(config, fullKey, ticket.at);
     const args = [ALGORITHM_CODE[config.algorithm], ticket.id, String(config.limit), String(TOMBSTONE_MS)];
-    const reply = await this.#refund.run([plan.marks, plan.counters[0] as string], args);
+    const reply = await redisCall(this.#refund.run([plan.marks, plan.counters[0] as string], args));
     // The identity may have a place again: forget that it was over its limit.
     if (Number(reply) === 1) this.#overLimit.delete(fullKey);
     return Number(reply) === 1;
   }
 
   async trip(request: TripRequest): Promise<TripResult> {
-    const reply = (await this.#trip.run(
-      [this.prefix + request.tripKey, this.prefix + request.quarantineKey],
-      [String(request.windowMs), String(request.after), String(request.forMs), request.record],
+    const reply = (await redisCall(
+      this.#trip.run(
+        [this.prefix + request.tripKey, this.prefix + request.quarantineKey],
+        [String(request.windowMs), String(request.after), String(request.forMs), request.record],
+      ),
     )) as ScriptReply;
     const quarantined = Number(reply[1]) === 1;
     // The quarantine may have been set earlier by another isolate: cache it for what it has left.

@@ -21,7 +21,9 @@ async function totalCounted(reader: ReturnType<typeof mirrorReader>): Promise<nu
 }
 
 describe("an isolate killed in the middle of a Redis outage", () => {
-  it("leaves an exact gap: decisions it made minus decisions that reached counts, by isolate", async () => {
+  it("leaves an exact gap: decisions it made minus decisions that reached counts, by isolate", {
+    timeout: 120_000,
+  }, async () => {
     const redis = await startRedisFixture({ delayProxy: true });
     cleanup.push(() => redis.close());
     const h: Harness = await startHarness("workerd", {
@@ -48,7 +50,7 @@ describe("an isolate killed in the middle of a Redis outage", () => {
 
     // The outage: Redis answers later than the flush deadline. Flushes fail from the isolate's view;
     // each attempt still reaches Redis eventually and carries the isolate's sequence number.
-    redis.proxy?.setDelay(1_200);
+    redis.proxy?.setDelay(1_000);
     for (let i = 0; i < 30; i++) await request(i % 2 ? "/api/acme/frozen" : `/api/acme/items/o${i}`);
     await until(
       async () => (await reader.ledger())[0]?.seq === made,
