@@ -90,16 +90,9 @@ const CONNECTION_OPTIONS: RedisOptions = {
 
 class BadRequest extends Error {}
 
-/**
- * Starts the bridge; rejects if Redis can't be reached.
- *
- * @example
- * const bridge = await startUpstashBridge({ redisUrl: redis.url });
- * const client = new Redis({ url: bridge.url, token: bridge.token, retry: { retries: 0 } });
- */
-export async function startUpstashBridge(options: UpstashBridgeOptions): Promise<UpstashBridge> {
-  const token = options.token ?? "local-upstash-token";
-  const redis = new Redis(options.redisUrl, CONNECTION_OPTIONS);
+/** Connects to Redis (or says clearly why it cannot). */
+async function connectRedis(redisUrl: string): Promise<Redis> {
+  const redis = new Redis(redisUrl, CONNECTION_OPTIONS);
   // Connection errors surface per request (as 503); without a listener ioredis would log each one.
   redis.on("error", () => {});
   try {
@@ -107,21 +100,31 @@ export async function startUpstashBridge(options: UpstashBridgeOptions): Promise
   } catch (error) {
     redis.disconnect();
     throw new Error(
-      `edge-containment: the Upstash bridge cannot reach Redis at ${options.redisUrl}: ${errorMessage(error)}`,
+      `edge-containment: the Upstash bridge cannot reach Redis at ${redisUrl}: ${errorMessage(error)}`,
     );
   }
+  return redis;
+}
 
-  const scripts = new LuaScriptRegistry();
-  const dedicated = new Set<Redis>();
-  const counts = { requests: 0, commands: 0 };
-  let delayMs = 0;
+/** The bridge's state and its request handling; `startUpstashBridge` wires it to an HTTP server. */
+class Bridge {
+  readonly scripts = new LuaScriptRegistry();
+  readonly dedicated = new Set<Redis>();
+  readonly counts = { requests: 0, commands: 0 };
+  delayMs = 0;
 
-  const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    counts.requests++;
-    await sleep(delayMs);
+  constructor(
+    readonly redis: Redis,
+    readonly redisUrl: string,
+    readonly token: string,
+  ) {}
+
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.counts.requests++;
+    await sleep(this.delayMs);
     const url = new URL(req.url ?? "/", "http://localhost");
     const given = bearerToken(req) ?? url.searchParams.get("_token");
-    if (!timingSafeEqual(given ?? "", token)) {
+    if (!timingSafeEqual(given ?? "", this.token)) {
       sendJson(res, 401, { error: "Unauthorized" });
       return;
     }
@@ -132,37 +135,42 @@ export async function startUpstashBridge(options: UpstashBridgeOptions): Promise
     const base64 = String(req.headers["upstash-encoding"] ?? "").toLowerCase() === "base64";
     const path = url.pathname.replace(/\/+$/, "") || "/";
     try {
-      const body = parseJson(await readBody(req));
-      if (path === "/") {
-        const command = prepare(body);
-        const reply = await runOne(command, res);
-        sendJson(res, 200, { result: encodeReply(mapReply(command, reply), base64) });
-      } else if (path === "/pipeline" || path === "/multi-exec") {
-        if (!Array.isArray(body) || body.length === 0)
-          throw new BadRequest("ERR expected a non-empty array of commands");
-        const commands = body.map(prepare);
-        const entries = await runBatch(commands, path === "/multi-exec", res);
-        sendJson(
-          res,
-          200,
-          entries.map((entry, i) =>
-            entry instanceof Error
-              ? { error: entry.message }
-              : { result: encodeReply(mapReply(commands[i] as PreparedCommand, entry), base64) },
-          ),
-        );
-      } else {
-        sendJson(res, 404, { error: `ERR unknown endpoint ${path}` });
-      }
+      await this.route(path, parseJson(await readBody(req)), base64, res);
     } catch (error) {
       // Upstash answers Redis errors (and malformed commands) with 400 and the Redis message.
       if (error instanceof BadRequest || isReplyError(error))
         sendJson(res, 400, { error: errorMessage(error) });
       else sendJson(res, 503, { error: `ERR Redis unavailable: ${errorMessage(error)}` });
     }
-  };
+  }
 
-  const prepare = (raw: unknown): PreparedCommand => {
+  async route(path: string, body: unknown, base64: boolean, res: ServerResponse): Promise<void> {
+    if (path === "/") {
+      const command = this.prepare(body);
+      const reply = await this.runOne(command, res);
+      sendJson(res, 200, { result: encodeReply(mapReply(command, reply), base64) });
+      return;
+    }
+    if (path !== "/pipeline" && path !== "/multi-exec") {
+      sendJson(res, 404, { error: `ERR unknown endpoint ${path}` });
+      return;
+    }
+    if (!Array.isArray(body) || body.length === 0)
+      throw new BadRequest("ERR expected a non-empty array of commands");
+    const commands = body.map((raw) => this.prepare(raw));
+    const entries = await this.runBatch(commands, path === "/multi-exec", res);
+    sendJson(
+      res,
+      200,
+      entries.map((entry, i) =>
+        entry instanceof Error
+          ? { error: entry.message }
+          : { result: encodeReply(mapReply(commands[i] as PreparedCommand, entry), base64) },
+      ),
+    );
+  }
+
+  prepare(raw: unknown): PreparedCommand {
     if (!Array.isArray(raw) || raw.length === 0)
       throw new BadRequest("ERR a command must be a non-empty JSON array");
     const args = raw.map((arg) =>
@@ -171,22 +179,25 @@ export async function startUpstashBridge(options: UpstashBridgeOptions): Promise
     const name = (args[0] as string).toLowerCase();
     if (REFUSED.has(name))
       throw new BadRequest(`ERR Command is not available in the local Upstash bridge: '${name}'`);
-    return scripts.prepare(args);
-  };
+    return this.scripts.prepare(args);
+  }
 
-  const runOne = async (command: PreparedCommand, res: ServerResponse): Promise<RedisReply> => {
+  async runOne(command: PreparedCommand, res: ServerResponse): Promise<RedisReply> {
     const [name, ...args] = command.args as [string, ...string[]];
-    counts.commands++;
-    if (!isBlocking(command)) return (await redis.callBuffer(upper(name), ...args)) as RedisReply;
-    return withDedicated(res, async (conn) => (await conn.callBuffer(upper(name), ...args)) as RedisReply);
-  };
+    this.counts.commands++;
+    if (!isBlocking(command)) return (await this.redis.callBuffer(upper(name), ...args)) as RedisReply;
+    return this.withDedicated(
+      res,
+      async (conn) => (await conn.callBuffer(upper(name), ...args)) as RedisReply,
+    );
+  }
 
-  const runBatch = async (
+  async runBatch(
     commands: PreparedCommand[],
     atomic: boolean,
     res: ServerResponse,
-  ): Promise<Array<RedisReply | Error>> => {
-    counts.commands += commands.length;
+  ): Promise<Array<RedisReply | Error>> {
+    this.counts.commands += commands.length;
     const run = async (conn: Redis) => {
       // ioredis sends MULTI … EXEC in one write, so sharing the connection with other requests is safe.
       const batch = atomic ? conn.multi() : conn.pipeline();
@@ -204,14 +215,14 @@ export async function startUpstashBridge(options: UpstashBridgeOptions): Promise
       });
     };
     // Inside MULTI, blocking commands don't block; in a plain pipeline they would stall everyone.
-    return !atomic && commands.some(isBlocking) ? withDedicated(res, run) : run(redis);
-  };
+    return !atomic && commands.some(isBlocking) ? this.withDedicated(res, run) : run(this.redis);
+  }
 
   /** Runs on a connection of its own, dropped when done or when the HTTP client gives up. */
-  const withDedicated = async <T>(res: ServerResponse, run: (conn: Redis) => Promise<T>): Promise<T> => {
-    const conn = new Redis(options.redisUrl, { ...CONNECTION_OPTIONS, retryStrategy: () => null });
+  async withDedicated<T>(res: ServerResponse, run: (conn: Redis) => Promise<T>): Promise<T> {
+    const conn = new Redis(this.redisUrl, { ...CONNECTION_OPTIONS, retryStrategy: () => null });
     conn.on("error", () => {});
-    dedicated.add(conn);
+    this.dedicated.add(conn);
     const abandon = () => conn.disconnect();
     res.once("close", abandon);
     try {
@@ -219,27 +230,38 @@ export async function startUpstashBridge(options: UpstashBridgeOptions): Promise
       return await run(conn);
     } finally {
       res.off("close", abandon);
-      dedicated.delete(conn);
+      this.dedicated.delete(conn);
       conn.disconnect();
     }
-  };
+  }
+}
 
-  const listening = await listen(handler, options.port ?? 0);
+/**
+ * Starts the bridge; rejects if Redis can't be reached.
+ *
+ * @example
+ * const bridge = await startUpstashBridge({ redisUrl: redis.url });
+ * const client = new Redis({ url: bridge.url, token: bridge.token, retry: { retries: 0 } });
+ */
+export async function startUpstashBridge(options: UpstashBridgeOptions): Promise<UpstashBridge> {
+  const redis = await connectRedis(options.redisUrl);
+  const bridge = new Bridge(redis, options.redisUrl, options.token ?? "local-upstash-token");
+  const listening = await listen((req, res) => bridge.handle(req, res), options.port ?? 0);
   return {
     url: listening.url,
     port: listening.port,
-    token,
-    counts,
+    token: bridge.token,
+    counts: bridge.counts,
     resetCounts: () => {
-      counts.requests = 0;
-      counts.commands = 0;
+      bridge.counts.requests = 0;
+      bridge.counts.commands = 0;
     },
     setDelay: (ms) => {
-      delayMs = Math.max(0, ms);
+      bridge.delayMs = Math.max(0, ms);
     },
     close: async () => {
       await listening.close();
-      for (const conn of dedicated) conn.disconnect();
+      for (const conn of bridge.dedicated) conn.disconnect();
       redis.disconnect();
     },
   };

@@ -118,6 +118,8 @@ export interface RedisMirrorDeps {
 const MAX_TABLE = 10_000;
 const MAX_BACKOFF_MS = 10_000;
 const GUARD_TTL_SECONDS = 3_600;
+/** How long one request's waitUntil may keep flushing as the standby. */
+const STANDBY_BUDGET_MS = 20_000;
 // Wall-clock for coordination, never an injected test clock: a frozen clock would spin the standby loop.
 const clock = (): number => Date.now();
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -262,11 +264,11 @@ class RedisMirror implements Mirror {
 
   async flush(): Promise<void> {
     try {
-      // A few rounds at most: enough to drain a full buffer after a burst, bounded under load.
-      const rounds = Math.ceil(this.#s.bufferSize / this.#s.batchSize) + 2;
-      for (let round = 0; round < rounds; round++) {
-        if (!this.#hasWork() || this.#standby) return;
-        if (!(await this.#awaitTurn())) return;
+      // One request at a time is the standby; it keeps flushing while there is work, within a
+      // budget, so a burst followed by silence (or an outage's last decisions) is not stranded.
+      const budgetEnd = clock() + STANDBY_BUDGET_MS;
+      while (this.#hasWork() && !this.#standby && clock() < budgetEnd) {
+        if (!(await this.#awaitTurn(budgetEnd))) return;
         if (!this.#hasWork()) return;
         await this.#send();
       }
@@ -284,15 +286,15 @@ class RedisMirror implements Mirror {
    * flight, the interval since the last one has passed, and any failure backoff is over. False when
    * another request is standby already, or the wait would be too long (a later request will flush).
    */
-  async #awaitTurn(): Promise<boolean> {
+  async #awaitTurn(budgetEnd: number): Promise<boolean> {
     if (this.#standby) return false;
     this.#standby = true;
     try {
       const interval =
         this.#lastBatchDecisions >= this.#s.floodBatch ? this.#s.floodIntervalMs : this.#s.minIntervalMs;
-      // While Redis is failing, the standby waits out the backoff (bounded): after the last request of
-      // an outage nobody else would retry, and an attempt carries the isolate's sequence number.
-      const giveUpAt = clock() + Math.max(this.#s.timeoutMs + interval, this.#backoffUntil - clock());
+      // While Redis is failing, the standby waits out the backoff (within its budget): after the last
+      // request of an outage nobody else would retry, and an attempt carries the sequence number.
+      const giveUpAt = budgetEnd;
       for (;;) {
         const now = clock();
         // An in-flight flush whose request was torn down never settles; do not wait on it forever.
