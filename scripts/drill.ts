@@ -18,7 +18,7 @@ async function screenshot(html: string, file: string): Promise<void> {
     const page = await context.newPage();
     await page.setContent(html, { waitUntil: "load" });
     await page.waitForSelector('body[data-chart="ready"]', { timeout: 10_000 });
-    await page.screenshot({ path: file, fullPage: false });
+    await page.screenshot({ path: file, fullPage: true, clip: { x: 0, y: 0, width: 1100, height: 2600 } });
   } finally {
     await browser.close();
   }

@@ -11,11 +11,14 @@ import { EXIT } from "../ops/errors.js";
 import { auditCommand } from "./commands/audit.js";
 import { devCommand } from "./commands/dev.js";
 import { doctorCommand } from "./commands/doctor.js";
+import { evidenceCommand } from "./commands/evidence.js";
 import { extendCommand } from "./commands/extend.js";
+import { incidentCommand } from "./commands/incident.js";
 import { killCommand } from "./commands/kill.js";
 import { liftCommand } from "./commands/lift.js";
 import { listCommand } from "./commands/list.js";
 import { quarantineCommand } from "./commands/quarantine.js";
+import { reportCommand } from "./commands/report.js";
 import { rulesCommand } from "./commands/rules.js";
 import { statusCommand } from "./commands/status.js";
 
@@ -37,7 +40,10 @@ export function createProgram(): Command {
     .addCommand(statusCommand())
     .addCommand(quarantineCommand())
     .addCommand(auditCommand())
-    .addCommand(doctorCommand());
+    .addCommand(doctorCommand())
+    .addCommand(incidentCommand())
+    .addCommand(reportCommand())
+    .addCommand(evidenceCommand());
 }
 
 /** Usage mistakes (unknown flag, missing argument) exit 2 with commander's one line; --help exits 0. */

@@ -3,6 +3,7 @@ import { type Command, InvalidArgumentError, Option } from "commander";
 import { type ConfirmResult, describeConfirm, type Expectation, waitForEnforcement } from "../ops/confirm.js";
 import type { OpsContext } from "../ops/context.js";
 import { EXIT } from "../ops/errors.js";
+import { recordConfirmation } from "../ops/incidents.js";
 
 export interface WaitFlags {
   wait?: boolean;
@@ -37,6 +38,7 @@ export async function maybeWait(
   flags: WaitFlags & { json?: boolean },
   expectation: Expectation,
   writtenAt: number,
+  incident?: string | null,
 ): Promise<{ code: number; json?: ConfirmResult }> {
   if (!flags.wait) return { code: EXIT.ok };
   if (!flags.json) process.stderr.write(`waiting up to ${flags.timeout} s for every region to enforce it…\n`);
@@ -56,5 +58,36 @@ export async function maybeWait(
     for (const line of describeConfirm(result, flags.window * 1000)) process.stderr.write(`${line}\n`);
     if (result.ok) process.stdout.write(`enforced in every region seen (${result.confirmed.length})\n`);
   }
+  await recordForIncident(ctx, incident, expectation, writtenAt, result);
   return { code: result.ok ? EXIT.ok : EXIT.unconfirmed, json: result };
+}
+
+/**
+ * The incident report times each region's confirmation from the write; the isolate reports that
+ * prove it expire in minutes, so the confirmations are kept with the incident (never fatal).
+ */
+async function recordForIncident(
+  ctx: OpsContext,
+  incident: string | null | undefined,
+  expectation: Expectation,
+  writtenAt: number,
+  result: ConfirmResult,
+): Promise<void> {
+  if (!incident || ctx.redis === undefined || expectation.kind === "digest") return;
+  const incidents = { client: ctx.redis, prefix: ctx.config.prefix, now: ctx.now };
+  try {
+    for (const region of result.confirmed)
+      await recordConfirmation(incidents, incident, {
+        switchId: expectation.id,
+        version: expectation.kind === "present" ? expectation.version : 0,
+        state: expectation.kind,
+        region: region.region,
+        at: writtenAt + region.afterMs,
+        isolates: region.isolates,
+      });
+  } catch (error) {
+    ctx.warn(
+      `edge-containment: could not record the confirmations with incident ${incident}: ${String(error)}`,
+    );
+  }
 }

@@ -4,6 +4,7 @@
  * built-in fails loudly. Shared by the test harness and `containment dev`.
  */
 import { randomUUID } from "node:crypto";
+import { dirname } from "node:path";
 import { Miniflare } from "miniflare";
 import type { EdgeBundleOutput } from "./bundle.js";
 import { ENVELOPE_BINDING, ENVELOPE_HEADER } from "./edge-runtime-envelope.js";
@@ -70,6 +71,9 @@ export async function startEdgeRuntime(options: EdgeRuntimeOptions): Promise<Edg
   const token = randomUUID();
   const mf = new Miniflare({
     modules: [{ type: "ESModule", path: options.worker.path, contents: options.worker.code }],
+    // Module names are taken relative to this root; without it they are relative to the working
+    // directory, and workerd refuses a bundle outside it (`containment dev` run from elsewhere).
+    modulesRoot: dirname(options.worker.path),
     compatibilityDate: COMPATIBILITY_DATE,
     bindings: { ...options.bindings, [ENVELOPE_BINDING]: token },
     // A free loopback port each: test files and a dev server may run side by side.

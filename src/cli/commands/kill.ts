@@ -107,6 +107,7 @@ Example:
         flags,
         { kind: "present", id: result.id, version: result.version },
         result.writtenAt,
+        plan.item.incident,
       );
       emit(
         flags,

@@ -46,7 +46,14 @@ export function liftCommand(): Command {
       let code = 0;
       const waits = [];
       for (const result of results) {
-        const waited = await maybeWait(ctx, flags, { kind: "absent", id: result.id }, result.writtenAt);
+        const incident = plan.switches.find((s) => s.id === result.id)?.before.incident;
+        const waited = await maybeWait(
+          ctx,
+          flags,
+          { kind: "absent", id: result.id },
+          result.writtenAt,
+          incident,
+        );
         if (waited.code !== 0) code = waited.code;
         if (waited.json) waits.push({ id: result.id, ...waited.json });
       }

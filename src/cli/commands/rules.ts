@@ -15,6 +15,7 @@ import { EXIT, OpsError, usageError } from "../../ops/errors.js";
 import { action, emit, type GlobalFlags, report, withOpsOptions } from "../ops.js";
 import { confirm } from "../prompt.js";
 import { maybeWait, type WaitFlags, withWaitOptions } from "../wait.js";
+import { rulesTestCommand } from "./rules-test.js";
 
 function readText(file: string): string {
   if (!existsSync(file)) throw usageError(`rules file not found: ${file}`);
@@ -217,5 +218,6 @@ export function rulesCommand(): Command {
     .addCommand(validateCommand())
     .addCommand(diffCommand())
     .addCommand(pullCommand())
-    .addCommand(pushCommand());
+    .addCommand(pushCommand())
+    .addCommand(rulesTestCommand());
 }

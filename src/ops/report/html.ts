@@ -44,7 +44,7 @@ const STYLE = `
 h1{font-size:1.6rem;margin:0 0 .25rem}h2{font-size:1.15rem;margin:2rem 0 .5rem;border-bottom:1px solid var(--line);padding-bottom:.25rem}
 .meta{color:var(--muted)}dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}dt{color:var(--muted)}dd{margin:0}
 table{border-collapse:collapse;width:100%;margin:.5rem 0}th,td{border:1px solid var(--line);padding:.25rem .5rem;text-align:left;vertical-align:top}
-th{background:#f6f8fa}td.n{text-align:right;font-variant-numeric:tabular-nums}.controls{color:var(--muted);font-size:.85rem}
+th{background:#f6f8fa}td:first-child{white-space:nowrap}td.n{text-align:right;font-variant-numeric:tabular-nums}.controls{color:var(--muted);font-size:.85rem}
 .broken{color:var(--bad);font-weight:600}.ok{color:var(--ok);font-weight:600}code{font-family:ui-monospace,monospace;word-break:break-all}
 #chart{min-height:320px}.cols{display:grid;grid-template-columns:1fr 1fr;gap:1rem}
 @media print{body{margin:0;max-width:none;font-size:11px}h2{break-after:avoid}table,tr,#chart{break-inside:avoid}}
