@@ -49,7 +49,8 @@ afterAll(async () => {
   await ec?.close();
 });
 
-describe("containment incident, report and evidence", () => {
+// Each test spawns the CLI a few times (tsx start-up is seconds on a loaded machine).
+describe("containment incident, report and evidence", { timeout: 180_000 }, () => {
   it("opens an incident with the roles of containment.json and refuses a second one with the same id", async () => {
     const open = await cli([
       "incident",
