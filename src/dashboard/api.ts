@@ -134,6 +134,8 @@ export interface IncidentEntry {
   discovered?: number;
   opened?: number;
   dataClasses: string[];
+  /** No HIPAA or GDPR role was given when the incident was opened, so no clock can be computed. */
+  rolesMissing?: boolean;
   /** Regulatory clocks started by the discovery time, soonest first. */
   clocks: Array<{ name: string; deadline: number; msLeft: number }>;
 }

@@ -11,6 +11,7 @@ import { mirrorReader } from "../ops/mirror-reader.js";
 import { API_INDEX } from "./api.js";
 import { ASSETS } from "./assets.gen.js";
 import { renderPage } from "./page.js";
+import { auditReader } from "./read-extras.js";
 import { json, problem, securityHeaders } from "./respond.js";
 import { buildSnapshot, eventOf, type SnapshotSource } from "./snapshot.js";
 import { snapshotStream } from "./stream.js";
@@ -63,6 +64,7 @@ export function createCore(options: CoreOptions): CoreHandler {
     topMinutes: 15,
     events: 50,
     ...(options.fetch ? { fetch: options.fetch } : {}),
+    audit: auditReader(options.redis, options.prefix),
   };
   return async (request, page) => {
     const url = new URL(request.url);

@@ -1,17 +1,19 @@
 /**
- * The few keys the shared mirror reader (src/ops/mirror-reader.ts) does not cover: the legacy
- * per-region `enforcing` hash (until every edge writes isolate reports), incidents (`incident:<id>`,
- * `incidents`) and the audit stream's length, head and newest entries. Read-only commands only.
+ * What the dashboard shows beyond the mirror reader: the open incident and its regulatory clocks
+ * (report's incidents + clocks), the audit chain checked link by link (cli's readAudit + verifyAudit,
+ * against the Edge Config anchor when the dashboard can read it), and the legacy per-region
+ * `enforcing` hash for edges that do not write isolate reports yet. Read-only commands only.
  */
 import type { Redis } from "@upstash/redis/cloudflare";
+import { parseDuration } from "../core/duration.js";
+import { readAudit, verifyAudit } from "../ops/audit/index.js";
+import { listIncidents } from "../ops/incidents.js";
+import { regulatoryClocks } from "../ops/report/clocks.js";
+import type { IncidentRecord } from "../ops/report/model.js";
+import type { AuditState, IncidentEntry } from "./api.js";
 
-export interface Extras {
-  enforcing: Record<string, string>;
-  incidents: Array<{ id: string; fields: Record<string, string> }>;
-  audit: { length: number; head?: string; recent: Array<{ id: string; fields: Record<string, string> }> };
-}
-
-const MAX_INCIDENTS = 50;
+/** Chains longer than this are not re-verified on every refresh (`containment audit verify` does). */
+export const VERIFY_AT_MOST = 5_000;
 
 export function text(value: unknown): string {
   if (typeof value === "string") return value;
@@ -28,37 +30,92 @@ export function fieldsOf(flat: unknown): Record<string, string> {
   return out;
 }
 
-function entries(reply: unknown): Array<{ id: string; fields: Record<string, string> }> {
-  if (!Array.isArray(reply)) return [];
-  return reply.flatMap((e) =>
-    Array.isArray(e) && e.length >= 2 ? [{ id: text(e[0]), fields: fieldsOf(e[1]) }] : [],
-  );
+export async function readEnforcing(redis: Redis, prefix: string): Promise<Record<string, string>> {
+  return fieldsOf(await redis.exec(["HGETALL", `${prefix}enforcing`]));
 }
 
-export async function readExtras(redis: Redis, prefix: string): Promise<Extras> {
-  const run = <T = unknown>(...args: [string, ...(string | number)[]]): Promise<T> => redis.exec<T>(args);
-  const [enforcing, ids, length, head, recent] = await Promise.all([
-    run("HGETALL", `${prefix}enforcing`),
-    run("SMEMBERS", `${prefix}incidents`),
-    run("XLEN", `${prefix}audit`),
-    run("GET", `${prefix}audit:head`),
-    run("XREVRANGE", `${prefix}audit`, "+", "-", "COUNT", 10),
-  ]);
-  const incidentIds = (Array.isArray(ids) ? ids.map(text) : []).sort().slice(-MAX_INCIDENTS);
-  const incidents = await Promise.all(
-    incidentIds.map(async (id) => ({
-      id,
-      fields: fieldsOf(await run("HGETALL", `${prefix}incident:${id}`)),
-    })),
-  );
-  const headText = text(head);
-  return {
-    enforcing: fieldsOf(enforcing),
-    incidents,
-    audit: {
-      length: Number(text(length)) || 0,
-      ...(headText ? { head: headText } : {}),
-      recent: entries(recent),
-    },
+export async function readIncident(redis: Redis, prefix: string, now: number): Promise<IncidentEntry | null> {
+  const incidents = await listIncidents({ client: redis as never, prefix, now: () => now });
+  const open = incidents.find((i) => i.closed === undefined);
+  return open ? incidentEntry(open, now) : null;
+}
+
+export function incidentEntry(incident: IncidentRecord, now: number): IncidentEntry {
+  const term = (t: string | undefined) => (t === undefined ? undefined : parseDuration(t));
+  const clocks = regulatoryClocks({
+    discovered: incident.discovered,
+    hipaaRole: incident.hipaaRole,
+    gdprRole: incident.gdprRole,
+    baaTermMs: term(incident.baaTerm),
+    dpaTermMs: term(incident.dpaTerm),
+    individuals: incident.individuals,
+    maxStateResidents: incident.maxStateResidents,
+  })
+    .filter((c) => c.deadline !== null && c.applicability !== "not-applicable")
+    .map((c) => {
+      const deadline = Date.parse(c.deadline as string);
+      const conditional = c.applicability === "conditional" ? " (if it applies)" : "";
+      return {
+        name: `${c.framework} ${c.citation}: ${c.requirement} → ${c.recipient}${conditional}`,
+        deadline,
+        msLeft: deadline - now,
+      };
+    })
+    .sort((a, b) => a.deadline - b.deadline);
+  const entry: IncidentEntry = {
+    id: incident.id,
+    dataClasses: incident.dataClasses,
+    clocks,
+    discovered: incident.discovered,
+    opened: incident.opened,
+  };
+  if (incident.title) entry.title = incident.title.slice(0, 300);
+  if (incident.hipaaRole === undefined && incident.gdprRole === undefined) entry.rolesMissing = true;
+  return entry;
+}
+
+/** Verification is cached by head: the chain is read again only when it grew. */
+export function auditReader(redis: Redis, prefix: string): (anchor: unknown) => Promise<AuditState> {
+  let cached: { key: string; state: AuditState } | undefined;
+  return async (anchor) => {
+    const [length, head] = await Promise.all([
+      redis.exec(["XLEN", `${prefix}audit`]),
+      redis.exec(["GET", `${prefix}audit:head`]),
+    ]);
+    const count = Number(text(length)) || 0;
+    const headText = text(head);
+    const anchorText = anchor === undefined ? "" : text(anchor);
+    const key = `${count}|${headText}|${anchorText}`;
+    if (cached?.key === key) return cached.state;
+    const state: AuditState = { length: count, recent: [], state: count === 0 ? "empty" : "unverified" };
+    if (headText) state.head = headText;
+    if (count > 0) {
+      const records = await readAudit({ redis: redis as never, prefix });
+      state.recent = records
+        .slice(-10)
+        .reverse()
+        .map((r) => {
+          const e = r.entry;
+          return {
+            seq: e.seq,
+            ts: typeof e.ts === "number" ? new Date(e.ts).toISOString() : String(e.ts),
+            actor: text((e.actor as { name?: unknown } | null)?.name ?? e.actor).slice(0, 200),
+            action: text(e.action),
+            phase: text(e.phase),
+            ...(e.incident ? { incident: text(e.incident) } : {}),
+            ...(e.key ? { key: text(e.key) } : {}),
+          };
+        });
+      if (count <= VERIFY_AT_MOST) {
+        const result = await verifyAudit(records, anchor === undefined ? {} : { anchor: anchor as never });
+        state.state = result.ok ? "verified" : "broken";
+        if (!result.ok && result.firstBreak)
+          state.detail = `entry ${result.firstBreak.seq ?? result.firstBreak.index + 1} ${result.firstBreak.reason}`;
+        else if (anchor === undefined)
+          state.detail = "links checked; the Edge Config anchor was not readable here";
+      } else state.detail = `longer than ${VERIFY_AT_MOST} entries: run containment audit verify`;
+    }
+    cached = { key, state };
+    return state;
   };
 }

@@ -26,8 +26,8 @@ import {
   type SwitchEntry,
   type TopEntry,
 } from "./api.js";
-import { type Extras, readExtras } from "./read-extras.js";
-import { readSwitches, switchesFromReports } from "./switches.js";
+import { readEnforcing, readIncident } from "./read-extras.js";
+import { readEdgeConfig, switchesFromReports } from "./switches.js";
 
 export interface SnapshotSource {
   redis: Redis;
@@ -41,6 +41,8 @@ export interface SnapshotSource {
   topMinutes: number;
   events: number;
   fetch?: typeof fetch;
+  /** The audit chain's state, given the Edge Config anchor (cached by head: see read-extras.ts). */
+  audit: (anchor: unknown) => Promise<AuditState>;
 }
 
 const TOP_N = 10;
@@ -73,36 +75,58 @@ export async function buildSnapshot(source: SnapshotSource): Promise<Snapshot> {
   const nowMinute = Math.floor(now / 60_000);
   const range = { from: nowMinute - source.minutes + 1, to: nowMinute };
   const topRange = { from: nowMinute - source.topMinutes + 1, to: nowMinute };
-  const noExtras: Extras = { enforcing: {}, incidents: [], audit: { length: 0, recent: [] } };
-  const [counts, tenants, users, ips, events, isolates, quarantines, drops, ledger, extras, switches] =
-    await Promise.all([
-      part("counts", () => reader.counts(range), [] as CountRow[], ms, problems),
-      part("top tenants", () => reader.top(topRange, "tenant", TOP_N), [] as MirrorTopEntry[], ms, problems),
-      part("top users", () => reader.top(topRange, "user", TOP_N), [] as MirrorTopEntry[], ms, problems),
-      part("top networks", () => reader.top(topRange, "ip", TOP_N), [] as MirrorTopEntry[], ms, problems),
-      part("events", () => reader.events({ limit: source.events * 2 }), [] as MirrorEvent[], ms, problems),
-      part(
-        "isolate reports",
-        () => reader.isolates({ sinceMs: now - ISOLATE_FRESH_MS }),
-        [] as IsolateRecord[],
-        ms,
-        problems,
-      ),
-      part("quarantines", () => reader.quarantines(500), [] as QuarantineRecord[], ms, problems),
-      part("mirror drops", () => reader.drops(), { decisions: 0, events: 0 }, ms, problems),
-      part("mirror ledger", () => reader.ledger(), [] as IsolateLedger[], ms, problems),
-      part("incidents and audit", () => readExtras(source.redis, source.prefix), noExtras, ms, problems),
-      source.edgeConfig === undefined
-        ? Promise.resolve(undefined)
-        : part(
-            "kill switches",
-            () => readSwitches(source.edgeConfig as string, now, ms, source.fetch),
-            undefined,
-            ms,
-            problems,
-          ),
-    ]);
-  const regions = regionsOf(isolates, extras.enforcing);
+  const edgeConfig = source.edgeConfig;
+  const [
+    counts,
+    tenants,
+    users,
+    ips,
+    events,
+    isolates,
+    quarantines,
+    drops,
+    ledger,
+    enforcing,
+    incident,
+    config,
+  ] = await Promise.all([
+    part("counts", () => reader.counts(range), [] as CountRow[], ms, problems),
+    part("top tenants", () => reader.top(topRange, "tenant", TOP_N), [] as MirrorTopEntry[], ms, problems),
+    part("top users", () => reader.top(topRange, "user", TOP_N), [] as MirrorTopEntry[], ms, problems),
+    part("top networks", () => reader.top(topRange, "ip", TOP_N), [] as MirrorTopEntry[], ms, problems),
+    part("events", () => reader.events({ limit: source.events * 2 }), [] as MirrorEvent[], ms, problems),
+    part(
+      "isolate reports",
+      () => reader.isolates({ sinceMs: now - ISOLATE_FRESH_MS }),
+      [] as IsolateRecord[],
+      ms,
+      problems,
+    ),
+    part("quarantines", () => reader.quarantines(500), [] as QuarantineRecord[], ms, problems),
+    part("mirror drops", () => reader.drops(), { decisions: 0, events: 0 }, ms, problems),
+    part("mirror ledger", () => reader.ledger(), [] as IsolateLedger[], ms, problems),
+    part(
+      "enforcing",
+      () => readEnforcing(source.redis, source.prefix),
+      {} as Record<string, string>,
+      ms,
+      problems,
+    ),
+    part(
+      "incident",
+      () => readIncident(source.redis, source.prefix, now),
+      null as IncidentEntry | null,
+      ms,
+      problems,
+    ),
+    edgeConfig === undefined
+      ? Promise.resolve(undefined)
+      : part("Edge Config", () => readEdgeConfig(edgeConfig, now, ms, source.fetch), undefined, ms, problems),
+  ]);
+  const noAudit: AuditState = { length: 0, recent: [], state: "unverified", detail: "not readable" };
+  const audit = await part("audit chain", () => source.audit(config?.anchor), noAudit, ms * 2, problems);
+  const switches = config?.switches;
+  const regions = regionsOf(isolates, enforcing);
   let switchList: SwitchEntry[] = [];
   let switchesSource: Snapshot["switchesSource"] = "none";
   if (switches) {
@@ -145,8 +169,8 @@ export async function buildSnapshot(source: SnapshotSource): Promise<Snapshot> {
       eventDrops: drops.events,
       gap: ledger.reduce((sum, l) => sum + l.gap, 0),
     },
-    incident: incidentOf(extras, now),
-    audit: auditOf(extras),
+    incident,
+    audit,
     problems,
   };
 }
@@ -289,108 +313,4 @@ export function eventOf(event: MirrorEvent): EventEntry {
   const status = Number(fields.status);
   if (Number.isInteger(status) && fields.status !== undefined) entry.status = status;
   return entry;
-}
-
-/** GDPR Art. 33: 72 h to notify the authority; HIPAA 164.404: 60 days to notify individuals. */
-const CLOCKS: Array<{ name: string; ms: number; applies: (classes: string[]) => boolean }> = [
-  {
-    name: "GDPR Art. 33 notification (72 h)",
-    ms: 72 * 3_600_000,
-    applies: (c) => c.length === 0 || c.some((x) => x !== "phi"),
-  },
-  {
-    name: "HIPAA breach notification (60 days)",
-    ms: 60 * 86_400_000,
-    applies: (c) => c.length === 0 || c.includes("phi"),
-  },
-];
-
-function timeOf(value: string | undefined): number | undefined {
-  if (value === undefined || value === "") return undefined;
-  const n = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
-  return Number.isFinite(n) ? n : undefined;
-}
-
-function deadlinesOf(fields: Record<string, string>): Array<{ name: string; deadline: number }> {
-  // The incident record may carry its own deadlines (report's incidents.ts): trust those first.
-  try {
-    const parsed = JSON.parse(fields.deadlines ?? "") as unknown;
-    if (Array.isArray(parsed))
-      return parsed.flatMap(
-        (d: { name?: unknown; label?: unknown; due?: unknown; deadline?: unknown; at?: unknown }) => {
-          const name =
-            typeof d.name === "string" ? d.name : typeof d.label === "string" ? d.label : undefined;
-          const due = timeOf(String(d.deadline ?? d.due ?? d.at ?? ""));
-          return name && due !== undefined ? [{ name, deadline: due }] : [];
-        },
-      );
-  } catch {
-    // Not JSON: computed below.
-  }
-  return [];
-}
-
-export function incidentOf(extras: Pick<Extras, "incidents">, now: number): IncidentEntry | null {
-  const open = extras.incidents
-    .filter((i) => !i.fields.closed)
-    .map((i) => ({ ...i, opened: timeOf(i.fields.opened) ?? 0 }))
-    .sort((a, b) => b.opened - a.opened)[0];
-  if (!open) return null;
-  const discovered = timeOf(open.fields.discovered);
-  const dataClasses = (open.fields.dataClasses ?? "")
-    .replace(/[[\]"]/g, "")
-    .split(",")
-    .map((s) => s.trim())
-    .filter(Boolean);
-  let deadlines = deadlinesOf(open.fields);
-  if (deadlines.length === 0 && discovered !== undefined)
-    deadlines = CLOCKS.filter((c) => c.applies(dataClasses)).map((c) => ({
-      name: c.name,
-      deadline: discovered + c.ms,
-    }));
-  const entry: IncidentEntry = {
-    id: open.fields.id || open.id,
-    dataClasses,
-    clocks: deadlines
-      .map((d) => ({ ...d, msLeft: d.deadline - now }))
-      .sort((a, b) => a.deadline - b.deadline),
-  };
-  if (open.fields.title) entry.title = open.fields.title.slice(0, 300);
-  if (discovered !== undefined) entry.discovered = discovered;
-  if (open.opened) entry.opened = open.opened;
-  return entry;
-}
-
-function auditOf(extras: Extras): AuditState {
-  const recent = extras.audit.recent.map((e) => {
-    // An entry is its canonical JSON in one field, or plain fields.
-    let body: Record<string, unknown> | undefined;
-    for (const name of ["entry", "json", "data"]) {
-      try {
-        const parsed = JSON.parse(e.fields[name] ?? "") as unknown;
-        if (parsed && typeof parsed === "object") body = parsed as Record<string, unknown>;
-      } catch {
-        // next
-      }
-    }
-    const get = (name: string): string | undefined => {
-      const value = body?.[name] ?? e.fields[name];
-      return value === undefined || value === null ? undefined : String(value).slice(0, 200);
-    };
-    const out: AuditState["recent"][number] = {};
-    const seq = Number(get("seq"));
-    if (Number.isInteger(seq)) out.seq = seq;
-    for (const name of ["ts", "actor", "action", "phase", "incident", "key"] as const) {
-      const value = get(name);
-      if (value !== undefined) out[name] = value;
-    }
-    return out;
-  });
-  const state: AuditState = {
-    length: extras.audit.length,
-    recent,
-    state: extras.audit.length === 0 ? "empty" : "unverified",
-  };
-  if (extras.audit.head !== undefined) state.head = extras.audit.head;
-  return state;
 }

@@ -5,6 +5,7 @@
  * mounted handler may not have, and one request is all the dashboard needs.
  */
 import { withDeadline } from "../core/deadline.js";
+import { ANCHOR_KEY } from "../ops/audit/index.js";
 import { KILL_SWITCH_PREFIX, validateKillSwitchItem } from "../rules/validate.js";
 import type { SwitchEntry } from "./api.js";
 
@@ -25,12 +26,13 @@ export function parseConnection(connection: string): { itemsUrl: string; token: 
   return { itemsUrl: `${url.origin}${id}/items?version=1`, token };
 }
 
-export async function readSwitches(
+/** The kill switches and the audit anchor item (`containment_audit_head`), from one read. */
+export async function readEdgeConfig(
   connection: string,
   now: number,
   timeoutMs: number,
   fetcher: typeof fetch = fetch,
-): Promise<SwitchEntry[]> {
+): Promise<{ switches: SwitchEntry[]; anchor: unknown }> {
   const parsed = parseConnection(connection);
   if (!parsed) throw new Error("the Edge Config connection string is malformed");
   const response = await withDeadline(
@@ -46,7 +48,7 @@ export async function readSwitches(
     string,
     unknown
   >;
-  return switchesFromItems(items, now);
+  return { switches: switchesFromItems(items, now), anchor: items?.[ANCHOR_KEY] };
 }
 
 export function switchesFromItems(items: Record<string, unknown>, now: number): SwitchEntry[] {

@@ -330,6 +330,8 @@ function incidentPanel(snapshot: Snapshot): void {
   add("Incident", `${incident.id}${incident.title ? `: ${incident.title}` : ""}`);
   if (incident.discovered) add("Discovered", new Date(incident.discovered).toLocaleString());
   if (incident.dataClasses.length > 0) add("Data classes", incident.dataClasses.join(", "));
+  if (incident.rolesMissing)
+    add("Regulatory clocks", "none computed: the incident was opened without a HIPAA or GDPR role");
   for (const c of incident.clocks)
     add(
       c.name,
