@@ -44,16 +44,34 @@ function row(cells: Array<string | number | Node>, header = 0): HTMLTableRowElem
   return tr;
 }
 
+/**
+ * Replaces a table's rows only when what they show changed, and puts the keyboard focus back on the
+ * same control (by accessible name) when it did: a refresh every few seconds must never pull the
+ * focus out from under a keyboard user.
+ */
 function fill(tableId: string, rows: HTMLTableRowElement[], empty: string): void {
-  const tbody = $<HTMLTableElement>(tableId).tBodies[0];
+  const table = $<HTMLTableElement>(tableId);
+  const tbody = table.tBodies[0];
   if (!tbody) return;
-  const columns = $<HTMLTableElement>(tableId).tHead?.rows[0]?.cells.length ?? 1;
+  const columns = table.tHead?.rows[0]?.cells.length ?? 1;
   if (rows.length === 0) {
     const td = el("td", empty, { colspan: String(columns), class: "empty" });
     const tr = el("tr");
     tr.append(td);
-    tbody.replaceChildren(tr);
-  } else tbody.replaceChildren(...rows);
+    rows = [tr];
+  }
+  const key = rows.map((r) => r.innerHTML).join("\n");
+  if (table.dataset.key === key) return;
+  table.dataset.key = key;
+  const focused = document.activeElement;
+  const focusName = focused && tbody.contains(focused) ? focused.getAttribute("aria-label") : null;
+  tbody.replaceChildren(...rows);
+  if (focusName !== null) {
+    const again = [...tbody.querySelectorAll<HTMLElement>("[aria-label]")].find(
+      (node) => node.getAttribute("aria-label") === focusName,
+    );
+    (again ?? table).focus();
+  }
 }
 
 const clock = (ms: number): string =>
@@ -651,7 +669,7 @@ async function releaseDialog(dimension: string, id: string, opener: HTMLElement)
 }
 
 function start(): void {
-  for (const id of ["switches-h", "quarantines-h"])
+  for (const id of ["switches-h", "quarantines-h", "switches-table", "quarantines-table"])
     document.getElementById(id)?.setAttribute("tabindex", "-1");
   if (ACTIONS) document.getElementById("kill-form")?.addEventListener("submit", (e) => void onKillSubmit(e));
   window.addEventListener("resize", () => {

@@ -1,0 +1,293 @@
+/**
+ * The dashboard in headless Chromium (Debian's `chromium`, driven by playwright-core), over a real
+ * Redis that the real middleware filled from two workerd isolates labelled as two regions, with
+ * kill switches in the Edge Config stand-in. Acts from the page with the keyboard alone.
+ */
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type StartedLocalDashboard, startLocalDashboard } from "../../src/dashboard/local/server.js";
+import { type EdgeConfigServer, startEdgeConfigServer } from "../../src/dev/edge-config-server.js";
+import { createReaderClient } from "../../src/ops/mirror-reader.js";
+import { type RedisFixture, startRedisFixture, until } from "../integration/redis-fixture.js";
+import { type Harness, startHarness } from "../support/harness.js";
+import { dashboardActions } from "./actions-under-test.js";
+import { DASHBOARD_RULES, sendTraffic } from "./fixtures.js";
+
+const CHROMIUM = process.env.CHROMIUM_BIN ?? "/usr/bin/chromium";
+const SCREENSHOT = process.env.DASHBOARD_SCREENSHOT ?? join(".tmp", "dashboard.png");
+const require = createRequire(import.meta.url);
+const AXE = readFileSync(join(dirname(require.resolve("axe-core")), "axe.min.js"), "utf8");
+
+let redis: RedisFixture;
+let ec: EdgeConfigServer;
+let iad: Harness;
+let fra: Harness;
+let dash: StartedLocalDashboard;
+let browser: Browser;
+let page: Page;
+let closeActions: () => Promise<void> = async () => {};
+
+const RULES = { ...DASHBOARD_RULES, rules: DASHBOARD_RULES.rules.filter((r) => r.kind !== "kill-switch") };
+const SEEDED_SWITCH = {
+  id: "freeze-patients",
+  version: 1,
+  match: { path: "/api/:tenant/patients/**" },
+  status: 503,
+  reason: "patient export leak",
+  incident: "INC-2041",
+  by: "alice",
+  at: new Date().toISOString(),
+  expiresAt: new Date(Date.now() + 2 * 3_600_000).toISOString(),
+};
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM))
+    throw new Error(
+      `the dashboard browser test needs ${CHROMIUM}: apt-get install -y chromium (.ci/run does)`,
+    );
+  redis = await startRedisFixture();
+  ec = await startEdgeConfigServer({
+    items: { containment: RULES, "containment_kill_freeze-patients": SEEDED_SWITCH },
+  });
+  const edge = (region: string) =>
+    startHarness("workerd", {
+      edgeConfig: ec.connectionString,
+      redis: redis.connection,
+      env: { VERCEL_REGION: region },
+      options: { refreshMs: 100 },
+    });
+  [iad, fra] = await Promise.all([edge("iad1"), edge("fra1")]);
+  // The scripted incident: acme's patient exports blocked in both regions, globex hammering exports.
+  await sendTraffic(iad, { blocks: 6, exports: 0, tenant: "acme", ip: "198.51.100.20" });
+  await sendTraffic(fra, { blocks: 3, exports: 5, tenant: "globex", ip: "203.0.113.9" });
+  const actions = await dashboardActions({ ec, redis });
+  closeActions = actions.close;
+  dash = await startLocalDashboard({
+    redis: createReaderClient(redis.connection),
+    edgeConfig: ec.connectionString,
+    actions: actions.actions,
+    refreshMs: 300,
+    port: 0,
+  });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu"] });
+  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await dash?.close();
+  await closeActions();
+  await Promise.all([iad?.close(), fra?.close()]);
+  await ec?.close();
+  await redis?.close();
+});
+
+const cellTexts = (selector: string): Promise<string[][]> =>
+  page.$$eval(`${selector} tbody tr`, (rows) =>
+    rows.map((row) => [...row.querySelectorAll("th, td")].map((cell) => (cell.textContent ?? "").trim())),
+  );
+
+/** Presses Tab until `selector` has focus, checking at every step that the focused element shows a focus ring. */
+async function tabTo(selector: string, max = 120): Promise<void> {
+  for (let i = 0; i < max; i++) {
+    await page.keyboard.press("Tab");
+    const state = await page.evaluate((target) => {
+      const el = document.activeElement as HTMLElement | null;
+      if (!el || el === document.body) return { done: false, visible: true, what: "body" };
+      const style = getComputedStyle(el);
+      const visible = style.outlineStyle !== "none" && Number.parseFloat(style.outlineWidth) >= 2;
+      return { done: el.matches(target), visible, what: el.outerHTML.slice(0, 80) };
+    }, selector);
+    expect(state.visible, `focus ring on ${state.what}`).toBe(true);
+    if (state.done) return;
+  }
+  throw new Error(`${selector} never got the focus by Tab`);
+}
+
+async function focusedMatches(selector: string): Promise<boolean> {
+  return page.evaluate((s) => document.activeElement?.matches(s) ?? false, selector);
+}
+
+async function waitForText(selector: string, pattern: RegExp, timeout = 15_000): Promise<void> {
+  await page.waitForFunction(
+    ([s, source]) =>
+      new RegExp(source as string).test(document.querySelector(s as string)?.textContent ?? ""),
+    [selector, pattern.source],
+    { timeout },
+  );
+}
+
+describe("the dashboard in a browser", () => {
+  it("opens by the printed URL, drops the token from the address bar and keeps the session in an HttpOnly cookie", async () => {
+    await page.goto(dash.url);
+    expect(page.url()).toBe(`${dash.origin}/`);
+    const cookies = await page.context().cookies();
+    expect(cookies).toHaveLength(1);
+    expect(cookies[0]).toMatchObject({ httpOnly: true, sameSite: "Strict" });
+    const history = await page.evaluate(() => window.history.length);
+    expect(history).toBeLessThanOrEqual(2);
+  });
+
+  it("shows the seeded numbers: chart, kill switches, regions and top lists", async () => {
+    await page.waitForSelector("body[data-mode='sse']", { timeout: 15_000 });
+    await waitForText("#chart-summary", /freeze-patients \(block\): \d+ in the current minute, 9 in 30 min/);
+    expect(await page.locator("#chart canvas").count()).toBeGreaterThan(0);
+    expect(await page.textContent("#chart-summary")).toContain("export-limit (rate-limited)");
+    const switches = await cellTexts("#switches-table");
+    expect(switches).toHaveLength(1);
+    expect(switches[0]?.slice(0, 5)).toEqual([
+      "freeze-patients (v1)",
+      "all methods /api/:tenant/patients/** → 503",
+      "INC-2041",
+      "patient export leak",
+      "alice",
+    ]);
+    expect(switches[0]?.[5]).toMatch(/^1 h 5\d min$/);
+    const regions = await cellTexts("#regions-table");
+    expect(regions.map((r) => r[0])).toEqual(["fra1", "iad1"]);
+    expect(regions[0]?.[1]).toMatch(/^[0-9a-f]{16}$/);
+    expect(regions[0]?.[1]).toBe(regions[1]?.[1]);
+    expect(await cellTexts("#top-tenant")).toEqual([
+      ["acme", "6"],
+      ["globex", "6"],
+    ]);
+    expect(await cellTexts("#top-ip")).toEqual([
+      ["198.51.100.0/24", "6"],
+      ["203.0.113.0/24", "6"],
+    ]);
+  });
+
+  it("shows new events and counts without a reload", async () => {
+    await page.evaluate(() => {
+      (window as unknown as { marker: number }).marker = 42;
+    });
+    await sendTraffic(iad, { blocks: 4, exports: 0, tenant: "initech", ip: "192.0.2.50" });
+    await waitForText("#chart-summary", /freeze-patients \(block\): \d+ in the current minute, 13 in 30 min/);
+    await waitForText("#events-table", /192\.0\.2\.0\/24/);
+    expect(await cellTexts("#top-tenant")).toContainEqual(["initech", "4"]);
+    expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(42);
+  });
+
+  it("has no serious or critical accessibility violations (axe-core, WCAG 2.2 AA)", async () => {
+    await page.evaluate(AXE);
+    const result = (await page.evaluate(() =>
+      (window as unknown as { axe: { run: (o: unknown) => Promise<unknown> } }).axe.run({
+        runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"] },
+      }),
+    )) as { violations: Array<{ id: string; impact: string; nodes: Array<{ target: string[] }> }> };
+    const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+    expect(bad.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)).toEqual([]);
+  });
+
+  it("offers the chart's data as a table, reachable by keyboard", async () => {
+    await page.focus("body");
+    await tabTo("#chart-data summary");
+    await page.keyboard.press("Enter");
+    expect(await page.getAttribute("#chart-data", "open")).not.toBeNull();
+    const header = await page.$$eval("#chart-table thead th", (ths) => ths.map((th) => th.textContent));
+    expect(header).toEqual(["Minute", "freeze-patients (block)", "export-limit (rate-limited)"]);
+    const rows = await cellTexts("#chart-table");
+    const total = (column: number) => rows.reduce((sum, row) => sum + Number(row[column] ?? 0), 0);
+    expect(total(1)).toBe(13);
+    expect(total(2)).toBe(3);
+  });
+
+  it("keeps the keyboard focus on a control while live updates re-render the page", async () => {
+    await page.focus("body");
+    await tabTo('button[aria-label="Extend switch freeze-patients"]');
+    // Let the table re-render: a new switch row changes what it shows.
+    ec.setItem("containment_kill_other", {
+      id: "other",
+      match: { path: "/api/:tenant/other" },
+      reason: "r",
+      incident: "INC-2041",
+    });
+    await waitForText("#switches-table", /other \(v0\)/);
+    expect(await focusedMatches('button[aria-label="Extend switch freeze-patients"]')).toBe(true);
+    ec.deleteItem("containment_kill_other");
+    await page.waitForFunction(
+      () => !document.querySelector("#switches-table")?.textContent?.includes("other (v0)"),
+    );
+    expect(await focusedMatches('button[aria-label="Extend switch freeze-patients"]')).toBe(true);
+  });
+
+  it("flips a kill switch with the keyboard alone: confirmed, then enforced in both regions", async () => {
+    expect((await fra.fetch("/api/globex/invoices/7")).status).toBe(200);
+    await page.focus("body");
+    await tabTo("#kill-path");
+    await page.keyboard.type("/api/:tenant/invoices/**");
+    await page.keyboard.press("Tab");
+    await page.keyboard.type("invoice scraping");
+    await page.keyboard.press("Tab");
+    await page.keyboard.type("INC-2041");
+    await page.keyboard.press("Tab");
+    await page.keyboard.type("globex");
+    await tabTo("#kill-id");
+    await page.keyboard.type("freeze-invoices");
+    await tabTo("#kill-submit");
+    await page.keyboard.press("Enter");
+    await page.waitForSelector("#confirm[open]");
+    expect(await page.textContent("#confirm-text")).toContain(
+      "Block every method /api/:tenant/invoices/** for tenants globex for 2h",
+    );
+    // Focus starts on Cancel, so a stray Enter does nothing harmful.
+    expect(await focusedMatches("#confirm-cancel")).toBe(true);
+    await tabTo("#confirm-ok", 3);
+    await page.keyboard.press("Enter");
+    await waitForText("#action-result", /freeze-invoices/);
+    await waitForText("#switches-table", /freeze-invoices/);
+    expect(ec.items()["containment_kill_freeze-invoices"]).toMatchObject({
+      match: { path: "/api/:tenant/invoices/**", tenants: ["globex"] },
+      incident: "INC-2041",
+      reason: "invoice scraping",
+    });
+    await until(
+      async () => (await fra.fetch("/api/globex/invoices/7")).status === 503,
+      10_000,
+      "enforcement in fra1",
+    );
+    await until(
+      async () => (await iad.fetch("/api/globex/invoices/7")).status === 503,
+      10_000,
+      "enforcement in iad1",
+    );
+    expect((await iad.fetch("/api/acme/invoices/7")).status).toBe(200);
+  });
+
+  it("lifts it with the keyboard alone, focus visible throughout, and the route passes again", async () => {
+    await page.focus("body");
+    await tabTo('button[aria-label="Lift switch freeze-invoices"]');
+    await page.keyboard.press("Enter");
+    await page.waitForSelector("#confirm[open]");
+    expect(await focusedMatches("#confirm-reason")).toBe(true);
+    await page.keyboard.type("scraper blocked upstream");
+    await page.keyboard.press("Enter");
+    await waitForText("#action-result", /lift/i);
+    await page.waitForFunction(
+      () => !document.querySelector("#switches-table")?.textContent?.includes("freeze-invoices"),
+      null,
+      {
+        timeout: 15_000,
+      },
+    );
+    expect(ec.items()["containment_kill_freeze-invoices"]).toBeUndefined();
+    await until(
+      async () => (await fra.fetch("/api/globex/invoices/7")).status === 200,
+      10_000,
+      "the lift in fra1",
+    );
+  });
+
+  it("saves a screenshot for the README", async () => {
+    mkdirSync(dirname(SCREENSHOT), { recursive: true });
+    await page.evaluate(() => {
+      (document.activeElement as HTMLElement | null)?.blur();
+      window.scrollTo(0, 0);
+    });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    expect(existsSync(SCREENSHOT)).toBe(true);
+  });
+});
