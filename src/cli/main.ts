@@ -9,6 +9,7 @@ import { Command, type CommanderError } from "commander";
 import { packageRoot } from "../dev/package-root.js";
 import { EXIT } from "../ops/errors.js";
 import { auditCommand } from "./commands/audit.js";
+import { dashboardCommand } from "./commands/dashboard.js";
 import { devCommand } from "./commands/dev.js";
 import { doctorCommand } from "./commands/doctor.js";
 import { evidenceCommand } from "./commands/evidence.js";
@@ -31,6 +32,7 @@ export function createProgram(): Command {
   return new Command("containment")
     .description("edge-containment: contain a data leak at the edge while it is happening")
     .version(version())
+    .addCommand(dashboardCommand())
     .addCommand(devCommand())
     .addCommand(rulesCommand())
     .addCommand(killCommand())

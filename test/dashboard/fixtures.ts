@@ -23,22 +23,27 @@ export const DASHBOARD_RULES = {
   ],
 };
 
-/** `blocks` requests to the killed route and `exports` to the rate-limited one (the first 2 pass). */
+/**
+ * `blocks` requests to the killed route and `exports` to the rate-limited one. Answers what the
+ * middleware did (503s, 429s): a loaded machine can push a rate-limit check past its deadline (the
+ * rule's fail mode then decides), so tests compare the dashboard with these, not with a guess.
+ */
 export async function sendTraffic(
   h: Harness,
-  {
-    blocks,
-    exports,
-    tenant = "acme",
-    ip = "203.0.113.7",
-  }: { blocks: number; exports: number; tenant?: string; ip?: string },
-): Promise<void> {
+  options: { blocks: number; exports: number; tenant?: string; ip?: string },
+): Promise<{ blocked: number; limited: number }> {
+  const { blocks, exports, tenant = "acme", ip = "203.0.113.7" } = options;
+  const seen = { blocked: 0, limited: 0 };
+
   for (let i = 0; i < blocks; i++) {
     const r = await h.fetch(`/api/${tenant}/patients/${i}/export?mrn=${i}`, { headers: { "x-real-ip": ip } });
     await r.arrayBuffer();
+    if (r.status === 503) seen.blocked++;
   }
   for (let i = 0; i < exports; i++) {
     const r = await h.fetch(`/api/${tenant}/export/all`, { headers: { "x-real-ip": ip } });
     await r.arrayBuffer();
+    if (r.status === 429) seen.limited++;
   }
+  return seen;
 }

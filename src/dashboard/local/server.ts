@@ -33,6 +33,8 @@ export interface LocalDashboardOptions {
   token?: string;
   now?: () => number;
   title?: string;
+  /** Where unexpected action failures are printed (the page only says "see the terminal"). Default console.error. */
+  log?: (line: string) => void;
 }
 
 export interface LocalDashboard {
@@ -64,6 +66,7 @@ export function createLocalDashboard(options: LocalDashboardOptions): LocalDashb
     title: options.title,
   });
   const actions = options.actions;
+  const log = options.log ?? ((line: string) => console.error(line));
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
     const target = req.url ?? "/";
@@ -118,7 +121,7 @@ export function createLocalDashboard(options: LocalDashboardOptions): LocalDashb
     if (url.pathname.startsWith(actionPrefix)) {
       await send(
         res,
-        await action(req, url.pathname.slice(actionPrefix.length), session.csrf, origin, actions),
+        await action(req, url.pathname.slice(actionPrefix.length), session.csrf, origin, actions, log),
         req,
       );
       return true;
@@ -148,6 +151,7 @@ async function action(
   csrf: string,
   origin: string,
   actions: ResponderActions | undefined,
+  log: (line: string) => void,
 ): Promise<Response> {
   const route = Object.hasOwn(ROUTES, name) ? ROUTES[name] : undefined;
   if (!route)
@@ -191,17 +195,31 @@ async function action(
     const code = (error as { code?: unknown }).code;
     const message =
       error instanceof Error && error.message.startsWith("edge-containment:") ? error.message : undefined;
-    if (message && (code === "ERR_CONFIG" || code === "ERR_RULES_INVALID" || code === "ERR_INPUT"))
-      return problem(400, String(code), message);
-    return problem(
-      502,
-      typeof code === "string" ? code : "action_failed",
-      message ?? "The action failed; nothing is known to have changed. See the terminal.",
-    );
+    if (message === undefined || typeof code !== "string") {
+      log(
+        `dashboard: ${name} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+      );
+      return problem(500, "action_failed", "The action failed unexpectedly; see the terminal for details.");
+    }
+    return problem(ERROR_STATUS[code] ?? 502, code, message);
   }
 }
 
-/** The body up to `limit` bytes; beyond that it is drained (so the 413 reaches the client) and rejected. */
+/** The ops errors' codes (src/ops/errors.ts) as HTTP statuses; their messages are written for responders. */
+const ERROR_STATUS: Record<string, number> = {
+  ERR_USAGE: 400,
+  ERR_REJECTED: 400,
+  ERR_CONFIG: 400,
+  ERR_RULES_INVALID: 400,
+  ERR_AUTH: 502,
+  ERR_NOT_FOUND: 404,
+  ERR_CONFLICT: 409,
+  ERR_DECLINED: 409,
+  ERR_RATE_LIMITED: 429,
+  ERR_UNAVAILABLE: 502,
+  ERR_AUDIT: 502,
+};
+
 function readLimited(req: IncomingMessage, limit: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];

@@ -1,0 +1,129 @@
+/**
+ * `containment dashboard`: the dashboard on the responder's machine (127.0.0.1 only), where kill,
+ * lift, extend and quarantine release can be done from the page through the same ops actions the
+ * CLI runs. Without a Vercel token it is read-only and says so.
+ */
+import { Command, InvalidArgumentError } from "commander";
+import type { ResponderActions } from "../../dashboard/local/actions.js";
+import { startLocalDashboard } from "../../dashboard/local/server.js";
+import { loadOpsConfig, type OpsConfig, type OpsFlags } from "../../ops/config.js";
+import { configError, isOpsError } from "../../ops/errors.js";
+import { createReaderClient } from "../../ops/mirror-reader.js";
+import { fail } from "../errors.js";
+
+interface DashboardFlags extends OpsFlags {
+  port: number;
+  readOnly?: boolean;
+}
+
+function parsePort(text: string): number {
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || port > 65_535)
+    throw new InvalidArgumentError("must be a port number from 0 to 65535 (0: any free port)");
+  return port;
+}
+
+type Client = ReturnType<typeof createReaderClient>;
+
+/** A REST client for the mirror; a `redis://` URL is reached through the local Upstash bridge (dev's). */
+async function mirrorClient(config: OpsConfig, closers: Array<() => Promise<void>>): Promise<Client> {
+  const redis = config.redis;
+  if (redis === undefined)
+    throw configError(
+      "the dashboard reads the mirror in Redis: pass --redis redis://… or set UPSTASH_REDIS_REST_URL/TOKEN (or --local)",
+    );
+  if ("url" in redis) return createReaderClient(redis);
+  let bridgeModule: typeof import("../../dev/upstash-bridge.js");
+  try {
+    bridgeModule = await import("../../dev/upstash-bridge.js");
+  } catch {
+    throw configError("--redis redis://… needs the optional package ioredis: npm install --save-dev ioredis");
+  }
+  const bridge = await bridgeModule.startUpstashBridge({ redisUrl: redis.redisUrl });
+  closers.push(bridge.close);
+  return createReaderClient({ url: bridge.url, token: bridge.token });
+}
+
+/**
+ * The responder actions over src/ops/actions (the CLI's code), when a Vercel token is configured.
+ * Until those land in this build the dashboard runs read-only and says so.
+ */
+async function responderActions(_config: OpsConfig, _redis: Client): Promise<ResponderActions | undefined> {
+  return undefined;
+}
+
+function configFor(flags: DashboardFlags): OpsConfig {
+  try {
+    return loadOpsConfig({ flags, env: process.env, cwd: process.cwd() });
+  } catch (error) {
+    // Without an Edge Config store the dashboard still shows the mirror (read-only).
+    if (!/no Edge Config store/.test(String((error as Error).message))) throw error;
+    return loadOpsConfig({
+      flags: { ...flags, edgeConfig: "ecfg_unset" },
+      env: process.env,
+      cwd: process.cwd(),
+    });
+  }
+}
+
+export function dashboardCommand(): Command {
+  return new Command("dashboard")
+    .description(
+      "open the containment dashboard on 127.0.0.1: live evidence, and kill/lift/extend from the page",
+    )
+    .option("-p, --port <port>", "port on 127.0.0.1 (0: any free port)", parsePort, 4500)
+    .option("--redis <url>", "redis://… of the mirror (default: UPSTASH_REDIS_REST_URL/TOKEN)")
+    .option("--prefix <prefix>", "Redis key prefix of the mirror (default containment:)")
+    .option("--local", "use the endpoints of a running `containment dev` (.containment/dev.json)")
+    .option("--read-only", "show only; no actions even with a Vercel token")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ containment dashboard --local                      # against a running \`containment dev\`
+  $ VERCEL_TOKEN=… EDGE_CONFIG=… UPSTASH_REDIS_REST_URL=… UPSTASH_REDIS_REST_TOKEN=… containment dashboard
+
+Open the printed URL once: its token is traded for a session cookie and leaves the address bar.
+The server answers only on 127.0.0.1 and only under the Host it printed.`,
+    )
+    .action(async (flags: DashboardFlags) => {
+      const closers: Array<() => Promise<void>> = [];
+      try {
+        const config = configFor(flags);
+        const redis = await mirrorClient(config, closers);
+        const actions = flags.readOnly ? undefined : await responderActions(config, redis);
+        const started = await startLocalDashboard({
+          redis,
+          prefix: config.prefix,
+          edgeConfig: config.edgeConfig.readUrl,
+          reportSecret: config.reportSecret,
+          actions,
+          port: flags.port,
+        });
+        closers.push(started.close);
+        console.log(`containment dashboard: open ${started.url}`);
+        console.log(
+          actions === undefined
+            ? "  read-only: no actions (set VERCEL_TOKEN to kill, lift and extend from the page)"
+            : "  actions: kill, lift, extend and quarantine release, audited like the CLI's",
+        );
+        if (config.edgeConfig.readUrl === undefined)
+          console.log(
+            "  kill switches are shown as the edge reports them (set EDGE_CONFIG for their details)",
+          );
+        const stop = () => {
+          void Promise.all(closers.map((close) => close().catch(() => {}))).finally(() => process.exit(0));
+        };
+        process.once("SIGINT", stop);
+        process.once("SIGTERM", stop);
+      } catch (error) {
+        await Promise.all(closers.map((close) => close().catch(() => {})));
+        // Ops errors are written for the responder: one line, exit code by kind (README "exit codes").
+        if (isOpsError(error)) {
+          console.error(error.message);
+          process.exit(error.exitCode);
+        }
+        fail(error);
+      }
+    });
+}
