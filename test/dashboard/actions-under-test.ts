@@ -1,44 +1,53 @@
 /**
- * The actions the browser test acts through. INTERIM until cli's src/ops/actions lands on hub: a
- * double that writes the Edge Config stand-in directly and audits nothing. Replaced by the real
- * ops actions (src/dashboard/local/ops-actions.ts) against the stand-in's Vercel API.
+ * The actions the browser test acts through: the real ones (src/dashboard/local/ops-actions.ts over
+ * cli's src/ops/actions), on an ops context configured the way a responder's environment does it,
+ * pointed at the Vercel API stand-in (bearer token checked) and the real Redis.
  */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { ResponderActions } from "../../src/dashboard/local/actions.js";
+import { opsActions } from "../../src/dashboard/local/ops-actions.js";
 import type { EdgeConfigServer } from "../../src/dev/edge-config-server.js";
+import { memoryJournal } from "../../src/ops/audit/index.js";
+import { loadOpsConfig } from "../../src/ops/config.js";
+import { createOpsContext } from "../../src/ops/context.js";
+import { createOpsRedis } from "../../src/ops/redis.js";
 import type { RedisFixture } from "../integration/redis-fixture.js";
+
+export interface ActionsUnderTest {
+  actions: ResponderActions;
+  /** Webhook-style notifications the actions sent (what `containment kill` would post). */
+  notified: string[];
+  close(): Promise<void>;
+}
 
 export async function dashboardActions({
   ec,
+  redis,
 }: {
   ec: EdgeConfigServer;
   redis: RedisFixture;
-}): Promise<{ actions: ResponderActions; close(): Promise<void> }> {
-  const actions: ResponderActions = {
-    async kill(input) {
-      const id = input.id ?? "switch";
-      const match: Record<string, unknown> = { path: input.path };
-      if (input.tenants) match.tenants = input.tenants;
-      if (input.methods) match.methods = input.methods;
-      ec.setItem(`containment_kill_${id}`, {
-        id,
-        version: 1,
-        match,
-        status: 503,
-        reason: input.reason,
-        incident: input.incident,
-      } as never);
-      return { summary: `kill switch ${id} created` };
+}): Promise<ActionsUnderTest> {
+  const config = loadOpsConfig({
+    env: {
+      EDGE_CONFIG_ID: ec.id,
+      EDGE_CONFIG: ec.connectionString,
+      VERCEL_TOKEN: ec.apiToken,
+      VERCEL_API_URL: ec.apiUrl,
+      UPSTASH_REDIS_REST_URL: redis.connection.url,
+      UPSTASH_REDIS_REST_TOKEN: redis.connection.token,
     },
-    async lift(input) {
-      ec.deleteItem(`containment_kill_${input.id}`);
-      return { summary: `kill switch ${input.id} lifted` };
+    cwd: mkdtempSync(join(tmpdir(), "dash-ops-")),
+  });
+  const notified: string[] = [];
+  const ctx = createOpsContext(config, {
+    redis: createOpsRedis(redis.connection),
+    journal: memoryJournal(),
+    notify: async (event) => {
+      notified.push(event.summary);
     },
-    async extend(input) {
-      return { summary: `kill switch ${input.id} extended` };
-    },
-    async releaseQuarantine(input) {
-      return { summary: `released ${input.dimension}:${input.id}` };
-    },
-  };
-  return { actions, close: async () => {} };
+    warn: () => {},
+  });
+  return { actions: opsActions(ctx), notified, close: async () => {} };
 }

@@ -29,6 +29,7 @@ let dash: StartedLocalDashboard;
 let browser: Browser;
 let page: Page;
 let closeActions: () => Promise<void> = async () => {};
+let notified: string[] = [];
 /** What the middleware answered while seeding (see sendTraffic). */
 let acme = { blocked: 0, limited: 0 };
 let globex = { blocked: 0, limited: 0 };
@@ -68,6 +69,7 @@ beforeAll(async () => {
   globex = await sendTraffic(fra, { blocks: 3, exports: 5, tenant: "globex", ip: "203.0.113.9" });
   const actions = await dashboardActions({ ec, redis });
   closeActions = actions.close;
+  notified = actions.notified;
   dash = await startLocalDashboard({
     redis: createReaderClient(redis.connection),
     edgeConfig: ec.connectionString,
@@ -234,7 +236,7 @@ describe("the dashboard in a browser", () => {
     expect(await focusedMatches('button[aria-label="Extend switch freeze-patients"]')).toBe(true);
   });
 
-  it("flips a kill switch with the keyboard alone: confirmed, then enforced in both regions", async () => {
+  it("flips a kill switch with the keyboard alone: previewed, confirmed, audited, notified and enforced in both regions", async () => {
     expect((await fra.fetch("/api/globex/invoices/7")).status).toBe(200);
     await page.focus("body");
     await tabTo("#kill-path");
@@ -275,6 +277,10 @@ describe("the dashboard in a browser", () => {
       "enforcement in iad1",
     );
     expect((await iad.fetch("/api/acme/invoices/7")).status).toBe(200);
+    await waitForText("#audit-table", /kill/);
+    expect(await page.textContent("#action-result")).toMatch(/audited as #1–#2/);
+    expect(notified.some((line) => line.includes("freeze-invoices"))).toBe(true);
+    await waitForText("#health-list", /verified link by link/);
   });
 
   it("lifts it with the keyboard alone, focus visible throughout, and the route passes again", async () => {

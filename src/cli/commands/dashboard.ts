@@ -5,13 +5,15 @@
  */
 import { Command, InvalidArgumentError } from "commander";
 import type { ResponderActions } from "../../dashboard/local/actions.js";
+import { opsActions } from "../../dashboard/local/ops-actions.js";
 import { startLocalDashboard } from "../../dashboard/local/server.js";
 import { loadOpsConfig, type OpsConfig, type OpsFlags } from "../../ops/config.js";
 import { configError, isOpsError } from "../../ops/errors.js";
 import { createReaderClient } from "../../ops/mirror-reader.js";
 import { fail } from "../errors.js";
+import { type GlobalFlags, openOps } from "../ops.js";
 
-interface DashboardFlags extends OpsFlags {
+interface DashboardFlags extends GlobalFlags {
   port: number;
   readOnly?: boolean;
 }
@@ -45,12 +47,23 @@ async function mirrorClient(config: OpsConfig, closers: Array<() => Promise<void
 }
 
 /**
- * The responder actions over src/ops/actions (the CLI's code), when a Vercel token is configured.
- * Until those land in this build the dashboard runs read-only and says so.
+ * The CLI's own ops context (src/cli/ops.ts: audit chain + journal, signer, webhooks, fast lane)
+ * and the actions over it, when a Vercel token is configured; its Redis client also reads the mirror.
  */
-async function responderActions(_config: OpsConfig, _redis: Client): Promise<ResponderActions | undefined> {
-  return undefined;
+async function withActions(
+  flags: DashboardFlags,
+  config: OpsConfig,
+  closers: Array<() => Promise<void>>,
+): Promise<{ actions?: ResponderActions; redis?: Client }> {
+  if (flags.readOnly || config.edgeConfig.token === undefined || config.edgeConfig.id === UNSET_STORE)
+    return {};
+  const opened = await openOps(flags);
+  closers.push(opened.close);
+  const redis = opened.ctx.redis as unknown as Client | undefined;
+  return { actions: opsActions(opened.ctx), ...(redis ? { redis } : {}) };
 }
+
+const UNSET_STORE = "ecfg_unset";
 
 function configFor(flags: DashboardFlags): OpsConfig {
   try {
@@ -90,8 +103,9 @@ The server answers only on 127.0.0.1 and only under the Host it printed.`,
       const closers: Array<() => Promise<void>> = [];
       try {
         const config = configFor(flags);
-        const redis = await mirrorClient(config, closers);
-        const actions = flags.readOnly ? undefined : await responderActions(config, redis);
+        const acting = await withActions(flags, config, closers);
+        const actions = acting.actions;
+        const redis = acting.redis ?? (await mirrorClient(config, closers));
         const started = await startLocalDashboard({
           redis,
           prefix: config.prefix,
@@ -105,7 +119,7 @@ The server answers only on 127.0.0.1 and only under the Host it printed.`,
         console.log(
           actions === undefined
             ? "  read-only: no actions (set VERCEL_TOKEN to kill, lift and extend from the page)"
-            : "  actions: kill, lift, extend and quarantine release, audited like the CLI's",
+            : "  actions: kill, lift, extend and quarantine release, through the CLI's own code and audit trail",
         );
         if (config.edgeConfig.readUrl === undefined)
           console.log(

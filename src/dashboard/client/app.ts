@@ -596,9 +596,14 @@ async function onKillSubmit(event: Event): Promise<void> {
   if (value("id")) body.id = value("id");
   const scope = `${methods?.join(", ") ?? "every method"} ${body.path as string}${tenants ? ` for tenants ${tenants.join(", ")}` : " for every tenant"}`;
   const until = body.for ? ` for ${body.for as string}` : " until lifted";
+  // The CLI's plan first (validation, store size, what it would have blocked): nothing is written yet.
+  announce("Checking…");
+  const plan = await post("kill", { ...body, dryRun: true });
+  if (!plan.ok) return announce(plan.error?.message ?? `Refused (${plan.status}).`, true);
+  announce("");
   const ok = await confirmDialog(
     "Flip this kill switch?",
-    `Block ${scope}${until}. Reason: ${body.reason as string}. Incident: ${body.incident as string}.`,
+    `Block ${scope}${until}. Reason: ${body.reason as string}. Incident: ${body.incident as string}. ${plan.summary ?? ""}`,
     "Flip kill switch",
     [],
     $("kill-submit"),

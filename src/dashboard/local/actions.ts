@@ -30,6 +30,8 @@ export const KILL_REQUEST = v.strictObject({
   id: v.optional(SWITCH_ID),
   monitor: v.optional(v.boolean()),
   confirmAll: v.optional(v.boolean()),
+  /** Plan only (validation, size check, what it would have blocked): nothing is written. */
+  dryRun: v.optional(v.boolean()),
 });
 export const LIFT_REQUEST = v.strictObject({
   id: SWITCH_ID,
