@@ -31,8 +31,8 @@ let page: Page;
 let closeActions: () => Promise<void> = async () => {};
 let notified: string[] = [];
 /** What the middleware answered while seeding (see sendTraffic). */
-let acme = { blocked: 0, limited: 0 };
-let globex = { blocked: 0, limited: 0 };
+let acme = { blocked: 0, limited: 0, refused: 0 };
+let globex = { blocked: 0, limited: 0, refused: 0 };
 
 const RULES = { ...DASHBOARD_RULES, rules: DASHBOARD_RULES.rules.filter((r) => r.kind !== "kill-switch") };
 const SEEDED_SWITCH = {
@@ -79,7 +79,7 @@ beforeAll(async () => {
   });
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu"] });
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-});
+}, 180_000);
 
 afterAll(async () => {
   await browser?.close();
@@ -125,7 +125,8 @@ async function waitForText(selector: string, pattern: RegExp, timeout = 15_000):
   );
 }
 
-describe("the dashboard in a browser", () => {
+// Many steps, each waiting on a condition: generous caps for a loaded 2-core machine.
+describe("the dashboard in a browser", { timeout: 120_000 }, () => {
   it("opens by the printed URL, drops the token from the address bar and keeps the session in an HttpOnly cookie", async () => {
     await page.goto(dash.url);
     expect(page.url()).toBe(`${dash.origin}/`);
@@ -169,7 +170,7 @@ describe("the dashboard in a browser", () => {
     expect(regions.map((r) => r[0])).toEqual(["fra1", "iad1"]);
     expect(regions[0]?.[1]).toMatch(/^[0-9a-f]{16}$/);
     expect(regions[0]?.[1]).toBe(regions[1]?.[1]);
-    const g = String(globex.blocked + globex.limited);
+    const g = String(globex.blocked + globex.refused);
     const byCount = (rows: string[][]) => [...rows].sort((a, b) => a[0]?.localeCompare(b[0] ?? "") ?? 0);
     expect(byCount(await cellTexts("#top-tenant"))).toEqual([
       ["acme", "6"],

@@ -31,9 +31,10 @@ export const DASHBOARD_RULES = {
 export async function sendTraffic(
   h: Harness,
   options: { blocks: number; exports: number; tenant?: string; ip?: string },
-): Promise<{ blocked: number; limited: number }> {
+): Promise<{ blocked: number; limited: number; refused: number }> {
   const { blocks, exports, tenant = "acme", ip = "203.0.113.7" } = options;
-  const seen = { blocked: 0, limited: 0 };
+  // refused: every export answered with 4xx/5xx (429s, and 503s when a check failed closed).
+  const seen = { blocked: 0, limited: 0, refused: 0 };
 
   for (let i = 0; i < blocks; i++) {
     const r = await h.fetch(`/api/${tenant}/patients/${i}/export?mrn=${i}`, { headers: { "x-real-ip": ip } });
@@ -44,6 +45,7 @@ export async function sendTraffic(
     const r = await h.fetch(`/api/${tenant}/export/all`, { headers: { "x-real-ip": ip } });
     await r.arrayBuffer();
     if (r.status === 429) seen.limited++;
+    if (r.status >= 400) seen.refused++;
   }
   return seen;
 }

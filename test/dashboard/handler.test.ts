@@ -35,7 +35,7 @@ describe("the mountable dashboard handler", () => {
     const sent = await sendTraffic(harness, { blocks: 4, exports: 5 });
     expect(sent.blocked).toBe(4);
     const handler = createDashboardHandler({ redis: redis.connection, authorize: allow });
-    const total = sent.blocked + sent.limited;
+    const total = sent.blocked + sent.refused;
     await until(async () => (await snapshot(handler)).events.length >= total, 30_000, "the mirrored events");
     const snap = await snapshot(handler);
     const series = Object.fromEntries(snap.series.map((s) => [`${s.rule}|${s.outcome}`, s.total]));

@@ -623,6 +623,7 @@ async function onKillSubmit(event: Event): Promise<void> {
   }
   if (answer.status === 409 && answer.error?.code !== "confirm_all")
     announce(answer.error?.message ?? "Conflict.", true);
+  if (answer.ok) form.reset();
 }
 
 async function liftDialog(s: SwitchEntry, opener: HTMLElement): Promise<void> {
