@@ -12,11 +12,17 @@ let dash: StartedLocalDashboard;
 const calls: Array<[string, unknown]> = [];
 
 const done = (summary: string): Promise<ActionOutcome> => Promise.resolve({ summary });
+const record =
+  (name: string, summary: string) =>
+  (input: unknown): Promise<ActionOutcome> => {
+    calls.push([name, input]);
+    return done(summary);
+  };
 const actions: ResponderActions = {
-  kill: (input) => (calls.push(["kill", input]), done("created")),
-  lift: (input) => (calls.push(["lift", input]), done("lifted")),
-  extend: (input) => (calls.push(["extend", input]), done("extended")),
-  releaseQuarantine: (input) => (calls.push(["release", input]), done("released")),
+  kill: record("kill", "created"),
+  lift: record("lift", "lifted"),
+  extend: record("extend", "extended"),
+  releaseQuarantine: record("release", "released"),
 };
 
 beforeAll(async () => {

@@ -7,7 +7,7 @@ import { Command, InvalidArgumentError } from "commander";
 import type { ResponderActions } from "../../dashboard/local/actions.js";
 import { opsActions } from "../../dashboard/local/ops-actions.js";
 import { startLocalDashboard } from "../../dashboard/local/server.js";
-import { loadOpsConfig, type OpsConfig, type OpsFlags } from "../../ops/config.js";
+import { loadOpsConfig, type OpsConfig } from "../../ops/config.js";
 import { configError, isOpsError } from "../../ops/errors.js";
 import { createReaderClient } from "../../ops/mirror-reader.js";
 import { fail } from "../errors.js";
