@@ -52,8 +52,8 @@ export interface IdentityKey {
 
 const ORDER: readonly IdentityDimension[] = ["tenant", "user", "ip"];
 /** Requests without a client IP (no trusted header) share one bucket: fail towards limiting them together. */
-export const UNKNOWN_IP = "unknown";
-export const NO_TENANT = "-";
+const UNKNOWN_IP = "unknown";
+const NO_TENANT = "-";
 
 /** Builds keys and pseudonyms with one deployment's salt and IP prefixes. One per firewall. */
 export class Keyring {

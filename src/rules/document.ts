@@ -6,7 +6,7 @@ import { RATE_LIMIT_RULE } from "./rate-limit.js";
 import { TENANT_SOURCE } from "./tenancy.js";
 import { TENANT_BINDING_RULE } from "./tenant-binding.js";
 
-export const RULE = v.variant(
+const RULE = v.variant(
   "kind",
   [KILL_SWITCH_RULE, RATE_LIMIT_RULE, TENANT_BINDING_RULE, HEADERS_RULE],
   'must have a "kind" of "kill-switch", "rate-limit", "tenant-binding" or "headers"',

@@ -8,7 +8,7 @@ import type { CompiledRule, RuleContext } from "./rule.js";
  * static) or as its own Edge Config item `containment_kill_<id>`, so two responders flipping
  * different switches never overwrite each other. Never touches Redis.
  */
-export const KILL_SWITCH_FIELDS = {
+const KILL_SWITCH_FIELDS = {
   id: RULE_ID,
   match: MATCH,
   mode: v.optional(RULE_MODE),

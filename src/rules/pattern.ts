@@ -8,7 +8,7 @@ export type PatternSegment =
   | { type: "any" }
   | { type: "rest" };
 
-export const MAX_PATTERN_SEGMENTS = 32;
+const MAX_PATTERN_SEGMENTS = 32;
 const PARAM = /^:[A-Za-z_][\w]{0,31}$/;
 
 /** Parses a pattern; the error text says what is wrong, for a JSON-path-addressed validation issue. */
