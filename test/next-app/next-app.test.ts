@@ -131,7 +131,9 @@ describe.skipIf(!enabled)("the example Next.js app built with next build and run
   });
 
   for (const variant of ["middleware", "proxy"] as const) {
-    describe(`as ${variant === "middleware" ? "middleware.ts (edge runtime)" : "proxy.ts (Node runtime)"}`, () => {
+    const title = `as ${variant === "middleware" ? "middleware.ts (edge runtime)" : "proxy.ts (Node runtime)"}`;
+    // Dozens of raw requests to a real server on a loaded 2-core machine: room, not a speed claim.
+    describe(title, { timeout: 120_000 }, () => {
       let next: NextServer;
       const ip = variant === "middleware" ? "203.0.113.10" : "203.0.113.20";
       const get = (path: string, headers: Record<string, string> = {}, method = "GET") =>
