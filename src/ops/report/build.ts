@@ -10,7 +10,6 @@ import { isoSeconds, regulatoryClocks } from "./clocks.js";
 import { SECTION_CONTROLS } from "./controls.js";
 import type {
   AffectedRow,
-  AuditView,
   FlipSummary,
   Phase,
   ReachedRow,
@@ -19,6 +18,7 @@ import type {
   RuleMinute,
 } from "./model.js";
 import { REPORT_SCHEMA_ID, REPORT_SCHEMA_VERSION } from "./model.js";
+import { quarantinesOf } from "./quarantines.js";
 import { routeWithin, rowInScope } from "./routes.js";
 import { buildTimeline } from "./timeline.js";
 
@@ -242,56 +242,6 @@ function earliestAnomaly(inputs: ReportInputs): Report["incident"]["earliestAnom
     if (!best || at + MINUTE <= best.at) best = { at, rule: row.rule, outcome: row.outcome };
   }
   return best ? { at: isoSeconds(best.at), rule: best.rule, outcome: best.outcome } : null;
-}
-
-function quarantineTarget(q: { dimension: string; id: string; rule?: string | undefined }): string {
-  return `${q.dimension}:${q.id}${q.rule ? `:${q.rule}` : ""}`;
-}
-
-/** A released quarantine's record from its audit entry (`before` holds the stored JSON evidence). */
-function releasedRecord(entry: AuditView): ReportInputs["quarantines"][number] | undefined {
-  const target = (entry.key ?? "").replace(/^quarantine:/, "");
-  const [dimension = "", id = "", ...rule] = target.split(":");
-  if (dimension === "" || id === "") return undefined;
-  let stored: { at?: unknown; until?: unknown } = {};
-  try {
-    stored = typeof entry.before === "string" ? (JSON.parse(entry.before) as typeof stored) : {};
-  } catch {
-    // Set by hand: no evidence fields.
-  }
-  return {
-    dimension,
-    id,
-    ...(rule.length > 0 ? { rule: rule.join(":") } : {}),
-    firstSeen: typeof stored.at === "number" ? stored.at : entryTime(entry),
-    ...(typeof stored.until === "number" ? { until: stored.until } : {}),
-  };
-}
-
-function quarantinesOf(inputs: ReportInputs): Report["quarantines"] {
-  const { results } = changesOf(inputs.audit);
-  const releases = results.filter((entry) => actionKind(entry.action) === "quarantine-release");
-  const all = new Map(inputs.quarantines.map((q) => [quarantineTarget(q), q]));
-  for (const entry of releases) {
-    const record = releasedRecord(entry);
-    if (record && !all.has(quarantineTarget(record))) all.set(quarantineTarget(record), record);
-  }
-  return [...all.values()]
-    .sort((a, b) => a.firstSeen - b.firstSeen || a.id.localeCompare(b.id))
-    .map((q) => {
-      const release = releases.find(
-        (entry) =>
-          (entry.key ?? "") === `quarantine:${quarantineTarget(q)}` && entryTime(entry) >= q.firstSeen,
-      );
-      return {
-        dimension: q.dimension,
-        id: q.id,
-        rule: q.rule ?? null,
-        firstSeen: isoSeconds(q.firstSeen),
-        releasedAt: release ? isoSeconds(entryTime(release)) : null,
-        releasedBy: release ? (release.actor ?? null) : null,
-      };
-    });
 }
 
 function seconds(from: number, to: number | undefined): number | null {
