@@ -352,13 +352,15 @@ async function readIsolates(
 }
 
 async function readLedger(run: Run, key: Key): Promise<IsolateLedger[]> {
-  const [seq, accounted, contact] = await Promise.all([
+  const [seq, accounted, contact, reported] = await Promise.all([
     run("HGETALL", key(MIRROR_KEYS.seq)),
     run("HGETALL", key(MIRROR_KEYS.accounted)),
     run("HGETALL", key(MIRROR_KEYS.contact)),
+    run("ZRANGE", key(MIRROR_KEYS.isolates), 0, -1, "WITHSCORES"),
   ]);
   const accountedOf = new Map(pairs(accounted));
-  const contactOf = new Map(pairs(contact));
+  // The edge writes contact only through its reports' scores; the hash is kept for older writers.
+  const contactOf = new Map([...pairs(reported), ...pairs(contact)]);
   return pairs(seq)
     .map(([member, value]) => {
       const s = Number(value) || 0;

@@ -118,8 +118,8 @@ function foldFloods(taken: Taken, aggregateAfter: number): QueuedEvent[] {
 }
 
 async function addEvents(builder: Builder, taken: Taken): Promise<void> {
-  const { keyring, isolate, aggregateAfter } = builder.context;
-  for (const event of foldFloods(taken, aggregateAfter)) {
+  const { keyring, isolate } = builder.context;
+  for (const event of taken.events) {
     const fields = isSource(event.item) ? sourceEvidence(event.item) : await evidenceOf(event.item, keyring);
     if (!isSource(event.item)) {
       fields.isolate = isolate;
@@ -170,6 +170,9 @@ function addTables(builder: Builder, taken: Taken): void {
 }
 
 async function addTop(builder: Builder, taken: Taken): Promise<void> {
+  // Raw identities become members here (pseudonym, network): addresses of one network are one
+  // member, so one ZINCRBY for them, not one per address.
+  const merged = new Map<string, Map<string, number>>();
   for (const [entry, n] of taken.top) {
     const [minute, dimension, ...rest] = entry.split("|");
     const member = await topMember(
@@ -179,14 +182,31 @@ async function addTop(builder: Builder, taken: Taken): Promise<void> {
     );
     if (member === undefined) continue;
     const key = builder.key(MIRROR_KEYS.top(Number(minute), dimension as string));
-    builder.add(["ZINCRBY", key, String(n), member], { kind: "none" });
+    const members = merged.get(key) ?? new Map<string, number>();
+    members.set(member, (members.get(member) ?? 0) + n);
+    merged.set(key, members);
+  }
+  for (const [key, members] of merged) {
+    for (const [member, n] of members) builder.add(["ZINCRBY", key, String(n), member], { kind: "none" });
     builder.expire(key);
   }
 }
 
-export async function buildBatch(n: number, taken: Taken, context: BatchContext): Promise<FrozenBatch> {
+/**
+ * Builds batch `n` from everything taken. Single events beyond `batchSize` (after floods are folded
+ * into aggregates) go back to the accumulator for the next batch.
+ */
+export async function buildBatch(
+  n: number,
+  taken: Taken,
+  context: BatchContext,
+  leftover: { batchSize: number; accumulator: MirrorAccumulator },
+): Promise<FrozenBatch> {
   const builder = new Builder(context);
   addTables(builder, taken);
+  const singles = foldFloods(taken, context.aggregateAfter);
+  for (const event of singles.slice(leftover.batchSize)) leftover.accumulator.queue(event);
+  taken.events = singles.slice(0, leftover.batchSize);
   await addEvents(builder, taken);
   await addTop(builder, taken);
   return {

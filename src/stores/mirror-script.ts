@@ -40,7 +40,7 @@ if failed(known) then
 elseif (tonumber(known) or -1) < seq then
   if failed(redis.pcall('HSET', ARGV[3], member, ARGV[6])) then beat = 0 end
 end
-if failed(redis.pcall('HSET', ARGV[4], member, ARGV[7])) then beat = 0 end
+if ARGV[4] ~= '' and failed(redis.pcall('HSET', ARGV[4], member, ARGV[7])) then beat = 0 end
 for i = 1, tonumber(ARGV[9]) do
   local cmd = command()
   if failed(redis.pcall(unpack(cmd))) then beat = 0 end
@@ -110,7 +110,8 @@ export function flushArguments(frame: FlushFrame): { keys: string[]; args: strin
     String(frame.beats.length),
     String(frame.commands.length),
   ];
-  const keys = new Set([frame.seqKey, frame.contactKey, frame.accountedKey]);
+  const keys = new Set([frame.seqKey, frame.accountedKey]);
+  if (frame.contactKey !== "") keys.add(frame.contactKey);
   if (frame.guard !== "") keys.add(frame.guard);
   for (const beat of frame.beats) {
     args.push(String(beat.length), "0", ...beat);

@@ -47,10 +47,10 @@ export interface MirrorOptions {
   batchSize?: number;
   /** Least time between two flushes of one isolate. Default 100 ms. */
   minIntervalMs?: number;
-  /** Least time between two flushes after a batch of at least `floodBatch` decisions. Default 1 000 ms. */
+  /** Least time between two flushes while decisions arrive at `floodRate` per second or more. Default 1 000 ms. */
   floodIntervalMs?: number;
-  /** Decisions in one batch that mark a flood. Default 200. */
-  floodBatch?: number;
+  /** Decisions per second (measured over the last batch) that mark a flood. Default 200. */
+  floodRate?: number;
   /** More events than this of one (rule, route, tenant, network, outcome) in a batch become one aggregate. Default 10. */
   aggregateAfter?: number;
   /** Deadline of one flush request. Default 2 000 ms. */
@@ -132,7 +132,7 @@ function settings(options: MirrorOptions) {
     batchSize: Math.max(1, options.batchSize ?? 500),
     minIntervalMs: Math.max(0, options.minIntervalMs ?? 100),
     floodIntervalMs: Math.max(0, options.floodIntervalMs ?? 1_000),
-    floodBatch: Math.max(1, options.floodBatch ?? 200),
+    floodRate: Math.max(1, options.floodRate ?? 200),
     aggregateAfter: Math.max(1, options.aggregateAfter ?? 10),
     timeoutMs: Math.max(1, options.timeoutMs ?? 2_000),
     retentionSeconds: Math.max(60, options.retentionSeconds ?? 8 * 86_400),
@@ -164,7 +164,9 @@ class RedisMirror implements Mirror {
   #seq = 0;
   #batches = 0;
   #unresolved: FrozenBatch | undefined;
-  #lastBatchDecisions = 0;
+  /** Decisions per second of the last batch: a flood stretches the interval, so fewer, fuller batches. */
+  #lastBatchRate = 0;
+  #previousBatchAt = 0;
   #enforcement: Enforcement | undefined;
   #reportDue = true;
   #reportedAt = Number.NEGATIVE_INFINITY;
@@ -291,7 +293,7 @@ class RedisMirror implements Mirror {
     this.#standby = true;
     try {
       const interval =
-        this.#lastBatchDecisions >= this.#s.floodBatch ? this.#s.floodIntervalMs : this.#s.minIntervalMs;
+        this.#lastBatchRate >= this.#s.floodRate ? this.#s.floodIntervalMs : this.#s.minIntervalMs;
       // While Redis is failing, the standby waits out the backoff (within its budget): after the last
       // request of an outage nobody else would retry, and an attempt carries the sequence number.
       const giveUpAt = budgetEnd;
@@ -364,7 +366,8 @@ class RedisMirror implements Mirror {
       guard: batch ? key(MIRROR_KEYS.batch(this.#member, batch.n)) : "",
       guardTtlSeconds: GUARD_TTL_SECONDS,
       seqKey: key(MIRROR_KEYS.seq),
-      contactKey: key(MIRROR_KEYS.contact),
+      // Last contact is the report's score in `isolates` (every 2 s): one command less per flush.
+      contactKey: "",
       accountedKey: key(MIRROR_KEYS.accounted),
       member: this.#member,
       seq: this.#seq,
@@ -387,8 +390,9 @@ class RedisMirror implements Mirror {
       if (!this.#unresolved && this.#accumulator.hasWork())
         this.#unresolved = await buildBatch(
           ++this.#batches,
-          this.#accumulator.take(this.#s.batchSize),
+          this.#accumulator.take(this.#s.bufferSize),
           this.#batchContext,
+          { batchSize: this.#s.batchSize, accumulator: this.#accumulator },
         );
       const batch = this.#unresolved;
       let answer: FlushAnswer;
@@ -414,7 +418,10 @@ class RedisMirror implements Mirror {
     this.#consecutiveFailures = 0;
     this.#backoffUntil = 0;
     if (!batch) return;
-    this.#lastBatchDecisions = batch.decisions;
+    const now = clock();
+    const seconds = Math.max(this.#s.minIntervalMs, now - (this.#previousBatchAt || now - 1_000)) / 1000;
+    this.#previousBatchAt = now;
+    this.#lastBatchRate = batch.decisions / seconds;
     this.#stats.accounted = (this.#stats.accounted ?? 0) + answer.accounted;
     const refused = answer.failed.map((index) => batch.undo[index]).filter((undo) => undo !== undefined);
     this.#stats.sent +=
