@@ -308,6 +308,25 @@ describe("the dashboard in a browser", { timeout: 120_000 }, () => {
     );
   });
 
+  it("falls back to polling where server-sent events are unavailable, and still updates", async () => {
+    const context = await browser.newContext();
+    await context.addInitScript(() => {
+      // A proxy that buffers event streams looks like this to the page: no usable EventSource.
+      delete (window as unknown as { EventSource?: unknown }).EventSource;
+    });
+    const polling = await context.newPage();
+    // A second session: the token URL works again and trades for a cookie of this context.
+    await polling.goto(dash.url);
+    await polling.waitForSelector("body[data-mode='polling']", { timeout: 20_000 });
+    const before = await polling.getAttribute("body", "data-generated-at");
+    await polling.waitForFunction((b) => document.body.dataset.generatedAt !== b, before, {
+      timeout: 20_000,
+    });
+    expect(await polling.textContent("#live")).toContain("polling");
+    expect(await polling.textContent("#switches-table")).toContain("freeze-patients");
+    await context.close();
+  });
+
   it("saves a screenshot for the README", async () => {
     mkdirSync(dirname(SCREENSHOT), { recursive: true });
     await page.evaluate(() => {
