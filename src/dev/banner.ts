@@ -36,6 +36,9 @@ export function devBanner(dev: DevServer, cwd = process.cwd()): string {
     `  write API    PATCH ${dev.urls.writeApi}`,
     `               Authorization: Bearer ${dev.apiToken}`,
     `  store        ${store}`,
+    dev.urls.dashboard
+      ? `  dashboard    ${dev.urls.dashboard}  (open once: the token becomes a session cookie)`
+      : "  dashboard    needs --redis (the in-memory store is not readable outside workerd)",
     "",
     "Try:",
     `  curl -i ${dev.urls.firewall}/api/patients/1/export`,

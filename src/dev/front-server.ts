@@ -27,6 +27,8 @@ export interface FrontServerOptions {
   port: number;
   /** Resolves once the edge runtime is up; requests arriving earlier wait for it. */
   runtime: Promise<EdgeRuntime>;
+  /** Answers the requests it claims (the dashboard under /_containment/) before the firewall sees any. */
+  intercept?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 }
 
 export interface FrontServer {
@@ -111,6 +113,7 @@ async function handle(
   options: FrontServerOptions,
   self: string,
 ): Promise<void> {
+  if (options.intercept && (await options.intercept(req, res))) return;
   const method = (req.method ?? "GET").toUpperCase();
   if (REFUSED_METHODS.has(method)) {
     sendJson(res, 405, { error: "Method not allowed." }, { allow: ALLOW });

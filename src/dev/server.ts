@@ -13,6 +13,7 @@ import { dirname, join, resolve } from "node:path";
 import { RulesInvalid } from "../core/errors.js";
 import { checkDocument } from "../rules/check.js";
 import { bundleEdge, bundleProject, type EdgeBundleOutput } from "./bundle.js";
+import { type DevDashboard, devDashboard, interceptDashboard } from "./dashboard.js";
 import { startDemoOrigin } from "./demo-origin.js";
 import { writeDevEndpoints } from "./dev-endpoints.js";
 import { type EdgeConfigServer, startEdgeConfigServer } from "./edge-config-server.js";
@@ -71,6 +72,8 @@ export interface DevServer {
     edgeConfig: string;
     /** Vercel-API-style write endpoint: PATCH `{ items: [{ operation, key, value }] }`. */
     writeApi: string;
+    /** The dashboard under `/_containment/` of the firewall's address, with its one-time token (needs --redis). */
+    dashboard?: string;
   };
   readonly apiToken: string;
   readonly edgeConfigConnection: string;
@@ -146,7 +149,13 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       runtimeFailed = rej;
     });
     runtime.catch(() => {});
-    const front = await startFrontServer({ host: options.host ?? "127.0.0.1", port, runtime });
+    let dashboard: DevDashboard | undefined;
+    const front = await startFrontServer({
+      host: options.host ?? "127.0.0.1",
+      port,
+      runtime,
+      intercept: (req, res) => interceptDashboard(dashboard, req, res),
+    });
     closers.push(front.close);
 
     const ec = await startEdgeConfigServer({ items: { [RULES_KEY]: initialRules }, port: ecPort }).catch(
@@ -224,8 +233,11 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       closers.push(written.remove);
     }
 
+    if (redis !== "memory") dashboard = devDashboard({ front: front.url, ec, redis, reportSecret });
+
     return {
       urls: {
+        ...(dashboard ? { dashboard: dashboard.url } : {}),
         firewall: front.url,
         upstream,
         edgeConfig: `${ec.url}/${ec.id}`,
