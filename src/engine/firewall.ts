@@ -1,10 +1,5 @@
 import type { IdentityOptions } from "../core/identity.js";
-import {
-  type NormalizedRequest,
-  type NormalizeOptions,
-  type NormalizeResult,
-  normalizeRequest,
-} from "../core/request.js";
+import { type NormalizedRequest, type NormalizeOptions, normalizeRequest } from "../core/request.js";
 import {
   type CompiledRewrite,
   compileRewrites,
@@ -12,7 +7,6 @@ import {
   withRewriteTargets,
 } from "../core/rewrites.js";
 import type { Decision } from "../model/decision.js";
-import { PUBLIC_MESSAGES } from "../model/messages.js";
 import type { Services } from "../model/services.js";
 import type { DecisionSink } from "../model/sink.js";
 import type { StoreStatus } from "../model/store.js";
@@ -25,9 +19,8 @@ import type { MirrorOptions, MirrorStats } from "../stores/mirror.js";
 import type { RedisOption } from "../stores/redis.js";
 import { createStorage } from "../stores/setup.js";
 import type { StorageMirror } from "../stores/storage.js";
-import { decisionOf } from "./decisions.js";
 import { type Evaluation, evaluate } from "./evaluate.js";
-import { blockResponse } from "./respond.js";
+import { guardEvaluation } from "./request-guard.js";
 import { type FastLaneOptions, rulesSource } from "./rules-source.js";
 
 export interface ContainmentOptions {
@@ -256,42 +249,6 @@ function recorder(sinks: readonly DecisionSink[], services: Services): RecordDec
       }
     }
   };
-}
-
-/** The request guard's answer to a request that cannot be normalized safely (400, or 414 for length). */
-function guardEvaluation(
-  request: Request,
-  rejected: Extract<NormalizeResult, { ok: false }>,
-  ruleset: CompiledRuleset,
-  region: string,
-  timing: { startedAt: number; now: number },
-): Evaluation {
-  const status = rejected.fault === "path-too-long" ? 414 : 400;
-  const facts = {
-    requestId: rejected.requestId,
-    at: timing.startedAt,
-    method: request.method.toUpperCase().slice(0, 16),
-    path: "/:rejected",
-    host: "",
-    region,
-    rulesetDigest: ruleset.digest,
-    latencyMs: timing.now - timing.startedAt,
-    notes: [],
-  };
-  const decision = decisionOf(facts, {
-    outcome: "block",
-    rule: "request-guard",
-    kind: "request",
-    reason: rejected.fault,
-    status,
-  });
-  const response = blockResponse({
-    status,
-    message: PUBLIC_MESSAGES.badRequest,
-    rule: "request-guard",
-    requestId: rejected.requestId,
-  });
-  return { decision, response, headers: {} };
 }
 
 /**
