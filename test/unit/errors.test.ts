@@ -101,9 +101,11 @@ describe("typed errors", () => {
         body += chunk;
       });
       req.on("end", () => {
-        const commands = req.url?.startsWith("/pipeline") ? (JSON.parse(body) as unknown[]) : [body];
+        const failure = { error: "ERR this stand-in always fails" };
         res.setHeader("content-type", "application/json");
-        res.end(JSON.stringify(commands.map(() => ({ error: "ERR this stand-in always fails" }))));
+        // `/pipeline` and `/multi-exec` answer one reply per command; `/` answers one reply.
+        if (req.url === "/") res.end(JSON.stringify(failure));
+        else res.end(JSON.stringify((JSON.parse(body) as unknown[]).map(() => failure)));
       });
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

@@ -7,7 +7,7 @@ import * as api from "../../src/index.js";
 import * as memory from "../../src/memory.js";
 
 describe("the public API", () => {
-  it("exports exactly the factories, one validator, the digest, guards and typed errors", () => {
+  it("exports exactly the factories and adapters, one validator, the digest, guards and typed errors", () => {
     expect(Object.keys(api).sort()).toEqual(
       [
         "ConfigInvalid",
@@ -19,6 +19,7 @@ describe("the public API", () => {
         "RulesSourceUnavailable",
         "StoreUnavailable",
         "checkDocument",
+        "compose",
         "createContainment",
         "createMiddleware",
         "createNextMiddleware",
@@ -29,6 +30,7 @@ describe("the public API", () => {
         "isMonitored",
         "rulesetDigest",
         "validateKillSwitchItem",
+        "withContainment",
       ].sort(),
     );
   });
