@@ -45,6 +45,10 @@ interface Tally {
   latencies: number[];
   byKind: Record<Kind, Record<number, number>>;
   admitted: Record<string, number>;
+  /** Requests to the limited route per tenant. */
+  sent: Record<string, number>;
+  /** Failed closed (503): refunded, so they use no quota. */
+  closed: Record<string, number>;
   errors: number;
 }
 
@@ -92,6 +96,8 @@ async function drive(
     latencies: [],
     byKind: { frozen: {}, export: {}, plain: {} },
     admitted: {},
+    sent: {},
+    closed: {},
     errors: 0,
   };
   const end = performance.now() + seconds * 1000;
@@ -105,7 +111,12 @@ async function drive(
         const status = await send(agent, url, path, `198.51.100.${(i % 250) + 1}`);
         tally.latencies.push(performance.now() - started);
         tally.byKind[kind][status] = (tally.byKind[kind][status] ?? 0) + 1;
-        if (kind === "export" && status === 200) tally.admitted[tenant] = (tally.admitted[tenant] ?? 0) + 1;
+        if (kind === "export") {
+          tally.sent[tenant] = (tally.sent[tenant] ?? 0) + 1;
+          // Passed to the origin (the demo origin may answer 404): neither limited (429) nor failed closed (503).
+          if (status === 503) tally.closed[tenant] = (tally.closed[tenant] ?? 0) + 1;
+          else if (status !== 429) tally.admitted[tenant] = (tally.admitted[tenant] ?? 0) + 1;
+        }
       } catch {
         tally.errors++;
       }
@@ -205,7 +216,11 @@ async function main(): Promise<void> {
     p99Ms: Number(quantile(sorted, 0.99).toFixed(2)),
     statuses: tally.byKind,
     admissionsPerTenant: tally.admitted,
-    admissionsExact: TENANTS.every((t) => (tally.admitted[t] ?? 0) === LIMIT),
+    sentPerTenant: tally.sent,
+    // One window covers the run: each tenant is admitted exactly min(limit, what it sent) unless checks failed closed.
+    admissionsExact: TENANTS.every(
+      (t) => (tally.admitted[t] ?? 0) === Math.min(LIMIT, (tally.sent[t] ?? 0) - (tally.closed[t] ?? 0)),
+    ),
     mirrored: {
       decisions: counts.reduce((t, r) => t + r.n, 0),
       clientDecisions: total + nudges,
