@@ -60,7 +60,7 @@ describe("--local against a running containment dev", () => {
       "the firewall to enforce the switch",
     );
     const log = await local(["audit", "log", "--json"]);
-    expect((log.json?.entries as unknown[]).length).toBe(2);
+    expect(log.json?.entries as unknown[]).toHaveLength(2);
     const lift = await local(["lift", "api-exports", "--yes", "--json"]);
     expect(lift.code, lift.stderr).toBe(0);
     await until(
