@@ -67,7 +67,7 @@ export const PROPOSED_RULES = {
 export interface SentRequest {
   at: number;
   minute: number;
-  phase: "warmup" | "before" | "during" | "after" | "quarantine";
+  phase: "warmup" | "background" | "before" | "during" | "after" | "quarantine";
   method: string;
   path: string;
   tenant: string;
@@ -319,6 +319,30 @@ async function send(
   });
 }
 
+/**
+ * Runs `task` (a `--wait`) while ordinary traffic keeps flowing, as it does in an incident: an
+ * isolate reports the switches it enforces with its mirror flushes, so `--wait` needs requests.
+ * Requests are kept clear of minute boundaries so the ledger knows each one's minute.
+ */
+async function whileTrafficFlows<T>(base: string, ledger: DrillLedger, task: () => Promise<T>): Promise<T> {
+  let running = true;
+  let n = 0;
+  const loop = (async () => {
+    while (running) {
+      if (Date.now() % 60_000 > 59_000)
+        await until(() => Date.now() % 60_000 < 1_000, 5_000, "the next minute");
+      await send(base, ledger, "background", "GET", `/api/acme/items/${2000 + n++}`, "acme");
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+  })();
+  try {
+    return await task();
+  } finally {
+    running = false;
+    await loop;
+  }
+}
+
 async function exportsBurst(base: string, ledger: DrillLedger, phase: SentRequest["phase"]) {
   await roomInMinute(8_000);
   for (const tenant of TENANTS)
@@ -354,21 +378,23 @@ async function drillSteps(
   await until(() => mirrored(dir, ledger), 30_000, "the mirror to record the first burst");
   ledger.prediction = json(must(await cli(["rules", "test", "proposed.json", "--since", "10m", "--json"])));
   ledger.kill = must(
-    await cli([
-      "kill",
-      "/api/:tenant/export",
-      "--id",
-      SWITCH,
-      "--reason",
-      "drill: exports leaking",
-      "--incident",
-      INCIDENT,
-      "--wait",
-      "--timeout",
-      "60",
-      "--yes",
-      "--json",
-    ]),
+    await whileTrafficFlows(base, ledger, () =>
+      cli([
+        "kill",
+        "/api/:tenant/export",
+        "--id",
+        SWITCH,
+        "--reason",
+        "drill: exports leaking",
+        "--incident",
+        INCIDENT,
+        "--wait",
+        "--timeout",
+        "60",
+        "--yes",
+        "--json",
+      ]),
+    ),
     [0, 5],
   );
   await exportsBurst(base, ledger, "during");
@@ -396,10 +422,15 @@ async function drillSteps(
     ]),
   );
   ledger.lift = must(
-    await cli(["lift", SWITCH, "--reason", "drill: fixed", "--wait", "--timeout", "60", "--yes", "--json"]),
+    await whileTrafficFlows(base, ledger, () =>
+      cli(["lift", SWITCH, "--reason", "drill: fixed", "--wait", "--timeout", "60", "--yes", "--json"]),
+    ),
     [0, 5],
   );
-  await roomInMinute(3_000);
+  // Aggregates are per minute: traffic after the lift goes in a later minute than the containment,
+  // or the report could not tell it from the traffic that reached the route before the switch.
+  const liftMinute = Math.floor(Date.now() / 60_000);
+  await until(() => Math.floor(Date.now() / 60_000) > liftMinute, 65_000, "the minute after the lift");
   for (let i = 0; i < 2; i++) await send(base, ledger, "after", "GET", "/api/acme/export", "acme");
   await until(() => mirrored(dir, ledger), 30_000, "the mirror to record every request");
   must(await cli(["incident", "close", INCIDENT, "--out", "evidence", "--json"]));

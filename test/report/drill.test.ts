@@ -130,10 +130,8 @@ describe("the scripted incident drill", () => {
     );
   });
 
-  // Skipped, and reported: in `containment dev` the CLI's `kill --wait` ends "unconfirmed" (exit 5,
-  // no isolate reports seen), so no confirmation is recorded with the incident. The report's side
-  // (times from the write to each region's confirmation) is covered in test/report/build.test.ts.
-  it.skip("confirms the kill in the dev region with --wait and times it from the write", () => {
+  // Traffic keeps flowing during `--wait` (whileTrafficFlows): isolates report with their flushes.
+  it("confirms the kill in the dev region with --wait and times it from the write", () => {
     const kill = drill.ledger.kill;
     const flip = report.containment.flips.find((f) => f.action === "kill");
     expect(flip?.confirmations.map((c) => c.region)).toEqual(["local"]);
