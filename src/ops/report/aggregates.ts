@@ -1,25 +1,12 @@
 /**
  * Parsing the mirror's per-minute aggregates (CONTRACTS.md §4 and the `counts` layout) into rows.
  */
+import { TRAFFIC_OVERFLOW } from "../../stores/mirror-layout.js";
+import type { CountRow, TrafficRow } from "../mirror-reader.js";
 import type { MinuteFields } from "./model.js";
 
-export const OVERFLOW_FIELD = "~overflow";
-
-export interface CountRow {
-  minute: number;
-  rule: string;
-  outcome: string;
-  n: number;
-}
-
-export interface TrafficRow {
-  minute: number;
-  route: string;
-  method: string;
-  tenant: string;
-  outcome: string;
-  n: number;
-}
+// The row shapes are the mirror reader's: one definition of what an aggregate row is.
+export type { CountRow, TrafficRow } from "../mirror-reader.js";
 
 /** `counts:<minute>` field `rule|outcome`. */
 export function countRows(minutes: readonly MinuteFields[]): CountRow[] {
@@ -40,7 +27,7 @@ export function trafficRows(minutes: readonly MinuteFields[]): { rows: TrafficRo
   let overflow = 0;
   for (const { minute, fields } of minutes) {
     for (const [field, n] of Object.entries(fields)) {
-      if (field === OVERFLOW_FIELD) {
+      if (field === TRAFFIC_OVERFLOW) {
         overflow += n;
         continue;
       }
