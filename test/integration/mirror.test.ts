@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { mirrorReader } from "../../src/ops/mirror-reader.js";
 import { HARNESSES, type Harness, startHarness } from "../support/harness.js";
-import { dumpRedis, inWaves, type RedisFixture, startRedisFixture, until } from "./redis-fixture.js";
+import { awayFromWindowEdge, dumpRedis, inWaves, type RedisFixture, startRedisFixture, until } from "./redis-fixture.js";
 
 let redis: RedisFixture;
 let harness: Harness | undefined;
@@ -14,6 +14,9 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   await redis.io.flushall();
+  // Per-minute keys (top lists, traffic) are asserted one minute at a time: start each test at
+  // least 20 s before the minute ends, so its decisions cannot land in two minutes.
+  await awayFromWindowEdge(60_000, 20_000);
 });
 afterEach(async () => {
   await harness?.close();
@@ -74,7 +77,7 @@ describe.each(HARNESSES)("decision mirroring to a real Redis (%s)", (name) => {
     });
     const h = harness;
     await h.fetch("/api/acme/warm-up");
-    await until(async () => (await redis.io.xlen("containment:events")) === 1, 5_000, "the warm-up event");
+    await until(async () => (await redis.io.xlen("containment:events")) === 1, 30_000, "the warm-up event");
     // The isolate reports which ruleset it enforces (CONTRACTS.md format 1; again every 2 s, at once on a flip).
     const [member] = await redis.io.zrange("containment:isolates", 0, -1);
     expect(member).toMatch(/^local:[0-9a-f]{12}$/);
@@ -98,8 +101,8 @@ describe.each(HARNESSES)("decision mirroring to a real Redis (%s)", (name) => {
     expect(statuses.filter((s) => s === 503)).toHaveLength(100);
 
     // The 100 blocks of one kill switch from one network may arrive as aggregates (count, first, last).
-    await until(async () => (await eventTotal()) === 1_000, 15_000, "events for 1,000 decisions");
-    await until(async () => sum(await counted()) === 1_000, 5_000, "1,000 counted decisions");
+    await until(async () => (await eventTotal()) === 1_000, 30_000, "events for 1,000 decisions");
+    await until(async () => sum(await counted()) === 1_000, 30_000, "1,000 counted decisions");
     const counts = await counted();
     // Allowed requests carry no deciding rule (the headers rule only adds headers): `-|allow`.
     expect(counts).toEqual({ "freeze|block": 100, "-|allow": 900 });
@@ -119,8 +122,8 @@ describe.each(HARNESSES)("decision mirroring to a real Redis (%s)", (name) => {
     });
     for (let i = 0; i < 10; i++) await (await harness.fetch(`/api/acme/items/${i}`)).arrayBuffer();
     for (let i = 0; i < 3; i++) await (await harness.fetch("/api/acme/frozen")).arrayBuffer();
-    await until(async () => sum(await counted()) === 13, 5_000, "13 counted decisions");
-    await until(async () => (await redis.io.xlen("containment:events")) === 3, 5_000, "3 events");
+    await until(async () => sum(await counted()) === 13, 30_000, "13 counted decisions");
+    await until(async () => (await redis.io.xlen("containment:events")) === 3, 30_000, "3 events");
     const events = await redis.io.xrange("containment:events", "-", "+");
     const flat = events[0]?.[1] ?? [];
     const fields: Record<string, string> = {};
@@ -165,7 +168,7 @@ describe.each(HARNESSES)("decision mirroring to a real Redis (%s)", (name) => {
         for (let i = 0; i < 5; i++) await (await harness.fetch(path, init)).arrayBuffer();
       }
     }
-    await until(async () => (await eventTotal()) === 30, 10_000, "events for 30 decisions");
+    await until(async () => (await eventTotal()) === 30, 30_000, "events for 30 decisions");
     expect(await redis.io.keys("containment:quarantine:*")).not.toHaveLength(0);
     const everything = await dumpRedis(redis.io);
     for (const forbidden of [
@@ -203,8 +206,8 @@ describe.each(HARNESSES)("decision mirroring to a real Redis (%s)", (name) => {
     await Promise.all(
       Array.from({ length: 40 }, async (_, i) => (await h.fetch(`/api/acme/items/${i}`)).arrayBuffer()),
     );
-    await until(async () => sum(await counted()) === 40, 10_000, "40 counted decisions");
-    await until(async () => (await eventTotal()) === 40, 10_000, "events + aggregates = decisions");
+    await until(async () => sum(await counted()) === 40, 30_000, "40 counted decisions");
+    await until(async () => (await eventTotal()) === 40, 30_000, "events + aggregates = decisions");
     const events = await mirrorReader({ connection: redis.connection }).events({ limit: 100 });
     expect(events.some((event) => event.aggregate && event.count > 1)).toBe(true);
     expect(await redis.io.get("containment:mirror:drops")).toBeNull();

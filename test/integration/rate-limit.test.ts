@@ -1,9 +1,15 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { HARNESSES, type Harness, startHarness } from "../support/harness.js";
-import { type RedisFixture, startRedisFixture, until } from "./redis-fixture.js";
+import { awayFromWindowEdge, type RedisFixture, startRedisFixture, until } from "./redis-fixture.js";
 
 // One real redis-server behind the Upstash bridge for the file; each test gets a fresh firewall
 // (fresh isolate caches) and an empty Redis.
+//
+// Time: the firewall in workerd reads the real clock, so these tests never bet on how long a burst
+// takes. Counting windows are an hour long and each test starts at least 30 s before the hour ends
+// (waiting for the next hour otherwise), so a burst cannot straddle two windows; the short windows
+// of the refill and quarantine tests are waited out on conditions read from the clock and Redis.
+const HOUR = 3_600_000;
 
 let redis: RedisFixture;
 let harness: Harness | undefined;
@@ -16,6 +22,7 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   await redis.io.flushall();
+  await awayFromWindowEdge(HOUR, 30_000);
 });
 afterEach(async () => {
   await harness?.close();
@@ -31,7 +38,7 @@ function exportLimit(fields: Record<string, unknown>): Record<string, unknown> {
     id: "export-limit",
     kind: "rate-limit",
     match: { path: "/api/:tenant/export/**" },
-    window: "1m",
+    window: "1h",
     by: ["tenant", "ip"],
     ...fields,
   };
@@ -89,10 +96,15 @@ describe.each(HARNESSES)("rate limits on a real Redis (%s)", (name) => {
   it("lets a token bucket spend its tokens, then refill one per interval", async () => {
     const h = await start(
       name,
-      rules(exportLimit({ limit: 2, refill: 1, window: "1s", algorithm: "token-bucket" })),
+      rules(exportLimit({ limit: 2, refill: 1, window: "5s", algorithm: "token-bucket" })),
     );
     expect(await statuses(h, Array(3).fill("/api/acme/export/x"))).toEqual([200, 200, 429]);
-    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    // Wait until one refill interval has passed since the bucket was last refilled (read from
+    // the bucket itself), then spend: one token came back, the next interval is 5 s away.
+    const [bucket] = (await redis.io.keys("containment:rl:*")).filter((key) => !key.endsWith(":checks"));
+    const refilledAt = Number(await redis.io.hget(bucket as string, "refilledAt"));
+    expect(refilledAt).toBeGreaterThan(0);
+    await until(() => Date.now() >= refilledAt + 5_000, 15_000, "one refill interval");
     expect(await statuses(h, Array(2).fill("/api/acme/export/x"))).toEqual([200, 429]);
   });
 
@@ -121,13 +133,13 @@ describe.each(HARNESSES)("rate limits on a real Redis (%s)", (name) => {
     expect(first.headers.get("ratelimit-limit")).toBe("2");
     expect(first.headers.get("ratelimit-remaining")).toBe("1");
     expect(Number(first.headers.get("ratelimit-reset"))).toBeGreaterThanOrEqual(0);
-    expect(first.headers.get("ratelimit-policy")).toBe("2;w=60");
+    expect(first.headers.get("ratelimit-policy")).toBe("2;w=3600");
     await h.fetch("/api/acme/export/x");
     const limited = await h.fetch("/api/acme/export/x");
     expect(limited.status).toBe(429);
     const retryAfter = Number(limited.headers.get("retry-after"));
     expect(retryAfter).toBeGreaterThanOrEqual(1);
-    expect(retryAfter).toBeLessThanOrEqual(60);
+    expect(retryAfter).toBeLessThanOrEqual(3_600);
     expect(limited.headers.get("ratelimit-remaining")).toBe("0");
     expect(limited.headers.get("ratelimit-limit")).toBe("2");
     expect(await limited.json()).toMatchObject({ rule: "export-limit", error: "Too many requests." });
@@ -157,59 +169,63 @@ describe.each(HARNESSES)("rate limits on a real Redis (%s)", (name) => {
   });
 
   it("quarantines an identity after N trips, on that rule's routes only, until the quarantine expires", async () => {
+    const windowMs = 3_000;
     const h = await start(
       name,
       rules(
         exportLimit({
           limit: 2,
-          window: "1s",
+          window: "3s",
           algorithm: "fixed-window",
-          quarantine: { after: 2, for: "2s" },
+          quarantine: { after: 2, for: "6s" },
         }),
         {
           id: "reports",
           kind: "rate-limit",
           match: { path: "/api/:tenant/reports" },
           limit: 100,
-          window: "1m",
+          window: "1h",
           by: ["tenant", "ip"],
         },
       ),
     );
-    // Start at the beginning of a 1 s window so the burst below stays inside one.
-    await new Promise((resolve) => setTimeout(resolve, 1_000 - (Date.now() % 1_000) + 10));
+    // At least 2 s left in the 3 s window, so the burst below stays inside one.
+    await awayFromWindowEdge(windowMs, 2_000);
+    const burstWindow = Math.floor(Date.now() / windowMs);
     expect(await statuses(h, Array(4).fill("/api/acme/export/x"))).toEqual([200, 200, 429, 429]);
     const quarantineKeys = await redis.io.keys("containment:quarantine:*");
     expect(quarantineKeys).toEqual([
       expect.stringMatching(/^containment:quarantine:tenant\+ip:[0-9a-f]{16}\.[0-9a-f]{16}:export-limit$/),
     ]);
-    const ttl = await redis.io.pttl(quarantineKeys[0] as string);
-    expect(ttl).toBeGreaterThan(1_000);
-    expect(ttl).toBeLessThanOrEqual(2_000);
-    expect(JSON.parse((await redis.io.get(quarantineKeys[0] as string)) as string)).toMatchObject({
+    const key = quarantineKeys[0] as string;
+    const ttl = await redis.io.pttl(key);
+    expect(ttl).toBeGreaterThan(3_000);
+    expect(ttl).toBeLessThanOrEqual(6_000);
+    expect(JSON.parse((await redis.io.get(key)) as string)).toMatchObject({
       rule: "export-limit",
       scope: "rule",
       tenant: "acme",
     });
 
     // A new window would admit again, but the quarantine holds.
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    await until(() => Math.floor(Date.now() / windowMs) > burstWindow, 10_000, "the next window");
+    expect(await redis.io.exists(key)).toBe(1);
     const held = await h.fetch("/api/acme/export/x");
     expect(held.status).toBe(429);
     expect(held.headers.get("ratelimit-limit")).toBeNull();
-    expect(Number(held.headers.get("retry-after"))).toBeLessThanOrEqual(2);
+    expect(Number(held.headers.get("retry-after"))).toBeLessThanOrEqual(6);
     expect((await h.fetch("/api/acme/reports")).status).toBe(200);
     expect((await h.fetch("/api/acme/export/x", { headers: { "x-real-ip": "198.51.100.9" } })).status).toBe(
       200,
     );
 
+    await until(async () => (await redis.io.exists(key)) === 0, 15_000, "the quarantine to expire");
+    // The isolate's cached copy of the quarantine ends on its own clock, at the same instant.
     await until(
-      async () => (await redis.io.exists(quarantineKeys[0] as string)) === 0,
-      5_000,
-      "the quarantine to expire",
+      async () => (await h.fetch("/api/acme/export/x")).status === 200,
+      10_000,
+      "the identity to be admitted again",
     );
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect((await h.fetch("/api/acme/export/x")).status).toBe(200);
   });
 
   it("with scope all, blocks a quarantined identity on every route with a rate-limit rule, and nowhere else", async () => {

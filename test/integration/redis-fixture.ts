@@ -70,6 +70,18 @@ export async function until(
   }
 }
 
+/**
+ * Returns once at least `marginMs` are left in the current `windowMs` window of the wall clock
+ * (waiting for the next window otherwise), so what a test sends next cannot straddle two
+ * fixed windows however slow the machine is.
+ */
+export async function awayFromWindowEdge(windowMs: number, marginMs: number): Promise<void> {
+  const left = () => windowMs - (Date.now() % windowMs);
+  if (left() >= marginMs) return;
+  const window = Math.floor(Date.now() / windowMs);
+  await until(() => Math.floor(Date.now() / windowMs) > window, windowMs + 5_000, "the next window");
+}
+
 /** Every key and every value in Redis, as one text to search for things that must not be there. */
 export async function dumpRedis(io: IoRedis): Promise<string> {
   const parts: string[] = [];
