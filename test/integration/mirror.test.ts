@@ -1,7 +1,14 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { mirrorReader } from "../../src/ops/mirror-reader.js";
 import { HARNESSES, type Harness, startHarness } from "../support/harness.js";
-import { awayFromWindowEdge, dumpRedis, inWaves, type RedisFixture, startRedisFixture, until } from "./redis-fixture.js";
+import {
+  awayFromWindowEdge,
+  dumpRedis,
+  inWaves,
+  type RedisFixture,
+  startRedisFixture,
+  until,
+} from "./redis-fixture.js";
 
 let redis: RedisFixture;
 let harness: Harness | undefined;
