@@ -63,7 +63,9 @@ describe("the attack corpus through containment dev", () => {
   });
 
   it("blocks every attack and passes every benign twin", () => {
-    expect(results.length).toBe(loadCases().length);
+    // Node-only cases (client addresses the loopback cannot take) run in the ablation test's
+    // in-process target, which plays the platform.
+    expect(results.length).toBe(loadCases().filter((item) => !item.nodeOnly).length);
     expect(results.filter((r) => !r.ok).map((r) => `${r.case.id}: ${r.detail}`)).toEqual([]);
   });
 });

@@ -56,6 +56,11 @@ export interface Pair {
   title: string;
   /** Needs the raw socket (refused methods, raw targets, source addresses): `dev` target only. */
   devOnly?: boolean;
+  /**
+   * Needs a client address the loopback cannot take (IPv6 beyond ::1, a platform header holding a
+   * list): `node` target only, where the runner plays the platform and sets `x-real-ip` to `from`.
+   */
+  nodeOnly?: boolean;
   attack: Side;
   benign: Side;
 }
@@ -72,6 +77,7 @@ export interface Case {
   kind: "attack" | "benign";
   title: string;
   devOnly: boolean;
+  nodeOnly: boolean;
   steps: Step[];
 }
 
@@ -96,12 +102,14 @@ export function loadCases(): Case[] {
   for (const family of loadFamilies()) {
     for (const pair of family.pairs) {
       const devOnly = pair.devOnly === true;
+      const nodeOnly = pair.nodeOnly === true;
       out.push({
         id: `${pair.id}a`,
         family: family.family,
         kind: "attack",
         title: pair.title,
         devOnly,
+        nodeOnly,
         steps: stepsOf(pair.attack, "attack"),
       });
       out.push({
@@ -110,6 +118,7 @@ export function loadCases(): Case[] {
         kind: "benign",
         title: pair.title,
         devOnly,
+        nodeOnly,
         steps: stepsOf(pair.benign, "benign"),
       });
     }
@@ -373,6 +382,7 @@ export async function runAll(target: Target, cases: readonly Case[], keys: Token
   const results: CaseResult[] = [];
   for (const item of cases) {
     if (item.devOnly && target.name !== "dev") continue;
+    if (item.nodeOnly && target.name !== "node") continue;
     results.push(await runCase(target, item, keys));
   }
   return results;
