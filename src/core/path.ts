@@ -41,20 +41,30 @@ function decodeOnce(text: string): string | undefined {
   }
 }
 
-/** Drops empty, `.` and `;param` noise, resolves `..`, and strips trailing dots like IIS and some proxies. */
+/** What canonicalSegment answers for `..`: the segment climbs one level. */
+const PARENT: unique symbol = Symbol("parent");
+
+/**
+ * One raw segment in canonical form: its `;param` noise and trailing dots (IIS and some proxies strip
+ * them) removed; `undefined` when nothing is left (empty, `.`); PARENT for `..`. The general path and
+ * the fast path both decide with it, so a form added here is seen by both.
+ */
+function canonicalSegment(part: string): string | typeof PARENT | undefined {
+  const semicolon = part.indexOf(";");
+  const bare = semicolon === -1 ? part : part.slice(0, semicolon);
+  if (bare === ".." && MECHANISMS.dotSegments) return PARENT;
+  // Hot path: the regex only when there is a trailing dot to strip.
+  const trimmed = bare.charCodeAt(bare.length - 1) === 46 ? bare.replace(/\.+$/, "") : bare;
+  return trimmed.length === 0 ? undefined : trimmed;
+}
+
+/** Drops empty, `.` and `;param` noise, resolves `..`, and strips trailing dots. */
 function canonicalSegments(parts: readonly string[]): string[] {
   const out: string[] = [];
   for (const part of parts) {
-    const semicolon = part.indexOf(";");
-    const bare = semicolon === -1 ? part : part.slice(0, semicolon);
-    if (bare === ".." && MECHANISMS.dotSegments) {
-      out.pop();
-      continue;
-    }
-    // Hot path: the regex only when there is a trailing dot to strip.
-    const trimmed = bare.charCodeAt(bare.length - 1) === 46 ? bare.replace(/\.+$/, "") : bare;
-    if (trimmed.length === 0) continue;
-    out.push(trimmed);
+    const segment = canonicalSegment(part);
+    if (segment === PARENT) out.pop();
+    else if (segment !== undefined) out.push(segment);
   }
   return out;
 }
@@ -120,7 +130,7 @@ function segmentPrefetchTarget(segments: readonly string[]): string[] | undefine
  * a handful of candidates, and no segment can contain the NUL a joined key would need (rejected above).
  */
 function addCandidate(list: PathCandidate[], segments: readonly string[]): void {
-  const lower = segments.map((segment) => segment.toLowerCase());
+  const lower = lowerSegments(segments);
   for (const existing of list) if (sameSegments(existing.lower, lower)) return;
   list.push({ segments, lower });
 }
@@ -153,35 +163,74 @@ interface PreparedOptions {
 }
 
 const NO_OPTIONS: PreparedOptions = { basePath: [], locales: undefined };
+/** Options objects are built once per app (createContainment): prepared once, not per request. */
+const preparedCache = new WeakMap<PathOptions, PreparedOptions>();
 
 /** Base path and locales in matching form; nothing to build (per request) when neither is set. */
 function prepare(options: PathOptions): PreparedOptions {
   if (options.basePath === undefined && (options.locales === undefined || options.locales.length === 0))
     return NO_OPTIONS;
-  return {
+  const cached = preparedCache.get(options);
+  if (cached) return cached;
+  const prepared: PreparedOptions = {
     basePath: canonicalSegments((options.basePath ?? "").toLowerCase().split("/")),
     locales: new Set((options.locales ?? []).map((locale) => locale.toLowerCase())),
   };
+  preparedCache.set(options, prepared);
+  return prepared;
+}
+
+function lowerSegments(segments: readonly string[]): string[] {
+  return segments.map((segment) => segment.toLowerCase());
+}
+
+/** A reading with the configured base path removed (the same reading when it does not start with it). */
+function withoutBasePath(reading: string[], basePath: readonly string[]): string[] {
+  return basePath.length > 0 && MECHANISMS.basePath && startsWith(reading, basePath)
+    ? reading.slice(basePath.length)
+    : reading;
+}
+
+/** A form is also read without its first segment (lower-cased here) when that is a configured locale. */
+function isLocale(first: string | undefined, locales: ReadonlySet<string> | undefined): boolean {
+  if (locales === undefined || !MECHANISMS.locales) return false;
+  return first !== undefined && locales.has(first);
 }
 
 /**
- * Turns a raw (still percent-encoded) request path into the candidates rules are matched against.
- *
- * Readings produced: segments split before decoding (an encoded `%2F` stays inside its segment) and
- * split after decoding once (a server that decodes `%2F` routes it as a separator); each then with the
- * base path removed, Next.js data and RSC forms unwrapped, and a locale prefix removed. Nothing is
- * decoded twice: `%252F` becomes the literal text `%2F`.
+ * The path splits differently once decoded (`%`) or at backslashes: more than one reading is possible,
+ * so only the general path may answer. The same tests choose the general path's readings.
  */
-export function normalizePath(rawPath: string, options: PathOptions = {}): PathResult {
-  if (rawPath.length > MAX_PATH_LENGTH) return { ok: false, fault: "path-too-long" };
-  if (CONTROL.test(rawPath)) return { ok: false, fault: "path-control-character" };
+const mayReadTwice = (rawPath: string): boolean => rawPath.includes("%");
+const hasBackslash = (rawPath: string): boolean => rawPath.includes("\\");
 
+/**
+ * Fast path: the single candidate of a path the general path would return exactly as sent (most
+ * requests), or undefined. Decided by the general path's own steps (canonicalSegment, the base path,
+ * unwrapForms, the locale test), so any form they learn is seen here too; the property test in
+ * test/unit/properties.test.ts checks both paths give the same candidates.
+ */
+function unchangedReading(rawPath: string, prepared: PreparedOptions): PathCandidate | undefined {
+  if (mayReadTwice(rawPath) || hasBackslash(rawPath)) return undefined;
+  const parts = rawPath.split("/");
+  // The leading "" of the leading "/" is the one part the general path drops without a change.
+  if (parts[0] !== "") return undefined;
+  const segments = parts.slice(1);
+  for (const segment of segments) if (canonicalSegment(segment) !== segment) return undefined;
+  if (withoutBasePath(segments, prepared.basePath) !== segments) return undefined;
+  if (unwrapForms(segments).length !== 1) return undefined;
+  const lower = lowerSegments(segments);
+  if (isLocale(lower[0], prepared.locales)) return undefined;
+  return { segments, lower };
+}
+
+/** Every reading of a path (see normalizePath); the fast path must agree with it wherever it answers. */
+function generalPath(rawPath: string, prepared: PreparedOptions): PathResult {
   // Most paths have no backslash and no percent sign: a plain split, and one reading instead of two
   // (without "%" the decode-then-split reading is identical, so it could only add duplicates).
-  const parts = rawPath.includes("\\") ? rawPath.split(SEPARATORS) : rawPath.split("/");
-  const encoded = rawPath.includes("%");
+  const parts = hasBackslash(rawPath) ? rawPath.split(SEPARATORS) : rawPath.split("/");
   let readings: string[][];
-  if (!encoded) {
+  if (!mayReadTwice(rawPath)) {
     readings = [canonicalSegments(parts)];
   } else {
     const splitThenDecode: string[] = [];
@@ -196,21 +245,47 @@ export function normalizePath(rawPath: string, options: PathOptions = {}): PathR
     readings = [canonicalSegments(splitThenDecode)];
     if (MECHANISMS.separatorReading) readings.push(canonicalSegments(decodedWhole.split(SEPARATORS)));
   }
-  const { basePath, locales } = prepare(options);
 
   const candidates: PathCandidate[] = [];
   for (const reading of readings) {
-    const routed =
-      basePath.length > 0 && MECHANISMS.basePath && startsWith(reading, basePath)
-        ? reading.slice(basePath.length)
-        : reading;
-    for (const form of unwrapForms(routed)) {
+    for (const form of unwrapForms(withoutBasePath(reading, prepared.basePath))) {
       addCandidate(candidates, form);
-      if (locales === undefined || !MECHANISMS.locales) continue;
-      const first = form[0]?.toLowerCase();
-      if (first !== undefined && locales.has(first)) addCandidate(candidates, form.slice(1));
+      if (isLocale(form[0]?.toLowerCase(), prepared.locales)) addCandidate(candidates, form.slice(1));
     }
   }
   const primary = candidates[0]?.segments ?? [];
   return { ok: true, candidates, display: `/${primary.join("/")}` };
+}
+
+function checked(rawPath: string): PathResult | undefined {
+  if (rawPath.length > MAX_PATH_LENGTH) return { ok: false, fault: "path-too-long" };
+  if (CONTROL.test(rawPath)) return { ok: false, fault: "path-control-character" };
+  return undefined;
+}
+
+/**
+ * Turns a raw (still percent-encoded) request path into the candidates rules are matched against.
+ *
+ * Readings produced: segments split before decoding (an encoded `%2F` stays inside its segment) and
+ * split after decoding once (a server that decodes `%2F` routes it as a separator); each then with the
+ * base path removed, Next.js data and RSC forms unwrapped, and a locale prefix removed. Nothing is
+ * decoded twice: `%252F` becomes the literal text `%2F`.
+ */
+export function normalizePath(rawPath: string, options: PathOptions = {}): PathResult {
+  const refused = checked(rawPath);
+  if (refused) return refused;
+  const prepared = prepare(options);
+  const fast = unchangedReading(rawPath, prepared);
+  if (fast) return { ok: true, candidates: [fast], display: rawPath };
+  return generalPath(rawPath, prepared);
+}
+
+/** The general path alone, never the fast path: what the property test compares the fast path with. */
+export function normalizePathGeneral(rawPath: string, options: PathOptions = {}): PathResult {
+  return checked(rawPath) ?? generalPath(rawPath, prepare(options));
+}
+
+/** Whether normalizePath answers `rawPath` by its fast path (tests: the property test must exercise both). */
+export function takesFastPath(rawPath: string, options: PathOptions = {}): boolean {
+  return checked(rawPath) === undefined && unchangedReading(rawPath, prepare(options)) !== undefined;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { normalizePath } from "../../src/core/path.js";
+import { normalizePath, takesFastPath } from "../../src/core/path.js";
 
 function readings(raw: string, options = {}): string[] {
   const result = normalizePath(raw, options);
@@ -78,5 +78,36 @@ describe("path normalization", () => {
   it("redacts nothing itself but gives a display path without the query", () => {
     const result = normalizePath("/api/a/b");
     expect(result.ok && result.display).toBe("/api/a/b");
+  });
+
+  it("takes the fast path only for a path it would leave exactly as sent", () => {
+    for (const path of [
+      "/api/v1/patients/1/export",
+      "/API/Acme/Export",
+      "/_next/static/chunks/a.js",
+      "/x.json",
+    ])
+      expect(takesFastPath(path), path).toBe(true);
+    const declined: Array<[string, { basePath?: string; locales?: string[] }]> = [
+      ["/", {}],
+      ["/api/x/", {}],
+      ["/api//x", {}],
+      ["/api/./x", {}],
+      ["/api/../x", {}],
+      ["/api/x.", {}],
+      ["/api;v=1/x", {}],
+      ["/api\\x", {}],
+      ["/api/%65xport", {}],
+      ["/api/x%2Fexport", {}],
+      ["/api/export.rsc", {}],
+      ["/api/export.prefetch.rsc", {}],
+      ["/api/export.segments/__PAGE__.segment.rsc", {}],
+      ["/_next/data/b1/api/x.json", {}],
+      ["/docs/api/x", { basePath: "/docs" }],
+      ["/EN/api/x", { locales: ["en"] }],
+    ];
+    for (const [path, options] of declined) expect(takesFastPath(path, options), path).toBe(false);
+    const fast = normalizePath("/API/Acme/Export");
+    expect(fast.ok && fast.display).toBe("/API/Acme/Export");
   });
 });

@@ -4,7 +4,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { normalizePath } from "../../src/core/path.js";
+import { normalizePath, normalizePathGeneral, type PathOptions, takesFastPath } from "../../src/core/path.js";
 import { normalizeRequest } from "../../src/core/request.js";
 import { createContainment } from "../../src/engine/firewall.js";
 import { type PatternSegment, parsePattern } from "../../src/rules/pattern.js";
@@ -69,6 +69,90 @@ describe("path normalization", () => {
         normalizePath(text);
       }),
     );
+  });
+});
+
+/**
+ * Segments spelling every form a normalization step acts on: Next.js data, RSC and segment-prefetch
+ * suffixes, base path and locale prefixes, encoded separators and dots, `;params`, dot segments,
+ * trailing dots, case (including letters whose lower case differs by context) and fullwidth letters.
+ */
+const FORM_SEGMENTS = [
+  "api",
+  "API",
+  "x",
+  "export",
+  "Export",
+  "docs",
+  "Docs",
+  "en",
+  "EN",
+  "de",
+  "_next",
+  "_NEXT",
+  "data",
+  "Data",
+  "b1",
+  "index",
+  "index.json",
+  "x.json",
+  "X.JSON",
+  "export.rsc",
+  "export.RSC",
+  "page.prefetch.rsc",
+  ".rsc",
+  "export.segments",
+  "x.Segments",
+  ".segments",
+  "__PAGE__.segment.rsc",
+  "_tree.segment.rsc",
+  "a;b=1",
+  ";",
+  ".",
+  "..",
+  "...",
+  "a.",
+  "",
+  "%2F",
+  "%2f",
+  "a%2Fb",
+  "%2e%2e",
+  "%5C",
+  "%65xport",
+  "%",
+  "a\\b",
+  "ｅｘｐｏｒｔ",
+  "%EF%BD%85",
+  "ΑΣ",
+  "İ",
+  "ß",
+];
+const formPath = fc
+  .tuple(fc.array(fc.constantFrom(...FORM_SEGMENTS), { maxLength: 7 }), fc.boolean())
+  .map(([segments, trailing]) => `/${segments.join("/")}${trailing && segments.length > 0 ? "/" : ""}`);
+const pathOptions: fc.Arbitrary<PathOptions> = fc.record(
+  {
+    basePath: fc.constantFrom("/docs", "/Docs/", "/docs/en"),
+    locales: fc.constantFrom(["en", "de"], ["EN"], []),
+  },
+  { requiredKeys: [] },
+);
+
+describe("the normalization fast path", () => {
+  it("gives the same candidates as the general path on random paths of every form, and is taken often", () => {
+    let fast = 0;
+    let general = 0;
+    fc.assert(
+      fc.property(formPath, pathOptions, (path, options) => {
+        if (takesFastPath(path, options)) fast++;
+        else general++;
+        expect(normalizePath(path, options)).toEqual(normalizePathGeneral(path, options));
+      }),
+      { numRuns: 2_000 },
+    );
+    // Both paths must be exercised for the comparison to mean anything.
+    expect(fast).toBeGreaterThan(100);
+    expect(general).toBeGreaterThan(100);
   });
 });
 
