@@ -2,8 +2,11 @@
  * `--wait`: confirms THE CHANGE THIS COMMAND MADE, region by region, from the isolates' MAC'd
  * enforcement reports (CONTRACTS format 1). A region is confirmed when every isolate seen there in
  * the last `windowMs` reports it: this switch at this version (or a later one), absent after a lift
- * (in a report made after the lift), or this ruleset digest. Reports that fail the MAC (written with
- * the Redis token alone) or carry none are never confirmations; they are counted and named.
+ * (in a report made after the lift), or this ruleset digest, in a report made after the write. A
+ * report that fails the MAC (written with the Redis token alone) or carries none is never a
+ * confirmation, and it keeps its region unconfirmed: skipping it would let whoever holds the Redis
+ * token hide a lagging isolate by overwriting its report. A region seen during the wait whose
+ * isolates all stop reporting before confirming is named, never dropped from the verdict.
  */
 import type { OpsContext } from "./context.js";
 import type { IsolateRecord } from "./mirror-reader.js";
@@ -63,6 +66,9 @@ export function reportShows(
 ): true | string {
   const report = record.report;
   if (report === undefined) return "no report";
+  // A report older than the write proves nothing about it (an id lifted and created again starts at
+  // version 1 again, so an old `id@1` may be a different switch).
+  if (report.at < writtenAt) return "no report since the change";
   const tokens = [...report.switches, ...report.fast];
   if (expectation.kind === "digest")
     return report.digest === expectation.digest ? true : `digest ${report.digest}`;
@@ -76,7 +82,13 @@ export function reportShows(
       : `enforcing ${expectation.id}@${Math.max(...versions)}`;
   }
   if (versions.length > 0) return `still enforcing ${expectation.id}@${Math.max(...versions)}`;
-  return report.at >= writtenAt ? true : "no report since the lift";
+  return true;
+}
+
+/** What an isolate's record shows: the report's verdict when it verified, else why it cannot count. */
+function recordShows(record: IsolateRecord, expectation: Expectation, writtenAt: number): true | string {
+  if (record.trust === "verified") return reportShows(record, expectation, writtenAt);
+  return record.trust === "expired" ? "report deleted" : `report failed verification (${record.trust})`;
 }
 
 interface RegionState {
@@ -92,10 +104,9 @@ function regionsOf(
 ): Map<string, RegionState> {
   const regions = new Map<string, RegionState>();
   for (const record of records) {
-    if (record.trust !== "verified") continue;
     const state = regions.get(record.region) ?? { confirmed: true, lagging: [], isolates: 0 };
     state.isolates++;
-    const shows = reportShows(record, expectation, writtenAt);
+    const shows = recordShows(record, expectation, writtenAt);
     if (shows !== true) {
       state.confirmed = false;
       state.lagging.push({ isolate: record.isolate, state: shows });
@@ -103,6 +114,31 @@ function regionsOf(
     regions.set(record.region, state);
   }
   return regions;
+}
+
+/**
+ * Regions not confirmed yet, as last seen. A region missing from this poll's window keeps its last
+ * state, marked as gone quiet: its isolates stopped reporting (no traffic, or recycled) before they
+ * showed the change, which proves nothing either way.
+ */
+function updatePending(
+  pending: Map<string, RegionBehind>,
+  regions: Map<string, RegionState>,
+  confirmed: Map<string, RegionConfirmation>,
+): void {
+  for (const [region, state] of regions)
+    if (!confirmed.has(region)) pending.set(region, { region, isolates: state.lagging });
+  for (const [region, behind] of pending) {
+    if (confirmed.has(region)) pending.delete(region);
+    else if (!regions.has(region))
+      pending.set(region, {
+        region,
+        isolates: behind.isolates.map(({ isolate, state }) => ({
+          isolate,
+          state: state.startsWith("stopped reporting") ? state : `stopped reporting (last: ${state})`,
+        })),
+      });
+  }
 }
 
 export async function waitForEnforcement(ctx: OpsContext, options: ConfirmOptions): Promise<ConfirmResult> {
@@ -119,6 +155,7 @@ export async function waitForEnforcement(ctx: OpsContext, options: ConfirmOption
   const deadline = options.writtenAt + (options.timeoutMs ?? 60_000);
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const confirmed = new Map<string, RegionConfirmation>();
+  const pending = new Map<string, RegionBehind>();
   for (;;) {
     const now = ctx.now();
     const records = await ctx.reader.isolates({ sinceMs: now - windowMs });
@@ -133,16 +170,15 @@ export async function waitForEnforcement(ctx: OpsContext, options: ConfirmOption
       confirmed.set(region, confirmation);
       options.onRegion?.(confirmation);
     }
-    const behind = [...regions]
-      .filter(([region, state]) => !state.confirmed && !confirmed.has(region))
-      .map(([region, state]) => ({ region, isolates: state.lagging }));
-    const unverified = records
-      .filter((r) => r.trust !== "verified")
-      .map((r) => ({ member: r.member, trust: r.trust }));
-    const done = regions.size > 0 && behind.length === 0;
+    updatePending(pending, regions, confirmed);
+    const done = confirmed.size > 0 && pending.size === 0;
     if (done || now >= deadline) {
+      const unverified = records
+        .filter((r) => r.trust !== "verified")
+        .map((r) => ({ member: r.member, trust: r.trust }));
+      const behind = [...pending.values()];
       const result: ConfirmResult = { ok: done, confirmed: [...confirmed.values()], behind, unverified };
-      if (!done) result.reason = regions.size === 0 && confirmed.size === 0 ? "no-isolates" : "timeout";
+      if (!done) result.reason = confirmed.size === 0 && pending.size === 0 ? "no-isolates" : "timeout";
       return result;
     }
     await sleep(Math.min(options.pollMs ?? 500, Math.max(0, deadline - now)));
@@ -159,7 +195,7 @@ export function describeConfirm(result: ConfirmResult, windowMs = 30_000): strin
     ];
   if (result.reason === "no-isolates")
     lines.push(
-      `not confirmed: no isolate with a verified report was seen in the last ${windowMs / 1000} s (no traffic, or reports without the secret)`,
+      `not confirmed: no isolate reported in the last ${windowMs / 1000} s (no traffic reached the middleware, or it has no Redis)`,
     );
   for (const region of result.behind)
     lines.push(
@@ -167,10 +203,10 @@ export function describeConfirm(result: ConfirmResult, windowMs = 30_000): strin
     );
   if (result.unverified.length > 0)
     lines.push(
-      `ignored ${result.unverified.length} report(s) that failed verification: ${result.unverified
+      `${result.unverified.length} report(s) failed verification, not accepted as confirmations: ${result.unverified
         .slice(0, 5)
         .map((u) => `${u.member} (${u.trust})`)
-        .join(", ")}`,
+        .join(", ")} (a report is only a confirmation with the deployment's CONTAINMENT_REPORT_SECRET MAC)`,
     );
   return lines;
 }

@@ -224,8 +224,10 @@ describe("the incident flow through the CLI, the Vercel API stand-in, a real Red
 
   it("--wait prints each region as it confirms, and times out (exit 5) naming the region and isolate behind", async () => {
     const secret = "flow-report-secret";
+    // Reports dated a minute ahead: only a report made after the write can confirm it, and this
+    // test drives the CLI's output, not the isolates (test/cli/regions-wait.test.ts does that).
     const write = async (region: string, isolate: string, switches: string[]) => {
-      const at = Date.now();
+      const at = Date.now() + 60_000;
       const report = { v: 1 as const, region, isolate, seq: 1, at, digest: "d", switches, fast: [] };
       await redis.io.set(
         `${PREFIX}isolate:${region}:${isolate}`,

@@ -82,6 +82,10 @@ describe("--wait confirms the change it made, per region, from MAC-verified isol
     await report("sin1", "good", clock, []); // verified, not enforcing yet
     await report("sin1", "forged", clock, ["exports@1"], "guessed-secret"); // bad MAC
     await report("hnd1", "nomac", clock, ["exports@1"], null); // no MAC at all
+    // ams1's lagging isolate had its report overwritten with the Redis token alone: were it skipped,
+    // ams1 would count only its fresh isolate and confirm.
+    await report("ams1", "fresh", clock, ["exports@1"]);
+    await report("ams1", "lagging", clock, ["exports@1"], null);
     const result = await waitForEnforcement(
       context(() => clock),
       {
@@ -97,10 +101,15 @@ describe("--wait confirms the change it made, per region, from MAC-verified isol
     expect(result.ok).toBe(false);
     expect(result.reason).toBe("timeout");
     expect(result.confirmed).toEqual([]);
-    expect(result.behind).toEqual([
-      { region: "sin1", isolates: [{ isolate: "good", state: "not enforcing exports" }] },
-    ]);
-    expect(result.unverified.map((u) => u.trust).sort()).toEqual(["bad-mac", "unsigned"]);
+    const behind = Object.fromEntries(
+      result.behind.map((r) => [r.region, Object.fromEntries(r.isolates.map((i) => [i.isolate, i.state]))]),
+    );
+    expect(behind).toEqual({
+      ams1: { lagging: "report failed verification (unsigned)" },
+      hnd1: { nomac: "report failed verification (unsigned)" },
+      sin1: { good: "not enforcing exports", forged: "report failed verification (bad-mac)" },
+    });
+    expect(result.unverified.map((u) => u.trust).sort()).toEqual(["bad-mac", "unsigned", "unsigned"]);
   });
 
   it("confirms a lift only from reports made after it, and says it cannot confirm without the secret", async () => {
@@ -128,5 +137,41 @@ describe("--wait confirms the change it made, per region, from MAC-verified isol
       { expectation: { kind: "absent", id: "exports" }, writtenAt: clock },
     );
     expect(blind).toMatchObject({ ok: false, reason: "no-secret" });
+  });
+
+  it("names a region whose isolates stop reporting before they confirm, and never takes a report older than the write", async () => {
+    prefix = `w${++n}:`;
+    let clock = 4_000_000;
+    // fra1's only isolate last reported 25 s before the write (idle since): inside the 30 s window
+    // for 5 s, then gone quiet. iad1's report predates the write too, with the same id@version an
+    // earlier, lifted switch had: it proves nothing until iad1 reports again.
+    await report("fra1", "f", clock - 25_000, []);
+    await report("iad1", "i", clock - 1_000, ["exports@1"]);
+    const seen: string[] = [];
+    const result = await waitForEnforcement(
+      context(() => clock),
+      {
+        expectation: { kind: "present", id: "exports", version: 1 },
+        writtenAt: clock,
+        timeoutMs: 12_000,
+        pollMs: 1000,
+        onRegion: (r) => seen.push(`${r.region}@${r.afterMs}`),
+        sleep: async (ms) => {
+          clock += ms;
+          if (clock === 4_003_000) await report("iad1", "i", clock, ["exports@1"]);
+        },
+      },
+    );
+    expect(seen).toEqual(["iad1@3000"]);
+    expect(result).toMatchObject({
+      ok: false,
+      reason: "timeout",
+      behind: [
+        {
+          region: "fra1",
+          isolates: [{ isolate: "f", state: "stopped reporting (last: no report since the change)" }],
+        },
+      ],
+    });
   });
 });
