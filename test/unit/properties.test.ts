@@ -4,6 +4,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { formatIp, parseIp } from "../../src/core/ip.js";
 import { normalizePath, normalizePathGeneral, type PathOptions, takesFastPath } from "../../src/core/path.js";
 import { normalizeRequest } from "../../src/core/request.js";
 import { createContainment } from "../../src/engine/firewall.js";
@@ -153,6 +154,57 @@ describe("the normalization fast path", () => {
     // Both paths must be exercised for the comparison to mean anything.
     expect(fast).toBeGreaterThan(100);
     expect(general).toBeGreaterThan(100);
+  });
+});
+
+/** IPv4 parsing as first written (split, a regex per octet), and the text of an address from its octets. */
+function referenceV4(text: string): string | undefined {
+  const trimmed = text.trim().replace(/^\[(.*)\]$/, "$1");
+  if (trimmed.length === 0 || trimmed.length > 64 || trimmed.includes(":")) return undefined;
+  const parts = trimmed.split(".");
+  if (parts.length !== 4) return undefined;
+  for (const part of parts) if (!/^(0|[1-9]\d{0,2})$/.test(part) || Number(part) > 255) return undefined;
+  return parts.join(".");
+}
+
+describe("IPv4 parsing", () => {
+  it("accepts exactly what the regex-per-octet parser accepted, with the same canonical text", () => {
+    const text = fc
+      .array(
+        fc.constantFrom(
+          "0",
+          "1",
+          "2",
+          "5",
+          "9",
+          "25",
+          "255",
+          "256",
+          "01",
+          ".",
+          "..",
+          " ",
+          "[",
+          "]",
+          "x",
+          "\n",
+        ),
+        {
+          maxLength: 10,
+        },
+      )
+      .map((parts) => parts.join(""));
+    const octet = fc.oneof(fc.nat(300).map(String), fc.constantFrom("00", "01", "010", "0255", "", " 1"));
+    const quad = fc.array(octet, { minLength: 3, maxLength: 5 }).map((octets) => octets.join("."));
+    fc.assert(
+      fc.property(fc.oneof(text, quad), (input) => {
+        const parsed = parseIp(input);
+        const expected = referenceV4(input);
+        if (input.includes(":")) return;
+        expect(parsed === undefined ? undefined : formatIp(parsed)).toBe(expected);
+      }),
+      { numRuns: 2_000 },
+    );
   });
 });
 
