@@ -9,6 +9,9 @@
  */
 import { ConfigInvalid } from "../core/errors.js";
 import { compileRewrites, type RewritesOption } from "../core/rewrites.js";
+import { type BuildContext, checkBuild, type MatcherCheckOptions } from "./next-build-check.js";
+
+export type { MatcherCheckOptions } from "./next-build-check.js";
 
 /** The env name Next inlines at build time (a literal `process.env.<name>` read in next.ts). */
 export const NEXT_BUILD_ENV = "EDGE_CONTAINMENT_NEXT";
@@ -27,9 +30,35 @@ export interface NextConfigLike {
   i18n?: { locales?: readonly string[] } | null;
   env?: Record<string, string | undefined>;
   rewrites?: () => Promise<RewritesOption> | RewritesOption;
+  compiler?: { runAfterProductionCompile?: (context: BuildContext) => unknown } & Record<string, unknown>;
+}
+
+/** Options of `withContainment` (the second argument). */
+export interface WithContainmentOptions {
+  /** The check that the middleware's `config.matcher` does not skip a rule's path (after `next build`). */
+  matcherCheck?: MatcherCheckOptions;
 }
 
 type ConfigFunction<C> = (phase: string, context: { defaultConfig: unknown }) => C | Promise<C>;
+
+/**
+ * Chains the matcher check after any hook the config already has: paths the matcher skips never
+ * reach the firewall, so a rule (or a kill switch pushed later) there would silently never apply.
+ */
+function withMatcherCheck<C extends NextConfigLike>(config: C, options: MatcherCheckOptions = {}): C {
+  const previous = config.compiler?.runAfterProductionCompile;
+  const basePath = config.basePath ?? "";
+  return {
+    ...config,
+    compiler: {
+      ...config.compiler,
+      async runAfterProductionCompile(context: BuildContext) {
+        await previous?.(context);
+        checkBuild(context, basePath, options);
+      },
+    },
+  };
+}
 
 async function withTable<C extends NextConfigLike>(config: C): Promise<C> {
   const rewrites = config.rewrites ? await config.rewrites() : [];
@@ -49,16 +78,21 @@ async function withTable<C extends NextConfigLike>(config: C): Promise<C> {
  * sees `basePath`, i18n locales and every rewrite (`beforeFiles`, `afterFiles`, `fallback`, with
  * their `has`/`missing` conditions): a rule on a rewrite's destination also blocks its sources.
  * `rewrites()` is called once here and once by Next.js, so it should not have side effects.
+ * After `next build` compiled the middleware, it warns about every rule path the middleware's
+ * `config.matcher` skips (`options.matcherCheck`; `onSkippedPaths: "error"` fails the build).
  *
  * @example
  * // next.config.ts
  * import { withContainment } from "edge-containment/next";
  * export default withContainment({ basePath: "/portal", rewrites: async () => [...] });
  */
-export function withContainment<C extends NextConfigLike>(config: C | ConfigFunction<C>): ConfigFunction<C> {
+export function withContainment<C extends NextConfigLike>(
+  config: C | ConfigFunction<C>,
+  options: WithContainmentOptions = {},
+): ConfigFunction<C> {
   return async (phase, context) => {
     const resolved = typeof config === "function" ? await config(phase, context) : config;
-    return withTable(resolved);
+    return withMatcherCheck(await withTable(resolved), options.matcherCheck);
   };
 }
 

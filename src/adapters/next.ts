@@ -6,7 +6,13 @@ import type { NextEvaluateHints, NextEventLike, NextMiddleware } from "./next-ty
 import { passThrough } from "./pass-through.js";
 
 export { type ComposableMiddleware, compose } from "./compose.js";
-export { type NextBuildTable, type NextConfigLike, withContainment } from "./next-config.js";
+export {
+  type MatcherCheckOptions,
+  type NextBuildTable,
+  type NextConfigLike,
+  type WithContainmentOptions,
+  withContainment,
+} from "./next-config.js";
 export type { NextEvaluateHints, NextEventLike, NextMiddleware } from "./next-types.js";
 
 /** The part of `NextRequest.nextUrl` the adapter reads: Next builds it from the app's own config. */

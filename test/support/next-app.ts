@@ -4,7 +4,7 @@
  * `next build` and runs `next start`, and sends requests as raw bytes so spellings reach Next's
  * router exactly as written (Node's http client would refuse or re-encode many of them).
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import {
   cpSync,
   existsSync,
@@ -90,27 +90,27 @@ export interface BuildResult {
   ms: number;
 }
 
-/** `next build` (Turbopack unless `webpack`); throws with the build's output if it fails. */
+/**
+ * `next build` (Turbopack unless `webpack`); throws with the build's output if it fails. The output
+ * is stdout and stderr together: warnings (Next's and this package's build check) go to stderr.
+ */
 export function nextBuild(dir: string, options: { webpack?: boolean; distDir?: string } = {}): BuildResult {
   const started = Date.now();
   const args = [NEXT_BIN, "build", ...(options.webpack ? ["--webpack"] : [])];
-  try {
-    const output = execFileSync(process.execPath, args, {
-      cwd: dir,
-      env: {
-        ...process.env,
-        NEXT_TELEMETRY_DISABLED: "1",
-        ...(options.distDir ? { EXAMPLE_DIST_DIR: options.distDir } : {}),
-      },
-      stdio: "pipe",
-      encoding: "utf8",
-      maxBuffer: 32 * 1024 * 1024,
-    });
-    return { output, ms: Date.now() - started };
-  } catch (error) {
-    const { stdout = "", stderr = "" } = error as { stdout?: string; stderr?: string };
-    throw new Error(`next build failed in ${dir}:\n${stdout}\n${stderr}`);
-  }
+  const result = spawnSync(process.execPath, args, {
+    cwd: dir,
+    env: {
+      ...process.env,
+      NEXT_TELEMETRY_DISABLED: "1",
+      ...(options.distDir ? { EXAMPLE_DIST_DIR: options.distDir } : {}),
+    },
+    stdio: "pipe",
+    encoding: "utf8",
+    maxBuffer: 32 * 1024 * 1024,
+  });
+  const output = `${result.stdout ?? ""}\n${result.stderr ?? ""}`;
+  if (result.status !== 0) throw new Error(`next build failed in ${dir}:\n${output}`);
+  return { output, ms: Date.now() - started };
 }
 
 export interface NextServer {

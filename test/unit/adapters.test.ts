@@ -1,5 +1,9 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { createNextMiddleware } from "../../src/adapters/next.js";
+import { createNextMiddleware, withContainment } from "../../src/adapters/next.js";
+import { type BuildContext, checkBuild } from "../../src/adapters/next-build-check.js";
 import { createMiddleware } from "../../src/adapters/vercel.js";
 import { startEdgeConfigServer } from "../../src/dev/edge-config-server.js";
 
@@ -62,5 +66,91 @@ describe("platform adapters", () => {
       "1",
     );
     expect(reports).toEqual(["rules-source-missing"]);
+  });
+});
+
+/**
+ * Matchers exactly as Next 16.4 compiles them into the build's manifests (from Next's own
+ * `getMiddlewareMatchers`): the exclusion matcher Next's docs show, and the catch-all this project
+ * recommends. The built example app checks the same against a real `next build` (test/next-app).
+ */
+const DOCS_EXCLUSION = {
+  regexp:
+    "^(?:\\/(_next\\/data\\/[^/]{1,}))?(?:\\/((?!api|_next\\/static|_next\\/image|favicon.ico).*))(\\.json|\\.rsc|\\.segments\\/.+\\.segment\\.rsc)?[\\/#\\?]?$",
+  originalSource: "/((?!api|_next/static|_next/image|favicon.ico).*)",
+};
+const CATCH_ALL = {
+  regexp:
+    "^(?:\\/(_next\\/data\\/[^/]{1,}))?(?:\\/((?:[^\\/#\\?]+?)(?:\\/(?:[^\\/#\\?]+?))*))?(\\.json|\\.rsc|\\.segments\\/.+\\.segment\\.rsc)?[\\/#\\?]?$",
+  originalSource: "/:path*",
+};
+
+/** A project directory after `next build`: the rules file and the manifest Next wrote. */
+function builtProject(matchers: unknown[], manifest: "edge" | "node" = "edge"): string {
+  const dir = mkdtempSync(join(tmpdir(), "containment-matcher-"));
+  mkdirSync(join(dir, ".next/server"), { recursive: true });
+  writeFileSync(join(dir, "containment.rules.json"), JSON.stringify(rules));
+  const content =
+    manifest === "edge"
+      ? { version: 3, middleware: { "/": { matchers } } }
+      : { version: 1, functions: { "/_middleware": { runtime: "nodejs", matchers } } };
+  const file = manifest === "edge" ? "middleware-manifest.json" : "functions-config-manifest.json";
+  writeFileSync(join(dir, ".next/server", file), JSON.stringify(content));
+  return dir;
+}
+
+describe("the middleware matcher check after next build (issue 12)", () => {
+  it("names every rule whose path the exported matcher skips, for middleware.ts and proxy.ts", () => {
+    for (const kind of ["edge", "node"] as const) {
+      const projectDir = builtProject([DOCS_EXCLUSION], kind);
+      const lines: string[] = [];
+      checkBuild({ projectDir, distDir: ".next" }, "", { log: (line) => lines.push(line) });
+      expect(lines.join("\n")).toContain("skips /api/patients/x/export, so kill switch exports");
+      expect(lines.join("\n")).toContain("rule no-store (/api/patients/**)");
+      expect(lines.at(-1)).toContain("/api/containment-probe: a kill switch pushed for such a path");
+      expect(lines).toHaveLength(3);
+    }
+  });
+
+  it("is silent for the catch-all matcher, with and without basePath, and fails the build when asked", () => {
+    const quiet: string[] = [];
+    checkBuild({ projectDir: builtProject([CATCH_ALL]), distDir: ".next" }, "", {
+      log: (l) => quiet.push(l),
+    });
+    expect(quiet).toEqual([]);
+    const based = { ...CATCH_ALL, regexp: CATCH_ALL.regexp.replace("^", "^\\/portal") };
+    checkBuild({ projectDir: builtProject([based]), distDir: ".next" }, "/portal", {
+      log: (l) => quiet.push(l),
+    });
+    expect(quiet).toEqual([]);
+    const projectDir = builtProject([DOCS_EXCLUSION]);
+    expect(() =>
+      checkBuild({ projectDir, distDir: ".next" }, "", { onSkippedPaths: "error", log: () => {} }),
+    ).toThrow(/skip the firewall/);
+  });
+
+  it("flags a has/missing condition: requests that do not meet it skip the firewall", () => {
+    const lines: string[] = [];
+    const conditional = { ...CATCH_ALL, missing: [{ type: "header", key: "next-router-prefetch" }] };
+    checkBuild({ projectDir: builtProject([conditional]), distDir: ".next" }, "", {
+      log: (l) => lines.push(l),
+    });
+    expect(lines).toEqual([expect.stringContaining("has a has/missing condition (/:path*)")]);
+  });
+
+  it("withContainment runs the check from next build's runAfterProductionCompile, after the app's own hook", async () => {
+    const projectDir = builtProject([DOCS_EXCLUSION]);
+    const order: string[] = [];
+    const wrapped = withContainment(
+      { compiler: { runAfterProductionCompile: async () => void order.push("app's hook") } },
+      { matcherCheck: { log: (line) => order.push(line.slice(0, 40)) } },
+    );
+    const config = await wrapped("phase-production-build", { defaultConfig: {} });
+    // Next calls the hook with the build's directories (its type here is the app's own, argument-free).
+    const hook = config.compiler?.runAfterProductionCompile as (context: BuildContext) => Promise<void>;
+    await hook({ projectDir, distDir: join(projectDir, ".next") });
+    expect(order[0]).toBe("app's hook");
+    expect(order.slice(1)).toHaveLength(3);
+    expect(order[1]).toContain("edge-containment: the middleware's");
   });
 });

@@ -1,0 +1,41 @@
+/**
+ * The middleware's `config.matcher` (issue 12): paths it skips never reach the firewall. A real
+ * `next build` of the example with the exclusion matcher Next's docs show must name the rules it
+ * skips; the example's own catch-all matcher must build without such a line. The check reads the
+ * matchers Next compiled into its manifests, from `withContainment`'s runAfterProductionCompile hook.
+ */
+import { beforeAll, describe, expect, it } from "vitest";
+import { APP, installPackedPackage, nextBuild, nextInstalled } from "../support/next-app.js";
+import { variantWith } from "./variants.js";
+
+const enabled = nextInstalled() || Boolean(process.env.CI);
+const DOCS_MATCHER = '"/((?!api|_next/static|_next/image|favicon.ico).*)"';
+
+describe.skipIf(!enabled)("next build warns when the middleware matcher skips a rule's path", () => {
+  let skipping = "";
+  let catchAll = "";
+
+  beforeAll(() => {
+    installPackedPackage();
+    const dir = variantWith("skipping-matcher", {
+      edit: { "middleware.ts": (text) => text.replace('matcher: "/:path*"', `matcher: ${DOCS_MATCHER}`) },
+    });
+    skipping = nextBuild(dir).output;
+    catchAll = nextBuild(APP).output;
+  }, 10 * 60_000);
+
+  it("names each rule of containment.rules.json under the skipped /api paths, and the kill-switch risk", () => {
+    const lines = skipping.split("\n").filter((line) => line.includes("edge-containment:"));
+    expect(lines.join("\n")).toContain(
+      "skips /portal/api/patients/x, so rule phi-no-store (/api/patients/**) never applies",
+    );
+    expect(lines.join("\n")).toContain("so rule reports-limit (/api/reports) never applies");
+    expect(lines.join("\n")).toContain("so rule org-binding (/api/orgs/:org/**) never applies");
+    expect(lines.join("\n")).toContain("/portal/api/containment-probe: a kill switch pushed");
+  });
+
+  it("prints no such line for the example's catch-all matcher", () => {
+    expect(catchAll).toContain("Compiled");
+    expect(catchAll.split("\n").filter((line) => line.includes("edge-containment:"))).toEqual([]);
+  });
+});
