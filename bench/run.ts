@@ -3,7 +3,7 @@
  * Node process, prints one human line and one JSON line per measurement, and writes BENCHMARKS.md.
  *
  *   npm run bench                      all, ~4 minutes on 2 cores
- *   npm run bench -- --only eval       one (ids: eval, e2e, roundtrips, bundle, contain, memory)
+ *   npm run bench -- --only eval       one (ids: see MEASUREMENTS in lib/record.ts)
  *   npm run bench -- --no-write        print only, leave BENCHMARKS.md alone
  *
  * Nothing external is needed: load is generated from Node (no wrk/hyperfine), redis-server is the one
@@ -32,6 +32,7 @@ const TIME_LIMIT_MS: Record<MeasurementId, number> = {
   fastlane: 240_000,
   cost: 120_000,
   flood: 60_000,
+  load: 150_000,
 };
 
 function parseArgs(argv: readonly string[]): { only: MeasurementId[]; write: boolean } {

@@ -16,6 +16,7 @@ export const MEASUREMENTS = [
   "cost",
   "memory",
   "flood",
+  "load",
 ] as const;
 export type MeasurementId = (typeof MEASUREMENTS)[number];
 

@@ -43,6 +43,8 @@ export interface DevServerOptions {
   upstream?: string;
   /** `redis://…` of a real Redis, reached through the local Upstash bridge; default an in-memory store. */
   redis?: string;
+  /** Each Upstash bridge request's service time in ms (see UpstashBridgeOptions.onServed). */
+  onRedisServed?: (ms: number) => void;
   /** How long the firewall trusts Edge Config's answer; default 200 ms so a file edit applies within 1 s. */
   refreshMs?: number;
   /**
@@ -186,7 +188,10 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
 
     let redis: { url: string; token: string } | "memory" = "memory";
     if (redisFlag !== undefined) {
-      const bridge = await startUpstashBridge({ redisUrl: redisFlag });
+      const bridge = await startUpstashBridge({
+        redisUrl: redisFlag,
+        ...(options.onRedisServed ? { onServed: options.onRedisServed } : {}),
+      });
       closers.push(bridge.close);
       redis = { url: bridge.url, token: bridge.token };
     }

@@ -23,6 +23,12 @@ export interface UpstashBridgeOptions {
   token?: string;
   /** Port on 127.0.0.1; 0 (default) picks a free one. */
   port?: number;
+  /**
+   * Called with each request's service time (ms, from the bridge reading it to its answer
+   * written): the network-and-Redis side of a check, to tell a deadline spent there from one spent
+   * in the isolate's own queue (`npm run load`).
+   */
+  onServed?: (ms: number) => void;
 }
 
 export interface UpstashBridge {
@@ -246,7 +252,14 @@ class Bridge {
 export async function startUpstashBridge(options: UpstashBridgeOptions): Promise<UpstashBridge> {
   const redis = await connectRedis(options.redisUrl);
   const bridge = new Bridge(redis, options.redisUrl, options.token ?? "local-upstash-token");
-  const listening = await listen((req, res) => bridge.handle(req, res), options.port ?? 0);
+  const served = options.onServed;
+  const listening = await listen((req, res) => {
+    if (served) {
+      const started = performance.now();
+      res.once("finish", () => served(performance.now() - started));
+    }
+    return bridge.handle(req, res);
+  }, options.port ?? 0);
   return {
     url: listening.url,
     port: listening.port,
