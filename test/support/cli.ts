@@ -46,3 +46,35 @@ export function runCli(
     });
   });
 }
+
+export interface RunningCli {
+  /** What the command printed so far. */
+  output(): { stdout: string; stderr: string };
+  /** Resolves when it exits. */
+  done: Promise<CliResult>;
+}
+
+/** The same child as `runCli`, readable while it runs (`--wait` prints each region as it confirms). */
+export function spawnCli(
+  args: string[],
+  options: { env?: Record<string, string>; cwd?: string } = {},
+): RunningCli {
+  const child = spawn(process.execPath, ["--import", TSX, MAIN, ...args], {
+    cwd: options.cwd ?? process.cwd(),
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...options.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const done = new Promise<CliResult>((resolve, reject) => {
+    child.once("error", reject);
+    child.once("close", (code) => resolve({ code: code ?? -1, stdout, stderr, json: undefined }));
+  });
+  return { output: () => ({ stdout, stderr }), done };
+}
