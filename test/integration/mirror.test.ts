@@ -202,6 +202,50 @@ describe.each(HARNESSES)("decision mirroring to a real Redis (%s)", (name) => {
     expect(everything).toContain("/api/acme/patients/:id/notes");
   });
 
+  it("counts every decision in traffic:<minute> by route, method, tenant and outcome, allows included", async () => {
+    harness = await startHarness(name, {
+      rules: RULES,
+      redis: redis.connection,
+      options: { mirror: { sampleAllows: 0 } },
+    });
+    for (let i = 0; i < 7; i++) await (await harness.fetch(`/api/acme/items/${i}`)).arrayBuffer();
+    for (let i = 0; i < 2; i++) await (await harness.fetch(`/api/globex/items/${i}`)).arrayBuffer();
+    for (let i = 0; i < 3; i++) await (await harness.fetch("/api/acme/frozen")).arrayBuffer();
+    await (await harness.fetch("/api/globex/frozen", { method: "HEAD" })).arrayBuffer();
+    await until(async () => sum(await counted()) === 13, 30_000, "13 counted decisions");
+    const keys = await redis.io.keys("containment:traffic:*");
+    expect(keys).toHaveLength(1);
+    const traffic = await redis.io.hgetall(keys[0] as string);
+    const total = Object.values(traffic).reduce((t, n) => t + Number(n), 0);
+    // Every decision, not the 1 % sample of allows the stream keeps (here none: sampleAllows 0).
+    expect(total).toBe(13);
+    expect(traffic["/api/:tenant/frozen|GET|acme|block"]).toBe("3");
+    expect(traffic["/api/:tenant/frozen|HEAD|globex|block"]).toBe("1");
+    const allows = Object.entries(traffic).filter(([field]) => field.endsWith("|allow"));
+    expect(allows.reduce((t, [, n]) => t + Number(n), 0)).toBe(9);
+    expect(allows.every(([field]) => !/\|\d+\|/.test(field) && !field.includes("/items/0"))).toBe(true);
+    expect(await redis.io.xlen("containment:events")).toBe(4);
+    expect(await redis.io.ttl(keys[0] as string)).toBeGreaterThan(86_400);
+  });
+
+  it("puts a minute's traffic beyond trafficCap distinct fields in ~overflow, exactly", async () => {
+    harness = await startHarness(name, {
+      rules: RULES,
+      redis: redis.connection,
+      options: { mirror: { sampleAllows: 0, trafficCap: 2 } },
+    });
+    const tenants = ["acme", "globex", "initech", "umbrella", "hooli"];
+    for (const tenant of tenants)
+      for (let i = 0; i < 2; i++) await (await harness.fetch(`/api/${tenant}/frozen`)).arrayBuffer();
+    await until(async () => sum(await counted()) === 10, 30_000, "10 counted decisions");
+    const [key] = await redis.io.keys("containment:traffic:*");
+    const traffic = await redis.io.hgetall(key as string);
+    const named = Object.keys(traffic).filter((field) => field !== "~overflow");
+    expect(named).toHaveLength(2);
+    expect(named.every((field) => traffic[field] === "2")).toBe(true);
+    expect(traffic["~overflow"]).toBe("6");
+  });
+
   it("folds events into aggregates when the buffer overflows, dropping none", async () => {
     harness = await startHarness(name, {
       rules: RULES,
