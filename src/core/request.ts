@@ -34,6 +34,12 @@ export interface NormalizedRequest {
   readonly paths: readonly PathCandidate[];
   /** The path with identifier-like segments redacted: safe for logs and Redis. */
   readonly displayPath: string;
+  /**
+   * Reads displayPath, redacting on the first call only, and holds nothing but the path's segments:
+   * a decision reads its path through it without keeping the Request alive. Absent on requests built
+   * by hand (tests); readers fall back to displayPath.
+   */
+  readonly displayPathOf?: () => string;
   readonly ip: IpAddress | undefined;
   /** Canonical text of `ip`. */
   readonly ipText: string | undefined;
@@ -246,6 +252,18 @@ function rawPathOf(url: string): string {
   return end === -1 ? url.slice(pathStart) : url.slice(pathStart, pathStart + end);
 }
 
+/**
+ * The redacted path, computed when first read (a decision that is recorded or inspected) rather than
+ * for every request: the segments never change, so the text is the same whenever it is asked for.
+ */
+function lazyDisplayPath(segments: readonly string[]): () => string {
+  let text: string | undefined;
+  return () => {
+    text ??= redactPath(segments);
+    return text;
+  };
+}
+
 /** Turns a request into what rules match on, or names why it cannot be (answered 400 / 403). */
 export function normalizeRequest(
   request: Request,
@@ -264,6 +282,7 @@ export function normalizeRequest(
   const method = request.method.toUpperCase();
   const address = clientIp(facts.clientIp, options.clientIp);
   const { ip } = address;
+  const displayPathOf = lazyDisplayPath(path.candidates[0]?.segments ?? []);
   return {
     ok: true,
     request: {
@@ -272,7 +291,10 @@ export function normalizeRequest(
       methods: effectiveMethods(method, facts, query.methods),
       host: hostOf(facts.host, url),
       paths: path.candidates,
-      displayPath: redactPath(path.candidates[0]?.segments ?? []),
+      get displayPath(): string {
+        return displayPathOf();
+      },
+      displayPathOf,
       ip,
       ipText: ip ? formatIp(ip) : undefined,
       ipTrusted:

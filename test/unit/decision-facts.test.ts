@@ -1,0 +1,47 @@
+/**
+ * A decision's path is redacted when first read rather than for every request (engine/evaluate.ts):
+ * it must still read, serialize, spread and compare like a stored property, and be the same text.
+ */
+import { describe, expect, it } from "vitest";
+import { normalizeRequest } from "../../src/core/request.js";
+import { createContainment } from "../../src/index.js";
+
+const containment = createContainment({
+  rules: {
+    version: 1,
+    rules: [{ id: "exports", kind: "kill-switch", match: { path: "/api/patients/*/export" } }],
+  },
+  onReport: () => {},
+});
+
+const decide = (path: string) =>
+  containment.decide(
+    new Request(`https://app.example.com${path}`, { headers: { "x-real-ip": "192.0.2.7" } }),
+  );
+
+describe("a decision's redacted path", () => {
+  it("is an own enumerable property: in keys, JSON, spreads and equality, for blocks and allows", async () => {
+    for (const [path, expected] of [
+      ["/api/patients/12345/export", "/api/patients/:id/export"],
+      ["/api/users/jane@example.com/profile", "/api/users/:id/profile"],
+      ["/about", "/about"],
+    ] as const) {
+      const { decision } = await decide(path);
+      expect(Object.keys(decision)).toContain("path");
+      expect(Object.getOwnPropertyDescriptor(decision, "path")?.enumerable).toBe(true);
+      expect(JSON.parse(JSON.stringify(decision)).path).toBe(expected);
+      expect({ ...decision }.path).toBe(expected);
+      expect(decision).toEqual(expect.objectContaining({ path: expected }));
+      expect(decision.path).toBe(expected);
+    }
+  });
+
+  it("is the same text the normalized request names, read once or many times", () => {
+    const result = normalizeRequest(new Request("https://app.example.com/api/records/0042-abcd/Export"));
+    if (!result.ok) throw new Error(result.fault);
+    const first = result.request.displayPath;
+    expect(first).toBe("/api/records/:id/Export");
+    expect(result.request.displayPath).toBe(first);
+    expect(result.request.displayPathOf?.()).toBe(first);
+  });
+});
