@@ -101,6 +101,9 @@ export interface UpstashStoreOptions {
   cache?: boolean;
 }
 
+/** How long an isolate answers a known quarantine without asking Redis again (see #rememberQuarantine). */
+const QUARANTINE_RECHECK_MS = 5_000;
+
 type ScriptReply = [number | string, number | string, number | string];
 
 /** Every failure of a Redis call is a StoreUnavailable (with the cause), whatever the client threw. */
@@ -119,7 +122,8 @@ async function redisCall<T>(call: Promise<T>): Promise<T> {
 /**
  * The Redis store. Caches live here, not in the compiled rules, so they survive a rules flip:
  * `overLimit` holds identities known to be over their limit until their reset (no Redis call for
- * them), `quarantined` identities known to be quarantined until the quarantine's TTL.
+ * them), `quarantined` identities known to be quarantined, for a few seconds at a time (a release
+ * must reach every isolate).
  */
 export class UpstashStore implements RateLimitStore {
   readonly kind = "redis";
@@ -130,7 +134,8 @@ export class UpstashStore implements RateLimitStore {
   readonly #refund: LuaScript;
   readonly #trip: LuaScript;
   readonly #overLimit: BoundedMap<string, number>;
-  readonly #quarantined: ExpiringMap<string, true>;
+  /** Quarantine key → when it ends; each entry is kept at most QUARANTINE_RECHECK_MS. */
+  readonly #quarantined: ExpiringMap<string, number>;
   readonly #now: () => number;
   readonly #cache: boolean;
 
@@ -175,7 +180,7 @@ export class UpstashStore implements RateLimitStore {
     quarantineKeys: readonly string[],
   ): CheckResult | undefined {
     for (const quarantineKey of quarantineKeys) {
-      const ttlMs = this.#quarantined.ttl(quarantineKey);
+      const ttlMs = (this.#quarantined.get(quarantineKey) ?? 0) - this.#now();
       if (ttlMs > 0) return { quarantine: { key: quarantineKey, ttlMs }, source: "cache" };
     }
     const blockedUntil = this.#overLimit.get(fullKey);
@@ -218,7 +223,7 @@ export class UpstashStore implements RateLimitStore {
       const quarantineKey = quarantineKeys[second - 1] as string;
       // -1: a key without expiry (set by hand); treat as quarantined and look again in a minute.
       const ttlMs = third > 0 ? third : 60_000;
-      this.#quarantined.set(quarantineKey, true, ttlMs);
+      this.#rememberQuarantine(quarantineKey, ttlMs);
       return { quarantine: { key: quarantineKey, ttlMs }, source: "store" };
     }
     if (first === -2) throw new StoreUnavailable("this check was already taken back");
@@ -247,8 +252,16 @@ export class UpstashStore implements RateLimitStore {
     const quarantined = Number(reply[1]) === 1;
     // The quarantine may have been set earlier by another isolate: cache it for what it has left.
     const ttlMs = Number(reply[2]) > 0 ? Number(reply[2]) : request.forMs;
-    if (quarantined) this.#quarantined.set(request.quarantineKey, true, ttlMs);
+    if (quarantined) this.#rememberQuarantine(request.quarantineKey, ttlMs);
     return { trips: Number(reply[0]), quarantined };
+  }
+
+  /**
+   * Known for a few seconds only, not for the quarantine's whole TTL: a responder's `quarantine
+   * release` deletes the key, and every isolate must see that within seconds, not in 15 minutes.
+   */
+  #rememberQuarantine(key: string, ttlMs: number): void {
+    this.#quarantined.set(key, this.#now() + ttlMs, Math.min(ttlMs, QUARANTINE_RECHECK_MS));
   }
 
   status(): StoreStatus {

@@ -1,7 +1,7 @@
 /**
  * Quarantines (identities auto-blocked after repeated rate-limit trips): list them, and release a
- * false positive in one audited command. Releasing deletes the Redis key; the edge's local cache of
- * it lapses within its short TTL.
+ * false positive in one audited command. Releasing deletes the Redis key (the trips toward it went
+ * when it started); isolates that knew of it ask Redis again within 5 s (src/stores/redis.ts).
  */
 
 import { appendAudit } from "../audit/index.js";
