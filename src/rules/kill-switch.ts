@@ -47,31 +47,38 @@ export const KILL_SWITCH_ITEM = v.strictObject({
 export type KillSwitchSpec = v.InferOutput<typeof KILL_SWITCH_ITEM>;
 
 const DEFAULT_MESSAGE = "This endpoint is temporarily unavailable.";
+/** The same answer for every break-glass request: built once, not per request. */
+const BREAK_GLASS: Verdict = { action: "pass", reason: "break-glass" };
 
 export function compileKillSwitch(spec: KillSwitchSpec): Omit<CompiledRule, "order" | "source"> {
   const expiresAt = spec.expiresAt === undefined ? undefined : Date.parse(spec.expiresAt);
   const status = spec.status ?? 503;
-  const blocked: Verdict = {
+  // Built by assignment, not conditional spreads (cold start: thousands of switches).
+  const blocked: Extract<Verdict, { action: "block" }> = {
     action: "block",
     outcome: "block",
     status,
     reason: "kill-switch",
     message: spec.message ?? DEFAULT_MESSAGE,
-    ...(spec.incident === undefined ? {} : { incident: spec.incident }),
-    ...(spec.retryAfter === undefined ? {} : { retryAfter: spec.retryAfter }),
   };
-  return {
+  if (spec.incident !== undefined) blocked.incident = spec.incident;
+  if (spec.retryAfter !== undefined) blocked.retryAfter = spec.retryAfter;
+  const compiled: Omit<CompiledRule, "order" | "source" | "expiresAt" | "version"> & {
+    expiresAt?: number;
+    version?: number;
+  } = {
     id: spec.id,
     kind: "kill-switch",
     phase: "kill-switch",
     monitor: spec.mode === "monitor",
     match: spec.match,
-    ...(expiresAt === undefined ? {} : { expiresAt }),
-    ...(spec.version === undefined ? {} : { version: spec.version }),
     evaluate(context: RuleContext): Verdict | undefined {
       if (expiresAt !== undefined && context.services.now() >= expiresAt) return undefined;
-      if (context.breakGlass) return { action: "pass", reason: "break-glass" };
+      if (context.breakGlass) return BREAK_GLASS;
       return blocked;
     },
   };
+  if (expiresAt !== undefined) compiled.expiresAt = expiresAt;
+  if (spec.version !== undefined) compiled.version = spec.version;
+  return compiled;
 }

@@ -87,12 +87,15 @@ export function compileRuleset(
 ): CompiledRuleset {
   const context: CompileContext = { services, tenants: document.tenants, rules: document.rules };
   const rules: CompiledRule[] = [];
-  for (const spec of document.rules)
-    rules.push({ ...compileSpec(spec, context), order: rules.length, source: "rules" });
-  for (const { key, spec } of killSwitches)
-    rules.push({ ...compileKillSwitch(spec), order: rules.length, source: key });
+  // Assigned into the freshly compiled object rather than spread into a copy: on Node 20 a spread
+  // followed by more properties costs 1.5-2 µs an object, thousands of times at cold start.
+  const place = (compiled: Omit<CompiledRule, "order" | "source">, source: string): CompiledRule =>
+    Object.assign(compiled, { order: rules.length, source });
+  for (const spec of document.rules) rules.push(place(compileSpec(spec, context), "rules"));
+  for (const { key, spec } of killSwitches) rules.push(place(compileKillSwitch(spec), key));
 
   const trie = new RouteTrie<Binding>();
+  const parsedPatterns = new Map<string, ReturnType<typeof parsePattern>>();
   for (const rule of rules) {
     const binding: Binding = {
       rule,
@@ -103,7 +106,12 @@ export function compileRuleset(
     };
     const patterns = typeof rule.match.path === "string" ? [rule.match.path] : rule.match.path;
     for (const pattern of patterns) {
-      const parsed = parsePattern(pattern);
+      // Many rules share a route (headers and switches on one API): each pattern parsed once.
+      let parsed = parsedPatterns.get(pattern);
+      if (parsed === undefined) {
+        parsed = parsePattern(pattern);
+        parsedPatterns.set(pattern, parsed);
+      }
       if (typeof parsed !== "string") trie.insert(pattern, parsed, binding);
     }
   }

@@ -4,6 +4,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { canonicalJson } from "../../src/core/digest.js";
 import { formatIp, parseIp } from "../../src/core/ip.js";
 import { normalizePath, normalizePathGeneral, type PathOptions, takesFastPath } from "../../src/core/path.js";
 import { normalizeRequest } from "../../src/core/request.js";
@@ -204,6 +205,36 @@ describe("IPv4 parsing", () => {
         expect(parsed === undefined ? undefined : formatIp(parsed)).toBe(expected);
       }),
       { numRuns: 2_000 },
+    );
+  });
+});
+
+/** Canonical JSON as first written (entries, filter, sort, map, join): the digest must not change. */
+function referenceCanonicalJson(value: unknown): string {
+  if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
+  if (Array.isArray(value)) return `[${value.map((item) => referenceCanonicalJson(item ?? null)).join(",")}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, member]) => member !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([key, member]) => `${JSON.stringify(key)}:${referenceCanonicalJson(member)}`).join(",")}}`;
+}
+
+describe("the ruleset digest's canonical JSON", () => {
+  it("is the text the first implementation gave, for any JSON value with undefined members", () => {
+    const value = fc.letrec((tie) => ({
+      node: fc.oneof(
+        { depthSize: "small" },
+        fc.constantFrom(null, undefined, true, 0, -1.5, Number.NaN, "", "é", "\u2028", 'a"b'),
+        fc.string(),
+        fc.array(tie("node"), { maxLength: 4 }),
+        fc.dictionary(fc.string({ maxLength: 4 }), tie("node"), { maxKeys: 5 }),
+      ),
+    })).node;
+    fc.assert(
+      fc.property(value, (input) => {
+        expect(canonicalJson(input)).toBe(referenceCanonicalJson(input));
+      }),
+      { numRuns: 1_000 },
     );
   });
 });
