@@ -14,7 +14,15 @@ import type { IsolateRecord } from "./mirror-reader.js";
 export type Expectation =
   | { kind: "present"; id: string; version: number }
   | { kind: "absent"; id: string }
-  | { kind: "digest"; digest: string };
+  | {
+      kind: "digest";
+      digest: string;
+      /**
+       * The digest the change has now: a kill switch flipped after a rules push changes the digest
+       * isolates report without undoing the push. Asked when a report shows an unknown digest.
+       */
+      current?: () => Promise<string | undefined>;
+    };
 
 export interface RegionConfirmation {
   region: string;
@@ -63,6 +71,7 @@ export function reportShows(
   record: IsolateRecord,
   expectation: Expectation,
   writtenAt: number,
+  accepted?: ReadonlySet<string>,
 ): true | string {
   const report = record.report;
   if (report === undefined) return "no report";
@@ -71,7 +80,9 @@ export function reportShows(
   if (report.at < writtenAt) return "no report since the change";
   const tokens = [...report.switches, ...report.fast];
   if (expectation.kind === "digest")
-    return report.digest === expectation.digest ? true : `digest ${report.digest}`;
+    return report.digest === expectation.digest || accepted?.has(report.digest) === true
+      ? true
+      : `digest ${report.digest}`;
   const versions = tokens
     .map((token) => versionOf(token, expectation.id))
     .filter((v): v is number => v !== undefined);
@@ -86,8 +97,13 @@ export function reportShows(
 }
 
 /** What an isolate's record shows: the report's verdict when it verified, else why it cannot count. */
-function recordShows(record: IsolateRecord, expectation: Expectation, writtenAt: number): true | string {
-  if (record.trust === "verified") return reportShows(record, expectation, writtenAt);
+function recordShows(
+  record: IsolateRecord,
+  expectation: Expectation,
+  writtenAt: number,
+  accepted: ReadonlySet<string>,
+): true | string {
+  if (record.trust === "verified") return reportShows(record, expectation, writtenAt, accepted);
   return record.trust === "expired" ? "report deleted" : `report failed verification (${record.trust})`;
 }
 
@@ -101,12 +117,13 @@ function regionsOf(
   records: readonly IsolateRecord[],
   expectation: Expectation,
   writtenAt: number,
+  accepted: ReadonlySet<string>,
 ): Map<string, RegionState> {
   const regions = new Map<string, RegionState>();
   for (const record of records) {
     const state = regions.get(record.region) ?? { confirmed: true, lagging: [], isolates: 0 };
     state.isolates++;
-    const shows = recordShows(record, expectation, writtenAt);
+    const shows = recordShows(record, expectation, writtenAt, accepted);
     if (shows !== true) {
       state.confirmed = false;
       state.lagging.push({ isolate: record.isolate, state: shows });
@@ -141,6 +158,26 @@ function updatePending(
   }
 }
 
+/** Digests that show a rules push besides the one computed at the push, re-derived at most every 2 s. */
+function acceptedDigests(expectation: Expectation) {
+  const accepted = new Set<string>(expectation.kind === "digest" ? [expectation.digest] : []);
+  let askedAt = Number.NEGATIVE_INFINITY;
+  return {
+    accepted,
+    async refresh(records: readonly IsolateRecord[], now: number): Promise<void> {
+      if (expectation.kind !== "digest" || expectation.current === undefined || now - askedAt < 2_000) return;
+      const unknown = records.some(
+        (r) => r.trust === "verified" && r.report !== undefined && !accepted.has(r.report.digest),
+      );
+      if (!unknown) return;
+      askedAt = now;
+      // An unreachable API during the wait only means no new digest this time.
+      const digest = await expectation.current().catch(() => undefined);
+      if (digest !== undefined) accepted.add(digest);
+    },
+  };
+}
+
 export async function waitForEnforcement(ctx: OpsContext, options: ConfirmOptions): Promise<ConfirmResult> {
   const empty = (reason: ConfirmResult["reason"]): ConfirmResult => ({
     ok: false,
@@ -156,10 +193,12 @@ export async function waitForEnforcement(ctx: OpsContext, options: ConfirmOption
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const confirmed = new Map<string, RegionConfirmation>();
   const pending = new Map<string, RegionBehind>();
+  const digests = acceptedDigests(options.expectation);
   for (;;) {
     const now = ctx.now();
     const records = await ctx.reader.isolates({ sinceMs: now - windowMs });
-    const regions = regionsOf(records, options.expectation, options.writtenAt);
+    await digests.refresh(records, now);
+    const regions = regionsOf(records, options.expectation, options.writtenAt, digests.accepted);
     for (const [region, state] of regions) {
       if (!state.confirmed || confirmed.has(region)) continue;
       const confirmation = {

@@ -6,6 +6,7 @@ import {
   diffRules,
   planRulesPush,
   pullRules,
+  pushedDigestNow,
   type RulesDiff,
 } from "../../ops/actions/rules.js";
 import { formatLocated, type LocatedIssue, parseRulesText } from "../../ops/actions/rules-text.js";
@@ -196,7 +197,12 @@ function pushCommand(): Command {
       const waited =
         result.digest === undefined
           ? { code: 0 }
-          : await maybeWait(ctx, flags, { kind: "digest", digest: result.digest }, result.writtenAt);
+          : await maybeWait(
+              ctx,
+              flags,
+              { kind: "digest", digest: result.digest, current: () => pushedDigestNow(ctx, plan) },
+              result.writtenAt,
+            );
       emit(
         flags,
         {

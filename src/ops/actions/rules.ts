@@ -151,3 +151,18 @@ export async function applyRulesPush(
   // Checked, so the same value the edge compiles (a kill switch flipped meanwhile changes it: say so then).
   return { ...outcome, digest: rulesetDigest(document(plan), plan.switches) };
 }
+
+/**
+ * The digest isolates report once they enforce the pushed document with the kill switches live
+ * now: a responder who flips a switch after the push changes the digest, not what the push did.
+ * Undefined once someone else's document replaced this one (nothing can confirm it any more).
+ */
+export async function pushedDigestNow(ctx: OpsContext, plan: PushPlan): Promise<string | undefined> {
+  const snapshot = await readStore(ctx);
+  const live = snapshot.items.get(RULES_KEY);
+  if (live === undefined || canonicalJson(live) !== canonicalJson(plan.document)) return undefined;
+  const switches = [...snapshot.items]
+    .filter(([key]) => key.startsWith(KILL_PREFIX))
+    .map(([key, spec]) => ({ key, spec }));
+  return rulesetDigest(document(plan), switches);
+}
