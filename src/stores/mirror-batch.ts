@@ -47,6 +47,12 @@ export interface BatchContext {
   readonly maxEvents: number;
   readonly retentionSeconds: number;
   readonly aggregateAfter: number;
+  /**
+   * A heavy flood's every other batch: aggregates and top-list increments go back to the
+   * accumulator and out with the next batch, merged with what it gathers (exact, 2 s later), so
+   * each (rule, route, tenant, network, outcome) costs one XADD per two flushes (issue 15.6).
+   */
+  readonly holdSummaries?: boolean;
   /** Keys this isolate already gave an expiry (an EXPIRE per key per isolate is enough). */
   readonly expiring: Set<string>;
 }
@@ -192,6 +198,14 @@ async function addTop(builder: Builder, taken: Taken): Promise<void> {
   }
 }
 
+/** Gives a batch's aggregates and top-list increments back, for the next batch (see holdSummaries). */
+function holdSummaries(taken: Taken, accumulator: MirrorAccumulator): void {
+  for (const [key, aggregate] of taken.aggregates) accumulator.mergeAggregate(key, aggregate);
+  for (const [entry, n] of taken.top) accumulator.addTop(entry, n);
+  taken.aggregates = new Map();
+  taken.top = new Map();
+}
+
 /**
  * Builds batch `n` from everything taken. Single events beyond `batchSize` (after floods are folded
  * into aggregates) go back to the accumulator for the next batch.
@@ -207,6 +221,7 @@ export async function buildBatch(
   const singles = foldFloods(taken, context.aggregateAfter);
   for (const event of singles.slice(leftover.batchSize)) leftover.accumulator.queue(event);
   taken.events = singles.slice(0, leftover.batchSize);
+  if (context.holdSummaries) holdSummaries(taken, leftover.accumulator);
   await addEvents(builder, taken);
   await addTop(builder, taken);
   return {

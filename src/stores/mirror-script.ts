@@ -46,8 +46,15 @@ for i = 1, tonumber(ARGV[9]) do
   if failed(redis.pcall(unpack(cmd))) then beat = 0 end
 end
 local guard = ARGV[1]
+local expected, scan = 0, pos
+for i = 1, tonumber(ARGV[10]) do
+  expected = expected + tonumber(ARGV[scan + 1])
+  scan = scan + tonumber(ARGV[scan]) + 2
+end
 if guard ~= '' then
-  local set = redis.pcall('SET', guard, '0:', 'NX', 'EX', ARGV[2])
+  -- Written with the outcome of a clean application, so a clean batch (the rule) costs one SET; it is
+  -- rewritten below only when a command failed. Atomic script: no reader sees it before the end.
+  local set = redis.pcall('SET', guard, expected .. ':', 'NX', 'EX', ARGV[2])
   if failed(set) then return {-1, beat, 0, set.err} end
   if not set then
     local outcome = redis.pcall('GET', guard)
@@ -70,7 +77,7 @@ for i = 1, tonumber(ARGV[10]) do
   end
 end
 if accounted > 0 then redis.pcall('HINCRBY', ARGV[8], member, accounted) end
-if guard ~= '' and (accounted > 0 or #lost > 0) then
+if guard ~= '' and (accounted ~= expected or #lost > 0) then
   redis.pcall('SET', guard, accounted .. ':' .. table.concat(lost, ','), 'EX', ARGV[2])
 end
 return {1, beat, accounted, lastError, unpack(lost)}`;
