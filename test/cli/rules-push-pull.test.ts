@@ -172,12 +172,8 @@ describe("rules pull, diff and push against the Vercel-API stand-in", { timeout:
     await until(() => JSON.stringify(ec.items().containment) === JSON.stringify(NEXT), 60_000, "the push");
     const patch = ec.patches.find((p) => JSON.stringify(p.body).includes('"containment"'));
     expect(patch).toMatchObject({ user: "local-responder", status: 200 });
-    expect(
-      (patch?.body as { items: Array<{ operation: string; key: string }> }).items.map((i) => [
-        i.operation,
-        i.key,
-      ]),
-    ).toEqual([
+    const items = (patch?.body as { items?: Array<{ operation: string; key: string }> } | undefined)?.items;
+    expect(items?.map((i) => [i.operation, i.key])).toEqual([
       ["update", "containment"],
       ["create", "containment_audit_head"],
     ]);

@@ -52,6 +52,8 @@ export interface RunningCli {
   output(): { stdout: string; stderr: string };
   /** Resolves when it exits. */
   done: Promise<CliResult>;
+  /** Sends it a signal (SIGINT: what Ctrl-C does). */
+  signal(name: NodeJS.Signals): void;
 }
 
 /** The same child as `runCli`, readable while it runs (`--wait` prints each region as it confirms). */
@@ -76,5 +78,5 @@ export function spawnCli(
     child.once("error", reject);
     child.once("close", (code) => resolve({ code: code ?? -1, stdout, stderr, json: undefined }));
   });
-  return { output: () => ({ stdout, stderr }), done };
+  return { output: () => ({ stdout, stderr }), done, signal: (name) => child.kill(name) };
 }

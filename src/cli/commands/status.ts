@@ -49,7 +49,7 @@ function alertsOf(s: StatusSnapshot, seen: Alerts): string[] {
     if (w.state === "expiring" && !seen.expiring.has(`${w.id}@${w.version}`)) {
       seen.expiring.add(`${w.id}@${w.version}`);
       out.push(
-        `kill switch ${w.id} expires in ${formatSpan(w.leftMs ?? 0)} (${w.incident ?? "no incident"})`,
+        `kill switch ${w.id}@${w.version} expires in ${formatSpan(w.leftMs ?? 0)} (${w.incident ?? "no incident"})`,
       );
     }
   const rejected = s.rejectedPushes?.length ?? 0;
