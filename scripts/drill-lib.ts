@@ -27,7 +27,7 @@ export const EXPORTS: Readonly<Record<(typeof TENANTS)[number], number>> = { acm
 export const REPORTS_LIMIT = 3;
 export const REPORTS_SENT = 5;
 
-export const DRILL_RULES = {
+const DRILL_RULES = {
   version: 1,
   mode: "enforce",
   tenancy: { from: "path", param: "tenant", pattern: "/api/:tenant/**" },
@@ -56,7 +56,7 @@ export const DRILL_RULES = {
 };
 
 /** The kill switch as a document rule, for `rules test` before it is pushed. */
-export const PROPOSED_RULES = {
+const PROPOSED_RULES = {
   ...DRILL_RULES,
   rules: [
     ...DRILL_RULES.rules,

@@ -7,7 +7,7 @@ import { KILL_SWITCH_ITEM } from "../src/rules/kill-switch.js";
  * code (pattern grammar, duplicate ids, CIDR parsing) cannot be expressed in JSON Schema; editors
  * get structure and descriptions from this file, and `containment rules validate` runs the rest.
  */
-export function rulesJsonSchema(): Record<string, unknown> {
+function rulesJsonSchema(): Record<string, unknown> {
   const document = toJsonSchema(RULES_DOCUMENT, { errorMode: "ignore", target: "draft-07" });
   const killSwitch = toJsonSchema(KILL_SWITCH_ITEM, { errorMode: "ignore", target: "draft-07" });
   return {

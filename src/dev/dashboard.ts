@@ -19,7 +19,7 @@ import { createReaderClient } from "../ops/mirror-reader.js";
 import { createOpsRedis } from "../ops/redis.js";
 import type { EdgeConfigServer } from "./edge-config-server.js";
 
-export const DASHBOARD_PATH = "/_containment";
+const DASHBOARD_PATH = "/_containment";
 
 export type DevDashboard = LocalDashboard;
 

@@ -13,7 +13,7 @@ import { timingSafeEqual } from "../core/hash.js";
 import type { EdgeConfigStore } from "./edge-config-store.js";
 import { bearerToken, sendJson } from "./http-util.js";
 
-export const DIGEST_HEADER = "x-edge-config-digest";
+const DIGEST_HEADER = "x-edge-config-digest";
 
 export interface ReadApiContext {
   id: string;

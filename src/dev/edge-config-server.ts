@@ -11,8 +11,6 @@ import { listen, sendJson, sleep } from "./http-util.js";
 import { type ApiUser, handleVercelApi, type RecordedPatch, type VercelApiState } from "./vercel-api.js";
 
 export type { JsonValue } from "./edge-config-store.js";
-export { EDGE_CONFIG_SIZE_LIMITS, EdgeConfigWriteError } from "./edge-config-store.js";
-export { type RulesFileWatcher, type WatchRulesFileOptions, watchRulesFile } from "./rules-file-watch.js";
 export type { ApiUser, RecordedPatch } from "./vercel-api.js";
 
 export interface EdgeConfigServerOptions {

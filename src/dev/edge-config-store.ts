@@ -37,7 +37,7 @@ export class EdgeConfigWriteError extends Error {
   }
 }
 
-export function validateKey(key: unknown): asserts key is string {
+function validateKey(key: unknown): asserts key is string {
   if (typeof key !== "string" || !KEY_PATTERN.test(key) || key.length > MAX_KEY_LENGTH) {
     throw new EdgeConfigWriteError(
       400,

@@ -56,7 +56,7 @@ const NOT_ENVELOPED = new Set([
   ENVELOPE_HEADER,
 ]);
 
-export function envelopeOf(token: string, headers: Iterable<[string, string]>): string {
+function envelopeOf(token: string, headers: Iterable<[string, string]>): string {
   const list: Array<[string, string]> = [];
   for (const [name, value] of headers) if (!NOT_ENVELOPED.has(name.toLowerCase())) list.push([name, value]);
   return Buffer.from(JSON.stringify({ token, headers: list }), "utf8").toString("base64url");

@@ -31,7 +31,7 @@ function pathAndQuery(url: string): string {
 }
 
 /** Where the request goes at the origin: the origin's scheme, host and base path, then the client's path. */
-export function upstreamUrl(requestUrl: string, upstream: string): string {
+function upstreamUrl(requestUrl: string, upstream: string): string {
   const base = new URL(upstream);
   const prefix = base.pathname.replace(/\/+$/, "");
   return `${base.origin}${prefix}${pathAndQuery(requestUrl)}`;

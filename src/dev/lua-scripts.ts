@@ -18,7 +18,7 @@ export interface PreparedCommand {
 }
 
 /** Replaces a leading `#!lua …` line with an empty one, so Lua error line numbers stay right. */
-export function stripShebang(script: string): string {
+function stripShebang(script: string): string {
   if (!script.startsWith("#!lua")) return script;
   const newline = script.indexOf("\n");
   return newline === -1 ? "" : script.slice(newline);
