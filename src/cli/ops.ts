@@ -6,12 +6,12 @@
 import { readFileSync } from "node:fs";
 import type { Redis } from "@upstash/redis";
 import { type Command, Option } from "commander";
-import { createSigner, type Signer } from "../ops/audit/index.js";
+import { appendAudit, createSigner, type Signer } from "../ops/audit/index.js";
 import { fileJournal } from "../ops/audit/journal-file.js";
 import { loadOpsConfig, type OpsConfig, type OpsFlags } from "../ops/config.js";
 import { createOpsContext, type OpsContext } from "../ops/context.js";
 import { configError, EXIT, isOpsError, OpsError } from "../ops/errors.js";
-import { fastLaneSigningKey } from "../ops/fastlane.js";
+import { type FastLaneAuditEntry, fastLaneSigningKey } from "../ops/fastlane.js";
 import { webhookNotifier } from "../ops/notify.js";
 import { createOpsRedis } from "../ops/redis.js";
 
@@ -93,6 +93,26 @@ async function fastLane(redis: Redis | undefined, config: OpsConfig): Promise<Op
   }
 }
 
+async function auditFastLane(ctx: OpsContext, entry: FastLaneAuditEntry): Promise<void> {
+  const appended = await appendAudit(ctx.audit, {
+    actor: await ctx.actor(),
+    claimedActor: ctx.config.actorClaim ?? null,
+    action: entry.action,
+    phase: "result",
+    incident: null,
+    reason: null,
+    key: entry.key,
+    before: entry.before,
+    after: entry.after,
+    outcome: "ok",
+    detail: entry.action === "fastlane-publish" ? "published" : "withdrawn",
+  });
+  if (appended.journaled)
+    ctx.warn(
+      `AUDIT NOT IN REDIS: journaled in ${ctx.audit.journal?.location} (${appended.error}); run containment audit sync`,
+    );
+}
+
 export async function openOps(flags: GlobalFlags): Promise<Opened> {
   const config = loadOpsConfig({ flags, env: process.env, cwd: process.cwd() });
   const closers: Array<() => Promise<void>> = [];
@@ -107,14 +127,17 @@ export async function openOps(flags: GlobalFlags): Promise<Opened> {
     }
   }
   const warn = (line: string) => console.error(line);
+  const lane = await fastLane(redis, config);
   const ctx = createOpsContext(config, {
     redis,
     journal: fileJournal(config.journal),
     signer: await loadSigner(config.signKey),
-    fastLane: await fastLane(redis, config),
+    fastLane: lane,
     notify: webhookNotifier(config.webhooks, warn),
     warn,
   });
+  // Publishing to (and withdrawing from) the fast lane changes what the edge enforces: chained too.
+  if (lane !== undefined) lane.audit = (entry) => auditFastLane(ctx, entry);
   return {
     ctx,
     config,
