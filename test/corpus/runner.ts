@@ -19,9 +19,9 @@ import { fileURLToPath } from "node:url";
 
 export const CORPUS_DIR = dirname(fileURLToPath(import.meta.url));
 export const CORPUS_SECRET = "corpus-secret-0123456789-abcdefghijklmnop";
-export const OTHER_SECRET = "another-secret-0123456789-abcdefghijklmno";
-export const ISSUER = "https://id.corpus.test/";
-export const AUDIENCE = "corpus-api";
+const OTHER_SECRET = "another-secret-0123456789-abcdefghijklmno";
+const ISSUER = "https://id.corpus.test/";
+const AUDIENCE = "corpus-api";
 
 export interface Expect {
   /** The status the client must get (one of them, when a list). */
@@ -81,7 +81,7 @@ export interface Case {
   steps: Step[];
 }
 
-export function loadFamilies(): Family[] {
+function loadFamilies(): Family[] {
   const dir = join(CORPUS_DIR, "families");
   return readdirSync(dir)
     .filter((name) => name.endsWith(".json"))
@@ -160,7 +160,7 @@ function claimsOf(spec: Record<string, unknown>, now: number): Record<string, un
  * "header": {...}, "claims": {...}}`. Built by hand, not with jose, so headers jose would refuse to
  * sign (`crit`, foreign `jku`) can be written.
  */
-export function mintToken(
+function mintToken(
   description: Record<string, unknown>,
   keys: TokenKeys,
   now = Math.floor(Date.now() / 1000),
@@ -208,7 +208,7 @@ export function expandHeaders(
   ]);
 }
 
-export function keysFromPem(
+function keysFromPem(
   pems: { rsa: string; stranger: string; attacker: string },
   rsaPublicPem: string,
   attackerJwk: Record<string, unknown>,
@@ -337,7 +337,7 @@ function leak(body: string): string | undefined {
   return undefined;
 }
 
-export async function runCase(target: Target, item: Case, keys: TokenKeys): Promise<CaseResult> {
+async function runCase(target: Target, item: Case, keys: TokenKeys): Promise<CaseResult> {
   for (const [index, step] of item.steps.entries()) {
     for (let round = 0; round < (step.repeat ?? 1); round++) {
       const before = target.served();

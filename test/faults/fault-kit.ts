@@ -13,13 +13,13 @@ import type { Harness } from "../support/harness.js";
 
 export type RedisFixtureFactory = () => Promise<RedisFixture>;
 
-export const TIMEOUT_MS = 200;
+const TIMEOUT_MS = 200;
 /**
  * Generous: a shared 2-core machine under a load average of 18 delays timers by hundreds of ms (the
  * deadline then expires in the isolate's queue, not on the network: see README "Choosing timeoutMs").
  * Still tight enough to fail: the slow scenarios hold Redis back 3 s, a black hole forever.
  */
-export const MARGIN_MS = 1_000;
+const MARGIN_MS = 1_000;
 
 export const FAULT_RULES = {
   version: 1,
@@ -95,7 +95,7 @@ export interface Evidence {
   seq: number;
 }
 
-export async function evidence(redis: RedisFixture): Promise<Evidence> {
+async function evidence(redis: RedisFixture): Promise<Evidence> {
   const reader = mirrorReader({ connection: redis.connection });
   const minute = Math.floor(Date.now() / 60_000);
   const counts = await reader.counts({ from: minute - 10, to: minute + 1 });
