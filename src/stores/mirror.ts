@@ -18,15 +18,22 @@
  * request's promise: requests coordinate only through plain flags, and each sends its own fetch.
  * A mirror failure never changes a response: `flush` never rejects.
  */
-import type { Redis } from "@upstash/redis/cloudflare";
 import { withDeadline } from "../core/deadline.js";
-import type { Keyring } from "../core/identity.js";
 import type { Decision } from "../model/decision.js";
-import type { DecisionSink } from "../model/sink.js";
-import { type IsolateReport, serializeReport } from "./isolate-report.js";
 import { MirrorAccumulator } from "./mirror-accumulator.js";
 import { type BatchContext, buildBatch, type FrozenBatch, restore } from "./mirror-batch.js";
-import { isolateMember, MIRROR_KEYS, REPORT_TTL_SECONDS } from "./mirror-layout.js";
+import { reportBeats } from "./mirror-beats.js";
+import { isolateMember, MIRROR_KEYS, } from "./mirror-layout.js";
+import {
+  type Enforcement,
+  type Mirror,
+  type MirrorOptions,
+  type MirrorSettings,
+  type MirrorStats,
+  mirrorSettings,
+  type RedisMirrorDeps,
+} from "./mirror-options.js";
+import { MirrorPace } from "./mirror-pace.js";
 import {
   type Command,
   FLUSH_SCRIPT,
@@ -36,113 +43,16 @@ import {
 } from "./mirror-script.js";
 import { type LuaScript, luaScript } from "./script-runner.js";
 
-export interface MirrorOptions {
-  /** Share (0–1) of allowed decisions written to `events`; every other outcome is always written. Default 0.01. */
-  sampleAllows?: number;
-  /** Approximate length cap of the `events` stream (XADD MAXLEN ~). Default 100 000. */
-  maxEvents?: number;
-  /** Events an isolate buffers between flushes; beyond that they fold into aggregates. Default 2 000. */
-  bufferSize?: number;
-  /** Events per flush. Default 500. */
-  batchSize?: number;
-  /** Least time between two flushes of one isolate. Default 100 ms. */
-  minIntervalMs?: number;
-  /** Least time between two flushes while decisions arrive at `floodRate` per second or more. Default 1 000 ms. */
-  floodIntervalMs?: number;
-  /** Decisions per second (measured over the last batch) that mark a flood. Default 200. */
-  floodRate?: number;
-  /** More events than this of one (rule, route, tenant, network, outcome) in a batch become one aggregate. Default 10. */
-  aggregateAfter?: number;
-  /** Deadline of one flush request. Default 2 000 ms. */
-  timeoutMs?: number;
-  /** Lifetime of `counts`, `traffic` and `top` keys. Default 8 days. */
-  retentionSeconds?: number;
-  /** How often an isolate rewrites its enforcement report. Default 2 000 ms (CONTRACTS.md format 1). */
-  reportEveryMs?: number;
-  /** Distinct traffic fields per minute per isolate before `~overflow`. Default 1 000. */
-  trafficCap?: number;
-  /** Random source for sampling (tests). */
-  random?: () => number;
-}
-
-export interface MirrorStats {
-  /** Decisions handed to `record`. */
-  recorded: number;
-  /** Events waiting for a flush. */
-  buffered: number;
-  /** `events` entries written (single events and aggregates). */
-  sent: number;
-  /** Decisions missing from `counts` plus events lost beyond the aggregates (both counted in Redis). */
-  dropped: number;
-  /** Flush requests sent. */
-  flushes: number;
-  /** Flush requests that failed or were refused (and will be retried). */
-  failures: number;
-  lastError?: string;
-  /** This isolate's id in `isolates` and the `mirror:*` hashes. */
-  isolate?: string;
-  /** Decisions Redis confirmed are in `counts` or `mirror:drops`. */
-  accounted?: number;
-  /** A batch is waiting for Redis to confirm it. */
-  unresolved?: boolean;
-}
-
-/** What an isolate enforces, for its report: digest and kill switches as `id@version`. */
-export interface Enforcement {
-  digest: string;
-  switches: readonly string[];
-  fast: readonly string[];
-}
-
-/** A DecisionSink with visible accounting and a way to record problems of the rules source. */
-export interface Mirror extends DecisionSink {
-  stats(): MirrorStats;
-  recordSource(event: string, detail?: Readonly<Record<string, unknown>>, region?: string): void;
-  /** What the isolate enforces now; a change makes the next flush carry a report. */
-  noteEnforcement(enforcement: Enforcement): void;
-}
-
-export interface RedisMirrorDeps {
-  client: Redis;
-  keyring: Keyring;
-  /** Key prefix, default `containment:`. */
-  prefix?: string;
-  region?: string;
-  /** `CONTAINMENT_REPORT_SECRET`: reports carry a MAC only when it is set. */
-  reportSecret?: string;
-  /** This isolate's id (default: random). */
-  isolate?: string;
-  report?: (event: string, detail?: Readonly<Record<string, unknown>>) => void;
-}
+export type { Enforcement, Mirror, MirrorOptions, MirrorStats, RedisMirrorDeps } from "./mirror-options.js";
 
 const MAX_TABLE = 10_000;
 const MAX_BACKOFF_MS = 10_000;
 const GUARD_TTL_SECONDS = 3_600;
-/** In a flood, more events than this of one aggregate key in a batch fold (see #contextNow). */
-const FLOOD_AGGREGATE_AFTER = 2;
 /** How long one request's waitUntil may keep flushing as the standby. */
 const STANDBY_BUDGET_MS = 20_000;
 // Wall-clock for coordination, never an injected test clock: a frozen clock would spin the standby loop.
 const clock = (): number => Date.now();
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-function settings(options: MirrorOptions) {
-  return {
-    sampleAllows: Math.min(1, Math.max(0, options.sampleAllows ?? 0.01)),
-    maxEvents: Math.max(1, options.maxEvents ?? 100_000),
-    bufferSize: Math.max(1, options.bufferSize ?? 2_000),
-    batchSize: Math.max(1, options.batchSize ?? 500),
-    minIntervalMs: Math.max(0, options.minIntervalMs ?? 100),
-    floodIntervalMs: Math.max(0, options.floodIntervalMs ?? 1_000),
-    floodRate: Math.max(1, options.floodRate ?? 200),
-    aggregateAfter: Math.max(1, options.aggregateAfter ?? 10),
-    timeoutMs: Math.max(1, options.timeoutMs ?? 2_000),
-    retentionSeconds: Math.max(60, options.retentionSeconds ?? 8 * 86_400),
-    reportEveryMs: Math.max(0, options.reportEveryMs ?? 2_000),
-    trafficCap: Math.max(1, options.trafficCap ?? 1_000),
-    random: options.random ?? Math.random,
-  };
-}
 
 /**
  * @example
@@ -150,12 +60,12 @@ function settings(options: MirrorOptions) {
  * createContainment({ sinks: [mirror] }); // or just `redis: { url, token }`: the mirror is on by default
  */
 export function redisMirror(deps: RedisMirrorDeps, options: MirrorOptions = {}): Mirror {
-  return new RedisMirror(deps, settings(options));
+  return new RedisMirror(deps, mirrorSettings(options));
 }
 
 class RedisMirror implements Mirror {
   readonly #deps: Required<Pick<RedisMirrorDeps, "keyring" | "report">> & RedisMirrorDeps;
-  readonly #s: ReturnType<typeof settings>;
+  readonly #s: MirrorSettings;
   readonly #script: LuaScript;
   readonly #prefix: string;
   readonly #region: string;
@@ -166,9 +76,8 @@ class RedisMirror implements Mirror {
   #seq = 0;
   #batches = 0;
   #unresolved: FrozenBatch | undefined;
-  /** Decisions per second of the last batch: a flood stretches the interval, so fewer, fuller batches. */
-  #lastBatchRate = 0;
-  #previousBatchAt = 0;
+  /** Flush intervals and batch shapes by the rate decisions arrive at (floods: fewer, fuller batches). */
+  readonly #pace: MirrorPace;
   #enforcement: Enforcement | undefined;
   #reportDue = true;
   #reportedAt = Number.NEGATIVE_INFINITY;
@@ -182,9 +91,10 @@ class RedisMirror implements Mirror {
   #consecutiveFailures = 0;
   readonly #stats: MirrorStats;
 
-  constructor(deps: RedisMirrorDeps, s: ReturnType<typeof settings>) {
+  constructor(deps: RedisMirrorDeps, s: MirrorSettings) {
     this.#deps = { ...deps, report: deps.report ?? (() => {}) };
     this.#s = s;
+    this.#pace = new MirrorPace(s);
     this.#script = luaScript(deps.client, FLUSH_SCRIPT);
     this.#prefix = deps.prefix ?? "containment:";
     this.#region = deps.region ?? "local";
@@ -294,7 +204,7 @@ class RedisMirror implements Mirror {
     if (this.#standby) return false;
     this.#standby = true;
     try {
-      const interval = this.#interval();
+      const interval = this.#pace.interval();
       // While Redis is failing, the standby waits out the backoff (within its budget): after the last
       // request of an outage nobody else would retry, and an attempt carries the sequence number.
       const giveUpAt = budgetEnd;
@@ -316,86 +226,24 @@ class RedisMirror implements Mirror {
     }
   }
 
-  /**
-   * Time between flushes: `minIntervalMs`, `floodIntervalMs` in a flood, twice that at four times the
-   * flood rate. A flush costs about the same commands however many decisions it carries (one per
-   * count field, aggregate and top member), so the heavier the flood, the fuller each batch should be
-   * (issue 15.6); the dashboard polls every 5 s, so evidence 2 s old is still its latest.
-   */
-  #interval(): number {
-    const rate = this.#lastBatchRate;
-    if (rate < this.#s.floodRate) return this.#s.minIntervalMs;
-    return rate >= 4 * this.#s.floodRate ? 2 * this.#s.floodIntervalMs : this.#s.floodIntervalMs;
-  }
-
-  /**
-   * The batch context for the batch being built now: while decisions arrive at the flood rate
-   * (counted since the last batch), more than two events of one (rule, route, tenant, network,
-   * outcome) already fold into an aggregate, so the first batches of a flood (before its rate is
-   * known from a whole batch) do not write each blocked request as its own entry.
-   */
-  #contextNow(now: number): BatchContext {
-    const decisions = this.#seq - this.#seqAtBatch;
-    const seconds = Math.max(this.#s.minIntervalMs, now - (this.#batchBuiltAt || now - 1_000)) / 1000;
-    this.#seqAtBatch = this.#seq;
-    this.#batchBuiltAt = now;
-    const context = this.#batchContext;
-    const rate = decisions / seconds;
-    if (rate < this.#s.floodRate) return context;
-    // Every other batch of a heavy flood holds its summaries back (mirror-batch.ts holdSummaries).
-    this.#held = rate >= 4 * this.#s.floodRate && !this.#held;
-    return {
-      ...context,
-      aggregateAfter: Math.min(context.aggregateAfter, FLOOD_AGGREGATE_AFTER),
-      holdSummaries: this.#held,
-    };
-  }
-  #seqAtBatch = 0;
-  #batchBuiltAt = 0;
-  #held = false;
-
   /** The heartbeat commands of this attempt: the enforcement report when due. */
   async #beats(now: number): Promise<Command[]> {
     const enforcement = this.#enforcement;
     if (!enforcement || (!this.#reportDue && now - this.#reportedAt < this.#s.reportEveryMs)) return [];
-    const { region, isolate } = { region: this.#region, isolate: this.#batchContext.isolate };
-    const report: IsolateReport = {
-      v: 1,
-      region,
-      isolate,
-      seq: this.#seq,
-      at: now,
-      digest: enforcement.digest,
-      switches: [...enforcement.switches],
-      fast: [...enforcement.fast],
-    };
     this.#reportDue = false;
     this.#reportedAt = now;
-    const key = (name: string): string => this.#prefix + name;
-    const beats: Command[] = [
-      [
-        "SET",
-        key(MIRROR_KEYS.isolate(this.#member)),
-        await serializeReport(report, this.#deps.reportSecret),
-        "EX",
-        String(REPORT_TTL_SECONDS),
-      ],
-      ["ZADD", key(MIRROR_KEYS.isolates), String(now), this.#member],
-    ];
-    const { expiring } = this.#batchContext;
-    if (!expiring.has("~ledger")) {
-      expiring.add("~ledger");
-      const keep = String(this.#s.retentionSeconds);
-      for (const name of [MIRROR_KEYS.seq, MIRROR_KEYS.accounted, MIRROR_KEYS.contact, MIRROR_KEYS.isolates])
-        beats.push(["EXPIRE", key(name), keep]);
-      beats.push([
-        "ZREMRANGEBYSCORE",
-        key(MIRROR_KEYS.isolates),
-        "-inf",
-        String(now - this.#s.retentionSeconds * 1000),
-      ]);
-    }
-    return beats;
+    return reportBeats({
+      prefix: this.#prefix,
+      region: this.#region,
+      isolate: this.#batchContext.isolate,
+      member: this.#member,
+      seq: this.#seq,
+      now,
+      enforcement,
+      reportSecret: this.#deps.reportSecret,
+      retentionSeconds: this.#s.retentionSeconds,
+      expiring: this.#batchContext.expiring,
+    });
   }
 
   async #attempt(batch: FrozenBatch | undefined): Promise<FlushAnswer> {
@@ -430,7 +278,7 @@ class RedisMirror implements Mirror {
         this.#unresolved = await buildBatch(
           ++this.#batches,
           this.#accumulator.take(this.#s.bufferSize),
-          this.#contextNow(startedAt),
+          this.#pace.contextFor(startedAt, this.#seq, this.#batchContext),
           { batchSize: this.#s.batchSize, accumulator: this.#accumulator },
         );
       const batch = this.#unresolved;
@@ -458,9 +306,7 @@ class RedisMirror implements Mirror {
     this.#backoffUntil = 0;
     if (!batch) return;
     const now = clock();
-    const seconds = Math.max(this.#s.minIntervalMs, now - (this.#previousBatchAt || now - 1_000)) / 1000;
-    this.#previousBatchAt = now;
-    this.#lastBatchRate = batch.decisions / seconds;
+    this.#pace.applied(batch.decisions, now);
     this.#stats.accounted = (this.#stats.accounted ?? 0) + answer.accounted;
     const refused = answer.failed.map((index) => batch.undo[index]).filter((undo) => undo !== undefined);
     this.#stats.sent +=
