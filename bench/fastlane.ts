@@ -14,7 +14,7 @@ import { type FastLaneContext, generateFastLaneKeys, publishFastLane } from "../
 import { startRedisServer } from "../test/support/redis-server.js";
 import { type LatencyWorker, startLatencyWorker } from "./lib/latency-worker.js";
 import type { BenchRecord } from "./lib/record.js";
-import { median, quantile, sig } from "./lib/stats.js";
+import { median, quantile } from "./lib/stats.js";
 
 const REGIONS = ["iad1", "fra1", "hnd1"] as const;
 const VISIBILITY_MS = 10_000;

@@ -23,7 +23,7 @@ import type { Decision } from "../model/decision.js";
 import { MirrorAccumulator } from "./mirror-accumulator.js";
 import { type BatchContext, buildBatch, type FrozenBatch, restore } from "./mirror-batch.js";
 import { reportBeats } from "./mirror-beats.js";
-import { isolateMember, MIRROR_KEYS, } from "./mirror-layout.js";
+import { isolateMember, MIRROR_KEYS } from "./mirror-layout.js";
 import {
   type Enforcement,
   type Mirror,
