@@ -208,20 +208,6 @@ export function expandHeaders(
   ]);
 }
 
-function keysFromPem(
-  pems: { rsa: string; stranger: string; attacker: string },
-  rsaPublicPem: string,
-  attackerJwk: Record<string, unknown>,
-): TokenKeys {
-  return {
-    rsaPrivate: createPrivateKey(pems.rsa),
-    rsaPublicPem,
-    strangerPrivate: createPrivateKey(pems.stranger),
-    attackerPrivate: createPrivateKey(pems.attacker),
-    attackerJwk,
-  };
-}
-
 /* ---------- sending ---------- */
 
 export interface Answer {
