@@ -11,7 +11,7 @@
  *   with the runner playing the front server (drops client x-real-ip/x-forwarded-*, sets its own).
  *   Cases that need the socket (raw targets, refused methods, source addresses) run in `dev` only.
  */
-import { createHmac, createPrivateKey, type KeyObject, sign } from "node:crypto";
+import { createHmac, type KeyObject, sign } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { connect } from "node:net";
 import { dirname, join } from "node:path";
