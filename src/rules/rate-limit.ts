@@ -1,4 +1,8 @@
-import * as v from "valibot";
+/**
+ * `rate-limit` compiled: per request, the identity's counter and quarantine keys, one store check
+ * under the rule's deadline, and the verdict (headers, 429, quarantine). The schema is
+ * rate-limit-schema.ts, refunds of unused checks rate-limit-refund.ts.
+ */
 import { withDeadline } from "../core/deadline.js";
 import { parseDuration, seconds } from "../core/duration.js";
 import { RulesInvalid } from "../core/errors.js";
@@ -14,49 +18,12 @@ import {
   type RateLimitStore,
 } from "../model/store.js";
 import type { Verdict } from "../model/verdict.js";
-import { DATA_CLASSES, DURATION, FAIL_MODE, MATCH, RULE_ID, RULE_MODE, TIMEOUT_MS } from "./common.js";
+import { refundUnused } from "./rate-limit-refund.js";
+import type { RateLimitRuleSpec } from "./rate-limit-schema.js";
 import type { CompileContext, CompiledRule, RuleContext, SiblingSpec } from "./rule.js";
 import { addressedTenant } from "./tenancy.js";
 
-/**
- * `rate-limit`: cap how fast one identity can pull from an endpoint (exports, bulk reads).
- * Counters live in the store (Redis: this project's Lua scripts, one round trip per check with the
- * quarantine lookup), keyed by the route template so every spelling of one endpoint shares a counter.
- * A check whose answer is not used (deadline passed, the fail mode answered) is refunded by its id.
- */
-export const RATE_LIMIT_RULE = v.strictObject({
-  id: RULE_ID,
-  kind: v.literal("rate-limit"),
-  match: MATCH,
-  mode: v.optional(RULE_MODE),
-  dataClasses: v.optional(DATA_CLASSES),
-  limit: v.pipe(v.number(), v.integer("must be a whole number"), v.minValue(1), v.maxValue(1_000_000)),
-  window: DURATION,
-  algorithm: v.optional(
-    v.picklist(
-      ["fixed-window", "sliding-window", "token-bucket"],
-      'must be "fixed-window", "sliding-window" or "token-bucket"',
-    ),
-  ),
-  /** Token bucket only: tokens added per window (default `limit`). */
-  refill: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1_000_000))),
-  by: v.optional(
-    v.pipe(
-      v.array(v.picklist(["tenant", "user", "ip", "route"], 'must be "tenant", "user", "ip" or "route"')),
-      v.minLength(1, "must name at least one identity key"),
-    ),
-  ),
-  failMode: v.optional(FAIL_MODE),
-  timeoutMs: v.optional(TIMEOUT_MS),
-  quarantine: v.optional(
-    v.strictObject({
-      after: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1000)),
-      for: DURATION,
-      scope: v.optional(v.picklist(["rule", "all"], 'must be "rule" or "all"')),
-    }),
-  ),
-});
-export type RateLimitRuleSpec = v.InferOutput<typeof RATE_LIMIT_RULE>;
+export { RATE_LIMIT_RULE, type RateLimitRuleSpec } from "./rate-limit-schema.js";
 
 export const DEFAULT_ALGORITHM: Algorithm = "sliding-window";
 /** Without `by`, a rule counts per user: the verified subject, or the client network when there is none. */
@@ -161,34 +128,6 @@ function failureReporter(rule: string, services: CompileContext["services"]): (e
       message: (error instanceof Error ? error.message : String(error)).slice(0, 200),
     });
   };
-}
-
-/** How long a timed-out check may take to settle before its refund goes out anyway. */
-const SETTLE_MS = 10_000;
-const REFUND_DEADLINE_MS = 2_000;
-const REFUND_ATTEMPTS = 3;
-const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/**
- * Takes back a check whose answer was not used. It waits for the check to settle first (a paused
- * Redis runs it late) and refunds even when it failed (the reply may be what was lost); the refund
- * is idempotent and leaves a tombstone, so a check that lands after it never counts.
- */
-export async function refundUnused(
-  limiter: Limiter,
-  key: string,
-  ticket: CheckTicket,
-  check: Promise<unknown>,
-): Promise<boolean> {
-  await withDeadline(check, SETTLE_MS, "unused rate-limit check").catch(() => {});
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await withDeadline(limiter.refund(key, ticket), REFUND_DEADLINE_MS, "rate-limit refund");
-    } catch (error) {
-      if (attempt >= REFUND_ATTEMPTS) throw error;
-      await pause(250 * attempt);
-    }
-  }
 }
 
 /** The counter key and the quarantine keys a request is checked against. */
