@@ -7,9 +7,19 @@
  * Pure (no I/O besides reading those two files), so the CLI, the dashboard and tests share it;
  * `containment doctor` checks each value live.
  */
-import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import {
+  DEV_FILE,
+  type DevFile,
+  PROJECT_FILE,
+  type ProjectFile,
+  readDevFile,
+  readProjectFile,
+  type Webhook,
+} from "./config-files.js";
 import { configError } from "./errors.js";
+
+export { DEV_FILE, type DevEndpoints, PROJECT_FILE, type Webhook } from "./config-files.js";
 
 export type Plan = "hobby" | "pro" | "enterprise";
 
@@ -21,18 +31,10 @@ export const PLAN_LIMITS: Readonly<Record<Plan, number>> = {
 };
 
 export const VERCEL_API = "https://api.vercel.com";
-export const PROJECT_FILE = "containment.json";
-export const DEV_FILE = join(".containment", "dev.json");
 export const JOURNAL_FILE = join(".containment", "audit-journal.jsonl");
 
 /** Upstash REST (what `@upstash/redis` takes) or a `redis://` URL (the CLI bridges it). */
 export type RedisConfig = { url: string; token: string } | { redisUrl: string };
-
-export interface Webhook {
-  url: string;
-  /** `json`: our event object; `slack`: `{ text }` for Slack-compatible incoming webhooks. */
-  format: "json" | "slack";
-}
 
 export interface OpsConfig {
   edgeConfig: {
@@ -82,60 +84,6 @@ export interface LoadOptions {
   flags?: OpsFlags;
   env?: Readonly<Record<string, string | undefined>>;
   cwd?: string;
-}
-
-interface ProjectFile {
-  edgeConfigId?: string;
-  teamId?: string;
-  plan?: string;
-  prefix?: string;
-  incident?: string;
-  webhooks?: Array<string | Webhook>;
-  signKey?: string;
-}
-
-interface DevFile {
-  edgeConfig: { id: string; readUrl: string; apiBase: string; token: string };
-  redis?: { url: string; token: string };
-  prefix?: string;
-  reportSecret?: string;
-}
-
-const SECRET_FIELDS = ["token", "vercelToken", "apiToken", "redisToken", "secret", "password"];
-
-function readJson(file: string, what: string): unknown {
-  try {
-    return JSON.parse(readFileSync(file, "utf8"));
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw configError(`${file} (${what}) is not valid JSON: ${reason}`);
-  }
-}
-
-function readProjectFile(cwd: string): ProjectFile | undefined {
-  const file = join(cwd, PROJECT_FILE);
-  if (!existsSync(file)) return undefined;
-  const raw = readJson(file, "project file");
-  if (raw === null || typeof raw !== "object" || Array.isArray(raw))
-    throw configError(`${file} must hold a JSON object like {"edgeConfigId":"ecfg_…","plan":"pro"}`);
-  const leaked = SECRET_FIELDS.find((field) => field in raw);
-  if (leaked !== undefined)
-    throw configError(
-      `${file} must not hold secrets (found "${leaked}"): remove it and set VERCEL_TOKEN / UPSTASH_REDIS_REST_TOKEN in the environment`,
-    );
-  return raw as ProjectFile;
-}
-
-function readDevFile(cwd: string): DevFile {
-  const file = join(cwd, DEV_FILE);
-  if (!existsSync(file))
-    throw configError(
-      `--local needs a running \`containment dev\` started in ${cwd} (no ${DEV_FILE} here): start it, or drop --local`,
-    );
-  const raw = readJson(file, "written by containment dev") as Partial<DevFile>;
-  if (typeof raw.edgeConfig?.id !== "string" || typeof raw.edgeConfig.apiBase !== "string")
-    throw configError(`${file} is incomplete: restart \`containment dev\` to rewrite it`);
-  return raw as DevFile;
 }
 
 /**
@@ -371,6 +319,3 @@ function common(
   if (signKey !== undefined) out.signKey = resolve(cwd, signKey);
   return out;
 }
-
-/** What `containment dev` writes to `.containment/dev.json` (the shape `--local` reads). */
-export type DevEndpoints = DevFile;
