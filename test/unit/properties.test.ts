@@ -239,6 +239,24 @@ describe("the ruleset digest's canonical JSON", () => {
   });
 });
 
+describe("the raw path of a request", () => {
+  it("is the URL text from the path's / to the first ? or #, as the slice-and-search reading took it", () => {
+    const suffix = fc.constantFrom("", "?", "?a=/b", "?x=1#f/g", "#frag", "#a?b", "?a#b?c", "?/");
+    fc.assert(
+      fc.property(rawPath, suffix, (path, tail) => {
+        const request = new Request(`https://app.example.com${path}${tail}`);
+        const url = request.url;
+        const start = url.indexOf("/", url.indexOf("//") + 2);
+        const end = url.slice(start).search(/[?#]/);
+        const expected = normalizePath(end === -1 ? url.slice(start) : url.slice(start, start + end));
+        const result = normalizeRequest(request);
+        if (!expected.ok) expect(result.ok).toBe(false);
+        else expect(result.ok && result.request.paths).toEqual(expected.candidates);
+      }),
+    );
+  });
+});
+
 /** A reference matcher written as plainly as possible: segment by segment, recursion for `**`. */
 function referenceMatch(pattern: readonly PatternSegment[], lower: readonly string[]): boolean {
   const [head, ...rest] = pattern;
