@@ -48,7 +48,7 @@ export function createProgram(): Command {
     .addCommand(evidenceCommand());
 }
 
-/** Usage mistakes (unknown flag, missing argument) exit 2 with commander's one line; --help exits 0. */
+/** Usage mistakes (unknown flag, missing argument) exit 2 with one line; --help exits 0. */
 function exitOnUsageErrors(command: Command): void {
   command.exitOverride((error: CommanderError) => {
     const ok =
@@ -57,7 +57,10 @@ function exitOnUsageErrors(command: Command): void {
       error.code === "commander.help";
     process.exit(ok ? EXIT.ok : EXIT.usage);
   });
-  command.showHelpAfterError("(add --help for usage and an example)");
+  // One line: commander's message and where to look, on the same line.
+  command.configureOutput({
+    outputError: (text, write) => write(`${text.trimEnd()} (add --help for usage and an example)\n`),
+  });
   for (const sub of command.commands) exitOnUsageErrors(sub);
 }
 

@@ -161,6 +161,10 @@ function keygenCommand(): Command {
 export function auditCommand(): Command {
   return new Command("audit")
     .description("the tamper-evident audit trail of every change")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  $ containment audit verify\n  $ containment audit export --out INC-2041-audit.jsonl",
+    )
     .addCommand(logCommand())
     .addCommand(exportCommand())
     .addCommand(verifyCommand())

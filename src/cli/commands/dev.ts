@@ -101,7 +101,7 @@ export function devCommand(): Command {
     )
     .addHelpText(
       "after",
-      "\nIn a Next.js project (next dev on port 3001, EDGE_CONFIG in .env.local from the banner):\n  npx containment dev --upstream http://127.0.0.1:3001 --edge-config-port 4111\n\nA basePath + i18n app whose tenant binding reads TB_SECRET from the environment:\n  TB_SECRET=… npx containment dev --upstream http://127.0.0.1:3001 --base-path /docs --locales en,de",
+      "\nExample:\n  $ containment dev --redis redis://127.0.0.1:6379\n\nIn a Next.js project (next dev on port 3001, EDGE_CONFIG in .env.local from the banner):\n  npx containment dev --upstream http://127.0.0.1:3001 --edge-config-port 4111\n\nA basePath + i18n app whose tenant binding reads TB_SECRET from the environment:\n  TB_SECRET=… npx containment dev --upstream http://127.0.0.1:3001 --base-path /docs --locales en,de",
     )
     .action(async (flags: DevFlags) => {
       try {

@@ -108,6 +108,10 @@ function verifyCommand(): Command {
 export function evidenceCommand(): Command {
   return new Command("evidence")
     .description("incident evidence that outlives the mirror's retention")
+    .addHelpText(
+      "after",
+      "\nExample:\n  $ containment evidence export --incident INC-2041 --out evidence/INC-2041",
+    )
     .addCommand(exportCommand())
     .addCommand(verifyCommand());
 }

@@ -216,6 +216,10 @@ function listCommand(): Command {
 export function incidentCommand(): Command {
   return new Command("incident")
     .description("open, close and list incidents")
+    .addHelpText(
+      "after",
+      `\nExample:\n  $ containment incident open INC-2041 --title "patient export leak" --data phi`,
+    )
     .addCommand(openCommand())
     .addCommand(closeCommand())
     .addCommand(listCommand());

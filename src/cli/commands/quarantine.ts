@@ -57,6 +57,10 @@ function releaseCommand(): Command {
 export function quarantineCommand(): Command {
   return new Command("quarantine")
     .description("list and release quarantined identities")
+    .addHelpText(
+      "after",
+      `\nExamples:\n  $ containment quarantine list\n  $ containment quarantine release tenant:1f2e3d4c5b6a7980 --reason "partner batch job"`,
+    )
     .addCommand(listCommand())
     .addCommand(releaseCommand());
 }

@@ -221,6 +221,7 @@ function pushCommand(): Command {
 export function rulesCommand(): Command {
   return new Command("rules")
     .description("validate, diff, pull and push the rules document")
+    .addHelpText("after", "\nExample:\n  $ containment rules diff rules/production.json")
     .addCommand(validateCommand())
     .addCommand(diffCommand())
     .addCommand(pullCommand())

@@ -1,4 +1,4 @@
-import { Command } from "commander";
+import { Command, InvalidArgumentError } from "commander";
 import { formatLeft, formatSpan } from "../../ops/actions/list.js";
 import { readStatus, type StatusSnapshot } from "../../ops/actions/status.js";
 import { webhookNotifier } from "../../ops/notify.js";
@@ -64,12 +64,19 @@ function alertsOf(s: StatusSnapshot, seen: Alerts): string[] {
   return out;
 }
 
+function everySeconds(text: string): number {
+  const n = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || n < 1 || n > 3600)
+    throw new InvalidArgumentError("must be a number of seconds from 1 to 3600");
+  return n;
+}
+
 /** `containment status [--watch]`. */
 export function statusCommand(): Command {
   const command = new Command("status")
     .description("what is enforced where: live digest, regions, switches, blocked counts, quarantines, drops")
     .option("--watch", "refresh in place every --every seconds (Ctrl-C to stop)")
-    .option("--every <seconds>", "refresh interval of --watch", (t) => Math.max(1, Number(t) || 2), 2)
+    .option("--every <seconds>", "refresh interval of --watch (1 to 3600)", everySeconds, 2)
     .addHelpText(
       "after",
       "\nExamples:\n  $ containment status\n  $ containment status --watch --webhook slack:https://hooks.slack.com/services/…",
