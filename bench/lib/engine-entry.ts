@@ -9,6 +9,7 @@ export { normalizeRequest } from "../../src/core/request.js";
 export { evaluate } from "../../src/engine/evaluate.js";
 export { createContainment } from "../../src/engine/firewall.js";
 export { isBlocked } from "../../src/model/decision.js";
+export { forgetParsedPatterns } from "../../src/rules/pattern.js";
 export { compileRuleset } from "../../src/rules/ruleset.js";
 export { parseDocument } from "../../src/rules/validate.js";
 export { memoryStore } from "../../src/stores/memory.js";

@@ -11,8 +11,33 @@ export type PatternSegment =
 const MAX_PATTERN_SEGMENTS = 32;
 const PARAM = /^:[A-Za-z_][\w]{0,31}$/;
 
+/**
+ * Parsed patterns by text: validation and compile parse every pattern of a document, many rules
+ * share a route, and a new document mostly repeats the last one's. Results are frozen (shared);
+ * bounded, cleared when full.
+ */
+const parsedPatterns = new Map<string, readonly PatternSegment[] | string>();
+const MAX_CACHED_PATTERNS = 20_000;
+
+/** Empties the memo: benchmarks time a cold isolate's validation with it (bench/lib/eval-size.ts). */
+export function forgetParsedPatterns(): void {
+  parsedPatterns.clear();
+}
+
 /** Parses a pattern; the error text says what is wrong, for a JSON-path-addressed validation issue. */
-export function parsePattern(pattern: string): PatternSegment[] | string {
+export function parsePattern(pattern: string): readonly PatternSegment[] | string {
+  const known = parsedPatterns.get(pattern);
+  if (known !== undefined) return known;
+  const parsed = parseFresh(pattern);
+  if (parsedPatterns.size >= MAX_CACHED_PATTERNS) parsedPatterns.clear();
+  parsedPatterns.set(
+    pattern,
+    typeof parsed === "string" ? parsed : Object.freeze(parsed.map((s) => Object.freeze(s))),
+  );
+  return parsedPatterns.get(pattern) as readonly PatternSegment[] | string;
+}
+
+function parseFresh(pattern: string): PatternSegment[] | string {
   if (!pattern.startsWith("/")) return "must start with /";
   const parts = pattern.split("/").slice(1);
   if (parts.length === 1 && parts[0] === "") return [];

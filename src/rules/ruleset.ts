@@ -95,7 +95,6 @@ export function compileRuleset(
   for (const { key, spec } of killSwitches) rules.push(place(compileKillSwitch(spec), key));
 
   const trie = new RouteTrie<Binding>();
-  const parsedPatterns = new Map<string, ReturnType<typeof parsePattern>>();
   for (const rule of rules) {
     const binding: Binding = {
       rule,
@@ -106,12 +105,8 @@ export function compileRuleset(
     };
     const patterns = typeof rule.match.path === "string" ? [rule.match.path] : rule.match.path;
     for (const pattern of patterns) {
-      // Many rules share a route (headers and switches on one API): each pattern parsed once.
-      let parsed = parsedPatterns.get(pattern);
-      if (parsed === undefined) {
-        parsed = parsePattern(pattern);
-        parsedPatterns.set(pattern, parsed);
-      }
+      // Memoized (pattern.ts): validation parsed it already, and many rules share a route.
+      const parsed = parsePattern(pattern);
       if (typeof parsed !== "string") trie.insert(pattern, parsed, binding);
     }
   }
