@@ -88,6 +88,12 @@ export class MirrorAccumulator {
   readonly #limits: AccumulatorLimits;
   #taken: Taken = MirrorAccumulator.#empty();
   #countEntries = 0;
+  /**
+   * Traffic fields this isolate has named per minute, across flushes: the cap is per minute, so a
+   * minute flushed sixty times still names at most `trafficCap` fields. Minutes older than the
+   * newest two are forgotten (their fields can no longer grow).
+   */
+  readonly #trafficNames = new Map<number, Set<string>>();
 
   constructor(limits: AccumulatorLimits) {
     this.#limits = limits;
@@ -151,10 +157,20 @@ export class MirrorAccumulator {
   }
 
   addTraffic(minute: number, field: string, n: number): void {
-    const fields = this.#taken.traffic.get(minute);
-    const known = fields?.has(field) ?? false;
-    const full = (fields?.size ?? 0) >= this.#limits.trafficCap;
-    addTo(this.#taken.traffic, minute, known || !full ? field : TRAFFIC_OVERFLOW, n);
+    const names = this.#trafficNamesOf(minute);
+    if (field !== TRAFFIC_OVERFLOW && !names.has(field) && names.size < this.#limits.trafficCap)
+      names.add(field);
+    addTo(this.#taken.traffic, minute, names.has(field) ? field : TRAFFIC_OVERFLOW, n);
+  }
+
+  #trafficNamesOf(minute: number): Set<string> {
+    let names = this.#trafficNames.get(minute);
+    if (!names) {
+      names = new Set();
+      this.#trafficNames.set(minute, names);
+      for (const old of this.#trafficNames.keys()) if (old < minute - 1) this.#trafficNames.delete(old);
+    }
+    return names;
   }
 
   addTop(entry: string, n: number): void {
