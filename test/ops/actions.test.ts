@@ -58,6 +58,17 @@ describe("actions against the Vercel API stand-in and a real Redis", () => {
     expect(ec.items()["containment_kill_api-race"]).toBeUndefined();
   });
 
+  it("continues a switch's versions after a lift, so an isolate still on the old id@1 never confirms the new one", async () => {
+    const c = ctx();
+    const kill = (reason: string) =>
+      planKill(c, { pattern: "/api/again/**", reason, incident: "INC-A" }).then((plan) => applyKill(c, plan));
+    expect(await kill("first")).toMatchObject({ id: "api-again", version: 1, created: true });
+    await applyLift(c, await planLift(c, { id: "api-again" }), "too early");
+    expect(await kill("again")).toMatchObject({ id: "api-again", version: 2, created: true });
+    expect(ec.items()["containment_kill_api-again"]).toMatchObject({ version: 2, reason: "again" });
+    await applyLift(c, await planLift(c, { id: "api-again" }), "done");
+  });
+
   it("extends from the current expiry and bumps the version", async () => {
     const now = Date.parse("2026-12-01T10:00:00Z");
     const c = ctx({ now: () => now });

@@ -21,6 +21,7 @@ import {
   type SwitchItem,
   switchKey,
 } from "./switch-item.js";
+import { lastRecordedVersion } from "./switch-version.js";
 
 export interface KillInput {
   pattern: string | string[];
@@ -96,7 +97,8 @@ export async function planKill(ctx: OpsContext, input: KillInput): Promise<KillP
   checkSwitchItem(key, { ...draft, version: 1 });
   const snapshot = await readStore(ctx);
   const before = asSwitch(snapshot.items.get(key));
-  const item = checkSwitchItem(key, { ...draft, version: (before?.version ?? 0) + 1 });
+  const last = before === undefined ? await lastRecordedVersion(ctx, key) : (before.version ?? 0);
+  const item = checkSwitchItem(key, { ...draft, version: last + 1 });
   const size = sizeReport(ctx, snapshot, key, item as unknown as Json);
   if (size.after > size.limit)
     throw new OpsError(
