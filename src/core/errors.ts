@@ -36,6 +36,14 @@ export abstract class ContainmentError extends Error {
   }
 }
 
+/**
+ * An error's text for a report or a log line: its message, never `String(error)`, whose class name
+ * a minified bundle mangles (`Oe: edge-containment: …`).
+ */
+export function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 const strip = (message: string): string => message.replace(/^edge-containment: /, "");
 
 function summary(issues: readonly RulesIssue[]): string {

@@ -1,3 +1,4 @@
+import { errorText } from "../core/errors.js";
 import type { IdentityOptions } from "../core/identity.js";
 import { type NormalizedRequest, type NormalizeOptions, normalizeRequest } from "../core/request.js";
 import {
@@ -237,7 +238,7 @@ type RecordDecision = (
 
 /** Hands each decision to every sink (the mirror first); a failing sink never fails the request. */
 function recorder(sinks: readonly DecisionSink[], services: Services): RecordDecision {
-  const failed = (error: unknown) => services.report("mirror-error", { message: String(error) });
+  const failed = (error: unknown) => services.report("mirror-error", { message: errorText(error) });
   return (decision, waitUntil, recordAllow = true) => {
     if (!recordAllow && decision.outcome === "allow") return;
     for (const sink of sinks) {

@@ -80,7 +80,3 @@ export function usageError(message: string, details?: Record<string, unknown>): 
 export function configError(message: string, details?: Record<string, unknown>): OpsError {
   return new OpsError("ERR_CONFIG", message, details);
 }
-
-export function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}

@@ -18,7 +18,9 @@
  * request's promise: requests coordinate only through plain flags, and each sends its own fetch.
  * A mirror failure never changes a response: `flush` never rejects.
  */
+
 import { withDeadline } from "../core/deadline.js";
+import { errorText } from "../core/errors.js";
 import type { Decision } from "../model/decision.js";
 import { MirrorAccumulator } from "./mirror-accumulator.js";
 import { type BatchContext, buildBatch, type FrozenBatch, restore } from "./mirror-batch.js";
@@ -187,7 +189,7 @@ class RedisMirror implements Mirror {
         await this.#send();
       }
     } catch (error) {
-      this.#deps.report("mirror-error", { message: String(error).slice(0, 200) });
+      this.#deps.report("mirror-error", { message: errorText(error).slice(0, 200) });
     }
   }
 
@@ -287,7 +289,7 @@ class RedisMirror implements Mirror {
         answer = await this.#attempt(batch);
       } catch (error) {
         // Transport failure or deadline: Redis may or may not have applied it; the guard decides on retry.
-        this.#trouble(String(error));
+        this.#trouble(errorText(error));
         return;
       }
       if (answer.status === -1) {

@@ -1,6 +1,6 @@
 import { Command } from "commander";
+import { errorText } from "../../core/errors.js";
 import { readAnchor } from "../../ops/audit/index.js";
-import { errorText } from "../../ops/errors.js";
 import { hookLabel } from "../../ops/notify.js";
 import { aclCommands } from "../../ops/redis-acl.js";
 import { action, emit, withOpsOptions } from "../ops.js";

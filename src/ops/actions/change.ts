@@ -5,6 +5,8 @@
  * fails nothing changed, the result entry says so, and the error goes up. If Redis is down the
  * change still stands and the entries are journaled; the outcome says so, loudly.
  */
+
+import { errorText } from "../../core/errors.js";
 import {
   ANCHOR_KEY,
   type AppendResult,
@@ -15,7 +17,7 @@ import {
 } from "../audit/index.js";
 import type { OpsContext } from "../context.js";
 import type { Json, PatchOperation } from "../edge-config-api.js";
-import { errorText, isOpsError, OpsError } from "../errors.js";
+import { isOpsError, OpsError } from "../errors.js";
 
 export interface Change {
   action: AuditAction;

@@ -5,10 +5,11 @@
  * without a matching audit entry (the Vercel UI, curl, Terraform). Every part that cannot be read
  * says so instead of failing the whole snapshot.
  */
+
+import { errorText } from "../../core/errors.js";
 import { canonicalJson, readAudit } from "../audit/index.js";
 import type { OpsContext } from "../context.js";
 import type { Json } from "../edge-config-api.js";
-import { errorText } from "../errors.js";
 import { type SwitchRow, switchRows } from "./list.js";
 import { KILL_PREFIX, RULES_KEY, readStore } from "./store.js";
 

@@ -9,8 +9,8 @@
  */
 import type { Redis } from "@upstash/redis";
 import { withDeadline } from "../../core/deadline.js";
+import { errorText } from "../../core/errors.js";
 import type { Json, PatchOperation, VercelApi } from "../edge-config-api.js";
-import { errorText } from "../errors.js";
 import { chainEntry, type ReadFilter, readChain } from "./chain.js";
 import { type AuditDraft, type AuditRecord, parseHead } from "./entry.js";
 import type { Journal } from "./journal.js";
