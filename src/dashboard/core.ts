@@ -68,13 +68,21 @@ export function createCore(options: CoreOptions): CoreHandler {
   };
   return async (request, page) => {
     const url = new URL(request.url);
-    if (!url.pathname.startsWith(options.basePath))
-      return problem(404, "not_found", "No such dashboard path.");
-    const path = url.pathname.slice(options.basePath.length);
+    // Next.js hands route handlers `request.url` without next.config's basePath, and says it in
+    // `request.nextUrl.basePath`: the browser's URLs need it, the route match does not.
+    const appBase = (request as Request & { nextUrl?: { basePath?: string } }).nextUrl?.basePath || "";
+    const pathname =
+      appBase !== "" && url.pathname.startsWith(`${appBase}${options.basePath}`)
+        ? url.pathname.slice(appBase.length)
+        : url.pathname;
+    if (!pathname.startsWith(options.basePath)) return problem(404, "not_found", "No such dashboard path.");
+    const path = pathname.slice(options.basePath.length);
     if (request.method !== "GET" && request.method !== "HEAD")
       return problem(405, "method_not_allowed", "This endpoint only answers GET.", { allow: "GET, HEAD" });
-    if (path === "") return redirect(`${options.basePath}/`);
-    if (path === "/") return html(renderPage({ ...page, title: options.title }));
+    // With and without the trailing slash: Next.js (trailingSlash: false) redirects `/containment/`
+    // to `/containment`, so redirecting back would loop. The page builds its URLs on `base`.
+    if (path === "" || path === "/")
+      return html(renderPage({ ...page, title: options.title, base: `${appBase}${options.basePath}/` }));
     if (path.startsWith("/assets/")) return asset(path.slice("/assets/".length));
     if (path === "/api/v1" || path === "/api/v1/") return json(200, API_INDEX);
     if (path === "/api/v1/snapshot") return snapshotResponse(source);
@@ -88,10 +96,6 @@ export function createCore(options: CoreOptions): CoreHandler {
       });
     return problem(404, "not_found", "No such dashboard path; the API index is at api/v1.");
   };
-}
-
-function redirect(location: string): Response {
-  return new Response(null, { status: 308, headers: securityHeaders({ location }) });
 }
 
 function html(body: string): Response {

@@ -11,6 +11,12 @@ export interface PageOptions {
   /** CSRF token the page sends back with every action (local dashboard). */
   csrf?: string | undefined;
   title?: string | undefined;
+  /**
+   * Where the dashboard lives, ending in `/` (`/portal/containment/`): asset and API URLs are built on
+   * it, so the page works with or without a trailing slash (Next.js redirects one away; the page's
+   * CSP forbids a <base> element). Default: relative URLs.
+   */
+  base?: string | undefined;
 }
 
 function escapeHtml(value: string): string {
@@ -57,6 +63,7 @@ const ACTIONS_FORM = `
 
 export function renderPage(options: PageOptions): string {
   const title = escapeHtml(options.title ?? "Containment dashboard");
+  const base = escapeHtml(options.base ?? "");
   const csrf =
     options.csrf === undefined ? "" : `<meta name="containment-csrf" content="${escapeHtml(options.csrf)}">`;
   return `<!doctype html>
@@ -66,12 +73,13 @@ export function renderPage(options: PageOptions): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <meta name="containment-actions" content="${options.actions ? "on" : "off"}">
+<meta name="containment-base" content="${base}">
 ${csrf}
 <title>${title}</title>
-<link rel="stylesheet" href="assets/${ASSET_NAMES.uplotCss}">
-<link rel="stylesheet" href="assets/${ASSET_NAMES.appCss}">
-<script src="assets/${ASSET_NAMES.uplotJs}" defer></script>
-<script src="assets/${ASSET_NAMES.appJs}" defer></script>
+<link rel="stylesheet" href="${base}assets/${ASSET_NAMES.uplotCss}">
+<link rel="stylesheet" href="${base}assets/${ASSET_NAMES.appCss}">
+<script src="${base}assets/${ASSET_NAMES.uplotJs}" defer></script>
+<script src="${base}assets/${ASSET_NAMES.appJs}" defer></script>
 </head>
 <body>
 <a class="skip" href="#main">Skip to content</a>

@@ -10,6 +10,7 @@ import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type StartedLocalDashboard, startLocalDashboard } from "../../src/dashboard/local/server.js";
 import { type EdgeConfigServer, startEdgeConfigServer } from "../../src/dev/edge-config-server.js";
+import { openIncident } from "../../src/ops/incidents.js";
 import { createReaderClient } from "../../src/ops/mirror-reader.js";
 import { type RedisFixture, startRedisFixture, until } from "../integration/redis-fixture.js";
 import { type Harness, startHarness } from "../support/harness.js";
@@ -34,6 +35,8 @@ let notified: string[] = [];
 let acme = { blocked: 0, limited: 0, refused: 0 };
 let globex = { blocked: 0, limited: 0, refused: 0 };
 
+/** Discovery of the scripted incident (whole seconds, as stored): 90 minutes ago, so GDPR's 72 h clock shows 2 d 22 h left. */
+const DISCOVERED = Math.floor((Date.now() - 90 * 60_000) / 1000) * 1000;
 const RULES = { ...DASHBOARD_RULES, rules: DASHBOARD_RULES.rules.filter((r) => r.kind !== "kill-switch") };
 const SEEDED_SWITCH = {
   id: "freeze-patients",
@@ -67,6 +70,19 @@ beforeAll(async () => {
   // The scripted incident: acme's patient exports blocked in both regions, globex hammering exports.
   acme = await sendTraffic(iad, { blocks: 6, exports: 0, tenant: "acme", ip: "198.51.100.20" });
   globex = await sendTraffic(fra, { blocks: 3, exports: 5, tenant: "globex", ip: "203.0.113.9" });
+  // The incident the responders opened, with regulatory roles, so its clocks count down on the page.
+  await openIncident(
+    { client: createReaderClient(redis.connection), prefix: "containment:" },
+    {
+      id: "INC-2041",
+      title: "Patient export leak",
+      discovered: DISCOVERED,
+      dataClasses: ["phi"],
+      hipaaRole: "covered-entity",
+      gdprRole: "controller",
+      actor: "alice",
+    },
+  );
   const actions = await dashboardActions({ ec, redis });
   closeActions = actions.close;
   notified = actions.notified;
@@ -180,6 +196,33 @@ describe("the dashboard in a browser", { timeout: 120_000 }, () => {
       ["198.51.100.0/24", "6"],
       ["203.0.113.0/24", g],
     ]);
+  });
+
+  it("shows the open incident with its regulatory clocks counting down", async () => {
+    await waitForText("#incident-body", /INC-2041: Patient export leak/);
+    const incident = await page.$$eval("#incident-body dt, #incident-body dd", (nodes) =>
+      nodes.map((n) => (n.textContent ?? "").trim()),
+    );
+    const value = (name: string) => incident[incident.indexOf(name) + 1] ?? "";
+    expect(value("Data classes")).toBe("phi");
+    const clocks = (await (await page.request.get(`${dash.origin}/api/v1/snapshot`)).json()) as {
+      incident: { clocks: Array<{ name: string; deadline: number; msLeft: number }> } | null;
+    };
+    const gdpr = clocks.incident?.clocks.find((c) => c.name.includes("GDPR"));
+    expect(gdpr?.deadline).toBe(DISCOVERED + 72 * 3_600_000);
+    expect(incident).toContain(gdpr?.name);
+    expect(value(gdpr?.name ?? "")).toMatch(/^2 d 22 h left \(due /);
+    expect(clocks.incident?.clocks.every((c) => incident.includes(c.name))).toBe(true);
+    // Counting down: a later snapshot has less time left on every clock.
+    const later = await page.waitForFunction(
+      async (first) => {
+        const next = await (await fetch("api/v1/snapshot")).json();
+        return next.incident.clocks[0].msLeft < first ? next.incident.clocks[0].msLeft : false;
+      },
+      clocks.incident?.clocks[0]?.msLeft ?? 0,
+      { timeout: 15_000, polling: 500 },
+    );
+    expect(await later.jsonValue()).toBeLessThan(clocks.incident?.clocks[0]?.msLeft ?? 0);
   });
 
   it("shows new events and counts without a reload", async () => {

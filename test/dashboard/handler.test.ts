@@ -136,7 +136,7 @@ describe("the mountable dashboard handler", () => {
     expect(page.headers.get("content-security-policy")).toContain("script-src 'self'");
     expect(page.headers.get("x-frame-options")).toBe("DENY");
     const html = await page.text();
-    const assets = [...html.matchAll(/(?:src|href)="(assets\/[^"]+)"/g)].map((m) => m[1]);
+    const assets = [...html.matchAll(/(?:src|href)="\/containment\/(assets\/[^"]+)"/g)].map((m) => m[1]);
     expect(assets).toHaveLength(4);
     for (const path of assets) {
       const response = await handler(new Request(`${BASE}/${path}`));
@@ -144,9 +144,21 @@ describe("the mountable dashboard handler", () => {
       expect(response.headers.get("cache-control")).toContain("immutable");
     }
     expect(html).not.toMatch(/https?:\/\//);
-    const redirect = await handler(new Request(BASE));
-    expect(redirect.status).toBe(308);
-    expect(redirect.headers.get("location")).toBe("/containment/");
+    // Without the trailing slash too (Next.js redirects it away, so a redirect back would loop),
+    // with the same absolute URLs.
+    const bare = await handler(new Request(BASE));
+    expect(bare.status).toBe(200);
+    expect(await bare.text()).toBe(html);
+    expect(html).toContain('<meta name="containment-base" content="/containment/">');
+    // Under a Next.js basePath: the route sees its URL without it, the browser's URLs carry it.
+    const inNext = Object.assign(new Request(`${BASE}/`), { nextUrl: { basePath: "/portal" } });
+    const based = await (await handler(inNext)).text();
+    expect(based).toContain('<meta name="containment-base" content="/portal/containment/">');
+    expect(based).toContain('src="/portal/containment/assets/');
+    const full = Object.assign(new Request(`http://127.0.0.1/portal/containment/api/v1`), {
+      nextUrl: { basePath: "/portal" },
+    });
+    expect((await handler(full)).status).toBe(200);
   });
 
   it("streams snapshots as server-sent events", async () => {

@@ -8,6 +8,7 @@
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { Redis } from "ioredis";
 import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EdgeConfigServer, startEdgeConfigServer } from "../../src/dev/edge-config-server.js";
@@ -39,6 +40,7 @@ const KILL = {
 const NOTES_KILL_KEY = "containment_kill_notes-freeze";
 const NOTES_KILL = { id: "notes-freeze", match: { path: "/notes", methods: ["POST"] } };
 const CANARY = "patient-export";
+const DASHBOARD_TOKEN = "example-dashboard-token-for-tests-only";
 const BUILD_TIMEOUT = 20 * 60_000;
 
 // Other helpers' clones run `npm test` without the example installed; CI always installs it, so
@@ -146,6 +148,7 @@ describe.skipIf(!enabled)("the example Next.js app built with next build and run
           UPSTASH_REDIS_REST_TOKEN: bridge.token,
           CONTAINMENT_SALT: "example-salt-for-tests-only",
           EXAMPLE_JWT_SECRET: SECRET,
+          EXAMPLE_DASHBOARD_TOKEN: DASHBOARD_TOKEN,
         });
       }, 90_000);
       afterAll(() => next?.close());
@@ -235,6 +238,64 @@ describe.skipIf(!enabled)("the example Next.js app built with next build and run
         });
         expect(own.status).toBe(200);
         expect(own.headers["x-canary"]).toBe("tenant-records");
+      });
+
+      it("serves the mounted dashboard (app/containment/[[...path]]/route.ts) only to the authorized, from the mirror, with no action endpoint (issue 13)", async () => {
+        const base = "/portal/containment";
+        const none = await get(`${base}/api/v1/snapshot`);
+        expect(none.status).toBe(401);
+        expect(none.headers["www-authenticate"]).toContain("Bearer");
+        const wrong = await get(`${base}/api/v1/snapshot`, { authorization: "Bearer not-the-token" });
+        expect(wrong.status).toBe(403);
+        const page = await get(`${base}/`, { authorization: "Bearer not-the-token" });
+        expect(page.status).toBe(403);
+        for (const refused of [none, wrong, page])
+          expect(refused.body).not.toMatch(/export-freeze|INC-12|series|switches|203\.0\.113|<html/i);
+
+        const auth = { authorization: `Bearer ${DASHBOARD_TOKEN}` };
+        const path = `/portal/api/patients/${variant}-dash/export`;
+        for (let i = 0; i < 3; i++) expect((await get(path)).status).toBe(503);
+        // The mirror is written in waitUntil, batched: wait until the snapshot shows this route's blocks.
+        type Snap = {
+          v: number;
+          minutes: number[];
+          series: Array<{ rule: string; outcome: string; total: number }>;
+          events: Array<{ path?: string }>;
+        };
+        let snapshot: Snap | undefined;
+        await until(async () => {
+          const answer = await get(`${base}/api/v1/snapshot`, auth);
+          if (answer.status !== 200) return false;
+          snapshot = JSON.parse(answer.body) as Snap;
+          return snapshot.events.some((event) => event.path?.includes(`${variant}-dash`));
+        }, "the blocked requests to reach the mounted dashboard");
+        const taken = snapshot as Snap;
+        expect(taken.v).toBe(1);
+        // Exactly what Redis holds: the per-minute counts of export-freeze over the snapshot's minutes.
+        const client = new Redis(redis.url);
+        try {
+          const fields = await Promise.all(
+            taken.minutes.map((m) => client.hget(`containment:counts:${m}`, "export-freeze|block")),
+          );
+          const inRedis = fields.reduce((sum, n) => sum + Number(n ?? 0), 0);
+          const shown = taken.series.find((s) => s.rule === "export-freeze" && s.outcome === "block");
+          expect(inRedis).toBeGreaterThanOrEqual(3);
+          expect(shown?.total).toBe(inRedis);
+        } finally {
+          client.disconnect();
+        }
+        const html = await get(`${base}/`, auth);
+        expect(html.status).toBe(200);
+        expect(html.headers["content-type"]).toContain("text/html");
+        // No action endpoint: writing methods are refused by the route (only GET is exported).
+        for (const method of ["POST", "PUT", "PATCH", "DELETE"])
+          for (const action of ["api/v1/actions/kill", "api/v1/kill", ""])
+            expect(
+              (await get(`${base}/${action}`, { ...auth, "content-type": "application/json" }, method))
+                .status,
+              `${method} ${action}`,
+            ).toBe(405);
+        expect((await get(`${base}/api/v1/actions/kill`, auth)).status).toBe(404);
       });
 
       it("answers a malformed request with a defined response, never the handler", async () => {

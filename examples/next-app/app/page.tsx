@@ -18,6 +18,9 @@ export default function Home() {
         <li>
           <Link href="/notes">notes</Link> (a server action)
         </li>
+        <li>
+          <a href="/portal/containment/">the containment dashboard</a> (read-only, behind a bearer token)
+        </li>
       </ul>
     </main>
   );
