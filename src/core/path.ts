@@ -212,14 +212,15 @@ const hasBackslash = (rawPath: string): boolean => rawPath.includes("\\");
  */
 function unchangedReading(rawPath: string, prepared: PreparedOptions): PathCandidate | undefined {
   if (mayReadTwice(rawPath) || hasBackslash(rawPath)) return undefined;
-  const parts = rawPath.split("/");
-  // The leading "" of the leading "/" is the one part the general path drops without a change.
-  if (parts[0] !== "") return undefined;
-  const segments = parts.slice(1);
+  // The empty part before the leading "/" is the one part the general path drops without a change.
+  if (rawPath.charCodeAt(0) !== 47) return undefined;
+  const segments = rawPath.slice(1).split("/");
   for (const segment of segments) if (canonicalSegment(segment) !== segment) return undefined;
   if (withoutBasePath(segments, prepared.basePath) !== segments) return undefined;
   if (unwrapForms(segments).length !== 1) return undefined;
-  const lower = lowerSegments(segments);
+  // Most paths are lower case already: then the segments are their own lower-cased form (no
+  // character of a string that lower-cases to itself changes in any segment of it either).
+  const lower = rawPath.toLowerCase() === rawPath ? segments : lowerSegments(segments);
   if (isLocale(lower[0], prepared.locales)) return undefined;
   return { segments, lower };
 }

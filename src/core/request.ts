@@ -93,6 +93,10 @@ const INTERNAL_QUERY = /^(nxtP|nxtI|__next)/;
 
 const INTERNAL = new Set(INTERNAL_HEADERS);
 const CLIENT_SENT = new Set(CLIENT_SENT_NEXT_HEADERS);
+/** `[method]`, frozen and shared, for the methods requests mostly use. */
+const PLAIN_METHODS = new Map(
+  ["GET", "POST", "PUT", "PATCH", "DELETE"].map((method) => [method, Object.freeze([method])] as const),
+);
 const METHOD_OVERRIDES = new Set(["x-http-method-override", "x-http-method", "x-method-override"]);
 const TOKEN = /^[A-Za-z]{1,20}$/;
 const REQUEST_ID = /^[\w:.-]{1,128}$/;
@@ -154,7 +158,16 @@ function readHeaders(headers: Headers, ipHeader: string): HeaderFacts {
  * frameworks' method-override middleware read it). HEAD, sent or named, also counts as GET, since
  * servers answer it with the GET handler.
  */
-function effectiveMethods(method: string, facts: HeaderFacts, queryMethods: readonly string[]): string[] {
+function effectiveMethods(
+  method: string,
+  facts: HeaderFacts,
+  queryMethods: readonly string[],
+): readonly string[] {
+  // Most requests name no other method: one shared list per plain method, no closure, no array.
+  if (method !== "OPTIONS" && method !== "HEAD" && !facts.overrides && queryMethods.length === 0) {
+    const plain = PLAIN_METHODS.get(method);
+    if (plain) return plain;
+  }
   const methods = [method];
   const add = (value: string | undefined) => {
     for (const part of value?.split(",") ?? []) {
