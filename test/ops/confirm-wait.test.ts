@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadOpsConfig } from "../../src/ops/config.js";
-import { waitForEnforcement } from "../../src/ops/confirm.js";
+import { describeConfirm, waitForEnforcement } from "../../src/ops/confirm.js";
 import { createOpsContext } from "../../src/ops/context.js";
 import { createOpsRedis } from "../../src/ops/redis.js";
 import { type IsolateReport, serializeReport } from "../../src/stores/isolate-report.js";
@@ -137,6 +137,19 @@ describe("--wait confirms the change it made, per region, from MAC-verified isol
       { expectation: { kind: "absent", id: "exports" }, writtenAt: clock },
     );
     expect(blind).toMatchObject({ ok: false, reason: "no-secret" });
+    // Without Redis there is nothing to read: said so, rather than pretending.
+    const config = loadOpsConfig({
+      env: { EDGE_CONFIG_ID: "ecfg_test", CONTAINMENT_REPORT_SECRET: SECRET },
+      cwd: "/nonexistent-dir-for-test",
+    });
+    const offline = await waitForEnforcement(createOpsContext(config, {}), {
+      expectation: { kind: "absent", id: "exports" },
+      writtenAt: clock,
+    });
+    expect(offline).toMatchObject({ ok: false, reason: "no-redis" });
+    expect(describeConfirm(offline)).toEqual([
+      "enforcement cannot be confirmed: no Redis configured (the isolates report there)",
+    ]);
   });
 
   it("names a region whose isolates stop reporting before they confirm, and never takes a report older than the write", async () => {
