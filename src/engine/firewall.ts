@@ -151,6 +151,8 @@ const SOURCE_EVENTS = new Set([
   "fastlane-invalid",
 ]);
 
+type WaitUntil = (promise: Promise<unknown>) => void;
+
 function swallow(promise: Promise<unknown>): void {
   promise.catch(() => {});
 }
@@ -271,13 +273,36 @@ export function createContainment(options: ContainmentOptions = {}): Containment
 
   // The enforcement report names the kill switches in force: told once per ruleset, not per request.
   let noted: CompiledRuleset | undefined;
+  let told = "";
+  function tell(enforcement: ReturnType<typeof enforcementOf>): boolean {
+    const text = `${enforcement.digest}|${enforcement.switches.join()}|${enforcement.fast.join()}`;
+    if (text === told) return false;
+    told = text;
+    mirror?.noteEnforcement?.(enforcement);
+    return true;
+  }
   function noteRuleset(ruleset: CompiledRuleset): CompiledRuleset {
     if (ruleset !== noted) {
       noted = ruleset;
-      mirror?.noteEnforcement?.(enforcementOf(ruleset));
+      tell(enforcementOf(ruleset));
     }
     return ruleset;
   }
+  // A background refresh (or fast-lane read) that changed the rules is reported from its own
+  // background task: otherwise an isolate whose one request after a flip started the refresh
+  // reports the old rules until its next request, and `--wait` cannot confirm it.
+  const reportingRefresh = (waitUntil: WaitUntil): WaitUntil =>
+    mirror?.noteEnforcement === undefined
+      ? waitUntil
+      : (promise) =>
+          waitUntil(
+            promise.then(() => {
+              const status = rules.status();
+              const fast = [...(status.fast ?? [])].sort();
+              const switches = (status.switches ?? []).filter((s) => !fast.includes(s)).sort();
+              if (status.digest && tell({ digest: status.digest, switches, fast })) return mirror.flush();
+            }),
+          );
 
   // normalize → ruleset → evaluate (→ respond) → mirror
   async function decide(
@@ -289,7 +314,7 @@ export function createContainment(options: ContainmentOptions = {}): Containment
     const waitUntil = context ? (promise: Promise<unknown>) => context.waitUntil(promise) : swallow;
     const normalize = normalizeFor(hints);
     const normalized = normalizeRequest(request, normalize, region);
-    const ruleset = noteRuleset(await rules.current(waitUntil));
+    const ruleset = noteRuleset(await rules.current(reportingRefresh(waitUntil)));
     if (!normalized.ok) {
       const guarded = guardEvaluation(request, normalized, ruleset, region, {
         startedAt,
