@@ -10,7 +10,6 @@
 import { join, resolve } from "node:path";
 import {
   DEV_FILE,
-  type DevFile,
   PROJECT_FILE,
   type ProjectFile,
   readDevFile,

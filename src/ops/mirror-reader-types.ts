@@ -4,7 +4,6 @@
  */
 import type { Redis } from "@upstash/redis/cloudflare";
 import type { IsolateReport, ReportTrust } from "../stores/isolate-report.js";
-import type { TopDimension } from "../stores/mirror-layout.js";
 
 export interface MirrorReaderOptions {
   /** An Upstash REST database; or pass `client`. */
