@@ -15,6 +15,7 @@ import { createReaderClient } from "../../src/ops/mirror-reader.js";
 import { type RedisFixture, startRedisFixture, until } from "../integration/redis-fixture.js";
 import { type Harness, startHarness } from "../support/harness.js";
 import { dashboardActions } from "./actions-under-test.js";
+import { cellTexts, focusedMatches, tabTo, waitForText } from "./browser-page.js";
 import { DASHBOARD_RULES, sendTraffic } from "./fixtures.js";
 
 const CHROMIUM = process.env.CHROMIUM_BIN ?? "/usr/bin/chromium";
@@ -106,41 +107,6 @@ afterAll(async () => {
   await redis?.close();
 });
 
-const cellTexts = (selector: string): Promise<string[][]> =>
-  page.$$eval(`${selector} tbody tr`, (rows) =>
-    rows.map((row) => [...row.querySelectorAll("th, td")].map((cell) => (cell.textContent ?? "").trim())),
-  );
-
-/** Presses Tab until `selector` has focus, checking at every step that the focused element shows a focus ring. */
-async function tabTo(selector: string, max = 120): Promise<void> {
-  for (let i = 0; i < max; i++) {
-    await page.keyboard.press("Tab");
-    const state = await page.evaluate((target) => {
-      const el = document.activeElement as HTMLElement | null;
-      if (!el || el === document.body) return { done: false, visible: true, what: "body" };
-      const style = getComputedStyle(el);
-      const visible = style.outlineStyle !== "none" && Number.parseFloat(style.outlineWidth) >= 2;
-      return { done: el.matches(target), visible, what: el.outerHTML.slice(0, 80) };
-    }, selector);
-    expect(state.visible, `focus ring on ${state.what}`).toBe(true);
-    if (state.done) return;
-  }
-  throw new Error(`${selector} never got the focus by Tab`);
-}
-
-async function focusedMatches(selector: string): Promise<boolean> {
-  return page.evaluate((s) => document.activeElement?.matches(s) ?? false, selector);
-}
-
-async function waitForText(selector: string, pattern: RegExp, timeout = 15_000): Promise<void> {
-  await page.waitForFunction(
-    ([s, source]) =>
-      new RegExp(source as string).test(document.querySelector(s as string)?.textContent ?? ""),
-    [selector, pattern.source],
-    { timeout },
-  );
-}
-
 // Many steps, each waiting on a condition: generous caps for a loaded 2-core machine.
 describe("the dashboard in a browser", { timeout: 120_000 }, () => {
   it("opens by the printed URL, drops the token from the address bar and keeps the session in an HttpOnly cookie", async () => {
@@ -156,10 +122,15 @@ describe("the dashboard in a browser", { timeout: 120_000 }, () => {
   it("shows the seeded numbers: chart, kill switches, regions and top lists", async () => {
     await page.waitForSelector("body[data-mode='sse']", { timeout: 15_000 });
     expect(acme.blocked + globex.blocked).toBe(9);
-    await waitForText("#chart-summary", /freeze-patients \(block\): \d+ in the current minute, 9 in 30 min/);
+    await waitForText(
+      page,
+      "#chart-summary",
+      /freeze-patients \(block\): \d+ in the current minute, 9 in 30 min/,
+    );
     expect(await page.locator("#chart canvas").count()).toBeGreaterThan(0);
     if (globex.limited > 0)
       await waitForText(
+        page,
         "#chart-summary",
         new RegExp(
           `export-limit \\(rate-limited\\): \\d+ in the current minute, ${globex.limited} in 30 min`,
@@ -172,7 +143,7 @@ describe("the dashboard in a browser", { timeout: 120_000 }, () => {
         timeout: 15_000,
       },
     );
-    const switches = await cellTexts("#switches-table");
+    const switches = await cellTexts(page, "#switches-table");
     expect(switches).toHaveLength(1);
     expect(switches[0]?.slice(0, 5)).toEqual([
       "freeze-patients (v1)",
@@ -182,24 +153,24 @@ describe("the dashboard in a browser", { timeout: 120_000 }, () => {
       "alice",
     ]);
     expect(switches[0]?.[5]).toMatch(/^1 h 5\d min$/);
-    const regions = await cellTexts("#regions-table");
+    const regions = await cellTexts(page, "#regions-table");
     expect(regions.map((r) => r[0])).toEqual(["fra1", "iad1"]);
     expect(regions[0]?.[1]).toMatch(/^[0-9a-f]{16}$/);
     expect(regions[0]?.[1]).toBe(regions[1]?.[1]);
     const g = String(globex.blocked + globex.refused);
     const byCount = (rows: string[][]) => [...rows].sort((a, b) => a[0]?.localeCompare(b[0] ?? "") ?? 0);
-    expect(byCount(await cellTexts("#top-tenant"))).toEqual([
+    expect(byCount(await cellTexts(page, "#top-tenant"))).toEqual([
       ["acme", "6"],
       ["globex", g],
     ]);
-    expect(byCount(await cellTexts("#top-ip"))).toEqual([
+    expect(byCount(await cellTexts(page, "#top-ip"))).toEqual([
       ["198.51.100.0/24", "6"],
       ["203.0.113.0/24", g],
     ]);
   });
 
   it("shows the open incident with its regulatory clocks counting down", async () => {
-    await waitForText("#incident-body", /INC-2041: Patient export leak/);
+    await waitForText(page, "#incident-body", /INC-2041: Patient export leak/);
     const incident = await page.$$eval("#incident-body dt, #incident-body dd", (nodes) =>
       nodes.map((n) => (n.textContent ?? "").trim()),
     );
@@ -230,9 +201,13 @@ describe("the dashboard in a browser", { timeout: 120_000 }, () => {
       (window as unknown as { marker: number }).marker = 42;
     });
     await sendTraffic(iad, { blocks: 4, exports: 0, tenant: "initech", ip: "192.0.2.50" });
-    await waitForText("#chart-summary", /freeze-patients \(block\): \d+ in the current minute, 13 in 30 min/);
-    await waitForText("#events-table", /192\.0\.2\.0\/24/);
-    expect(await cellTexts("#top-tenant")).toContainEqual(["initech", "4"]);
+    await waitForText(
+      page,
+      "#chart-summary",
+      /freeze-patients \(block\): \d+ in the current minute, 13 in 30 min/,
+    );
+    await waitForText(page, "#events-table", /192\.0\.2\.0\/24/);
+    expect(await cellTexts(page, "#top-tenant")).toContainEqual(["initech", "4"]);
     expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(42);
   });
 
@@ -249,12 +224,12 @@ describe("the dashboard in a browser", { timeout: 120_000 }, () => {
 
   it("offers the chart's data as a table, reachable by keyboard", async () => {
     await page.focus("body");
-    await tabTo("#chart-data summary");
+    await tabTo(page, "#chart-data summary");
     await page.keyboard.press("Enter");
     expect(await page.getAttribute("#chart-data", "open")).not.toBeNull();
     const header = await page.$$eval("#chart-table thead th", (ths) => ths.map((th) => th.textContent ?? ""));
     expect(header.slice(0, 2)).toEqual(["Minute", "freeze-patients (block)"]);
-    const rows = await cellTexts("#chart-table");
+    const rows = await cellTexts(page, "#chart-table");
     const total = (column: number) => rows.reduce((sum, row) => sum + Number(row[column] ?? 0), 0);
     expect(total(1)).toBe(13);
     const limited = header.indexOf("export-limit (rate-limited)");
@@ -263,7 +238,7 @@ describe("the dashboard in a browser", { timeout: 120_000 }, () => {
 
   it("keeps the keyboard focus on a control while live updates re-render the page", async () => {
     await page.focus("body");
-    await tabTo('button[aria-label="Extend switch freeze-patients"]');
+    await tabTo(page, 'button[aria-label="Extend switch freeze-patients"]');
     // Let the table re-render: a new switch row changes what it shows.
     ec.setItem("containment_kill_other", {
       id: "other",
@@ -271,19 +246,19 @@ describe("the dashboard in a browser", { timeout: 120_000 }, () => {
       reason: "r",
       incident: "INC-2041",
     });
-    await waitForText("#switches-table", /other \(v0\)/);
-    expect(await focusedMatches('button[aria-label="Extend switch freeze-patients"]')).toBe(true);
+    await waitForText(page, "#switches-table", /other \(v0\)/);
+    expect(await focusedMatches(page, 'button[aria-label="Extend switch freeze-patients"]')).toBe(true);
     ec.deleteItem("containment_kill_other");
     await page.waitForFunction(
       () => !document.querySelector("#switches-table")?.textContent?.includes("other (v0)"),
     );
-    expect(await focusedMatches('button[aria-label="Extend switch freeze-patients"]')).toBe(true);
+    expect(await focusedMatches(page, 'button[aria-label="Extend switch freeze-patients"]')).toBe(true);
   });
 
   it("flips a kill switch with the keyboard alone: previewed, confirmed, audited, notified and enforced in both regions", async () => {
     expect((await fra.fetch("/api/globex/invoices/7")).status).toBe(200);
     await page.focus("body");
-    await tabTo("#kill-path");
+    await tabTo(page, "#kill-path");
     await page.keyboard.type("/api/:tenant/invoices/**");
     await page.keyboard.press("Tab");
     await page.keyboard.type("invoice scraping");
@@ -291,20 +266,20 @@ describe("the dashboard in a browser", { timeout: 120_000 }, () => {
     await page.keyboard.type("INC-2041");
     await page.keyboard.press("Tab");
     await page.keyboard.type("globex");
-    await tabTo("#kill-id");
+    await tabTo(page, "#kill-id");
     await page.keyboard.type("freeze-invoices");
-    await tabTo("#kill-submit");
+    await tabTo(page, "#kill-submit");
     await page.keyboard.press("Enter");
     await page.waitForSelector("#confirm[open]");
     expect(await page.textContent("#confirm-text")).toContain(
       "Block every method /api/:tenant/invoices/** for tenants globex for 2h",
     );
     // Focus starts on Cancel, so a stray Enter does nothing harmful.
-    expect(await focusedMatches("#confirm-cancel")).toBe(true);
-    await tabTo("#confirm-ok", 3);
+    expect(await focusedMatches(page, "#confirm-cancel")).toBe(true);
+    await tabTo(page, "#confirm-ok", 3);
     await page.keyboard.press("Enter");
-    await waitForText("#action-result", /freeze-invoices/);
-    await waitForText("#switches-table", /freeze-invoices/);
+    await waitForText(page, "#action-result", /freeze-invoices/);
+    await waitForText(page, "#switches-table", /freeze-invoices/);
     expect(ec.items()["containment_kill_freeze-invoices"]).toMatchObject({
       match: { path: "/api/:tenant/invoices/**", tenants: ["globex"] },
       incident: "INC-2041",
@@ -321,21 +296,21 @@ describe("the dashboard in a browser", { timeout: 120_000 }, () => {
       "enforcement in iad1",
     );
     expect((await iad.fetch("/api/acme/invoices/7")).status).toBe(200);
-    await waitForText("#audit-table", /kill/);
+    await waitForText(page, "#audit-table", /kill/);
     expect(await page.textContent("#action-result")).toMatch(/audited as #1–#2/);
     expect(notified.some((line) => line.includes("freeze-invoices"))).toBe(true);
-    await waitForText("#health-list", /verified link by link/);
+    await waitForText(page, "#health-list", /verified link by link/);
   });
 
   it("lifts it with the keyboard alone, focus visible throughout, and the route passes again", async () => {
     await page.focus("body");
-    await tabTo('button[aria-label="Lift switch freeze-invoices"]');
+    await tabTo(page, 'button[aria-label="Lift switch freeze-invoices"]');
     await page.keyboard.press("Enter");
     await page.waitForSelector("#confirm[open]");
-    expect(await focusedMatches("#confirm-reason")).toBe(true);
+    expect(await focusedMatches(page, "#confirm-reason")).toBe(true);
     await page.keyboard.type("scraper blocked upstream");
     await page.keyboard.press("Enter");
-    await waitForText("#action-result", /lift/i);
+    await waitForText(page, "#action-result", /lift/i);
     await page.waitForFunction(
       () => !document.querySelector("#switches-table")?.textContent?.includes("freeze-invoices"),
       null,
