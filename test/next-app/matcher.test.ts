@@ -1,11 +1,12 @@
 /**
  * The middleware's `config.matcher` (issue 12): paths it skips never reach the firewall. A real
  * `next build` of the example with the exclusion matcher Next's docs show must name the rules it
- * skips; the example's own catch-all matcher must build without such a line. The check reads the
- * matchers Next compiled into its manifests, from `withContainment`'s runAfterProductionCompile hook.
+ * skips (the example's own catch-all matcher building without such a line is checked on the builds
+ * test/next-app/next-app.test.ts makes anyway). The check reads the matchers Next compiled into its
+ * manifests, from `withContainment`'s runAfterProductionCompile hook.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { APP, installPackedPackage, nextBuild, nextInstalled } from "../support/next-app.js";
+import { installPackedPackage, nextBuild, nextInstalled } from "../support/next-app.js";
 import { variantWith } from "./variants.js";
 
 const enabled = nextInstalled() || Boolean(process.env.CI);
@@ -13,7 +14,6 @@ const DOCS_MATCHER = '"/((?!api|_next/static|_next/image|favicon.ico).*)"';
 
 describe.skipIf(!enabled)("next build warns when the middleware matcher skips a rule's path", () => {
   let skipping = "";
-  let catchAll = "";
 
   beforeAll(() => {
     installPackedPackage();
@@ -21,7 +21,6 @@ describe.skipIf(!enabled)("next build warns when the middleware matcher skips a 
       edit: { "middleware.ts": (text) => text.replace('matcher: "/:path*"', `matcher: ${DOCS_MATCHER}`) },
     });
     skipping = nextBuild(dir).output;
-    catchAll = nextBuild(APP).output;
   }, 10 * 60_000);
 
   it("names each rule of containment.rules.json under the skipped /api paths, and the kill-switch risk", () => {
@@ -32,10 +31,5 @@ describe.skipIf(!enabled)("next build warns when the middleware matcher skips a 
     expect(lines.join("\n")).toContain("so rule reports-limit (/api/reports) never applies");
     expect(lines.join("\n")).toContain("so rule org-binding (/api/orgs/:org/**) never applies");
     expect(lines.join("\n")).toContain("/portal/api/containment-probe: a kill switch pushed");
-  });
-
-  it("prints no such line for the example's catch-all matcher", () => {
-    expect(catchAll).toContain("Compiled");
-    expect(catchAll.split("\n").filter((line) => line.includes("edge-containment:"))).toEqual([]);
   });
 });

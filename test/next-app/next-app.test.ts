@@ -53,6 +53,7 @@ let ec: EdgeConfigServer;
 const dirs: Partial<Record<Variant, string>> = {};
 const timings: Record<string, number> = {};
 let webpackOutput = "";
+let turbopackOutput = "";
 
 async function patch(items: Array<{ operation: "upsert" | "delete"; key: string; value?: unknown }>) {
   const response = await fetch(`${ec.apiUrl}/v1/edge-config/${ec.id}/items`, {
@@ -91,7 +92,9 @@ describe.skipIf(!enabled)("the example Next.js app built with next build and run
     const rules = JSON.parse(readFileSync(join(APP, "containment.rules.json"), "utf8"));
     ec = await startEdgeConfigServer({ items: { containment: rules, [KILL_KEY]: KILL } });
     dirs.middleware = variantDir("middleware");
-    timings.buildMiddlewareMs = nextBuild(dirs.middleware).ms;
+    const turbopack = nextBuild(dirs.middleware);
+    timings.buildMiddlewareMs = turbopack.ms;
+    turbopackOutput = turbopack.output;
     started = Date.now();
     webpackOutput = nextBuild(dirs.middleware, { webpack: true, distDir: ".next-webpack" }).output;
     timings.buildWebpackMs = Date.now() - started;
@@ -122,6 +125,14 @@ describe.skipIf(!enabled)("the example Next.js app built with next build and run
       return map.sources.some((_, i) => typeof map.sourcesContent?.[i] !== "string");
     });
     expect(missing).toEqual([]);
+  });
+
+  it("prints no matcher warning for the example's catch-all matcher, with Turbopack and webpack", () => {
+    // The skipping matcher's warnings are test/next-app/matcher.test.ts's; this is their negative.
+    for (const output of [turbopackOutput, webpackOutput]) {
+      expect(output).toContain("Compiled");
+      expect(output.split("\n").filter((line) => line.includes("edge-containment:"))).toEqual([]);
+    }
   });
 
   it("builds with next build --webpack without a warning from this package", () => {

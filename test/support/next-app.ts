@@ -5,18 +5,21 @@
  * router exactly as written (Node's http client would refuse or re-encode many of them).
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import {
   cpSync,
   existsSync,
   mkdirSync,
   readdirSync,
   readFileSync,
+  renameSync,
   rmSync,
+  statSync,
   symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { connect } from "node:net";
-import { join, resolve } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { freePort } from "./redis-server.js";
 
 export const REPO = resolve(import.meta.dirname, "../..");
@@ -28,39 +31,62 @@ export function nextInstalled(): boolean {
   return existsSync(NEXT_BIN);
 }
 
+/** What `npm pack` is made from, copied into the build directory. */
+const PACKED_INPUTS = [
+  "package.json",
+  "README.md",
+  "bin",
+  "rules",
+  "src",
+  "middleware.ts",
+  "tsconfig.json",
+  "tsconfig.build.json",
+];
+
+/** SHA-256 over every packed input's path and bytes: the same sources make the same tarball. */
+function packInputsHash(): string {
+  const hash = createHash("sha256");
+  const add = (path: string) => {
+    if (statSync(path).isDirectory()) {
+      for (const name of readdirSync(path).sort()) add(join(path, name));
+      return;
+    }
+    hash.update(relative(REPO, path)).update("\0").update(readFileSync(path)).update("\0");
+  };
+  for (const entry of PACKED_INPUTS) add(join(REPO, entry));
+  return hash.digest("hex").slice(0, 16);
+}
+
 /**
  * `npm pack` of this repository, built in a copy under .tmp (so the dist/ other tests and the bin
  * use is never rewritten under them), installed into the example without touching its committed
- * package.json / lock file. Returns the tarball path.
+ * package.json / lock file. Returns the tarball path. The example-app test files run one at a time
+ * (vitest.config.ts) and share the install: when the example already holds the tarball of exactly
+ * these sources (hash recorded beside it), it is not built again.
  */
 export function installPackedPackage(): string {
-  const work = join(REPO, ".tmp/pack-src");
   const out = join(REPO, ".tmp/pack");
+  const hash = packInputsHash();
+  const marker = join(APP, "node_modules/edge-containment/.pack-inputs");
+  const tarball = join(out, `edge-containment-${hash}.tgz`);
+  if (existsSync(tarball) && existsSync(marker) && readFileSync(marker, "utf8") === hash) return tarball;
+  const work = join(REPO, ".tmp/pack-src");
   for (const dir of [work, out]) rmSync(dir, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
-  for (const entry of [
-    "package.json",
-    "README.md",
-    "bin",
-    "rules",
-    "src",
-    "middleware.ts",
-    "tsconfig.json",
-    "tsconfig.build.json",
-  ])
-    cpSync(join(REPO, entry), join(work, entry), { recursive: true });
+  for (const entry of PACKED_INPUTS) cpSync(join(REPO, entry), join(work, entry), { recursive: true });
   symlinkSync(join(REPO, "node_modules"), join(work, "node_modules"), "dir");
   execFileSync("npm", ["run", "--silent", "build"], { cwd: work, stdio: "pipe" });
   execFileSync("npm", ["pack", "--silent", "--pack-destination", out], { cwd: work, stdio: "pipe" });
-  const tarball = readdirSync(out).find((name) => name.endsWith(".tgz"));
-  if (!tarball) throw new Error("npm pack wrote no tarball");
-  const path = join(out, tarball);
+  const packed = readdirSync(out).find((name) => name.endsWith(".tgz"));
+  if (!packed) throw new Error("npm pack wrote no tarball");
+  renameSync(join(out, packed), tarball);
   execFileSync(
     "npm",
-    ["install", "--no-save", "--no-audit", "--no-fund", "--prefer-offline", "--no-package-lock", path],
+    ["install", "--no-save", "--no-audit", "--no-fund", "--prefer-offline", "--no-package-lock", tarball],
     { cwd: APP, stdio: "pipe" },
   );
-  return path;
+  writeFileSync(marker, hash);
+  return tarball;
 }
 
 export type Variant = "middleware" | "proxy";
