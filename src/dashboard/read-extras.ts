@@ -55,8 +55,10 @@ export function incidentEntry(incident: IncidentRecord, now: number): IncidentEn
     .map((c) => {
       const deadline = Date.parse(c.deadline as string);
       const conditional = c.applicability === "conditional" ? " (if it applies)" : "";
+      // GDPR citations already name their framework ("GDPR Art. 33(1)"); HIPAA's do not ("45 CFR …").
+      const cited = c.citation.startsWith(c.framework) ? c.citation : `${c.framework} ${c.citation}`;
       return {
-        name: `${c.framework} ${c.citation}: ${c.requirement} → ${c.recipient}${conditional}`,
+        name: `${cited}: ${c.requirement} → ${c.recipient}${conditional}`,
         deadline,
         msLeft: deadline - now,
       };

@@ -181,6 +181,9 @@ describe("the dashboard in a browser", { timeout: 120_000 }, () => {
     };
     const gdpr = clocks.incident?.clocks.find((c) => c.name.includes("GDPR"));
     expect(gdpr?.deadline).toBe(DISCOVERED + 72 * 3_600_000);
+    // Each clock names its framework once ("GDPR Art. 33(1)", "HIPAA 45 CFR §164.404").
+    expect(gdpr?.name).toMatch(/^GDPR Art\. 33\(1\): /);
+    expect(clocks.incident?.clocks.filter((c) => /\b(GDPR|HIPAA) \1\b/.test(c.name))).toEqual([]);
     expect(incident).toContain(gdpr?.name);
     expect(value(gdpr?.name ?? "")).toMatch(/^2 d 22 h left \(due /);
     expect(clocks.incident?.clocks.every((c) => incident.includes(c.name))).toBe(true);
