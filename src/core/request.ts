@@ -34,12 +34,6 @@ export interface NormalizedRequest {
   readonly paths: readonly PathCandidate[];
   /** The path with identifier-like segments redacted: safe for logs and Redis. */
   readonly displayPath: string;
-  /**
-   * Reads displayPath, redacting on the first call only, and holds nothing but the path's segments:
-   * a decision reads its path through it without keeping the Request alive. Absent on requests built
-   * by hand (tests); readers fall back to displayPath.
-   */
-  readonly displayPathOf?: () => string;
   readonly ip: IpAddress | undefined;
   /** Canonical text of `ip`. */
   readonly ipText: string | undefined;
@@ -274,18 +268,6 @@ function rawPathOf(url: string): string {
   return url.slice(pathStart, pathEnd(url, pathStart));
 }
 
-/**
- * The redacted path, computed when first read (a decision that is recorded or inspected) rather than
- * for every request: the segments never change, so the text is the same whenever it is asked for.
- */
-function lazyDisplayPath(segments: readonly string[]): () => string {
-  let text: string | undefined;
-  return () => {
-    text ??= redactPath(segments);
-    return text;
-  };
-}
-
 /** Turns a request into what rules match on, or names why it cannot be (answered 400 / 403). */
 export function normalizeRequest(
   request: Request,
@@ -304,7 +286,6 @@ export function normalizeRequest(
   const method = request.method.toUpperCase();
   const address = clientIp(facts.clientIp, options.clientIp);
   const { ip } = address;
-  const displayPathOf = lazyDisplayPath(path.candidates[0]?.segments ?? []);
   return {
     ok: true,
     request: {
@@ -313,10 +294,7 @@ export function normalizeRequest(
       methods: effectiveMethods(method, facts, query.methods),
       host: hostOf(facts.host, url),
       paths: path.candidates,
-      get displayPath(): string {
-        return displayPathOf();
-      },
-      displayPathOf,
+      displayPath: redactPath(path.candidates[0]?.segments ?? []),
       ip,
       ipText: ip ? formatIp(ip) : undefined,
       ipTrusted:

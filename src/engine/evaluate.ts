@@ -104,16 +104,11 @@ function tenantOf(run: Run, match: MatchedRule | undefined): string | undefined 
 
 function factsOf(run: Run, match: MatchedRule | undefined, kept: Note[]): DecisionFacts {
   const { request } = run;
-  const displayPath = request.displayPathOf ?? (() => request.displayPath);
   const out: DecisionFacts = {
     requestId: request.requestId,
     at: run.startedAt,
     method: request.method,
-    // An own, enumerable getter: the decision reads (and serializes, spreads, compares) as if the
-    // redacted path were stored, but redaction runs only when something reads it (a sink, a caller).
-    get path(): string {
-      return displayPath();
-    },
+    path: request.displayPath,
     host: request.host,
     region: request.region,
     rulesetDigest: run.ruleset.digest,

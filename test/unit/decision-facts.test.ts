@@ -1,6 +1,7 @@
 /**
- * A decision's path is redacted when first read rather than for every request (engine/evaluate.ts):
- * it must still read, serialize, spread and compare like a stored property, and be the same text.
+ * A decision's path is the redacted display path, stored as a plain property: it reads, serializes,
+ * spreads and compares like every other field. (A lazy getter here cost ~2 µs a decision on Node 20,
+ * more than the redaction it deferred; see the commit that removed it.)
  */
 import { describe, expect, it } from "vitest";
 import { normalizeRequest } from "../../src/core/request.js";
@@ -36,12 +37,11 @@ describe("a decision's redacted path", () => {
     }
   });
 
-  it("is the same text the normalized request names, read once or many times", () => {
+  it("is the same text the normalized request names", () => {
     const result = normalizeRequest(new Request("https://app.example.com/api/records/0042-abcd/Export"));
     if (!result.ok) throw new Error(result.fault);
     const first = result.request.displayPath;
     expect(first).toBe("/api/records/:id/Export");
     expect(result.request.displayPath).toBe(first);
-    expect(result.request.displayPathOf?.()).toBe(first);
   });
 });
