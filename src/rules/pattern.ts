@@ -13,8 +13,8 @@ const PARAM = /^:[A-Za-z_][\w]{0,31}$/;
 
 /**
  * Parsed patterns by text: validation and compile parse every pattern of a document, many rules
- * share a route, and a new document mostly repeats the last one's. Results are frozen (shared);
- * bounded, cleared when full.
+ * share a route, and a new document mostly repeats the last one's. Results are shared (typed
+ * readonly, not frozen: freezing each segment cost more than parsing it); bounded, cleared when full.
  */
 const parsedPatterns = new Map<string, readonly PatternSegment[] | string>();
 const MAX_CACHED_PATTERNS = 20_000;
@@ -30,11 +30,8 @@ export function parsePattern(pattern: string): readonly PatternSegment[] | strin
   if (known !== undefined) return known;
   const parsed = parseFresh(pattern);
   if (parsedPatterns.size >= MAX_CACHED_PATTERNS) parsedPatterns.clear();
-  parsedPatterns.set(
-    pattern,
-    typeof parsed === "string" ? parsed : Object.freeze(parsed.map((s) => Object.freeze(s))),
-  );
-  return parsedPatterns.get(pattern) as readonly PatternSegment[] | string;
+  parsedPatterns.set(pattern, parsed);
+  return parsed;
 }
 
 function parseFresh(pattern: string): PatternSegment[] | string {
