@@ -14,7 +14,7 @@ import { VercelApi } from "../../src/ops/edge-config-api.js";
 import { generateFastLaneKeys } from "../../src/ops/fastlane.js";
 import { createOpsRedis } from "../../src/ops/redis.js";
 import { type RedisFixture, startRedisFixture, until } from "../integration/redis-fixture.js";
-import { runCli } from "../support/cli.js";
+import { responderEnv, runCli } from "../support/cli.js";
 import { type Harness, startHarness } from "../support/harness.js";
 
 const PREFIX = "containment:";
@@ -30,14 +30,7 @@ let privateJwk: string;
 
 const cli = (args: string[]) =>
   runCli(args, {
-    env: {
-      EDGE_CONFIG_ID: ec.id,
-      VERCEL_TOKEN: ec.apiToken,
-      VERCEL_API_URL: ec.apiUrl,
-      UPSTASH_REDIS_REST_URL: redis.connection.url,
-      UPSTASH_REDIS_REST_TOKEN: redis.connection.token,
-      CONTAINMENT_FASTLANE_PRIVATE_KEY: privateJwk,
-    },
+    env: responderEnv(ec, redis.connection, { CONTAINMENT_FASTLANE_PRIVATE_KEY: privateJwk }),
     cwd,
   });
 const status = async () => {

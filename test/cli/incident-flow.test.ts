@@ -8,7 +8,7 @@ import { VercelApi } from "../../src/ops/edge-config-api.js";
 import { createOpsRedis } from "../../src/ops/redis.js";
 import { serializeReport } from "../../src/stores/isolate-report.js";
 import { type RedisFixture, startRedisFixture } from "../integration/redis-fixture.js";
-import { runCli } from "../support/cli.js";
+import { responderEnv, runCli } from "../support/cli.js";
 import { type Harness, startHarness } from "../support/harness.js";
 
 let ec: EdgeConfigServer;
@@ -18,15 +18,7 @@ let cwd: string;
 const PREFIX = "flow:";
 
 function env(extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    EDGE_CONFIG_ID: ec.id,
-    VERCEL_TOKEN: ec.apiToken,
-    VERCEL_API_URL: ec.apiUrl,
-    UPSTASH_REDIS_REST_URL: redis.connection.url,
-    UPSTASH_REDIS_REST_TOKEN: redis.connection.token,
-    CONTAINMENT_REDIS_PREFIX: PREFIX,
-    ...extra,
-  };
+  return responderEnv(ec, redis.connection, { CONTAINMENT_REDIS_PREFIX: PREFIX, ...extra });
 }
 const cli = (args: string[], extra?: Record<string, string>) => runCli(args, { env: env(extra), cwd });
 const audit = () => readAudit({ redis: createOpsRedis(redis.connection), prefix: PREFIX });

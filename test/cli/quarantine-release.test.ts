@@ -11,7 +11,7 @@ import { type EdgeConfigServer, startEdgeConfigServer } from "../../src/dev/edge
 import { readAudit, verifyAudit } from "../../src/ops/audit/index.js";
 import { createOpsRedis } from "../../src/ops/redis.js";
 import { type RedisFixture, startRedisFixture, until } from "../integration/redis-fixture.js";
-import { runCli } from "../support/cli.js";
+import { responderEnv, runCli } from "../support/cli.js";
 import { type Harness, startHarness } from "../support/harness.js";
 
 const PREFIX = "containment:";
@@ -50,13 +50,7 @@ let cwd: string;
 
 const cli = (args: string[]) =>
   runCli(args, {
-    env: {
-      EDGE_CONFIG_ID: ec.id,
-      VERCEL_TOKEN: ec.apiToken,
-      VERCEL_API_URL: ec.apiUrl,
-      UPSTASH_REDIS_REST_URL: redis.connection.url,
-      UPSTASH_REDIS_REST_TOKEN: redis.connection.token,
-    },
+    env: responderEnv(ec, redis.connection),
     cwd,
   });
 

@@ -19,7 +19,7 @@ import {
   verifyReport,
 } from "../../src/stores/isolate-report.js";
 import { type RedisFixture, startRedisFixture, until } from "../integration/redis-fixture.js";
-import { runCli, spawnCli } from "../support/cli.js";
+import { responderEnv, runCli, spawnCli } from "../support/cli.js";
 import { type Harness, startHarness } from "../support/harness.js";
 
 const SECRET = "deployment-report-secret";
@@ -40,15 +40,7 @@ interface Edge {
 const edges: Record<"a" | "b" | "f" | "s", Edge> = {} as never;
 
 function env(extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    EDGE_CONFIG_ID: ec.id,
-    VERCEL_TOKEN: ec.apiToken,
-    VERCEL_API_URL: ec.apiUrl,
-    UPSTASH_REDIS_REST_URL: redis.connection.url,
-    UPSTASH_REDIS_REST_TOKEN: redis.connection.token,
-    CONTAINMENT_REPORT_SECRET: SECRET,
-    ...extra,
-  };
+  return responderEnv(ec, redis.connection, { CONTAINMENT_REPORT_SECRET: SECRET, ...extra });
 }
 
 /** Edge Config's propagation to one region: its replica now holds what the primary holds. */

@@ -12,7 +12,7 @@ import { readAudit } from "../../src/ops/audit/index.js";
 import { createOpsRedis } from "../../src/ops/redis.js";
 import { parseReport, verifyReport } from "../../src/stores/isolate-report.js";
 import { type RedisFixture, startRedisFixture, until } from "../integration/redis-fixture.js";
-import { runCli, spawnCli } from "../support/cli.js";
+import { responderEnv, runCli, spawnCli } from "../support/cli.js";
 import { type Harness, startHarness } from "../support/harness.js";
 
 const SECRET = "rules-report-secret";
@@ -40,15 +40,7 @@ let edge: Harness;
 let cwd: string;
 
 function env(extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    EDGE_CONFIG_ID: ec.id,
-    VERCEL_TOKEN: ec.apiToken,
-    VERCEL_API_URL: ec.apiUrl,
-    UPSTASH_REDIS_REST_URL: redis.connection.url,
-    UPSTASH_REDIS_REST_TOKEN: redis.connection.token,
-    CONTAINMENT_REPORT_SECRET: SECRET,
-    ...extra,
-  };
+  return responderEnv(ec, redis.connection, { CONTAINMENT_REPORT_SECRET: SECRET, ...extra });
 }
 const cli = (args: string[], extra?: Record<string, string>) => runCli(args, { env: env(extra), cwd });
 const file = (name: string, value: unknown) => {

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EdgeConfigServer, startEdgeConfigServer } from "../../src/dev/edge-config-server.js";
 import { type RedisFixture, startRedisFixture, until } from "../integration/redis-fixture.js";
-import { runCli, spawnCli } from "../support/cli.js";
+import { responderEnv, runCli, spawnCli } from "../support/cli.js";
 import { type Harness, startHarness } from "../support/harness.js";
 
 const PREFIX = "containment:";
@@ -27,13 +27,7 @@ let cwd: string;
 const received: Array<{ path: string; body: Record<string, unknown> }> = [];
 
 function env(): Record<string, string> {
-  return {
-    EDGE_CONFIG_ID: ec.id,
-    VERCEL_TOKEN: ec.apiToken,
-    VERCEL_API_URL: ec.apiUrl,
-    UPSTASH_REDIS_REST_URL: redis.connection.url,
-    UPSTASH_REDIS_REST_TOKEN: redis.connection.token,
-  };
+  return responderEnv(ec, redis.connection);
 }
 /** What one receiver got, as text: the generic event's summary or Slack's text. */
 const texts = (path: string) =>

@@ -11,7 +11,7 @@ import { type EdgeConfigServer, startEdgeConfigServer } from "../../src/dev/edge
 import { isoSeconds } from "../../src/ops/report/clocks.js";
 import type { Report } from "../../src/ops/report/model.js";
 import { type RedisFixture, startRedisFixture } from "../integration/redis-fixture.js";
-import { runCli } from "../support/cli.js";
+import { responderEnv, runCli } from "../support/cli.js";
 
 let ec: EdgeConfigServer;
 let redis: RedisFixture;
@@ -19,14 +19,8 @@ let cwd: string;
 const PREFIX = "rep:";
 const DISCOVERED = "2026-12-01T20:15:07Z";
 
-const env = (): Record<string, string> => ({
-  EDGE_CONFIG_ID: ec.id,
-  VERCEL_TOKEN: ec.apiToken,
-  VERCEL_API_URL: ec.apiUrl,
-  UPSTASH_REDIS_REST_URL: redis.connection.url,
-  UPSTASH_REDIS_REST_TOKEN: redis.connection.token,
-  CONTAINMENT_REDIS_PREFIX: PREFIX,
-});
+const env = (): Record<string, string> =>
+  responderEnv(ec, redis.connection, { CONTAINMENT_REDIS_PREFIX: PREFIX });
 const cli = (args: string[]) => runCli(args, { env: env(), cwd });
 const reportJson = async () => {
   const run = await cli(["report", "--incident", "INC-9", "--format", "json"]);
