@@ -8,6 +8,7 @@ import { dirname } from "node:path";
 import { Miniflare } from "miniflare";
 import type { EdgeBundleOutput } from "./bundle.js";
 import { ENVELOPE_BINDING, ENVELOPE_HEADER } from "./edge-runtime-envelope.js";
+import { headerOverflow, headerTooLarge } from "./platform-limits.js";
 
 /**
  * Pinned so a workerd upgrade cannot silently change runtime behaviour under the tests; must not be
@@ -85,6 +86,8 @@ export async function startEdgeRuntime(options: EdgeRuntimeOptions): Promise<Edg
     async dispatch(url, init = {}) {
       const method = (init.method ?? "GET").toUpperCase();
       const given: Array<[string, string]> = [...(init.headers ?? [])];
+      // The platform refuses these before middleware runs; so does this stand-in for it.
+      if (headerOverflow(given)) return headerTooLarge();
       const answer = await mf.dispatchFetch(url, {
         method,
         headers: [...given, [ENVELOPE_HEADER, envelopeOf(token, given)]],

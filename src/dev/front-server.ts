@@ -21,6 +21,7 @@ import { ConfigInvalid } from "../core/errors.js";
 import type { EdgeRuntime } from "./edge-runtime.js";
 import { ENVELOPE_HEADER } from "./edge-runtime-envelope.js";
 import { closeServer, sendJson } from "./http-util.js";
+import { HEADER_PARSER_LIMIT, HEADER_TOO_LARGE_BODY } from "./platform-limits.js";
 
 export interface FrontServerOptions {
   host: string;
@@ -145,7 +146,8 @@ async function handle(
   }
   const cookies = response.headers.getSetCookie();
   if (cookies.length > 0) res.setHeader("set-cookie", cookies);
-  res.writeHead(response.status, response.statusText);
+  // A Response made in the worker often has no status text; Node then supplies the standard one.
+  res.writeHead(response.status, response.statusText || undefined);
   if (!response.body) {
     res.end();
     return;
@@ -169,7 +171,7 @@ function refuseConnect(socket: Duplex): void {
  */
 export async function startFrontServer(options: FrontServerOptions): Promise<FrontServer> {
   let self = `${options.host}:${options.port}`;
-  const server: Server = createServer((req, res) => {
+  const server: Server = createServer({ maxHeaderSize: HEADER_PARSER_LIMIT }, (req, res) => {
     handle(req, res, options, self).catch((error: unknown) => {
       // The detail is for the operator's terminal, never for the client.
       console.error(`containment dev: ${error instanceof Error ? error.message : String(error)}`);
@@ -178,10 +180,15 @@ export async function startFrontServer(options: FrontServerOptions): Promise<Fro
     });
   });
   server.on("connect", (_req, socket) => refuseConnect(socket));
-  // A request Node's parser rejects (bad bytes, oversized headers) gets a plain 400, not a reset.
-  server.on("clientError", (_error, socket) => {
-    if (socket.writable)
-      socket.end("HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+  // A request Node's parser rejects gets a defined status, not a reset: 431 for oversized headers
+  // (what the platform answers, see platform-limits.ts), 400 for anything else (bad bytes).
+  server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return;
+    if (error.code === "HPE_HEADER_OVERFLOW") {
+      socket.end(
+        `HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${HEADER_TOO_LARGE_BODY.length}\r\nconnection: close\r\n\r\n${HEADER_TOO_LARGE_BODY}`,
+      );
+    } else socket.end("HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", (error: NodeJS.ErrnoException) => {

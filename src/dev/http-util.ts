@@ -2,8 +2,10 @@
  * Small HTTP helpers shared by the local stand-ins (Edge Config server, Upstash bridge).
  * They exist so each server file only contains its protocol, not socket bookkeeping.
  */
+
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { HEADER_PARSER_LIMIT } from "./platform-limits.js";
 
 /** Upper bound on request bodies: the stand-ins serve tests, not uploads. */
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
@@ -22,7 +24,8 @@ export interface Listening {
  * A handler that throws answers 500 instead of killing the process.
  */
 export async function listen(handler: Handler, port = 0, host = "127.0.0.1"): Promise<Listening> {
-  const server = createServer((req, res) => {
+  // Accepts what the platform forwards (up to 32 KB of headers); Node's default stops at 16 KB.
+  const server = createServer({ maxHeaderSize: HEADER_PARSER_LIMIT }, (req, res) => {
     handler(req, res).catch((error: unknown) => {
       if (!res.headersSent) {
         sendJson(res, 500, { error: `internal error: ${errorMessage(error)}` });

@@ -6,6 +6,7 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -141,6 +142,17 @@ describe("containment dev", () => {
       expect(await rawGet(firewall, path), path).toMatchObject({ origin: true });
     }
     expect(await rawGet(firewall, "/api/patients/1/export%00")).toMatchObject({ status: 400, origin: false });
+  });
+
+  it("answers oversized request headers with the platform's 431, as Vercel does, and keeps serving", async () => {
+    const kb = (n: number, name = "x-pad"): [string, string] => [name, "v".repeat(n * 1024 - name.length)];
+    // Within Vercel's limits (16 KB a header, 32 KB in all): reaches the origin through workerd.
+    expect(await rawHeaders(firewall, [kb(16)])).toMatchObject({ origin: true });
+    expect(await rawHeaders(firewall, [kb(15, "x-a"), kb(15, "x-b")])).toMatchObject({ origin: true });
+    // Over either limit, and far over the parser's own: a defined 431 every time, never a reset.
+    for (const headers of [[kb(17)], [kb(12, "x-a"), kb(12, "x-b"), kb(12, "x-c")], [kb(1024)]])
+      expect(await rawHeaders(firewall, headers)).toEqual({ status: 431, origin: false });
+    expect(await rawHeaders(firewall, [kb(1)])).toMatchObject({ status: 200, origin: true });
   });
 
   type RulesDoc = { breakGlass?: { cidrs: string[] }; rules: Array<Record<string, unknown>> };
@@ -337,6 +349,33 @@ function rawGet(base: string, path: string): Promise<{ status: number; origin: b
     });
     req.on("error", fail);
     req.end();
+  });
+}
+
+/**
+ * GET / with the given headers, written to a socket in full before the answer is read: a server
+ * that closed on oversized headers without reading them would reset the connection, and this fails.
+ */
+function rawHeaders(
+  base: string,
+  headers: Array<[string, string]>,
+): Promise<{ status: number; origin: boolean }> {
+  const { hostname, port } = new URL(base);
+  const head = headers.map(([name, value]) => `${name}: ${value}\r\n`).join("");
+  return new Promise((done, fail) => {
+    const socket = connect(Number(port), hostname, () => {
+      // write, not end: the server answers a half-closed connection with nothing.
+      socket.write(`GET / HTTP/1.1\r\nhost: ${hostname}:${port}\r\n${head}connection: close\r\n\r\n`);
+    });
+    let text = "";
+    socket.on("data", (chunk: Buffer) => {
+      text += chunk.toString("latin1");
+    });
+    socket.on("error", fail);
+    socket.on("end", () => {
+      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0);
+      done({ status, origin: /\r\nx-demo-origin: 1\r\n/i.test(text) });
+    });
   });
 }
 

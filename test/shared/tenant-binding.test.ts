@@ -233,12 +233,21 @@ for (const name of HARNESSES) {
       // workerd transport (Miniflare's dispatchFetch, undici) overwrites Sec-Fetch-Mode with "cors".
     });
 
+    it("refuses a token over maxBytes (8 KB) but within the platform's header limits as unauthorized", async () => {
+      const large = `eyJhbGciOiJSUzI1NiJ9.${"A".repeat(12 * 1024)}.sig`;
+      await refused("/api/acme/x", bearer(large), 401);
+      const page = "http://acme.example.com/app/x";
+      await refused(page, { headers: { cookie: `session=${large}`, "sec-fetch-site": "same-origin" } }, 401);
+      await passes("/api/acme/x", bearer(await acmeToken()));
+    });
+
     it("rejects a 1 MB token with a 4xx, never reaching the upstream, and keeps serving a normal token", async () => {
       const huge = `eyJhbGciOiJSUzI1NiJ9.${"A".repeat(1024 * 1024)}.sig`;
       const before = h.upstreamHits();
       const response = await h.fetch("/api/acme/x", bearer(huge));
-      expect(response.status).toBeGreaterThanOrEqual(400);
-      expect(response.status).toBeLessThan(500);
+      // In workerd the platform's header limit answers first (as Vercel's does, 431); in Node the
+      // middleware is called directly and refuses the token itself.
+      expect(response.status).toBe(h.name === "workerd" ? 431 : 401);
       await response.arrayBuffer();
       expect(h.upstreamHits()).toBe(before);
       await passes("/api/acme/x", bearer(await acmeToken()));

@@ -6,6 +6,7 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { closeServer } from "../../src/dev/http-util.js";
+import { HEADER_PARSER_LIMIT } from "../../src/dev/platform-limits.js";
 
 export interface EchoUpstream {
   readonly url: string;
@@ -15,7 +16,8 @@ export interface EchoUpstream {
 
 export async function startEchoUpstream(): Promise<EchoUpstream> {
   let hits = 0;
-  const server = createServer((req, res) => {
+  // An origin on the platform gets up to 32 KB of headers; Node's default parser stops at 16 KB.
+  const server = createServer({ maxHeaderSize: HEADER_PARSER_LIMIT }, (req, res) => {
     hits++;
     const raw = req.url ?? "/";
     const query = raw.indexOf("?");
