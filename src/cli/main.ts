@@ -64,10 +64,34 @@ function exitOnUsageErrors(command: Command): void {
   for (const sub of command.commands) exitOnUsageErrors(sub);
 }
 
+/**
+ * An unknown command is a usage error even with --help: commander shows the parent's help first
+ * and exits 0, so a typo (`containment kil --help`) looked like it worked. Every group command
+ * takes only boolean flags, so its first operand is the subcommand's name.
+ */
+function refuseUnknownCommand(program: Command, args: readonly string[]): void {
+  let command = program;
+  for (const arg of args) {
+    if (arg.startsWith("-")) continue;
+    if (command.commands.length === 0) return;
+    const sub = command.commands.find((c) => c.name() === arg || c.aliases().includes(arg));
+    if (sub === undefined && arg !== "help") {
+      const names = command.commands.map((c) => c.name()).join(", ");
+      command.error(`error: unknown command '${arg}'; the commands are ${names}`, {
+        code: "commander.unknownCommand",
+        exitCode: EXIT.usage,
+      });
+    }
+    if (sub === undefined) return;
+    command = sub;
+  }
+}
+
 /** Runs the CLI with `argv` as in process.argv (node, script, …args). */
 export async function run(argv: readonly string[]): Promise<void> {
   const program = createProgram();
   exitOnUsageErrors(program);
+  refuseUnknownCommand(program, argv.slice(2));
   await program.parseAsync([...argv]);
 }
 

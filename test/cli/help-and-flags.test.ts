@@ -82,6 +82,29 @@ describe("the CLI's help and usage errors", () => {
   );
 
   it.each([
+    [["kil", "--help"]],
+    [["kil"]],
+    [["rules", "validat", "--help"]],
+    [["audit", "verfy", "--json", "--help"]],
+    [["incident", "nosuch"]],
+  ])("unknown command %j, with or without --help: one line naming it, exit 2", async (args) => {
+    const { code, stderr } = await usage(args);
+    expect(code).toBe(2);
+    const unknown = args.find((arg) => /^(kil|validat|verfy|nosuch)$/.test(arg));
+    expect(stderr.trim().split("\n"), stderr).toEqual([
+      expect.stringMatching(
+        new RegExp(`unknown command '${unknown}'.*\\(add --help for usage and an example\\)$`),
+      ),
+    ]);
+  });
+
+  it("help for a known command still exits 0, with help as a command too", async () => {
+    expect((await usage(["kill", "--help"])).code).toBe(0);
+    expect((await usage(["rules", "--help"])).code).toBe(0);
+    expect((await usage(["help", "kill"])).code).toBe(0);
+  });
+
+  it.each([
     [["kill", "/x", "--reason", "r", "--incident", "I", "--for", "2x"], /--for.*'2x' is invalid/],
     [["kill", "/x", "--reason", "r", "--incident", "I", "--status", "99"], /--status.*'99' is invalid/],
     [
