@@ -41,19 +41,28 @@ export async function maybeWait(
   incident?: string | null,
 ): Promise<{ code: number; json?: ConfirmResult }> {
   if (!flags.wait) return { code: EXIT.ok };
-  if (!flags.json) process.stderr.write(`waiting up to ${flags.timeout} s for every region to enforce it…\n`);
+  if (!flags.json)
+    process.stderr.write(
+      `waiting up to ${flags.timeout} s for every region to enforce it (Ctrl-C stops waiting; the change stays written)…\n`,
+    );
+  // Ctrl-C ends the wait, not the command: the change is already written, and the responder is
+  // told which regions confirmed it (exit 5, like a timeout) instead of being left with nothing.
+  const interrupt = new AbortController();
+  const stop = () => interrupt.abort();
+  process.once("SIGINT", stop);
   const result = await waitForEnforcement(ctx, {
     expectation,
     writtenAt,
     timeoutMs: flags.timeout * 1000,
     windowMs: flags.window * 1000,
+    signal: interrupt.signal,
     onRegion: (region) => {
       if (!flags.json)
         process.stdout.write(
           `confirmed in ${region.region} after ${(region.afterMs / 1000).toFixed(1)} s (${region.isolates} isolate${region.isolates === 1 ? "" : "s"})\n`,
         );
     },
-  });
+  }).finally(() => process.off("SIGINT", stop));
   if (!flags.json) {
     for (const line of describeConfirm(result, flags.window * 1000)) process.stderr.write(`${line}\n`);
     if (result.ok) process.stdout.write(`enforced in every region seen (${result.confirmed.length})\n`);

@@ -44,7 +44,7 @@ export interface ConfirmResult {
   /** Reports ignored because their MAC failed or was missing. */
   unverified: Array<{ member: string; trust: string }>;
   /** Why nothing could be confirmed at all. */
-  reason?: "no-redis" | "no-secret" | "no-isolates" | "timeout";
+  reason?: "no-redis" | "no-secret" | "no-isolates" | "timeout" | "interrupted";
 }
 
 export interface ConfirmOptions {
@@ -57,6 +57,22 @@ export interface ConfirmOptions {
   pollMs?: number;
   onRegion?: (confirmation: RegionConfirmation) => void;
   sleep?: (ms: number) => Promise<void>;
+  /** Ends the wait early (a responder's Ctrl-C): the result says what was confirmed by then. */
+  signal?: AbortSignal;
+}
+
+/** A pause that ends at once when the wait is interrupted. */
+function pause(
+  sleep: (ms: number) => Promise<void>,
+  ms: number,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  if (signal === undefined) return sleep(ms);
+  if (signal.aborted) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    signal.addEventListener("abort", () => resolve(), { once: true });
+    sleep(ms).then(resolve, resolve);
+  });
 }
 
 function versionOf(token: string, id: string): number | undefined {
@@ -211,16 +227,22 @@ export async function waitForEnforcement(ctx: OpsContext, options: ConfirmOption
     }
     updatePending(pending, regions, confirmed);
     const done = confirmed.size > 0 && pending.size === 0;
-    if (done || now >= deadline) {
+    const interrupted = options.signal?.aborted === true;
+    if (done || now >= deadline || interrupted) {
       const unverified = records
         .filter((r) => r.trust !== "verified")
         .map((r) => ({ member: r.member, trust: r.trust }));
       const behind = [...pending.values()];
       const result: ConfirmResult = { ok: done, confirmed: [...confirmed.values()], behind, unverified };
-      if (!done) result.reason = confirmed.size === 0 && pending.size === 0 ? "no-isolates" : "timeout";
+      if (!done)
+        result.reason = interrupted
+          ? "interrupted"
+          : confirmed.size === 0 && pending.size === 0
+            ? "no-isolates"
+            : "timeout";
       return result;
     }
-    await sleep(Math.min(options.pollMs ?? 500, Math.max(0, deadline - now)));
+    await pause(sleep, Math.min(options.pollMs ?? 500, Math.max(0, deadline - now)), options.signal);
   }
 }
 
@@ -232,6 +254,10 @@ export function describeConfirm(result: ConfirmResult, windowMs = 30_000): strin
     return [
       "enforcement cannot be confirmed: set CONTAINMENT_REPORT_SECRET (the deployment's report secret) to verify the isolates' reports",
     ];
+  if (result.reason === "interrupted")
+    lines.push(
+      "stopped waiting (Ctrl-C): the change is written and in force where confirmed; `containment status` shows the regions",
+    );
   if (result.reason === "no-isolates")
     lines.push(
       `not confirmed: no isolate reported in the last ${windowMs / 1000} s (no traffic reached the middleware, or it has no Redis)`,

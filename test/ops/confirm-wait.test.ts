@@ -112,6 +112,43 @@ describe("--wait confirms the change it made, per region, from MAC-verified isol
     expect(result.unverified.map((u) => u.trust).sort()).toEqual(["bad-mac", "unsigned", "unsigned"]);
   });
 
+  it("stops at once when interrupted (Ctrl-C), keeping what was confirmed and naming the region behind", async () => {
+    prefix = `w${++n}:`;
+    let clock = 4_000_000;
+    await report("iad1", "a", clock, ["exports@1"]);
+    await report("fra1", "b", clock, []);
+    const interrupt = new AbortController();
+    let polls = 0;
+    const result = await waitForEnforcement(
+      context(() => clock),
+      {
+        expectation: { kind: "present", id: "exports", version: 1 },
+        writtenAt: clock,
+        timeoutMs: 600_000,
+        pollMs: 500,
+        signal: interrupt.signal,
+        // The third pause never ends by itself: only the interrupt can end the wait before the deadline.
+        sleep: (ms) => {
+          polls++;
+          if (polls === 3) {
+            queueMicrotask(() => interrupt.abort());
+            return new Promise<void>(() => {});
+          }
+          clock += ms;
+          return Promise.resolve();
+        },
+      },
+    );
+    expect(polls).toBe(3);
+    expect(result).toMatchObject({ ok: false, reason: "interrupted" });
+    expect(result.confirmed.map((r) => r.region)).toEqual(["iad1"]);
+    expect(result.behind.map((r) => r.region)).toEqual(["fra1"]);
+    expect(describeConfirm(result)).toEqual([
+      expect.stringMatching(/^stopped waiting \(Ctrl-C\): the change is written/),
+      "not confirmed in fra1: b (not enforcing exports)",
+    ]);
+  });
+
   it("confirms a lift only from reports made after it, and says it cannot confirm without the secret", async () => {
     prefix = `w${++n}:`;
     let clock = 3_000_000;
