@@ -4,6 +4,7 @@
  * no-store` from a `headers` rule), and a rewrite your middleware returns would land on a route the
  * firewall never looked at. `compose` keeps both safe.
  */
+import { detachedBody } from "../core/detached-body.js";
 import type { NextEventLike, NextMiddleware } from "./next-types.js";
 import { passThrough } from "./pass-through.js";
 
@@ -34,7 +35,7 @@ function withHeaders(answer: Response, headers: Readonly<Record<string, string>>
   const names = Object.keys(headers);
   if (names.length === 0) return answer;
   // Responses from Response.redirect() (and some NextResponse helpers) have immutable headers.
-  const out = new Response(answer.body, answer);
+  const out = new Response(detachedBody(answer), answer);
   for (const name of names) out.headers.set(name, headers[name] as string);
   return out;
 }

@@ -6,6 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { dirname } from "node:path";
 import { Miniflare } from "miniflare";
+import { detachedBody } from "../core/detached-body.js";
 import type { EdgeBundleOutput } from "./bundle.js";
 import { ENVELOPE_BINDING, ENVELOPE_HEADER } from "./edge-runtime-envelope.js";
 import { headerOverflow, headerTooLarge } from "./platform-limits.js";
@@ -105,7 +106,7 @@ export async function startEdgeRuntime(options: EdgeRuntimeOptions): Promise<Edg
       }
       const noBody = method === "HEAD" || NULL_BODY_STATUS.has(answer.status);
       if (noBody) await answer.arrayBuffer();
-      return new Response(noBody ? null : (answer.body as ReadableStream<Uint8Array> | null), {
+      return new Response(noBody ? null : detachedBody(answer as unknown as Response), {
         status: answer.status,
         statusText: answer.statusText,
         headers,

@@ -4,6 +4,7 @@
  * `x-middleware-next` is sent to the client as is; with it, the request goes on to the origin and
  * the middleware's other headers are set on the origin's response.
  */
+import { detachedBody } from "../core/detached-body.js";
 
 /** Request headers that describe one hop, not the request; fetch sets its own. */
 const HOP_BY_HOP = new Set([
@@ -69,5 +70,9 @@ export async function applyMiddlewareAnswer(
   for (const [name, value] of answer.headers) {
     if (!name.startsWith("x-middleware-")) out.set(name, value);
   }
-  return new Response(origin.body, { status: origin.status, statusText: origin.statusText, headers: out });
+  return new Response(detachedBody(origin), {
+    status: origin.status,
+    statusText: origin.statusText,
+    headers: out,
+  });
 }
