@@ -75,15 +75,16 @@ function refuseUnknownCommand(program: Command, args: readonly string[]): void {
     if (arg.startsWith("-")) continue;
     if (command.commands.length === 0) return;
     const sub = command.commands.find((c) => c.name() === arg || c.aliases().includes(arg));
-    if (sub === undefined && arg !== "help") {
-      const names = command.commands.map((c) => c.name()).join(", ");
-      command.error(`error: unknown command '${arg}'; the commands are ${names}`, {
-        code: "commander.unknownCommand",
-        exitCode: EXIT.usage,
-      });
+    if (sub !== undefined) {
+      command = sub;
+      continue;
     }
-    if (sub === undefined) return;
-    command = sub;
+    if (arg === "help") return;
+    const names = command.commands.map((c) => c.name()).join(", ");
+    command.error(`error: unknown command '${arg}'; the commands are ${names}`, {
+      code: "commander.unknownCommand",
+      exitCode: EXIT.usage,
+    });
   }
 }
 

@@ -2,7 +2,6 @@
  * Small HTTP helpers shared by the local stand-ins (Edge Config server, Upstash bridge).
  * They exist so each server file only contains its protocol, not socket bookkeeping.
  */
-
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { HEADER_PARSER_LIMIT } from "./platform-limits.js";

@@ -75,6 +75,12 @@ function pause(
   });
 }
 
+/** Why a wait ended unconfirmed: interrupted, nobody reported, or time ran out on those behind. */
+function whyUnconfirmed(interrupted: boolean, regionsSeen: number): NonNullable<ConfirmResult["reason"]> {
+  if (interrupted) return "interrupted";
+  return regionsSeen === 0 ? "no-isolates" : "timeout";
+}
+
 function versionOf(token: string, id: string): number | undefined {
   const at = token.lastIndexOf("@");
   const name = at === -1 ? token : token.slice(0, at);
@@ -234,12 +240,7 @@ export async function waitForEnforcement(ctx: OpsContext, options: ConfirmOption
         .map((r) => ({ member: r.member, trust: r.trust }));
       const behind = [...pending.values()];
       const result: ConfirmResult = { ok: done, confirmed: [...confirmed.values()], behind, unverified };
-      if (!done)
-        result.reason = interrupted
-          ? "interrupted"
-          : confirmed.size === 0 && pending.size === 0
-            ? "no-isolates"
-            : "timeout";
+      if (!done) result.reason = whyUnconfirmed(interrupted, confirmed.size + pending.size);
       return result;
     }
     await pause(sleep, Math.min(options.pollMs ?? 500, Math.max(0, deadline - now)), options.signal);
