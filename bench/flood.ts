@@ -9,7 +9,7 @@
  */
 import { Redis as IoRedis } from "ioredis";
 import { startUpstashBridge } from "../src/dev/upstash-bridge.js";
-import { mirrorReader } from "../src/ops/mirror-reader.js";
+import { mirrorReader } from "../src/stores/mirror/reader.js";
 import { startRedisServer } from "../test/support/redis-server.js";
 import { loadEngine } from "./lib/engine-bundle.js";
 import type { BenchRecord, Goal } from "./lib/record.js";

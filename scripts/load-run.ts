@@ -11,7 +11,7 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import { startEdgeRuntime } from "../src/dev/edge-runtime.js";
 import { startDevServer } from "../src/dev/server.js";
 import { startUpstashBridge } from "../src/dev/upstash-bridge.js";
-import { mirrorReader } from "../src/ops/mirror-reader.js";
+import { mirrorReader } from "../src/stores/mirror/reader.js";
 import { startRedisServer } from "../test/support/redis-server.js";
 import { workerdRss } from "./load-rss.js";
 

@@ -41,6 +41,6 @@ export { KILL_SWITCH_PREFIX, type Validated, validateKillSwitchItem } from "./ru
 export type { EdgeConfigReader } from "./sources/edge-config.js";
 export type { SensitiveRoutes } from "./sources/fallback.js";
 export type { SourceStatus } from "./sources/provider.js";
-export type { MirrorOptions, MirrorStats } from "./stores/mirror.js";
+export type { MirrorOptions, MirrorStats } from "./stores/mirror/options.js";
 export type { RedisConnection, RedisOption } from "./stores/redis.js";
 export { createRedisClient } from "./stores/redis.js";

@@ -7,7 +7,7 @@
  */
 import type { Redis } from "@upstash/redis/cloudflare";
 import { withDeadline } from "../core/deadline.js";
-import { mirrorReader } from "../ops/mirror-reader.js";
+import { mirrorReader } from "../stores/mirror/reader.js";
 import { API_INDEX } from "./api.js";
 import { ASSETS } from "./assets.gen.js";
 import { renderPage } from "./page.js";

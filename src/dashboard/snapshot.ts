@@ -1,19 +1,19 @@
 /**
- * Turns what the mirror (through the shared reader, src/ops/mirror-reader.ts) and Edge Config hold
+ * Turns what the mirror (through the shared reader, src/stores/mirror/reader.ts) and Edge Config hold
  * into the API's Snapshot (api.ts). The shaping functions are pure, so the numbers the page shows
  * are tested without a browser.
  */
 import type { Redis } from "@upstash/redis/cloudflare";
 import { withDeadline } from "../core/deadline.js";
+import type { MirrorReader } from "../stores/mirror/reader.js";
 import type {
   CountRow,
   IsolateLedger,
   IsolateRecord,
   MirrorEvent,
-  MirrorReader,
   TopEntry as MirrorTopEntry,
   QuarantineRecord,
-} from "../ops/mirror-reader.js";
+} from "../stores/mirror/reader-types.js";
 import {
   type AuditState,
   CHARTED_OUTCOMES,

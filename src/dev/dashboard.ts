@@ -15,8 +15,8 @@ import { createLocalDashboard, type LocalDashboard } from "../dashboard/local/se
 import { memoryJournal } from "../ops/audit/index.js";
 import { loadOpsConfig } from "../ops/config.js";
 import { createOpsContext } from "../ops/context.js";
-import { createReaderClient } from "../ops/mirror-reader.js";
 import { createOpsRedis } from "../ops/redis.js";
+import { createReaderClient } from "../stores/mirror/reader.js";
 import type { EdgeConfigServer } from "./edge-config-server.js";
 
 const DASHBOARD_PATH = "/_containment";

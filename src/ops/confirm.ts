@@ -8,8 +8,9 @@
  * token hide a lagging isolate by overwriting its report. A region seen during the wait whose
  * isolates all stop reporting before confirming is named, never dropped from the verdict.
  */
+
+import type { IsolateRecord } from "../stores/mirror/reader-types.js";
 import type { OpsContext } from "./context.js";
-import type { IsolateRecord } from "./mirror-reader.js";
 
 export type Expectation =
   | { kind: "present"; id: string; version: number }

@@ -4,6 +4,7 @@
  * dashboard request); nothing global.
  */
 import type { Redis } from "@upstash/redis";
+import { type MirrorReader, mirrorReader } from "../stores/mirror/reader.js";
 import type { AuditActor, AuditContext } from "./audit/index.js";
 import type { Journal } from "./audit/journal.js";
 import type { Signer } from "./audit/sign.js";
@@ -11,7 +12,6 @@ import type { OpsConfig } from "./config.js";
 import { VercelApi } from "./edge-config-api.js";
 import { isOpsError } from "./errors.js";
 import type { FastLaneContext } from "./fastlane.js";
-import { type MirrorReader, mirrorReader } from "./mirror-reader.js";
 import type { ChangeEvent } from "./notify.js";
 
 export interface OpsContext {

@@ -1,5 +1,5 @@
 /** Incident-scoped copies of the mirror's aggregates without expiry, confirmations, quarantines. See incidents.ts. */
-import { MIRROR_KEYS } from "../stores/mirror-layout.js";
+import { MIRROR_KEYS } from "../stores/mirror/layout.js";
 import {
   type IncidentContext,
   incidentKeys,

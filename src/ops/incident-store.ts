@@ -1,7 +1,7 @@
 /** Incident records in Redis (CONTRACTS.md §7): keys, parsing, reading. See incidents.ts. */
 import type { Redis } from "@upstash/redis";
 import { ConfigInvalid, type ContainmentError } from "../core/errors.js";
-import { MIRROR_KEYS } from "../stores/mirror-layout.js";
+import { MIRROR_KEYS } from "../stores/mirror/layout.js";
 import type { GdprRole, HipaaRole } from "./report/clocks.js";
 import type { IncidentRecord } from "./report/model.js";
 

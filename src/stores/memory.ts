@@ -26,6 +26,7 @@ import type {
   TripRequest,
   TripResult,
 } from "../model/store.js";
+import { type CheckPlan, checkPlan, TOMBSTONE_MS } from "./limit-scripts.js";
 import {
   countField,
   type Evidence,
@@ -33,9 +34,8 @@ import {
   minuteOf,
   type SourceEvent,
   sourceEvidence,
-} from "./evidence.js";
-import { type CheckPlan, checkPlan, TOMBSTONE_MS } from "./limit-scripts.js";
-import type { MirrorOptions, MirrorStats } from "./mirror.js";
+} from "./mirror/evidence.js";
+import type { MirrorOptions, MirrorStats } from "./mirror/options.js";
 import type { StoreProvider } from "./storage.js";
 
 export interface MemoryStoreOptions {

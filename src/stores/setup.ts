@@ -4,7 +4,8 @@
  */
 import { type IdentityOptions, Keyring } from "../core/identity.js";
 import type { RateLimitStore } from "../model/store.js";
-import { type MirrorOptions, redisMirror } from "./mirror.js";
+import type { MirrorOptions } from "./mirror/options.js";
+import { redisMirror } from "./mirror/redis-mirror.js";
 import { type RedisOption, redisConnections, UpstashStore } from "./redis.js";
 import type { StorageMirror } from "./storage.js";
 

@@ -6,7 +6,7 @@ import { type EdgeConfigServer, startEdgeConfigServer } from "../../src/dev/edge
 import { readAnchor, readAudit, verifyAudit } from "../../src/ops/audit/index.js";
 import { VercelApi } from "../../src/ops/edge-config-api.js";
 import { createOpsRedis } from "../../src/ops/redis.js";
-import { serializeReport } from "../../src/stores/isolate-report.js";
+import { serializeReport } from "../../src/stores/mirror/isolate-report.js";
 import { type RedisFixture, startRedisFixture } from "../integration/redis-fixture.js";
 import { responderEnv, runCli } from "../support/cli.js";
 import { type Harness, startHarness } from "../support/harness.js";

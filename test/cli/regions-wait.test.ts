@@ -17,7 +17,7 @@ import {
   parseReport,
   serializeReport,
   verifyReport,
-} from "../../src/stores/isolate-report.js";
+} from "../../src/stores/mirror/isolate-report.js";
 import { type RedisFixture, startRedisFixture, until } from "../integration/redis-fixture.js";
 import { responderEnv, runCli, spawnCli } from "../support/cli.js";
 import { type Harness, startHarness } from "../support/harness.js";

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type StartedLocalDashboard, startLocalDashboard } from "../../src/dashboard/local/server.js";
 import { type EdgeConfigServer, startEdgeConfigServer } from "../../src/dev/edge-config-server.js";
 import { openIncident } from "../../src/ops/incidents.js";
-import { createReaderClient } from "../../src/ops/mirror-reader.js";
+import { createReaderClient } from "../../src/stores/mirror/reader.js";
 import { type RedisFixture, startRedisFixture, until } from "../integration/redis-fixture.js";
 import { type Harness, startHarness } from "../support/harness.js";
 import { dashboardActions } from "./actions-under-test.js";

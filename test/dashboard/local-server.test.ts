@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ASSETS } from "../../src/dashboard/assets.gen.js";
 import type { ActionOutcome, ResponderActions } from "../../src/dashboard/local/actions.js";
 import { type StartedLocalDashboard, startLocalDashboard } from "../../src/dashboard/local/server.js";
-import { createReaderClient } from "../../src/ops/mirror-reader.js";
+import { createReaderClient } from "../../src/stores/mirror/reader.js";
 import { type RedisFixture, startRedisFixture } from "../integration/redis-fixture.js";
 
 let redis: RedisFixture;

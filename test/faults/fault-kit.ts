@@ -6,7 +6,7 @@
  * every isolate's ledger closed (no gap) once Redis is healthy again.
  */
 import { expect } from "vitest";
-import { mirrorReader } from "../../src/ops/mirror-reader.js";
+import { mirrorReader } from "../../src/stores/mirror/reader.js";
 import type { RedisFixture } from "../integration/redis-fixture.js";
 import { until } from "../integration/redis-fixture.js";
 import type { Harness } from "../support/harness.js";

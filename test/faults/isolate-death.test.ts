@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { startUpstashBridge } from "../../src/dev/upstash-bridge.js";
-import { mirrorReader } from "../../src/ops/mirror-reader.js";
+import { mirrorReader } from "../../src/stores/mirror/reader.js";
 import { startRedisFixture, until } from "../integration/redis-fixture.js";
 import { type Harness, startHarness } from "../support/harness.js";
 import { FAULT_RULES } from "./fault-kit.js";

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { mirrorReader } from "../../src/ops/mirror-reader.js";
+import { mirrorReader } from "../../src/stores/mirror/reader.js";
 import { HARNESSES, type Harness, startHarness } from "../support/harness.js";
 import {
   awayFromWindowEdge,

@@ -3,7 +3,7 @@ import { loadOpsConfig } from "../../src/ops/config.js";
 import { describeConfirm, waitForEnforcement } from "../../src/ops/confirm.js";
 import { createOpsContext } from "../../src/ops/context.js";
 import { createOpsRedis } from "../../src/ops/redis.js";
-import { type IsolateReport, serializeReport } from "../../src/stores/isolate-report.js";
+import { type IsolateReport, serializeReport } from "../../src/stores/mirror/isolate-report.js";
 import { type RedisFixture, startRedisFixture } from "../integration/redis-fixture.js";
 
 const SECRET = "deployment-report-secret";

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { mirrorReader } from "../../src/ops/mirror-reader.js";
-import { serializeReport } from "../../src/stores/isolate-report.js";
+import { serializeReport } from "../../src/stores/mirror/isolate-report.js";
+import { mirrorReader } from "../../src/stores/mirror/reader.js";
 import { type RedisFixture, startRedisFixture } from "../integration/redis-fixture.js";
 
 let redis: RedisFixture;

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EdgeConfigServer, startEdgeConfigServer } from "../../src/dev/edge-config-server.js";
-import { parseReport, verifyReport } from "../../src/stores/isolate-report.js";
+import { parseReport, verifyReport } from "../../src/stores/mirror/isolate-report.js";
 import { type RedisFixture, startRedisFixture, until } from "../integration/redis-fixture.js";
 import { type Harness, startHarness } from "../support/harness.js";
 

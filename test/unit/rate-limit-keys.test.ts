@@ -4,8 +4,8 @@ import { Keyring, truncateIp } from "../../src/core/identity.js";
 import { parseIp } from "../../src/core/ip.js";
 import type { Decision } from "../../src/model/decision.js";
 import { rateLimitHeaders, rateLimitKeys } from "../../src/rules/rate-limit.js";
-import { evidenceOf } from "../../src/stores/evidence.js";
 import { memoryStore } from "../../src/stores/memory.js";
+import { evidenceOf } from "../../src/stores/mirror/evidence.js";
 import { redisConnections } from "../../src/stores/redis.js";
 
 const HEX16 = /^[0-9a-f]{16}$/;

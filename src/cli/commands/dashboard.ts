@@ -9,7 +9,7 @@ import { opsActions } from "../../dashboard/local/ops-actions.js";
 import { startLocalDashboard } from "../../dashboard/local/server.js";
 import { loadOpsConfig, type OpsConfig } from "../../ops/config.js";
 import { configError, isOpsError } from "../../ops/errors.js";
-import { createReaderClient } from "../../ops/mirror-reader.js";
+import { createReaderClient } from "../../stores/mirror/reader.js";
 import { fail } from "../errors.js";
 import { type GlobalFlags, openOps } from "../ops.js";
 

@@ -4,10 +4,10 @@
  * when it started); isolates that knew of it ask Redis again within 5 s (src/stores/redis.ts).
  */
 
+import type { QuarantineRecord } from "../../stores/mirror/reader-types.js";
 import { appendAudit } from "../audit/index.js";
 import type { OpsContext } from "../context.js";
 import { OpsError, usageError } from "../errors.js";
-import type { QuarantineRecord } from "../mirror-reader.js";
 
 export async function listQuarantines(ctx: OpsContext): Promise<QuarantineRecord[]> {
   if (ctx.reader === undefined)

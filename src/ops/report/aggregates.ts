@@ -1,12 +1,9 @@
 /**
  * Parsing the mirror's per-minute aggregates (CONTRACTS.md §4 and the `counts` layout) into rows.
  */
-import { TRAFFIC_OVERFLOW } from "../../stores/mirror-layout.js";
-import type { CountRow, TrafficRow } from "../mirror-reader.js";
+import { TRAFFIC_OVERFLOW } from "../../stores/mirror/layout.js";
+import type { CountRow, TrafficRow } from "../../stores/mirror/reader-types.js";
 import type { MinuteFields } from "./model.js";
-
-// The row shapes are the mirror reader's: one definition of what an aggregate row is.
-export type { CountRow, TrafficRow } from "../mirror-reader.js";
 
 /** `counts:<minute>` field `rule|outcome`. */
 export function countRows(minutes: readonly MinuteFields[]): CountRow[] {

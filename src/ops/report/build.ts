@@ -4,7 +4,8 @@
  * compared, and tests need no Redis.
  */
 import { parseDuration } from "../../core/duration.js";
-import { countRows, isBlockedOutcome, type TrafficRow, trafficRows } from "./aggregates.js";
+import type { TrafficRow } from "../../stores/mirror/reader-types.js";
+import { countRows, isBlockedOutcome, trafficRows } from "./aggregates.js";
 import { actionKind, changesOf, entryTime, type SwitchState, switchIdOf, switchOf } from "./audit-view.js";
 import { isoSeconds, regulatoryClocks } from "./clocks.js";
 import { SECTION_CONTROLS } from "./controls.js";

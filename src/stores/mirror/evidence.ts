@@ -9,8 +9,8 @@
  * - bodies, tokens, cookies and headers are never part of a decision at all.
  */
 
-import { type Keyring, truncateIp } from "../core/identity.js";
-import type { Decision } from "../model/decision.js";
+import { type Keyring, truncateIp } from "../../core/identity.js";
+import type { Decision } from "../../model/decision.js";
 
 export type Evidence = Record<string, string>;
 

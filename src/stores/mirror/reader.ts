@@ -1,5 +1,5 @@
 /**
- * The read side of every mirror key (layout in `src/stores/mirror-layout.ts`): what the CLI, the
+ * The read side of every mirror key (layout in `layout.ts`): what the CLI, the
  * dashboard and the incident report show. Runs wherever `fetch` runs (Upstash REST), so a mounted
  * dashboard can use it at the edge.
  *
@@ -14,13 +14,8 @@
  * const isolates = await reader.isolates({ sinceMs: Date.now() - 60_000 });
  */
 import { Redis } from "@upstash/redis/cloudflare";
-import { parseReport, verifyReport } from "../stores/isolate-report.js";
-import {
-  MIRROR_KEYS,
-  parseIsolateMember,
-  type TopDimension,
-  TRAFFIC_OVERFLOW,
-} from "../stores/mirror-layout.js";
+import { parseReport, verifyReport } from "./isolate-report.js";
+import { MIRROR_KEYS, parseIsolateMember, type TopDimension, TRAFFIC_OVERFLOW } from "./layout.js";
 import type {
   CountRow,
   Drops,
@@ -35,23 +30,7 @@ import type {
   TopEntry,
   TrafficMinutes,
   TrafficRow,
-} from "./mirror-reader-types.js";
-
-export type {
-  CountRow,
-  Drops,
-  EventQuery,
-  IsolateLedger,
-  IsolateRecord,
-  MinuteRange,
-  MirrorEvent,
-  MirrorReaderOptions,
-  QuarantineRecord,
-  RejectedPush,
-  TopEntry,
-  TrafficMinutes,
-  TrafficRow,
-} from "./mirror-reader-types.js";
+} from "./reader-types.js";
 
 export const MAX_MINUTES = 24 * 60;
 const MAX_EVENTS = 10_000;

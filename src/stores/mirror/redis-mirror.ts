@@ -1,5 +1,5 @@
 /**
- * The Redis mirror: every decision, off the hot path, in the layout of `mirror-layout.ts`.
+ * The Redis mirror: every decision, off the hot path, in the layout of `layout.ts`.
  *
  * `record` only counts and buffers (synchronous, O(1)). `flush` runs in the request's `waitUntil`
  * and sends at most one flush script per round: while a flush is in flight or one started less
@@ -8,7 +8,7 @@
  * decision in the buffer and returns at once.
  *
  * Evidence is exact (issue 14): a batch is built once, frozen, and sent under a guard until Redis
- * says it was applied (mirror-script.ts); while it is unresolved no other batch goes out, so nothing
+ * says it was applied (flush-script.ts); while it is unresolved no other batch goes out, so nothing
  * is applied twice and nothing is lost while the isolate lives. Commands Redis refused inside an
  * applied batch (NOPERM, OOM) come back to the accumulator and go out again. Every attempt carries
  * the isolate's decision sequence number, so the decisions of an isolate that dies with unsent
@@ -19,13 +19,22 @@
  * A mirror failure never changes a response: `flush` never rejects.
  */
 
-import { withDeadline } from "../core/deadline.js";
-import { errorText } from "../core/errors.js";
-import type { Decision } from "../model/decision.js";
-import { MirrorAccumulator } from "./mirror-accumulator.js";
-import { type BatchContext, buildBatch, type FrozenBatch, restore } from "./mirror-batch.js";
-import { reportBeats } from "./mirror-beats.js";
-import { isolateMember, MIRROR_KEYS } from "./mirror-layout.js";
+import { withDeadline } from "../../core/deadline.js";
+import { errorText } from "../../core/errors.js";
+import type { Decision } from "../../model/decision.js";
+import { type LuaScript, luaScript } from "../script-runner.js";
+import { MirrorAccumulator } from "./accumulator.js";
+import { type BatchContext, buildBatch, type FrozenBatch, restore } from "./batch.js";
+import { MirrorPace } from "./flush-pace.js";
+import {
+  type Command,
+  FLUSH_SCRIPT,
+  type FlushAnswer,
+  flushArguments,
+  parseFlushAnswer,
+} from "./flush-script.js";
+import { reportBeats } from "./heartbeat.js";
+import { isolateMember, MIRROR_KEYS } from "./layout.js";
 import {
   type Enforcement,
   type Mirror,
@@ -34,18 +43,7 @@ import {
   type MirrorStats,
   mirrorSettings,
   type RedisMirrorDeps,
-} from "./mirror-options.js";
-import { MirrorPace } from "./mirror-pace.js";
-import {
-  type Command,
-  FLUSH_SCRIPT,
-  type FlushAnswer,
-  flushArguments,
-  parseFlushAnswer,
-} from "./mirror-script.js";
-import { type LuaScript, luaScript } from "./script-runner.js";
-
-export type { Enforcement, Mirror, MirrorOptions, MirrorStats, RedisMirrorDeps } from "./mirror-options.js";
+} from "./options.js";
 
 const MAX_TABLE = 10_000;
 const MAX_BACKOFF_MS = 10_000;

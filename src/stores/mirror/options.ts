@@ -1,10 +1,10 @@
 /**
  * The mirror's options, its accounting and its contract with the engine (types and defaults only;
- * the mirror itself is mirror.ts).
+ * the mirror itself is redis-mirror.ts).
  */
 import type { Redis } from "@upstash/redis/cloudflare";
-import type { Keyring } from "../core/identity.js";
-import type { DecisionSink } from "../model/sink.js";
+import type { Keyring } from "../../core/identity.js";
+import type { DecisionSink } from "../../model/sink.js";
 
 export interface MirrorOptions {
   /** Share (0–1) of allowed decisions written to `events`; every other outcome is always written. Default 0.01. */

@@ -11,10 +11,10 @@
  *   `mirror:drops:events`; the decision is still in `counts`).
  * - `top`: blocked identities per minute (a summary; best effort under its cap).
  */
-import { truncateIp } from "../core/identity.js";
-import { type Decision, isBlocked } from "../model/decision.js";
+import { truncateIp } from "../../core/identity.js";
+import { type Decision, isBlocked } from "../../model/decision.js";
 import { countField, minuteOf, type SourceEvent, topIdentities } from "./evidence.js";
-import { TRAFFIC_OVERFLOW, trafficField } from "./mirror-layout.js";
+import { TRAFFIC_OVERFLOW, trafficField } from "./layout.js";
 
 export type Buffered = Decision | SourceEvent;
 

@@ -1,9 +1,9 @@
 /**
- * The shapes the mirror reader returns (src/ops/mirror-reader.ts), one file so the reader's file
- * holds only how each key is read. Importers keep importing them from the reader.
+ * The shapes the mirror reader (reader.ts) returns: what the CLI, the dashboard and the report
+ * are given, apart from how each key is read.
  */
 import type { Redis } from "@upstash/redis/cloudflare";
-import type { IsolateReport, ReportTrust } from "../stores/isolate-report.js";
+import type { IsolateReport, ReportTrust } from "./isolate-report.js";
 
 export interface MirrorReaderOptions {
   /** An Upstash REST database; or pass `client`. */

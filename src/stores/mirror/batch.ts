@@ -1,5 +1,5 @@
 /**
- * Turns what the accumulator gave up into the commands of one guarded flush (mirror-script.ts),
+ * Turns what the accumulator gave up into the commands of one guarded flush (flush-script.ts),
  * with, for each command, how to put its content back if Redis refused that one command. The batch
  * is built once and frozen: a retry sends exactly the same commands under the same guard.
  *
@@ -8,8 +8,7 @@
  * That is what keeps a flood of a million blocked requests from costing a million Redis commands
  * (issue 15.6) while every distinct (rule, route, tenant, network, outcome) stays visible.
  */
-import type { Keyring } from "../core/identity.js";
-import { evidenceOf, sourceEvidence, topMember } from "./evidence.js";
+import type { Keyring } from "../../core/identity.js";
 import {
   type Aggregate,
   aggregateOf,
@@ -17,9 +16,10 @@ import {
   type MirrorAccumulator,
   type QueuedEvent,
   type Taken,
-} from "./mirror-accumulator.js";
-import { MIRROR_KEYS } from "./mirror-layout.js";
-import type { WeightedCommand } from "./mirror-script.js";
+} from "./accumulator.js";
+import { evidenceOf, sourceEvidence, topMember } from "./evidence.js";
+import type { WeightedCommand } from "./flush-script.js";
+import { MIRROR_KEYS } from "./layout.js";
 
 /** How to give a refused command's content back to the accumulator. */
 export type Undo =

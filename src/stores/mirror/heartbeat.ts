@@ -1,13 +1,13 @@
 /**
- * The heartbeat part of a flush (mirror-script.ts runs it on every attempt, retries included): the
+ * The heartbeat part of a flush (flush-script.ts runs it on every attempt, retries included): the
  * isolate's enforcement report and its place in `isolates`, and, once per isolate, the expiry of the
- * ledger keys (mirror-layout.ts).
+ * ledger keys (layout.ts).
  */
 
+import type { Command } from "./flush-script.js";
 import { type IsolateReport, serializeReport } from "./isolate-report.js";
-import { MIRROR_KEYS, REPORT_TTL_SECONDS } from "./mirror-layout.js";
-import type { Enforcement } from "./mirror-options.js";
-import type { Command } from "./mirror-script.js";
+import { MIRROR_KEYS, REPORT_TTL_SECONDS } from "./layout.js";
+import type { Enforcement } from "./options.js";
 
 export interface BeatInput {
   readonly prefix: string;

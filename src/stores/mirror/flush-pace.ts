@@ -4,8 +4,8 @@
  * count field, aggregate and top member), so the heavier the flood, the fuller each batch should be
  * (issue 15.6). The dashboard polls every 5 s, so evidence 2 s old is still its latest.
  */
-import type { BatchContext } from "./mirror-batch.js";
-import type { MirrorSettings } from "./mirror-options.js";
+import type { BatchContext } from "./batch.js";
+import type { MirrorSettings } from "./options.js";
 
 /** In a flood, more events than this of one aggregate key in a batch fold into an aggregate. */
 const FLOOD_AGGREGATE_AFTER = 2;
@@ -39,7 +39,7 @@ export class MirrorPace {
    * arrive at the flood rate (counted since the last batch), more than two events of one (rule,
    * route, tenant, network, outcome) fold into an aggregate, so the first batches of a flood (before
    * its rate is known from a whole batch) do not write each blocked request as its own entry; every
-   * other batch of a heavy flood holds its summaries back (mirror-batch.ts holdSummaries).
+   * other batch of a heavy flood holds its summaries back (batch.ts holdSummaries).
    */
   contextFor(now: number, seq: number, base: BatchContext): BatchContext {
     const decisions = seq - this.#seqAtBatch;

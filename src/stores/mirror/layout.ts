@@ -1,5 +1,5 @@
 /**
- * The mirror's Redis layout, once: every key the edge writes and `src/ops/mirror-reader.ts` reads.
+ * The mirror's Redis layout, once: every key the edge writes and `reader.ts` reads.
  * Names are relative; the prefix (default `containment:`) is added by whoever talks to Redis.
  *
  *   events                         stream: non-allow decisions (one entry each), sampled allows,
