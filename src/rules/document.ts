@@ -1,15 +1,13 @@
 import * as v from "valibot";
 import { CIDR, DATA_CLASSES, ORIGIN, PATH_PATTERN, RULE_MODE, TENANT_ID } from "./common.js";
-import { HEADERS_RULE } from "./headers.js";
-import { KILL_SWITCH_RULE } from "./kill-switch.js";
-import { RATE_LIMIT_RULE } from "./rate-limit.js";
+import { RULE_KINDS, type RuleSpecSchemas } from "./kinds.js";
 import { TENANT_SOURCE } from "./tenancy.js";
-import { TENANT_BINDING_RULE } from "./tenant-binding.js";
 
+const KIND_NAMES = RULE_KINDS.map((k) => `"${k.kind}"`);
 const RULE = v.variant(
   "kind",
-  [KILL_SWITCH_RULE, RATE_LIMIT_RULE, TENANT_BINDING_RULE, HEADERS_RULE],
-  'must have a "kind" of "kill-switch", "rate-limit", "tenant-binding" or "headers"',
+  RULE_KINDS.map((k) => k.schema) as unknown as RuleSpecSchemas,
+  `must have a "kind" of ${KIND_NAMES.slice(0, -1).join(", ")} or ${KIND_NAMES.at(-1)}`,
 );
 
 /** The rules document (v1), stored in the Edge Config item `containment`. */
@@ -62,4 +60,3 @@ export const RULES_DOCUMENT = v.pipe(
 );
 
 export type RulesDocument = v.InferOutput<typeof RULES_DOCUMENT>;
-export type RuleSpec = v.InferOutput<typeof RULE>;

@@ -1,7 +1,7 @@
 import * as v from "valibot";
 import type { Verdict } from "../model/verdict.js";
 import { DATA_CLASSES, HEADER_NAME, MATCH, RULE_ID, RULE_MODE } from "./common.js";
-import type { CompiledRule } from "./rule.js";
+import { defineRuleKind, type PlacedLater } from "./kind.js";
 
 const HEADER_VALUE = v.pipe(
   v.string(),
@@ -23,14 +23,15 @@ export const HEADERS_RULE = v.strictObject({
 });
 export type HeadersRuleSpec = v.InferOutput<typeof HEADERS_RULE>;
 
-export function compileHeaders(spec: HeadersRuleSpec): Omit<CompiledRule, "order" | "source"> {
+function compileHeaders(spec: HeadersRuleSpec): PlacedLater {
   const verdict: Verdict = { action: "headers", headers: Object.freeze({ ...spec.set }) };
   return {
     id: spec.id,
     kind: "headers",
-    phase: "headers",
     monitor: spec.mode === "monitor",
     match: spec.match,
     evaluate: () => verdict,
   };
 }
+
+export const HEADERS = defineRuleKind({ kind: "headers", schema: HEADERS_RULE, compile: compileHeaders });

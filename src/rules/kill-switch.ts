@@ -1,6 +1,7 @@
 import * as v from "valibot";
 import type { Verdict } from "../model/verdict.js";
 import { DATA_CLASSES, MATCH, RULE_ID, RULE_MODE } from "./common.js";
+import { defineRuleKind, type PlacedLater } from "./kind.js";
 import type { CompiledRule, RuleContext } from "./rule.js";
 
 /**
@@ -50,7 +51,7 @@ const DEFAULT_MESSAGE = "This endpoint is temporarily unavailable.";
 /** The same answer for every break-glass request: built once, not per request. */
 const BREAK_GLASS: Verdict = { action: "pass", reason: "break-glass" };
 
-export function compileKillSwitch(spec: KillSwitchSpec): Omit<CompiledRule, "order" | "source"> {
+export function compileKillSwitch(spec: KillSwitchSpec): PlacedLater {
   const expiresAt = spec.expiresAt === undefined ? undefined : Date.parse(spec.expiresAt);
   const status = spec.status ?? 503;
   // Built by assignment, not conditional spreads (cold start: thousands of switches).
@@ -69,7 +70,6 @@ export function compileKillSwitch(spec: KillSwitchSpec): Omit<CompiledRule, "ord
   } = {
     id: spec.id,
     kind: "kill-switch",
-    phase: "kill-switch",
     monitor: spec.mode === "monitor",
     match: spec.match,
     evaluate(context: RuleContext): Verdict | undefined {
@@ -82,3 +82,9 @@ export function compileKillSwitch(spec: KillSwitchSpec): Omit<CompiledRule, "ord
   if (spec.version !== undefined) compiled.version = spec.version;
   return compiled;
 }
+
+export const KILL_SWITCH = defineRuleKind({
+  kind: "kill-switch",
+  schema: KILL_SWITCH_RULE,
+  compile: compileKillSwitch,
+});

@@ -5,18 +5,6 @@ import type { Verdict } from "../model/verdict.js";
 import type { MatchSpec } from "./common.js";
 import type { TenantResolver } from "./tenancy.js";
 
-export type { RuleKind } from "../model/decision.js";
-
-/**
- * Evaluation order (DESIGN: break-glass → kill switches → quarantine → tenant binding → rate
- * limits → headers). Tenant binding precedes rate limits so unauthenticated traffic spends no quota
- * and `user` keys come from a verified token. Quarantine has no phase of its own: each rate-limit
- * rule checks it in the same Redis round trip as its counter, so routes without a rate-limit rule
- * never wait on Redis.
- */
-export const PHASE_ORDER = ["kill-switch", "tenant-binding", "rate-limit", "headers"] as const;
-export type Phase = (typeof PHASE_ORDER)[number];
-
 /** Per-request identity facts, filled in by rules as they verify them (tenant binding sets `user`). */
 export interface Identity {
   tenant?: string;
@@ -65,8 +53,8 @@ export interface RuleContext {
 /** A rule after compilation: validated once, ready to evaluate many times. */
 export interface CompiledRule {
   readonly id: string;
+  /** The kind's name (kinds.ts); its place there is the rule's phase in evaluation. */
   readonly kind: RuleKind;
-  readonly phase: Phase;
   /** Decide and record, never block. */
   readonly monitor: boolean;
   readonly match: MatchSpec;
@@ -75,7 +63,7 @@ export interface CompiledRule {
   /** Where the rule came from: `rules` (the document) or the Edge Config item key. */
   readonly source: string;
   readonly expiresAt?: number;
-  /** Kill switches: the item's version (CONTRACTS.md format 2), named `id@version` in reports. */
+  /** Kill switches: the item's version (docs/contracts.md), named `id@version` in reports. */
   readonly version?: number;
   evaluate(context: RuleContext): Verdict | undefined | Promise<Verdict | undefined>;
 }

@@ -3,15 +3,16 @@ import { type Cidr, parseCidr } from "../core/ip.js";
 import type { PathCandidate } from "../core/path.js";
 import type { NormalizedRequest } from "../core/request.js";
 import type { Services } from "../model/services.js";
-import type { RuleSpec, RulesDocument } from "./document.js";
-import { compileHeaders } from "./headers.js";
+import type { RulesDocument } from "./document.js";
 import { compileKillSwitch, type KillSwitchSpec } from "./kill-switch.js";
+import type { PlacedLater } from "./kind.js";
+import { PHASE_INDEX, RULE_KINDS, type RuleSpec } from "./kinds.js";
 import { parsePattern } from "./pattern.js";
-import { compileRateLimit } from "./rate-limit.js";
-import { type CompileContext, type CompiledRule, PHASE_ORDER } from "./rule.js";
+import type { CompileContext, CompiledRule } from "./rule.js";
 import { addressedTenant, compileTenantSource, type TenantResolver } from "./tenancy.js";
-import { compileTenantBinding } from "./tenant-binding.js";
 import { RouteTrie, type TrieMatch } from "./trie.js";
+
+const KINDS_BY_NAME: ReadonlyMap<string, unknown> = new Map(RULE_KINDS.map((k) => [k.kind, k]));
 
 export type RulesetSource = "edge-config" | "fallback" | "static";
 
@@ -62,17 +63,12 @@ function hostMatcher(hosts: readonly string[]): (host: string) => boolean {
   return (host) => exact.has(host) || suffixes.some((suffix) => host.endsWith(suffix));
 }
 
-function compileSpec(spec: RuleSpec, context: CompileContext): Omit<CompiledRule, "order" | "source"> {
-  switch (spec.kind) {
-    case "kill-switch":
-      return compileKillSwitch(spec);
-    case "headers":
-      return compileHeaders(spec);
-    case "rate-limit":
-      return compileRateLimit(spec, context);
-    case "tenant-binding":
-      return compileTenantBinding(spec, context);
-  }
+/** Compile dispatch through the registry: the spec was validated against its kind's schema. */
+function compileSpec(spec: RuleSpec, context: CompileContext): PlacedLater {
+  const kind = KINDS_BY_NAME.get(spec.kind) as {
+    compile(spec: RuleSpec, context: CompileContext): PlacedLater;
+  };
+  return kind.compile(spec, context);
 }
 
 /**
@@ -89,7 +85,7 @@ export function compileRuleset(
   const rules: CompiledRule[] = [];
   // Assigned into the freshly compiled object rather than spread into a copy: on Node 20 a spread
   // followed by more properties costs 1.5-2 µs an object, thousands of times at cold start.
-  const place = (compiled: Omit<CompiledRule, "order" | "source">, source: string): CompiledRule =>
+  const place = (compiled: PlacedLater, source: string): CompiledRule =>
     Object.assign(compiled, { order: rules.length, source });
   for (const spec of document.rules) rules.push(place(compileSpec(spec, context), "rules"));
   for (const { key, spec } of killSwitches) rules.push(place(compileKillSwitch(spec), key));
@@ -98,7 +94,7 @@ export function compileRuleset(
   for (const rule of rules) {
     const binding: Binding = {
       rule,
-      phaseIndex: PHASE_ORDER.indexOf(rule.phase),
+      phaseIndex: PHASE_INDEX.get(rule.kind) ?? PHASE_INDEX.size,
       methods: rule.match.methods ? new Set(rule.match.methods) : undefined,
       hosts: rule.match.hosts ? hostMatcher(rule.match.hosts) : undefined,
       tenants: rule.match.tenants ? new Set(rule.match.tenants.map((t) => t.toLowerCase())) : undefined,

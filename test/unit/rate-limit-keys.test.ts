@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { Keyring, truncateIp } from "../../src/core/identity.js";
 import { parseIp } from "../../src/core/ip.js";
 import type { Decision } from "../../src/model/decision.js";
-import { rateLimitHeaders, rateLimitKeys } from "../../src/rules/rate-limit.js";
+import { rateLimitHeaders, rateLimitKeys } from "../../src/rules/rate-limit/rule.js";
 import { memoryStore } from "../../src/stores/memory.js";
 import { evidenceOf } from "../../src/stores/mirror/evidence.js";
 import { redisConnections } from "../../src/stores/redis.js";

@@ -1,27 +1,26 @@
-import { parseDuration } from "../core/duration.js";
-import { RulesInvalid } from "../core/errors.js";
-import { MECHANISMS } from "../core/mechanisms.js";
-import { isPreflight } from "../core/preflight.js";
-import { PUBLIC_MESSAGES } from "../model/messages.js";
-import type { Verdict } from "../model/verdict.js";
-import { parsePattern } from "./pattern.js";
-import type { CompileContext, CompiledRule, RuleContext } from "./rule.js";
-import { compileTenantSource, resolveTenant, type TenantResolver } from "./tenancy.js";
-import { claimAt, claimMatches, parseClaimPath } from "./tenant-binding/claim.js";
-import { type KeySource, remoteKeySet } from "./tenant-binding/jwks.js";
+import { parseDuration } from "../../core/duration.js";
+import { RulesInvalid } from "../../core/errors.js";
+import { MECHANISMS } from "../../core/mechanisms.js";
+import { isPreflight } from "../../core/preflight.js";
+import { PUBLIC_MESSAGES } from "../../model/messages.js";
+import type { Verdict } from "../../model/verdict.js";
+import { defineRuleKind, type PlacedLater } from "../kind.js";
+import { parsePattern } from "../pattern.js";
+import type { CompileContext, RuleContext } from "../rule.js";
+import { compileTenantSource, resolveTenant, type TenantResolver } from "../tenancy.js";
+import { claimAt, claimMatches, parseClaimPath } from "./claim.js";
+import { type KeySource, remoteKeySet } from "./jwks.js";
 import {
   answerPreflight,
   type CorsSpec,
   compileOriginPolicy,
   grantHeaders,
   type OriginPolicy,
-} from "./tenant-binding/origin.js";
-import type { TenantBindingRuleSpec } from "./tenant-binding/schema.js";
-import { type SecretState, secretKeys } from "./tenant-binding/secret.js";
-import { extractToken, type TokenLocation } from "./tenant-binding/token.js";
-import { type Verified, type VerifyOptions, verifyJwt } from "./tenant-binding/verify.js";
-
-export { TENANT_BINDING_RULE, type TenantBindingRuleSpec } from "./tenant-binding/schema.js";
+} from "./origin.js";
+import { TENANT_BINDING_RULE, type TenantBindingRuleSpec } from "./schema.js";
+import { type SecretState, secretKeys } from "./secret.js";
+import { extractToken, type TokenLocation } from "./token.js";
+import { type Verified, type VerifyOptions, verifyJwt } from "./verify.js";
 
 /**
  * `tenant-binding`: the tenant a request addresses must equal the tenant claim of a verified JWT,
@@ -254,18 +253,20 @@ function rejected(
   return unauthorized(plan, verified.reason, grant);
 }
 
-export function compileTenantBinding(
-  spec: TenantBindingRuleSpec,
-  context: CompileContext,
-): Omit<CompiledRule, "order" | "source"> {
+function compileTenantBinding(spec: TenantBindingRuleSpec, context: CompileContext): PlacedLater {
   checkSpec(spec, context);
   const plan = planOf(spec, context);
   return {
     id: spec.id,
     kind: "tenant-binding",
-    phase: "tenant-binding",
     monitor: spec.mode === "monitor",
     match: spec.match,
     evaluate: (ruleContext) => evaluateBinding(plan, ruleContext),
   };
 }
+
+export const TENANT_BINDING = defineRuleKind({
+  kind: "tenant-binding",
+  schema: TENANT_BINDING_RULE,
+  compile: compileTenantBinding,
+});

@@ -3,11 +3,11 @@
  * under the rule's deadline, and the verdict (headers, 429, quarantine). The schema is
  * rate-limit-schema.ts, refunds of unused checks rate-limit-refund.ts.
  */
-import { withDeadline } from "../core/deadline.js";
-import { parseDuration, seconds } from "../core/duration.js";
-import { RulesInvalid } from "../core/errors.js";
-import type { ByKey, IdentityFacts, Keyring } from "../core/identity.js";
-import { isPreflight } from "../core/preflight.js";
+import { withDeadline } from "../../core/deadline.js";
+import { parseDuration, seconds } from "../../core/duration.js";
+import { RulesInvalid } from "../../core/errors.js";
+import type { ByKey, IdentityFacts, Keyring } from "../../core/identity.js";
+import { isPreflight } from "../../core/preflight.js";
 import {
   ALGORITHM_CODE,
   type Algorithm,
@@ -16,14 +16,13 @@ import {
   type Limiter,
   type LimitResult,
   type RateLimitStore,
-} from "../model/store.js";
-import type { Verdict } from "../model/verdict.js";
-import { refundUnused } from "./rate-limit-refund.js";
-import type { RateLimitRuleSpec } from "./rate-limit-schema.js";
-import type { CompileContext, CompiledRule, RuleContext, SiblingSpec } from "./rule.js";
-import { addressedTenant } from "./tenancy.js";
-
-export { RATE_LIMIT_RULE, type RateLimitRuleSpec } from "./rate-limit-schema.js";
+} from "../../model/store.js";
+import type { Verdict } from "../../model/verdict.js";
+import { defineRuleKind, type PlacedLater } from "../kind.js";
+import type { CompileContext, RuleContext, SiblingSpec } from "../rule.js";
+import { addressedTenant } from "../tenancy.js";
+import { refundUnused } from "./refund.js";
+import { RATE_LIMIT_RULE, type RateLimitRuleSpec } from "./schema.js";
 
 export const DEFAULT_ALGORITHM: Algorithm = "sliding-window";
 /** Without `by`, a rule counts per user: the verified subject, or the client network when there is none. */
@@ -224,10 +223,7 @@ async function tripWithin(
   }
 }
 
-export function compileRateLimit(
-  spec: RateLimitRuleSpec,
-  context: CompileContext,
-): Omit<CompiledRule, "order" | "source"> {
+function compileRateLimit(spec: RateLimitRuleSpec, context: CompileContext): PlacedLater {
   const { services } = context;
   const settings = settingsOf(spec, context);
   const { failMode, timeoutMs, windowMs } = settings;
@@ -296,9 +292,14 @@ export function compileRateLimit(
   return {
     id: spec.id,
     kind: "rate-limit",
-    phase: "rate-limit",
     monitor: spec.mode === "monitor",
     match: spec.match,
     evaluate,
   };
 }
+
+export const RATE_LIMIT = defineRuleKind({
+  kind: "rate-limit",
+  schema: RATE_LIMIT_RULE,
+  compile: compileRateLimit,
+});

@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { DATA_CLASSES, DURATION, FAIL_MODE, MATCH, RULE_ID, RULE_MODE, TIMEOUT_MS } from "./common.js";
+import { DATA_CLASSES, DURATION, FAIL_MODE, MATCH, RULE_ID, RULE_MODE, TIMEOUT_MS } from "../common.js";
 
 /**
  * `rate-limit`: cap how fast one identity can pull from an endpoint (exports, bulk reads).
