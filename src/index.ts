@@ -23,22 +23,18 @@ export {
 export type { IdentityOptions } from "./core/identity.js";
 export type { RewriteCondition, RewriteRule, RewritesOption } from "./core/rewrites.js";
 export type { Evaluation } from "./engine/evaluate.js";
-export type {
-  Containment,
-  ContainmentOptions,
-  ContainmentStatus,
-  DecideHints,
-  WaitUntilContext,
-} from "./engine/firewall.js";
+export type { Containment, ContainmentStatus, DecideHints, WaitUntilContext } from "./engine/firewall.js";
 export { createContainment } from "./engine/firewall.js";
+export type { ContainmentOptions } from "./engine/options.js";
 export type { Decision, Note, Outcome } from "./model/decision.js";
 export { isBlocked, isMonitored } from "./model/decision.js";
+export { KILL_SWITCH_PREFIX } from "./model/edge-config-items.js";
 export type { DecisionSink } from "./model/sink.js";
 export { checkDocument } from "./rules/check.js";
 export type { RulesDocument } from "./rules/document.js";
 export type { KillSwitchSpec } from "./rules/kill-switch.js";
 export type { RuleSpec } from "./rules/kinds.js";
-export { KILL_SWITCH_PREFIX, type Validated, validateKillSwitchItem } from "./rules/validate.js";
+export { type Validated, validateKillSwitchItem } from "./rules/validate.js";
 export type { EdgeConfigReader } from "./sources/edge-config.js";
 export type { SensitiveRoutes } from "./sources/fallback.js";
 export type { SourceStatus } from "./sources/provider.js";

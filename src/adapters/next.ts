@@ -1,6 +1,7 @@
 import type { NormalizeOptions } from "../core/request.js";
 import type { RewritesOption } from "../core/rewrites.js";
-import { type ContainmentOptions, createContainment, type DecideHints } from "../engine/firewall.js";
+import { createContainment, type DecideHints } from "../engine/firewall.js";
+import type { ContainmentOptions } from "../engine/options.js";
 import { NEXT_BUILD_ENV, parseBuildTable } from "./next-config.js";
 import type { NextEvaluateHints, NextEventLike, NextMiddleware } from "./next-types.js";
 import { passThrough } from "./pass-through.js";

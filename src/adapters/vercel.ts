@@ -1,4 +1,5 @@
-import { type ContainmentOptions, createContainment, type WaitUntilContext } from "../engine/firewall.js";
+import { createContainment, type WaitUntilContext } from "../engine/firewall.js";
+import type { ContainmentOptions } from "../engine/options.js";
 import { passThrough } from "./pass-through.js";
 
 export type VercelMiddleware = (request: Request, context?: WaitUntilContext) => Promise<Response>;

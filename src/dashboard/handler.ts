@@ -5,6 +5,7 @@
  * must not live inside the app being contained, so acting is the local dashboard's job.
  */
 import { Redis } from "@upstash/redis/cloudflare";
+import { DEFAULT_REDIS_PREFIX } from "../model/defaults.js";
 import { createCore, normalizeBasePath } from "./core.js";
 import { problem } from "./respond.js";
 
@@ -82,7 +83,7 @@ export function createDashboardHandler(options: DashboardHandlerOptions): Dashbo
     );
   const core = createCore({
     redis: redisOf(options.redis),
-    prefix: options.prefix ?? "containment:",
+    prefix: options.prefix ?? DEFAULT_REDIS_PREFIX,
     edgeConfig: options.edgeConfig,
     basePath: normalizeBasePath(options.basePath, "/containment"),
     refreshMs: seconds(options.refreshSeconds, 5, "refreshSeconds"),

@@ -5,8 +5,8 @@
  * mounted handler may not have, and one request is all the dashboard needs.
  */
 import { withDeadline } from "../core/deadline.js";
-import { ANCHOR_KEY } from "../ops/audit/index.js";
-import { KILL_SWITCH_PREFIX, validateKillSwitchItem } from "../rules/validate.js";
+import { AUDIT_ANCHOR_ITEM, KILL_SWITCH_PREFIX } from "../model/edge-config-items.js";
+import { validateKillSwitchItem } from "../rules/validate.js";
 import type { SwitchEntry } from "./api.js";
 
 /** Expiring within this long is shown as `expiring`. */
@@ -48,7 +48,7 @@ export async function readEdgeConfig(
     string,
     unknown
   >;
-  return { switches: switchesFromItems(items, now), anchor: items?.[ANCHOR_KEY] };
+  return { switches: switchesFromItems(items, now), anchor: items?.[AUDIT_ANCHOR_ITEM] };
 }
 
 export function switchesFromItems(items: Record<string, unknown>, now: number): SwitchEntry[] {

@@ -12,6 +12,7 @@ import {
   watchFile,
 } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
+import { RULES_ITEM } from "../model/edge-config-items.js";
 import type { JsonValue } from "./edge-config-store.js";
 
 /** Where the file's content goes: the Edge Config stand-in (or anything holding items). */
@@ -46,7 +47,7 @@ export interface RulesFileWatcher {
 export function watchRulesFile(
   server: ItemWriter,
   file: string,
-  key = "containment",
+  key = RULES_ITEM,
   options: WatchRulesFileOptions = {},
 ): RulesFileWatcher {
   const path = resolve(file);

@@ -10,6 +10,8 @@
 import { randomBytes } from "node:crypto";
 import { resolve } from "node:path";
 import { RulesInvalid } from "../core/errors.js";
+import { DEFAULT_REDIS_PREFIX } from "../model/defaults.js";
+import { RULES_ITEM } from "../model/edge-config-items.js";
 import { checkDocument } from "../rules/check.js";
 import { bundleEdge, type EdgeBundleOutput } from "./bundle.js";
 import { type DevDashboard, devDashboard, interceptDashboard } from "./dashboard.js";
@@ -47,8 +49,6 @@ export interface DevServer {
   readonly compatibilityDate: string;
   close(): Promise<void>;
 }
-
-const RULES_KEY = "containment";
 
 type Closers = Array<() => Promise<void> | void>;
 type DevRedis = { url: string; token: string } | "memory";
@@ -160,7 +160,7 @@ async function startRulesSource(
   closers: Closers,
 ): Promise<EdgeConfigServer> {
   const port = checked.edgeConfigPort;
-  const ec = await startEdgeConfigServer({ items: { [RULES_KEY]: initialRules }, port }).catch(
+  const ec = await startEdgeConfigServer({ items: { [RULES_ITEM]: initialRules }, port }).catch(
     (error: unknown) => {
       throw (error as { code?: string }).code === "EADDRINUSE"
         ? configError(`--edge-config-port ${port} is in use: stop what listens there or pick another port`)
@@ -169,7 +169,7 @@ async function startRulesSource(
   );
   closers.push(ec.close);
   let watching = false;
-  const watcher = watchRulesFile(validatingWriter(ec, checked.rulesFile), checked.rulesFile, RULES_KEY, {
+  const watcher = watchRulesFile(validatingWriter(ec, checked.rulesFile), checked.rulesFile, RULES_ITEM, {
     onError: (error) => checked.log(error.message),
     // The first load happens inside watchRulesFile and is not news.
     onReload: () => watching && checked.log(`rules reloaded from ${checked.rulesFile}`),
@@ -222,7 +222,7 @@ function recordEndpoints(
   const written = writeDevEndpoints(dir ?? process.cwd(), {
     edgeConfig: { id: ec.id, readUrl: ec.connectionString, apiBase: ec.apiUrl, token: ec.apiToken },
     ...(redis === "memory" ? {} : { redis }),
-    prefix: "containment:",
+    prefix: DEFAULT_REDIS_PREFIX,
     reportSecret,
   });
   return written.remove;

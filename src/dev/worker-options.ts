@@ -1,4 +1,4 @@
-import type { ContainmentOptions } from "../engine/firewall.js";
+import type { ContainmentOptions } from "../engine/options.js";
 import { memoryStore } from "../stores/memory.js";
 
 /**

@@ -15,7 +15,8 @@
  * answers a generic JSON error, and the detail goes to the runtime's log.
  */
 import { createMiddleware, type VercelMiddleware } from "../adapters/vercel.js";
-import type { ContainmentOptions, WaitUntilContext } from "../engine/firewall.js";
+import type { WaitUntilContext } from "../engine/firewall.js";
+import type { ContainmentOptions } from "../engine/options.js";
 import { ENVELOPE_BINDING, ENVELOPE_HEADER } from "./edge-runtime-envelope.js";
 import { applyMiddlewareAnswer } from "./forward.js";
 import { optionsFromJson } from "./worker-options.js";

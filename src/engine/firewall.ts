@@ -1,96 +1,20 @@
 import { errorText } from "../core/errors.js";
-import type { IdentityOptions } from "../core/identity.js";
 import { type NormalizedRequest, type NormalizeOptions, normalizeRequest } from "../core/request.js";
-import {
-  type CompiledRewrite,
-  compileRewrites,
-  type RewritesOption,
-  withRewriteTargets,
-} from "../core/rewrites.js";
+import { type CompiledRewrite, compileRewrites, withRewriteTargets } from "../core/rewrites.js";
 import type { Decision } from "../model/decision.js";
 import type { Services } from "../model/services.js";
 import type { DecisionSink } from "../model/sink.js";
 import type { StoreStatus } from "../model/store.js";
 import type { CompiledRuleset } from "../rules/ruleset.js";
-import type { EdgeConfigReader } from "../sources/edge-config.js";
-import type { SensitiveRoutes } from "../sources/fallback.js";
 import type { SourceStatus } from "../sources/provider.js";
 import { enforcementOf } from "../stores/mirror/isolate-report.js";
-import type { MirrorOptions, MirrorStats } from "../stores/mirror/options.js";
-import type { RedisOption } from "../stores/redis.js";
+import type { MirrorStats } from "../stores/mirror/options.js";
 import { createStorage } from "../stores/setup.js";
 import type { StorageMirror } from "../stores/storage.js";
 import { type Evaluation, evaluate } from "./evaluate.js";
+import type { ContainmentOptions } from "./options.js";
 import { guardEvaluation } from "./request-guard.js";
-import { type FastLaneOptions, rulesSource } from "./rules-source.js";
-
-export interface ContainmentOptions {
-  /** Edge Config connection string or client. Default: `EDGE_CONFIG`, then `GLOBAL_CONFIG`. */
-  edgeConfig?: string | EdgeConfigReader;
-  /** Edge Config item holding the rules document. Default `containment`. */
-  rulesKey?: string;
-  /** Fixed rules: no Edge Config at all (tests, or projects that deploy rules with code). */
-  rules?: unknown;
-  /**
-   * Rules while none come from Edge Config (not connected, or a cold start while it is unreachable).
-   * Default: a document that blocks nothing (and says so once per isolate). The bundled
-   * `rules/default.json` is the demo for `containment dev`, never the default here.
-   */
-  fallbackRules?: unknown;
-  /**
-   * Routes that must not open while the rules are unknown (a cold start with Edge Config down):
-   * `whenRulesUnavailable: "closed"` (default) answers 503 on them until Edge Config answers.
-   */
-  sensitive?: SensitiveRoutes;
-  /**
-   * The app's rewrites (Next.js `rewrites()` shape, or vercel.json's list): a rule on a destination
-   * also matches its sources. Next.js apps get this from `withContainment` in next.config.
-   */
-  rewrites?: RewritesOption;
-  /** How long Edge Config's answer is trusted before asking again. Default 500 ms. */
-  refreshMs?: number;
-  /**
-   * The oldest Edge Config answer a request may be decided on. Default 2 × `refreshMs`. A busy
-   * isolate refreshes behind its requests; one idle for longer awaits the refresh first.
-   */
-  maxStaleMs?: number;
-  /** Deadline of each Edge Config call. Default 1000 ms. */
-  edgeConfigTimeoutMs?: number;
-  /** Deadline of a new isolate's first Edge Config answer before the fallback applies. Default `edgeConfigTimeoutMs`. */
-  coldStartTimeoutMs?: number;
-  /** Rules documents larger than this are refused and reported. Default 512 KB (Edge Config's largest store). */
-  maxDocumentBytes?: number;
-  /**
-   * Kill switches the CLI also publishes to Redis, signed, ahead of Edge Config's propagation; on by
-   * default when `redis` is an Upstash database. `false` turns it off.
-   */
-  fastLane?: FastLaneOptions | false;
-  normalize?: NormalizeOptions;
-  /** Region label in decisions and `enforcing`. Default `VERCEL_REGION`, else `local`. */
-  region?: string;
-  /** Environment variables. Default `process.env` where there is one. */
-  env?: Readonly<Record<string, string | undefined>>;
-  /** Decision sinks besides the built-in mirror. */
-  sinks?: readonly DecisionSink[];
-  /**
-   * Where rate limits count and quarantines live: an Upstash REST database `{ url, token }`,
-   * several (multi-region rate limits; the first also holds quarantines and the mirror), or
-   * `memoryStore()` from `edge-containment/memory` (per isolate: `containment dev` and tests only). Default: env
-   * `UPSTASH_REDIS_REST_URL`/`_TOKEN`, then `KV_REST_API_URL`/`_TOKEN`; else none, and rate-limit
-   * rules fail by their `failMode`.
-   */
-  redis?: RedisOption;
-  /** Prefix of every Redis key. Default `containment:`. */
-  redisPrefix?: string;
-  /** Decision mirroring to Redis (on by default when `redis` is set), or `false`. */
-  mirror?: MirrorOptions | false;
-  /** How identities become pseudonymous keys; see IdentityOptions. */
-  identity?: IdentityOptions;
-  now?: () => number;
-  fetch?: typeof fetch;
-  /** Internal problems (Edge Config down, invalid rules pushed). Default: one JSON line on console.warn. */
-  onReport?: (event: string, detail?: Readonly<Record<string, unknown>>) => void;
-}
+import { rulesSource } from "./rules-source.js";
 
 /** The platform context: Vercel Routing Middleware's `context`, Next.js's `event`, a Worker's `ctx`. */
 export interface WaitUntilContext {

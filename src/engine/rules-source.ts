@@ -3,51 +3,37 @@
  * fast lane when Redis is configured), or the fallback when nothing is configured. Setup only.
  */
 import type { JWK } from "jose";
+import { DEFAULT_REDIS_PREFIX, DEFAULT_REFRESH_MS } from "../model/defaults.js";
 import type { Services } from "../model/services.js";
 import type { RulesDocument } from "../rules/document.js";
 import { parseDocument } from "../rules/validate.js";
-import { type EdgeConfigReader, edgeConfigRules } from "../sources/edge-config.js";
+import { edgeConfigRules } from "../sources/edge-config.js";
 import { createEdgeConfigReader } from "../sources/edge-config-client.js";
-import {
-  checkSensitive,
-  FALLBACK_MESSAGES,
-  NO_RULES,
-  type SensitiveRoutes,
-  unavailableDocument,
-} from "../sources/fallback.js";
+import { checkSensitive, FALLBACK_MESSAGES, NO_RULES, unavailableDocument } from "../sources/fallback.js";
 import { FASTLANE_HASH, type FastLaneReader, fastLaneKeys, fastLaneReader } from "../sources/fastlane.js";
 import type { RulesProvider } from "../sources/provider.js";
 import { staticRules } from "../sources/static.js";
-import { createRedisClient, type RedisOption, redisConnections } from "../stores/redis.js";
+import { createRedisClient, redisConnection } from "../stores/redis.js";
+import { isStoreProvider } from "../stores/storage.js";
+import type { ContainmentOptions } from "./options.js";
 
-/** `ContainmentOptions.fastLane`: see src/sources/fastlane.ts. */
-export interface FastLaneOptions {
-  /**
-   * Public key(s) besides the Edge Config item `containment_fastlane_key`: lets a cold isolate that
-   * cannot reach Edge Config verify fast-lane entries. Default: env `CONTAINMENT_FASTLANE_PUBLIC_KEY` (JWK JSON).
-   */
-  publicKey?: JWK | { keys: JWK[] };
-  /** Least time between two reads of the lane; default `refreshMs`. */
-  refreshMs?: number;
-  /** Deadline of a read; default 500 ms. */
-  timeoutMs?: number;
-}
-
-export interface RulesSourceOptions {
-  edgeConfig?: string | EdgeConfigReader | undefined;
-  rulesKey?: string | undefined;
-  rules?: unknown;
-  fallbackRules?: unknown;
-  sensitive?: SensitiveRoutes | undefined;
-  refreshMs?: number | undefined;
-  maxStaleMs?: number | undefined;
-  edgeConfigTimeoutMs?: number | undefined;
-  coldStartTimeoutMs?: number | undefined;
-  maxDocumentBytes?: number | undefined;
-  redis?: RedisOption | undefined;
-  redisPrefix?: string | undefined;
-  fastLane?: FastLaneOptions | false | undefined;
-}
+/** What choosing the rules source reads of the firewall's options. */
+export type RulesSourceOptions = Pick<
+  ContainmentOptions,
+  | "edgeConfig"
+  | "rulesKey"
+  | "rules"
+  | "fallbackRules"
+  | "sensitive"
+  | "refreshMs"
+  | "maxStaleMs"
+  | "edgeConfigTimeoutMs"
+  | "coldStartTimeoutMs"
+  | "maxDocumentBytes"
+  | "redis"
+  | "redisPrefix"
+  | "fastLane"
+>;
 
 function envKeys(text: string | undefined, services: Services): JWK[] {
   if (!text) return [];
@@ -61,18 +47,18 @@ function envKeys(text: string | undefined, services: Services): JWK[] {
   }
 }
 
-/** The fast lane reads the first Redis database (the one holding quarantines and the mirror). */
+/** The fast lane is read from the Upstash database that holds quarantines and the mirror. */
 function laneReader(options: RulesSourceOptions, services: Services): FastLaneReader | undefined {
   if (options.fastLane === false) return undefined;
-  const connections = redisConnections(options.redis, services.env);
-  if (!Array.isArray(connections) || connections.length === 0) return undefined;
-  const client = createRedisClient(connections[0] as (typeof connections)[number]);
-  const key = `${options.redisPrefix ?? "containment:"}${FASTLANE_HASH}`;
+  const connection = redisConnection(options.redis, services.env);
+  if (connection === undefined || isStoreProvider(connection)) return undefined;
+  const client = createRedisClient(connection);
+  const key = `${options.redisPrefix ?? DEFAULT_REDIS_PREFIX}${FASTLANE_HASH}`;
   const lane = options.fastLane ?? {};
   return fastLaneReader({
     read: () => client.hgetall<Record<string, unknown>>(key),
     services,
-    refreshMs: lane.refreshMs ?? options.refreshMs ?? 500,
+    refreshMs: lane.refreshMs ?? options.refreshMs ?? DEFAULT_REFRESH_MS,
     ...(lane.timeoutMs === undefined ? {} : { timeoutMs: lane.timeoutMs }),
   });
 }

@@ -90,7 +90,7 @@ export interface StoreStatus {
   /** `per-isolate`: counts and quarantines are not shared between isolates, regions or restarts. */
   readonly scope: "global" | "per-isolate";
   readonly prefix: string;
-  /** Redis databases behind the store (rate limits count on the first). */
+  /** Redis databases behind the store: 1 for Redis, 0 in memory. */
   readonly databases: number;
   readonly note: string;
 }

@@ -8,6 +8,7 @@
  * `containment doctor` checks each value live.
  */
 import { join, resolve } from "node:path";
+import { DEFAULT_REDIS_PREFIX } from "../model/defaults.js";
 import {
   DEV_FILE,
   PROJECT_FILE,
@@ -289,7 +290,7 @@ function common(
       [flags.prefix, "--prefix"],
       [env.CONTAINMENT_REDIS_PREFIX, "env CONTAINMENT_REDIS_PREFIX"],
       [project.prefix, PROJECT_FILE],
-    ]) ?? "containment:";
+    ]) ?? DEFAULT_REDIS_PREFIX;
   if (!PREFIX_PATTERN.test(prefix))
     throw configError(
       `the Redis prefix must be up to 64 letters, digits, _ : . or -, got ${JSON.stringify(prefix)}`,

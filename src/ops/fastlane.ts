@@ -12,6 +12,7 @@
  */
 import { CompactSign, exportJWK, generateKeyPair, importJWK, type JWK } from "jose";
 import { withDeadline } from "../core/deadline.js";
+import { DEFAULT_REDIS_PREFIX } from "../model/defaults.js";
 import {
   FASTLANE_HASH,
   FASTLANE_MAX_TTL_MS,
@@ -107,7 +108,7 @@ export async function signFastLaneEntry(
 }
 
 function hashKey(ctx: FastLaneContext): string {
-  return `${ctx.prefix ?? "containment:"}${FASTLANE_HASH}`;
+  return `${ctx.prefix ?? DEFAULT_REDIS_PREFIX}${FASTLANE_HASH}`;
 }
 
 /** Fields whose entry has expired, so the hash does not grow with every flip of an incident. */

@@ -1,9 +1,8 @@
 import * as v from "valibot";
 import { RulesInvalid, type RulesIssue } from "../core/errors.js";
+import { KILL_SWITCH_PREFIX } from "../model/edge-config-items.js";
 import { RULES_DOCUMENT, type RulesDocument } from "./document.js";
 import { KILL_SWITCH_ITEM, type KillSwitchSpec } from "./kill-switch.js";
-
-export const KILL_SWITCH_PREFIX = "containment_kill_";
 
 function jsonPath(root: string, issue: v.BaseIssue<unknown>): string {
   let out = root;

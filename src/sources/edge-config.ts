@@ -6,11 +6,12 @@ import {
   type RulesIssue,
   RulesSourceUnavailable,
 } from "../core/errors.js";
+import { DEFAULT_REFRESH_MS } from "../model/defaults.js";
+import { FASTLANE_KEY_ITEM, killSwitchItem, RULES_ITEM } from "../model/edge-config-items.js";
 import type { Services } from "../model/services.js";
 import type { RulesDocument } from "../rules/document.js";
 import type { KillSwitchSpec } from "../rules/kill-switch.js";
 import { type CompiledRuleset, compileRuleset } from "../rules/ruleset.js";
-import { KILL_SWITCH_PREFIX } from "../rules/validate.js";
 import {
   DEFAULT_MAX_DOCUMENT_BYTES,
   readDocument,
@@ -23,7 +24,7 @@ import {
 import { type OutageReport, outageTracker } from "./edge-config/outage.js";
 import { describeInForce, invalidMessage, outageMessage } from "./edge-config/report.js";
 import { FALLBACK_MESSAGES } from "./fallback.js";
-import { FASTLANE_KEY_ITEM, type FastLaneReader, type FastLaneSwitch, fastLaneKeys } from "./fastlane.js";
+import { type FastLaneReader, type FastLaneSwitch, fastLaneKeys } from "./fastlane.js";
 import type { RulesProvider, SourceStatus } from "./provider.js";
 
 /** The two calls we need from `@vercel/edge-config` (or `@vercel/global-config`) clients. */
@@ -89,11 +90,11 @@ function positive(name: string, value: number | undefined, fallback: number, min
 
 /** Defaults and checks, up front: a misconfigured source fails at setup, never per request. */
 function settingsOf(options: EdgeConfigSourceOptions): Settings {
-  const refreshMs = positive("refreshMs", options.refreshMs, 500, 0);
+  const refreshMs = positive("refreshMs", options.refreshMs, DEFAULT_REFRESH_MS, 0);
   const timeoutMs = positive("edgeConfigTimeoutMs", options.timeoutMs, 1000);
   const maxStaleMs = positive("maxStaleMs", options.maxStaleMs, 2 * refreshMs, refreshMs);
   return {
-    key: options.key ?? "containment",
+    key: options.key ?? RULES_ITEM,
     refreshMs,
     maxStaleMs,
     timeoutMs,
@@ -111,9 +112,9 @@ function composeSwitches(
   const entries = sortedSwitches(held);
   const fastNames: string[] = [];
   for (const lane of fast) {
-    const inEdgeConfig = held.get(`${KILL_SWITCH_PREFIX}${lane.id}`);
+    const inEdgeConfig = held.get(killSwitchItem(lane.id));
     if (inEdgeConfig && switchVersion(inEdgeConfig) >= lane.version) continue;
-    entries.push({ key: `fastlane:${KILL_SWITCH_PREFIX}${lane.id}`, spec: lane.spec });
+    entries.push({ key: `fastlane:${killSwitchItem(lane.id)}`, spec: lane.spec });
     fastNames.push(`${lane.id}@${lane.version}`);
   }
   return { entries, fastNames };

@@ -15,11 +15,11 @@ import type { JWK } from "jose";
 import { compactVerify } from "jose/jws/compact/verify";
 import { importJWK } from "jose/key/import";
 import { withDeadline } from "../core/deadline.js";
+import { DEFAULT_READ_TIMEOUT_MS, DEFAULT_REFRESH_MS } from "../model/defaults.js";
+import { killSwitchItem } from "../model/edge-config-items.js";
 import type { KillSwitchSpec } from "../rules/kill-switch.js";
-import { KILL_SWITCH_PREFIX, validateKillSwitchItem } from "../rules/validate.js";
+import { validateKillSwitchItem } from "../rules/validate.js";
 
-/** Edge Config item holding the responders' public key (an Ed25519 JWK, or `{ keys: [JWK, …] }`). */
-export const FASTLANE_KEY_ITEM = "containment_fastlane_key";
 /** Hash (after the Redis prefix) holding the published switches. */
 export const FASTLANE_HASH = "fastlane";
 /** The longest lifetime an entry may claim: the lane bridges Edge Config's propagation, nothing more. */
@@ -99,7 +99,7 @@ function checkPayload(field: string, text: string, now: number): Verified {
   if (typeof version !== "number" || !Number.isInteger(version) || version < 0 || typeof exp !== "number")
     return { ok: false, fault: "malformed" };
   if (exp - now > FASTLANE_MAX_TTL_MS) return { ok: false, fault: "ttl-too-long" };
-  const item = validateKillSwitchItem(`${KILL_SWITCH_PREFIX}${field}`, payload.item);
+  const item = validateKillSwitchItem(killSwitchItem(field), payload.item);
   if (!item.ok) return { ok: false, fault: "invalid-item" };
   return { ok: true, value: { id: field, version, exp, spec: item.value } };
 }
@@ -196,8 +196,8 @@ function keyImporter(): (keys: readonly JWK[]) => Promise<CryptoKey[]> {
 
 export function fastLaneReader(options: FastLaneReaderOptions): FastLaneReader {
   const { services } = options;
-  const refreshMs = options.refreshMs ?? 500;
-  const timeoutMs = options.timeoutMs ?? 500;
+  const refreshMs = options.refreshMs ?? DEFAULT_REFRESH_MS;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_READ_TIMEOUT_MS;
   const cryptoKeys = keyImporter();
   let verified: FastLaneSwitch[] = [];
   let signature = "";

@@ -13,6 +13,7 @@
 import { Redis } from "@upstash/redis/cloudflare";
 import { BoundedMap, ExpiringMap } from "../core/bounded.js";
 import { ConfigInvalid, StoreUnavailable } from "../core/errors.js";
+import { DEFAULT_REDIS_PREFIX } from "../model/defaults.js";
 import type {
   CheckResult,
   CheckTicket,
@@ -41,17 +42,17 @@ export interface RedisConnection {
   token: string;
 }
 
-/** `ContainmentOptions.redis`: one database (a list: the first counts rate limits and holds the mirror), or a store value (`memoryStore()`). */
-export type RedisOption = RedisConnection | readonly RedisConnection[] | StoreProvider;
+/** `ContainmentOptions.redis`: one Upstash database, or a store value (`memoryStore()`). */
+export type RedisOption = RedisConnection | StoreProvider;
 
 /**
- * The databases to use: the option, else `UPSTASH_REDIS_REST_URL`/`_TOKEN`, else Vercel KV's
+ * The database to use: the option, else `UPSTASH_REDIS_REST_URL`/`_TOKEN`, else Vercel KV's
  * `KV_REST_API_URL`/`_TOKEN`. Undefined when none is configured.
  */
-export function redisConnections(
+export function redisConnection(
   option: RedisOption | undefined,
   env: Readonly<Record<string, string | undefined>>,
-): RedisConnection[] | StoreProvider | undefined {
+): RedisConnection | StoreProvider | undefined {
   if ((option as unknown) === "memory") {
     // The string form relied on a registration at import time, which bundlers drop.
     throw new ConfigInvalid(
@@ -59,15 +60,14 @@ export function redisConnections(
     );
   }
   if (isStoreProvider(option)) return option;
-  if (option !== undefined) {
-    const list = Array.isArray(option)
-      ? [...(option as readonly RedisConnection[])]
-      : [option as RedisConnection];
-    return list.length > 0 ? list : undefined;
+  if (Array.isArray(option)) {
+    // Rate limits, quarantines and the mirror live in one database; a list only ever used its first.
+    throw new ConfigInvalid("redis: takes one database { url, token }, not a list");
   }
+  if (option !== undefined) return option;
   const url = env.UPSTASH_REDIS_REST_URL ?? env.KV_REST_API_URL;
   const token = env.UPSTASH_REDIS_REST_TOKEN ?? env.KV_REST_API_TOKEN;
-  return url && token ? [{ url, token }] : undefined;
+  return url && token ? { url, token } : undefined;
 }
 
 /**
@@ -89,11 +89,9 @@ export function createRedisClient(connection: RedisConnection): Redis {
 }
 
 export interface UpstashStoreOptions {
-  connections: readonly RedisConnection[];
+  connection: RedisConnection;
   /** Key prefix, default `containment:`. */
   prefix?: string;
-  /** Report hook for setup notes (e.g. several databases configured). */
-  report?: (event: string, detail?: Readonly<Record<string, unknown>>) => void;
   now?: () => number;
   /** Entries of the over-limit cache and of known quarantines, each. Default 10 000. */
   cacheSize?: number;
@@ -129,7 +127,6 @@ export class UpstashStore implements RateLimitStore {
   readonly kind = "redis";
   readonly prefix: string;
   readonly primary: Redis;
-  readonly #databases: number;
   readonly #check: LuaScript;
   readonly #refund: LuaScript;
   readonly #trip: LuaScript;
@@ -140,11 +137,8 @@ export class UpstashStore implements RateLimitStore {
   readonly #cache: boolean;
 
   constructor(options: UpstashStoreOptions) {
-    const [first] = options.connections;
-    if (!first) throw new ConfigInvalid("the Redis store needs at least one database");
-    this.prefix = options.prefix ?? "containment:";
-    this.primary = createRedisClient(first);
-    this.#databases = options.connections.length;
+    this.prefix = options.prefix ?? DEFAULT_REDIS_PREFIX;
+    this.primary = createRedisClient(options.connection);
     this.#check = luaScript(this.primary, CHECK_SCRIPT);
     this.#refund = luaScript(this.primary, REFUND_SCRIPT);
     this.#trip = luaScript(this.primary, TRIP_SCRIPT);
@@ -152,11 +146,6 @@ export class UpstashStore implements RateLimitStore {
     this.#cache = options.cache ?? true;
     this.#overLimit = new BoundedMap(options.cacheSize ?? 10_000);
     this.#quarantined = new ExpiringMap(options.cacheSize ?? 10_000, this.#now);
-    if (this.#databases > 1)
-      options.report?.("store-single-database", {
-        message:
-          "several Redis databases configured: rate limits, quarantines and the mirror use the first one only",
-      });
   }
 
   limiter(config: LimiterConfig): Limiter {
@@ -269,11 +258,8 @@ export class UpstashStore implements RateLimitStore {
       kind: "redis",
       scope: "global",
       prefix: this.prefix,
-      databases: this.#databases,
-      note:
-        this.#databases > 1
-          ? "rate limits shared by all isolates through the first of the configured Redis databases"
-          : "rate limits shared by all isolates through Redis",
+      databases: 1,
+      note: "rate limits shared by all isolates through Redis",
     };
   }
 }

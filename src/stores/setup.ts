@@ -3,11 +3,13 @@
  * store, keyring and mirror the firewall uses. Setup only: no I/O happens here.
  */
 import { type IdentityOptions, Keyring } from "../core/identity.js";
+import { DEFAULT_REDIS_PREFIX } from "../model/defaults.js";
 import type { RateLimitStore } from "../model/store.js";
 import type { MirrorOptions } from "./mirror/options.js";
 import { redisMirror } from "./mirror/redis-mirror.js";
-import { type RedisOption, redisConnections, UpstashStore } from "./redis.js";
+import { type RedisOption, redisConnection, UpstashStore } from "./redis.js";
 import type { StorageMirror } from "./storage.js";
+import { isStoreProvider } from "./storage.js";
 
 export interface StorageOptions {
   redis?: RedisOption | undefined;
@@ -28,8 +30,8 @@ export interface Storage {
 }
 
 export function createStorage(options: StorageOptions): Storage {
-  const connections = redisConnections(options.redis, options.env);
-  const prefix = options.redisPrefix ?? "containment:";
+  const connection = redisConnection(options.redis, options.env);
+  const prefix = options.redisPrefix ?? DEFAULT_REDIS_PREFIX;
   const configuredSalt = options.identity?.salt ?? options.env.CONTAINMENT_SALT;
   const identity = {
     ...(options.identity?.ipv4Prefix === undefined ? {} : { ipv4Prefix: options.identity.ipv4Prefix }),
@@ -38,23 +40,23 @@ export function createStorage(options: StorageOptions): Storage {
   const mirrorOn = options.mirror !== false;
   const mirrorOptions = options.mirror === false ? {} : (options.mirror ?? {});
 
-  if (connections !== undefined && !Array.isArray(connections)) {
+  if (isStoreProvider(connection)) {
     // A store given by value (memoryStore()): nothing leaves the isolate, so a random salt is enough.
     const keyring = new Keyring(configuredSalt ?? crypto.randomUUID(), identity);
-    const { store, mirror } = connections.create({
+    const { store, mirror } = connection.create({
       keyring,
       now: options.now,
       mirror: mirrorOn ? mirrorOptions : undefined,
     });
-    return mirror ? { store, keyring, mirror, mirrorKind: connections.kind } : { store, keyring };
+    return mirror ? { store, keyring, mirror, mirrorKind: connection.kind } : { store, keyring };
   }
-  if (connections === undefined)
+  if (connection === undefined)
     return { keyring: new Keyring(configuredSalt ?? crypto.randomUUID(), identity) };
 
   // Every isolate must derive the same pseudonyms: without a configured salt, use the Redis token,
   // a secret they all share (rotating it renames every identity: counters and quarantines restart).
-  const keyring = new Keyring(configuredSalt ?? `upstash-token:${connections[0]?.token ?? ""}`, identity);
-  const store = new UpstashStore({ connections, prefix, report: options.report });
+  const keyring = new Keyring(configuredSalt ?? `upstash-token:${connection.token}`, identity);
+  const store = new UpstashStore({ connection, prefix });
   if (!mirrorOn) return { store, keyring };
   const mirror = redisMirror(
     {

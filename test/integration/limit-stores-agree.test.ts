@@ -99,7 +99,7 @@ describe("the memory store and the Redis store", () => {
         // The Redis store takes the isolate's clock for windows (as @upstash/ratelimit does). Its
         // over-limit cache is off here: the algorithms are compared, not the cache in front of them.
         const store = new UpstashStore({
-          connections: [redis.connection],
+          connection: redis.connection,
           now: () => redisClock.now,
           cache: false,
         });

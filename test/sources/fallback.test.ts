@@ -6,7 +6,8 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { type EdgeConfigServer, startEdgeConfigServer } from "../../src/dev/edge-config-server.js";
-import { type ContainmentOptions, createContainment } from "../../src/engine/firewall.js";
+import { createContainment } from "../../src/engine/firewall.js";
+import type { ContainmentOptions } from "../../src/engine/options.js";
 import { SENSITIVE_RULE_ID } from "../../src/sources/fallback.js";
 
 let server: EdgeConfigServer | undefined;

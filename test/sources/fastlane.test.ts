@@ -10,7 +10,8 @@ import {
   type JsonValue,
   startEdgeConfigServer,
 } from "../../src/dev/edge-config-server.js";
-import { type ContainmentOptions, createContainment } from "../../src/engine/firewall.js";
+import { createContainment } from "../../src/engine/firewall.js";
+import type { ContainmentOptions } from "../../src/engine/options.js";
 import {
   type FastLaneContext,
   generateFastLaneKeys,

@@ -111,7 +111,7 @@ describe("typed errors", () => {
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     try {
       const { port } = server.address() as AddressInfo;
-      const store = new UpstashStore({ connections: [{ url: `http://127.0.0.1:${port}`, token: "t" }] });
+      const store = new UpstashStore({ connection: { url: `http://127.0.0.1:${port}`, token: "t" } });
       const limiter = store.limiter({
         name: "r",
         algorithm: "fixed-window",

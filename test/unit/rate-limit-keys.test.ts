@@ -6,7 +6,7 @@ import type { Decision } from "../../src/model/decision.js";
 import { rateLimitHeaders, rateLimitKeys } from "../../src/rules/rate-limit/rule.js";
 import { memoryStore } from "../../src/stores/memory.js";
 import { evidenceOf } from "../../src/stores/mirror/evidence.js";
-import { redisConnections } from "../../src/stores/redis.js";
+import { redisConnection } from "../../src/stores/redis.js";
 
 const HEX16 = /^[0-9a-f]{16}$/;
 
@@ -173,31 +173,30 @@ describe("RateLimit headers", () => {
   });
 });
 
-describe("Redis connections", () => {
-  it("come from the option, else the Upstash env, else Vercel KV's", () => {
-    expect(redisConnections({ url: "https://a", token: "t" }, {})).toEqual([
-      { url: "https://a", token: "t" },
-    ]);
-    expect(
-      redisConnections(
+describe("the Redis connection", () => {
+  it("comes from the option, else the Upstash env, else Vercel KV's; a list is refused", () => {
+    expect(redisConnection({ url: "https://a", token: "t" }, {})).toEqual({ url: "https://a", token: "t" });
+    expect(() =>
+      redisConnection(
         [
           { url: "https://a", token: "t" },
           { url: "https://b", token: "u" },
-        ],
+        ] as never,
         {},
       ),
-    ).toHaveLength(2);
+    ).toThrow(/takes one database \{ url, token \}, not a list/);
     const store = memoryStore();
-    expect(redisConnections(store, {})).toBe(store);
-    expect(() => redisConnections("memory" as never, {})).toThrow(
+    expect(redisConnection(store, {})).toBe(store);
+    expect(() => redisConnection("memory" as never, {})).toThrow(
       /memoryStore\(\) from "edge-containment\/memory"/,
     );
     expect(
-      redisConnections(undefined, { UPSTASH_REDIS_REST_URL: "https://u", UPSTASH_REDIS_REST_TOKEN: "x" }),
-    ).toEqual([{ url: "https://u", token: "x" }]);
-    expect(redisConnections(undefined, { KV_REST_API_URL: "https://k", KV_REST_API_TOKEN: "y" })).toEqual([
-      { url: "https://k", token: "y" },
-    ]);
-    expect(redisConnections(undefined, {})).toBeUndefined();
+      redisConnection(undefined, { UPSTASH_REDIS_REST_URL: "https://u", UPSTASH_REDIS_REST_TOKEN: "x" }),
+    ).toEqual({ url: "https://u", token: "x" });
+    expect(redisConnection(undefined, { KV_REST_API_URL: "https://k", KV_REST_API_TOKEN: "y" })).toEqual({
+      url: "https://k",
+      token: "y",
+    });
+    expect(redisConnection(undefined, {})).toBeUndefined();
   });
 });

@@ -4,7 +4,8 @@
  * the HTTP level in Node and workerd.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ContainmentOptions, createContainment } from "../../src/engine/firewall.js";
+import { createContainment } from "../../src/engine/firewall.js";
+import type { ContainmentOptions } from "../../src/engine/options.js";
 import { type JwksServer, startJwksServer } from "../support/jwks-server.js";
 import {
   AUDIENCE,

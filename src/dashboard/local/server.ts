@@ -12,6 +12,7 @@ import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
 import type { Redis } from "@upstash/redis/cloudflare";
+import { DEFAULT_REDIS_PREFIX } from "../../model/defaults.js";
 import { type CoreHandler, createCore, normalizeBasePath } from "../core.js";
 import { problem, securityHeaders } from "../respond.js";
 import { ActionRefused, checkInput, type ResponderActions, ROUTES } from "./actions.js";
@@ -54,7 +55,7 @@ export function createLocalDashboard(options: LocalDashboardOptions): LocalDashb
   const origin = `http://${options.host}`;
   const core = createCore({
     redis: options.redis,
-    prefix: options.prefix ?? "containment:",
+    prefix: options.prefix ?? DEFAULT_REDIS_PREFIX,
     edgeConfig: options.edgeConfig,
     reportSecret: options.reportSecret,
     basePath,

@@ -7,8 +7,8 @@
  */
 
 import { errorText } from "../../core/errors.js";
+import { AUDIT_ANCHOR_ITEM } from "../../model/edge-config-items.js";
 import {
-  ANCHOR_KEY,
   type AppendResult,
   type AuditAction,
   anchorOperation,
@@ -94,7 +94,7 @@ async function patchWithAnchor(
       return;
     } catch (error) {
       if (!isOpsError(error) || error.code !== "ERR_CONFLICT" || anchorOp === undefined) throw error;
-      const [item, anchor] = await Promise.all([ctx.api.item(change.key), ctx.api.item(ANCHOR_KEY)]);
+      const [item, anchor] = await Promise.all([ctx.api.item(change.key), ctx.api.item(AUDIT_ANCHOR_ITEM)]);
       if (!same(item?.value, change.before) || same(anchor?.value, anchorCurrent)) throw error;
       anchorCurrent = anchor?.value;
     }

@@ -3,12 +3,14 @@
  * INC-1`), each with a `delete` of the item as read, audited one by one, and withdrawn from the fast
  * lane. Deleting what someone else already lifted is a conflict, reported, never a blind success.
  */
+
+import { killSwitchIdOf } from "../../model/edge-config-items.js";
 import type { OpsContext } from "../context.js";
 import type { Json } from "../edge-config-api.js";
 import { OpsError, usageError } from "../errors.js";
 import { withdrawFastLane } from "../fastlane.js";
 import { applyChange, type ChangeOutcome } from "./change.js";
-import { KILL_PREFIX, readStore } from "./store.js";
+import { readStore } from "./store.js";
 import { asSwitch, describeMatch, type SwitchItem, switchKey } from "./switch-item.js";
 
 export interface LiftPlan {
@@ -25,10 +27,9 @@ export async function planLift(
   const snapshot = await readStore(ctx);
   const switches: LiftPlan["switches"] = [];
   for (const [key, value] of snapshot.items) {
-    if (!key.startsWith(KILL_PREFIX)) continue;
-    const item = asSwitch(value);
-    if (item === undefined) continue;
-    const id = key.slice(KILL_PREFIX.length);
+    const id = killSwitchIdOf(key);
+    const item = id === undefined ? undefined : asSwitch(value);
+    if (id === undefined || item === undefined) continue;
     if (input.id !== undefined ? key === switchKey(input.id) : item.incident === input.incident)
       switches.push({ id, key, before: item });
   }

@@ -1,6 +1,8 @@
 /** `list`: every kill-switch item with its state, time left and who flipped it. */
+
+import { killSwitchIdOf } from "../../model/edge-config-items.js";
 import type { OpsContext } from "../context.js";
-import { KILL_PREFIX, readStore } from "./store.js";
+import { readStore } from "./store.js";
 import { asSwitch, describeMatch, type SwitchItem } from "./switch-item.js";
 
 /** A switch expiring within this is listed as `expiring`. */
@@ -26,9 +28,9 @@ export interface SwitchRow {
 export function switchRows(items: ReadonlyMap<string, unknown>, now: number): SwitchRow[] {
   const rows: SwitchRow[] = [];
   for (const [key, value] of items) {
-    if (!key.startsWith(KILL_PREFIX)) continue;
+    const id = killSwitchIdOf(key);
+    if (id === undefined) continue;
     const item = asSwitch(value as never);
-    const id = key.slice(KILL_PREFIX.length);
     if (item === undefined || typeof item.match !== "object") {
       rows.push({
         id,

@@ -4,6 +4,7 @@
  * it or the store would exceed the plan; written as create/update of the item as read; audited.
  */
 import { type DigestedSwitch, rulesetDigest } from "../../core/digest.js";
+import { KILL_SWITCH_PREFIX, RULES_ITEM } from "../../model/edge-config-items.js";
 import { checkDocument } from "../../rules/check.js";
 import type { RulesDocument } from "../../rules/document.js";
 import { canonicalJson } from "../audit/index.js";
@@ -11,7 +12,7 @@ import type { OpsContext } from "../context.js";
 import type { Json } from "../edge-config-api.js";
 import { OpsError } from "../errors.js";
 import { applyChange, type ChangeOutcome } from "./change.js";
-import { KILL_PREFIX, RULES_KEY, readStore, type SizeReport, sizeReport } from "./store.js";
+import { readStore, type SizeReport, sizeReport } from "./store.js";
 
 export interface FieldChange {
   path: string;
@@ -77,7 +78,7 @@ export function diffRules(live: Json | undefined, next: Json): RulesDiff {
 }
 
 export async function pullRules(ctx: OpsContext): Promise<Json | undefined> {
-  return (await readStore(ctx)).items.get(RULES_KEY);
+  return (await readStore(ctx)).items.get(RULES_ITEM);
 }
 
 export interface PushPlan {
@@ -101,8 +102,8 @@ export async function planRulesPush(ctx: OpsContext, document: unknown): Promise
     );
   }
   const snapshot = await readStore(ctx);
-  const before = snapshot.items.get(RULES_KEY);
-  const size = sizeReport(ctx, snapshot, RULES_KEY, document as Json);
+  const before = snapshot.items.get(RULES_ITEM);
+  const size = sizeReport(ctx, snapshot, RULES_ITEM, document as Json);
   if (size.after > size.limit)
     throw new OpsError(
       "ERR_REJECTED",
@@ -114,7 +115,7 @@ export async function planRulesPush(ctx: OpsContext, document: unknown): Promise
     before,
     diff: diffRules(before, document as Json),
     switches: [...snapshot.items]
-      .filter(([key]) => key.startsWith(KILL_PREFIX))
+      .filter(([key]) => key.startsWith(KILL_SWITCH_PREFIX))
       .map(([key, spec]) => ({ key, spec })),
     size,
     anchor: snapshot.anchor,
@@ -139,7 +140,7 @@ export async function applyRulesPush(
   const d = plan.diff;
   const outcome = await applyChange(ctx, {
     action: "rules-push",
-    key: RULES_KEY,
+    key: RULES_ITEM,
     before: plan.before,
     after: plan.document as unknown as Json,
     incident,
@@ -159,10 +160,10 @@ export async function applyRulesPush(
  */
 export async function pushedDigestNow(ctx: OpsContext, plan: PushPlan): Promise<string | undefined> {
   const snapshot = await readStore(ctx);
-  const live = snapshot.items.get(RULES_KEY);
+  const live = snapshot.items.get(RULES_ITEM);
   if (live === undefined || canonicalJson(live) !== canonicalJson(plan.document)) return undefined;
   const switches = [...snapshot.items]
-    .filter(([key]) => key.startsWith(KILL_PREFIX))
+    .filter(([key]) => key.startsWith(KILL_SWITCH_PREFIX))
     .map(([key, spec]) => ({ key, spec }));
   return rulesetDigest(document(plan), switches);
 }

@@ -7,11 +7,12 @@
  */
 
 import { errorText } from "../../core/errors.js";
+import { KILL_SWITCH_PREFIX, RULES_ITEM } from "../../model/edge-config-items.js";
 import { canonicalJson, readAudit } from "../audit/index.js";
 import type { OpsContext } from "../context.js";
 import type { Json } from "../edge-config-api.js";
 import { type SwitchRow, switchRows } from "./list.js";
-import { KILL_PREFIX, RULES_KEY, readStore } from "./store.js";
+import { readStore } from "./store.js";
 
 export interface RegionStatus {
   region: string;
@@ -76,11 +77,12 @@ async function unauditedKeys(ctx: OpsContext, items: ReadonlyMap<string, Json>):
       last.set(entry.key, canonicalJson(entry.after));
   const out: string[] = [];
   for (const [key, value] of items) {
-    if (key !== RULES_KEY && !key.startsWith(KILL_PREFIX)) continue;
+    if (key !== RULES_ITEM && !key.startsWith(KILL_SWITCH_PREFIX)) continue;
     if (last.get(key) !== canonicalJson(value)) out.push(key);
   }
   for (const [key, after] of last)
-    if (after !== "null" && !items.has(key) && key.startsWith(KILL_PREFIX)) out.push(`${key} (deleted)`);
+    if (after !== "null" && !items.has(key) && key.startsWith(KILL_SWITCH_PREFIX))
+      out.push(`${key} (deleted)`);
   return out.sort();
 }
 

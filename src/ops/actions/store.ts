@@ -2,13 +2,11 @@
  * The store as one read: every item (so a change is made against the item as read), the audit
  * anchor, and the JSON size the plan limit is measured against.
  */
-import { ANCHOR_KEY } from "../audit/index.js";
+
+import { AUDIT_ANCHOR_ITEM } from "../../model/edge-config-items.js";
 import { PLAN_LIMITS, type Plan } from "../config.js";
 import type { OpsContext } from "../context.js";
 import type { Json } from "../edge-config-api.js";
-
-export const RULES_KEY = "containment";
-export const KILL_PREFIX = "containment_kill_";
 
 export interface StoreSnapshot {
   items: Map<string, Json>;
@@ -19,7 +17,7 @@ export interface StoreSnapshot {
 export async function readStore(ctx: OpsContext): Promise<StoreSnapshot> {
   const list = await ctx.api.items();
   const items = new Map(list.map((item) => [item.key, item.value] as const));
-  return { items, anchor: items.get(ANCHOR_KEY), readAt: ctx.now() };
+  return { items, anchor: items.get(AUDIT_ANCHOR_ITEM), readAt: ctx.now() };
 }
 
 const encoder = new TextEncoder();

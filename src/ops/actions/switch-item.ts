@@ -2,12 +2,13 @@
  * Kill-switch items as the CLI writes them (`containment_kill_<id>`), checked with the firewall's own
  * validator so a switch the CLI writes is one every edge will enforce.
  */
+
+import { killSwitchItem } from "../../model/edge-config-items.js";
 import type { MatchSpec } from "../../rules/common.js";
 import type { KillSwitchSpec } from "../../rules/kill-switch.js";
 import { validateKillSwitchItem } from "../../rules/validate.js";
 import type { Json } from "../edge-config-api.js";
 import { usageError } from "../errors.js";
-import { KILL_PREFIX } from "./store.js";
 
 export type SwitchItem = KillSwitchSpec & { version?: number };
 
@@ -18,7 +19,7 @@ export function switchKey(id: string): string {
     throw usageError(
       `switch id ${JSON.stringify(id)} must be 1-64 letters, digits, _ or -, starting with a letter or digit`,
     );
-  return KILL_PREFIX + id;
+  return killSwitchItem(id);
 }
 
 /** A readable id from the pattern's literal segments: `/api/:tenant/export/**` → `api-export`. */

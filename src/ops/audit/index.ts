@@ -10,6 +10,7 @@
 import type { Redis } from "@upstash/redis";
 import { withDeadline } from "../../core/deadline.js";
 import { errorText } from "../../core/errors.js";
+import { AUDIT_ANCHOR_ITEM } from "../../model/edge-config-items.js";
 import type { Json, PatchOperation, VercelApi } from "../edge-config-api.js";
 import { chainEntry, type ReadFilter, readChain } from "./chain.js";
 import { type AuditDraft, type AuditRecord, parseHead } from "./entry.js";
@@ -23,8 +24,6 @@ export { hashEntry, headString, parseHead } from "./entry.js";
 export { type Journal, type JournaledDraft, memoryJournal } from "./journal.js";
 export { createSigner, generateSigningKey, type KeySet, type Signer } from "./sign.js";
 export { type ChainBreak, type VerifyOptions, type VerifyResult, verifyAudit } from "./verify.js";
-
-export const ANCHOR_KEY = "containment_audit_head";
 
 export interface AuditContext {
   /** Absent: every entry is journaled (and the caller says so). */
@@ -166,7 +165,7 @@ function anchorValue(value: Json | undefined): Anchor | undefined {
 }
 
 export async function readAnchor(api: VercelApi): Promise<Anchor | undefined> {
-  return anchorValue((await api.item(ANCHOR_KEY))?.value);
+  return anchorValue((await api.item(AUDIT_ANCHOR_ITEM))?.value);
 }
 
 /** The PATCH operation that moves the anchor to `seq:hash`, given the anchor item as read. */
@@ -180,14 +179,14 @@ export function anchorOperation(
   if (existing !== undefined && existing.seq >= seq) return undefined;
   const value = { seq, hash, at };
   return current === undefined
-    ? { operation: "create", key: ANCHOR_KEY, value }
-    : { operation: "update", key: ANCHOR_KEY, value };
+    ? { operation: "create", key: AUDIT_ANCHOR_ITEM, value }
+    : { operation: "update", key: AUDIT_ANCHOR_ITEM, value };
 }
 
 /** Moves the anchor forward (never back: a slower responder's older head is skipped). */
 export async function writeAnchor(api: VercelApi, seq: number, hash: string): Promise<void> {
   for (let attempt = 0; attempt < 3; attempt++) {
-    const current = await api.item(ANCHOR_KEY);
+    const current = await api.item(AUDIT_ANCHOR_ITEM);
     const op = anchorOperation(current?.value, seq, hash);
     if (op === undefined) return;
     try {

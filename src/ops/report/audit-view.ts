@@ -3,6 +3,8 @@
  * and version, who did it and why. Only `result` entries count as changes made; an intent without a
  * result is shown as such (the change may not have happened).
  */
+
+import { killSwitchIdOf } from "../../model/edge-config-items.js";
 import type { AuditView } from "./model.js";
 
 export type ActionKind =
@@ -14,8 +16,6 @@ export type ActionKind =
   | "incident-open"
   | "incident-close"
   | "other";
-
-export const KILL_ITEM_PREFIX = "containment_kill_";
 
 /** Action names as the CLI writes them (`kill`, `switch.kill`, `rules push`, …) folded to one kind. */
 export function actionKind(action: string): ActionKind {
@@ -72,9 +72,7 @@ function strings(value: unknown): string[] | undefined {
 export function switchOf(entry: AuditView, side: "before" | "after"): SwitchState | undefined {
   const item = asRecord(entry[side]);
   const key = entry.key ?? "";
-  const id =
-    (typeof item?.id === "string" ? item.id : undefined) ??
-    (key.startsWith(KILL_ITEM_PREFIX) ? key.slice(KILL_ITEM_PREFIX.length) : undefined);
+  const id = (typeof item?.id === "string" ? item.id : undefined) ?? killSwitchIdOf(key);
   const match = asRecord(item?.match);
   if (id === undefined || !match) return undefined;
   const path = typeof match.path === "string" ? match.path : strings(match.path);
@@ -93,8 +91,7 @@ export function switchOf(entry: AuditView, side: "before" | "after"): SwitchStat
 /** The switch id an entry is about, even for a lift whose `before` is missing. */
 export function switchIdOf(entry: AuditView): string | undefined {
   const key = entry.key ?? "";
-  if (key.startsWith(KILL_ITEM_PREFIX)) return key.slice(KILL_ITEM_PREFIX.length);
-  return switchOf(entry, "after")?.id ?? switchOf(entry, "before")?.id;
+  return killSwitchIdOf(key) ?? switchOf(entry, "after")?.id ?? switchOf(entry, "before")?.id;
 }
 
 /**

@@ -5,6 +5,7 @@
  * and the data-class map of the rules document.
  */
 import type { Redis } from "@upstash/redis";
+import { RULES_ITEM } from "../../model/edge-config-items.js";
 import { type AuditRecord, readAnchor, readAudit, verifyAudit } from "../audit/index.js";
 import type { KeySet } from "../audit/sign.js";
 import type { VercelApi } from "../edge-config-api.js";
@@ -97,7 +98,7 @@ export function dataClassMapOf(document: unknown): DataClassMap {
 
 async function liveDocument(ctx: ReportContext, audit: readonly AuditRecord[]): Promise<unknown> {
   try {
-    const item = await ctx.api?.item("containment");
+    const item = await ctx.api?.item(RULES_ITEM);
     if (item?.value !== undefined) return item.value;
   } catch {
     // Unreachable or no token: fall back to the last pushed document in the chain.

@@ -4,9 +4,10 @@
  * a new one is invalid), and the fast-lane public key. Pure functions; the source holds the state.
  */
 import type { RulesIssue } from "../../core/errors.js";
+import { KILL_SWITCH_PREFIX } from "../../model/edge-config-items.js";
 import type { RulesDocument } from "../../rules/document.js";
 import type { KillSwitchSpec } from "../../rules/kill-switch.js";
-import { KILL_SWITCH_PREFIX, validateDocument, validateKillSwitchItem } from "../../rules/validate.js";
+import { validateDocument, validateKillSwitchItem } from "../../rules/validate.js";
 
 /** Vercel's largest Edge Config store (Enterprise); no document larger than this can be stored. */
 export const DEFAULT_MAX_DOCUMENT_BYTES = 512 * 1024;

@@ -14,6 +14,7 @@
  * const isolates = await reader.isolates({ sinceMs: Date.now() - 60_000 });
  */
 import { Redis } from "@upstash/redis/cloudflare";
+import { DEFAULT_REDIS_PREFIX } from "../../model/defaults.js";
 import { parseReport, verifyReport } from "./isolate-report.js";
 import { MIRROR_KEYS, parseIsolateMember, type TopDimension, TRAFFIC_OVERFLOW } from "./layout.js";
 import type {
@@ -91,7 +92,7 @@ export interface MirrorReader {
 export function mirrorReader(options: MirrorReaderOptions): MirrorReader {
   const client = options.client ?? (options.connection && createReaderClient(options.connection));
   if (!client) throw new TypeError("edge-containment: mirrorReader needs `connection` or `client`");
-  const prefix = options.prefix ?? "containment:";
+  const prefix = options.prefix ?? DEFAULT_REDIS_PREFIX;
   const key = (name: string): string => prefix + name;
   const run = <T = unknown>(...args: [string, ...(string | number)[]]): Promise<T> => client.exec<T>(args);
 

@@ -22,6 +22,7 @@
 import { withDeadline } from "../../core/deadline.js";
 import { errorText } from "../../core/errors.js";
 import type { Decision } from "../../model/decision.js";
+import { DEFAULT_REDIS_PREFIX } from "../../model/defaults.js";
 import { type LuaScript, luaScript } from "../script-runner.js";
 import { MirrorAccumulator } from "./accumulator.js";
 import { type BatchContext, buildBatch, type FrozenBatch, restore } from "./batch.js";
@@ -96,7 +97,7 @@ class RedisMirror implements Mirror {
     this.#s = s;
     this.#pace = new MirrorPace(s);
     this.#script = luaScript(deps.client, FLUSH_SCRIPT);
-    this.#prefix = deps.prefix ?? "containment:";
+    this.#prefix = deps.prefix ?? DEFAULT_REDIS_PREFIX;
     this.#region = deps.region ?? "local";
     const isolate = deps.isolate ?? crypto.randomUUID().replaceAll("-", "").slice(0, 12);
     this.#member = isolateMember(this.#region, isolate);

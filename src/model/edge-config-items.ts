@@ -1,0 +1,26 @@
+/**
+ * The Edge Config items the firewall reads and the responder writes, once (docs/contracts.md).
+ * Items, not one document, so two responders flipping different switches never overwrite each other.
+ */
+
+/** The rules document. */
+export const RULES_ITEM = "containment";
+
+/** Each kill switch is its own item, `containment_kill_<id>`. */
+export const KILL_SWITCH_PREFIX = "containment_kill_";
+
+/** The fast lane's public key (Ed25519 JWK): only a responder with Edge Config rights can change it. */
+export const FASTLANE_KEY_ITEM = "containment_fastlane_key";
+
+/** The audit chain's anchor, `{seq, hash}`: a head the edge's Redis credential cannot rewrite. */
+export const AUDIT_ANCHOR_ITEM = "containment_audit_head";
+
+/** The item key of kill switch `id`. */
+export function killSwitchItem(id: string): string {
+  return KILL_SWITCH_PREFIX + id;
+}
+
+/** The kill-switch id an item key names, or undefined when the key is not a kill switch's. */
+export function killSwitchIdOf(key: string): string | undefined {
+  return key.startsWith(KILL_SWITCH_PREFIX) ? key.slice(KILL_SWITCH_PREFIX.length) : undefined;
+}
