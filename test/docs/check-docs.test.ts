@@ -5,9 +5,12 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { checkDocs, formatProblem } from "../../scripts/docs/check.js";
 import { README_LIMITS } from "../../scripts/docs/readme-limits.js";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 function repo(files: Record<string, string>): string {
   const root = mkdtempSync(join(tmpdir(), "docs-check-"));
@@ -17,6 +20,10 @@ function repo(files: Record<string, string>): string {
 }
 
 describe("the docs check", () => {
+  it("passes on this repository", () => {
+    expect(checkDocs(ROOT).map(formatProblem)).toEqual([]);
+  });
+
   it("names each broken file, anchor and limit as file:line: target", () => {
     const root = repo({
       "README.md": "# Front\n\n[ok](docs/a.md#two) [gone](docs/missing.md)\n[bad anchor](docs/a.md#three)\n",
