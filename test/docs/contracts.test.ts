@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { aclCommands } from "../../src/ops/redis-acl.js";
-import { MIRROR_KEYS } from "../../src/stores/mirror-layout.js";
+import { MIRROR_KEYS } from "../../src/stores/mirror/layout.js";
 
 const page = readFileSync(new URL("../../docs/contracts.md", import.meta.url), "utf8").replaceAll("\\|", "|");
 
@@ -19,7 +19,7 @@ const PLACEHOLDERS: Record<string, string[]> = {
 };
 
 describe("docs/contracts.md", () => {
-  it("names every key of the mirror's layout (src/stores/mirror-layout.ts)", () => {
+  it("names every key of the mirror's layout (src/stores/mirror/layout.ts)", () => {
     const names = Object.entries(MIRROR_KEYS)
       .filter(([name]) => name !== "quarantinePattern")
       .map(([name, key]) => {
