@@ -1,13 +1,13 @@
 /**
  * `npm run drill`: runs the scripted incident drill (scripts/drill-lib.ts) and writes the report it
- * produced to docs/drill/ (report.md, report.html, report.json and a screenshot, report.png), the example the README links.
+ * produced to docs/drill/ (report.md, report.html, report.json and a screenshot, report.png), the example docs/report.md links.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { ROOT, runDrill } from "./drill-lib.js";
 
-/** The README's screenshot: the HTML report as headless Chromium renders it, offline. */
+/** docs/report.md's screenshot: the HTML report as headless Chromium renders it, offline. */
 async function screenshot(html: string, file: string): Promise<void> {
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_BIN ?? "/usr/bin/chromium",

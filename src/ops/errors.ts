@@ -4,26 +4,34 @@
  * Messages are one line saying what to do; they start with `edge-containment:` like the library's.
  */
 
-/** Exit codes of `containment` (documented in README "CLI reference"). */
+/**
+ * Exit codes of `containment`. docs/cli.md's table is generated from this object and its comments
+ * (`npm run docs`), so each comment is what a responder reads there.
+ */
 export const EXIT = {
+  /** Done: the change was made (and confirmed, with `--wait`), or the command read what it was asked. */
   ok: 0,
-  /** Unexpected failure (a bug): the message keeps its stack. */
+  /**
+   * Unexpected failure (a bug): one line on stderr, the stack with `CONTAINMENT_DEBUG=1`. Also
+   * `rules test --fail-on-new-blocks` when something admitted would now be blocked, and `dev` when
+   * it cannot start.
+   */
   internal: 1,
   /** Bad flags, arguments or input file: nothing was changed. */
   usage: 2,
   /** Configuration missing or refused (token, store id, Redis): nothing was changed. */
   config: 3,
-  /** The Vercel API or Redis could not be reached or refused the write: nothing was changed. */
+  /** The Vercel API or Redis could not be reached, refused the write or rate-limited us: nothing was changed. */
   unavailable: 4,
-  /** The change was made, but `--wait` could not confirm it everywhere before `--timeout`. */
+  /** The change was made, but `--wait` could not confirm it everywhere before `--timeout` (or Ctrl-C ended the wait). */
   unconfirmed: 5,
-  /** The responder declined at the prompt (or a prompt was needed and none was possible). */
+  /** Declined at the prompt, or a prompt was needed without a terminal and no `--yes`: nothing was changed. */
   declined: 6,
-  /** The change conflicts with the item as it is now (lifted meanwhile, exists already). */
+  /** The change conflicts with the item as it is now (lifted meanwhile, exists already): nothing was changed. */
   conflict: 7,
-  /** `audit verify` found a broken chain, bad signature or an anchor that disagrees. */
+  /** `audit verify` (or `evidence verify`, `report`) found a broken chain, a bad signature or an anchor that disagrees. */
   tampered: 8,
-  /** The change stands but its audit entries went to the local journal (Redis unreachable). */
+  /** The change stands but its audit entries went to the local journal (Redis unreachable): run `containment audit sync`. */
   journaled: 9,
 } as const;
 

@@ -192,12 +192,12 @@ describe.skipIf(!enabled)("compose(firewall, yourMiddleware)", () => {
   });
 });
 
-describe("the README's drop-in steps", () => {
+describe("the drop-in steps of docs/getting-started.md", () => {
   it("show the example app's middleware.ts, proxy.ts variant and next.config.ts as they are", () => {
-    const readme = readFileSync(join(APP, "../../README.md"), "utf8");
-    const section = readme.slice(
-      readme.indexOf("## Drop it into a project"),
-      readme.indexOf("## How a request is decided"),
+    const page = readFileSync(join(APP, "../../docs/getting-started.md"), "utf8");
+    const section = page.slice(
+      page.indexOf("## The example app"),
+      page.indexOf("## What runs without rules from Edge Config"),
     );
     for (const file of ["middleware.ts", "next.config.ts"])
       expect(section, file).toContain(readFileSync(join(APP, file), "utf8"));

@@ -2,7 +2,7 @@
  * The public attack corpus through `containment dev`: the middleware bundle in real workerd, rules
  * from the Edge Config stand-in, rate limits in a real Redis behind the Upstash bridge, a canary
  * origin behind it, and every request sent as raw HTTP/1.1 exactly as the case writes it. Prints
- * the per-family table (the README's security section shows it) and every failing case.
+ * the per-family table (docs/security.md shows it) and every failing case.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DevServer, startDevServer } from "../../src/dev/server.js";

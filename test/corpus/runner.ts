@@ -374,7 +374,7 @@ export async function runAll(target: Target, cases: readonly Case[], keys: Token
   return results;
 }
 
-/** The per-family table: printed by the corpus test, and the README's table is this output. */
+/** The per-family table: printed by the corpus test, and docs/security.md's table is this output. */
 export function summary(results: readonly CaseResult[]): string {
   const families = new Map<string, { attack: number; benign: number; failed: number }>();
   for (const result of results) {

@@ -16,7 +16,7 @@ export type RedisFixtureFactory = () => Promise<RedisFixture>;
 const TIMEOUT_MS = 200;
 /**
  * Generous: a shared 2-core machine under a load average of 18 delays timers by hundreds of ms (the
- * deadline then expires in the isolate's queue, not on the network: see README "Choosing timeoutMs").
+ * deadline then expires in the isolate's queue, not on the network: see docs/development.md, "Choosing timeoutMs").
  * Still tight enough to fail: the slow scenarios hold Redis back 3 s, a black hole forever.
  */
 const MARGIN_MS = 1_000;

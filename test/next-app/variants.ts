@@ -1,6 +1,6 @@
 /**
  * Test-only variants of examples/next-app: a copy inside the example (so `node_modules` resolves by
- * walking up), with files replaced or added. The committed app stays what the README shows.
+ * walking up), with files replaced or added. The committed app stays what docs/getting-started.md shows.
  */
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
