@@ -208,7 +208,7 @@ const hasBackslash = (rawPath: string): boolean => rawPath.includes("\\");
  * Fast path: the single candidate of a path the general path would return exactly as sent (most
  * requests), or undefined. Decided by the general path's own steps (canonicalSegment, the base path,
  * unwrapForms, the locale test), so any form they learn is seen here too; the property test in
- * test/unit/properties.test.ts checks both paths give the same candidates.
+ * test/rules/properties.test.ts checks both paths give the same candidates.
  */
 function unchangedReading(rawPath: string, prepared: PreparedOptions): PathCandidate | undefined {
   if (mayReadTwice(rawPath) || hasBackslash(rawPath)) return undefined;

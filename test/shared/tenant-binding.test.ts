@@ -327,7 +327,7 @@ for (const name of HARNESSES) {
 
       // Within the (1 h) cooldown of the cold fetch: 50 concurrent unknown kids, no refetch at all.
       // What happens once a cooldown has passed is tested on the injected clock
-      // (test/unit/tenant-binding-jwks.test.ts): here it would take a real wait that a slow machine stretches.
+      // (test/rules/tenant-binding/jwks.test.ts): here it would take a real wait that a slow machine stretches.
       const answers = await Promise.all(evil.map((t) => h.fetch("/cold/acme/x", bearer(t))));
       expect(answers.map((r) => r.status)).toEqual(evil.map(() => 401));
       await Promise.all(answers.map((r) => r.arrayBuffer()));

@@ -4,9 +4,9 @@
  * the HTTP level in Node and workerd.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createContainment } from "../../src/engine/firewall.js";
-import type { ContainmentOptions } from "../../src/engine/options.js";
-import { type JwksServer, startJwksServer } from "../support/jwks-server.js";
+import { createContainment } from "../../../src/engine/firewall.js";
+import type { ContainmentOptions } from "../../../src/engine/options.js";
+import { type JwksServer, startJwksServer } from "../../support/jwks-server.js";
 import {
   AUDIENCE,
   claims,
@@ -17,7 +17,7 @@ import {
   type SigningKey,
   signingKey,
   unsigned,
-} from "../support/jwt.js";
+} from "../../support/jwt.js";
 
 const SECRET = "s".repeat(40);
 let jwks: JwksServer;

@@ -3,10 +3,10 @@
  * one (stores/batch.ts): fewer Redis commands per flush, and nothing lost or counted twice.
  */
 import { describe, expect, it } from "vitest";
-import { Keyring } from "../../src/core/identity.js";
-import type { Decision } from "../../src/model/decision.js";
-import { MirrorAccumulator } from "../../src/stores/mirror/accumulator.js";
-import { type BatchContext, buildBatch } from "../../src/stores/mirror/batch.js";
+import { Keyring } from "../../../src/core/identity.js";
+import type { Decision } from "../../../src/model/decision.js";
+import { MirrorAccumulator } from "../../../src/stores/mirror/accumulator.js";
+import { type BatchContext, buildBatch } from "../../../src/stores/mirror/batch.js";
 
 function blocked(at: number, seq: number): Decision {
   return {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { isContainmentError } from "../../src/core/errors.js";
-import { type ContainmentOptions, createContainment } from "../../src/index.js";
-import { memoryStore } from "../../src/memory.js";
+import { isContainmentError } from "../../../src/core/errors.js";
+import { type ContainmentOptions, createContainment } from "../../../src/index.js";
+import { memoryStore } from "../../../src/memory.js";
 
 const silent = () => {};
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MirrorAccumulator } from "../../src/stores/mirror/accumulator.js";
+import { MirrorAccumulator } from "../../../src/stores/mirror/accumulator.js";
 
 // The traffic cap bounds how many fields one isolate names in a minute's `traffic:<minute>` hash.
 // A minute is flushed many times (every minIntervalMs), so the cap must hold across flushes: a

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { validateDocument, validateKillSwitchItem } from "../../src/rules/validate.js";
+import { validateDocument, validateKillSwitchItem } from "../../../src/rules/validate.js";
 
 const base = { version: 1, rules: [] as unknown[] };
 

@@ -1,8 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { isPreflight } from "../../src/core/preflight.js";
-import { claimAt, claimMatches, parseClaimPath } from "../../src/rules/tenant-binding/claim.js";
-import { answerPreflight, compileOriginPolicy, grantHeaders } from "../../src/rules/tenant-binding/origin.js";
-import { extractToken, type TokenLocation } from "../../src/rules/tenant-binding/token.js";
+import { isPreflight } from "../../../src/core/preflight.js";
+import { claimAt, claimMatches, parseClaimPath } from "../../../src/rules/tenant-binding/claim.js";
+import {
+  answerPreflight,
+  compileOriginPolicy,
+  grantHeaders,
+} from "../../../src/rules/tenant-binding/origin.js";
+import { extractToken, type TokenLocation } from "../../../src/rules/tenant-binding/token.js";
 
 const JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln";
 const OTHER = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIyIn0.c2ln";

@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { describe, expect, it } from "vitest";
-import { buildReport } from "../../src/ops/report/build.js";
-import { renderHtml } from "../../src/ops/report/html.js";
-import { renderMarkdown } from "../../src/ops/report/markdown.js";
+import { buildReport } from "../../../src/ops/report/build.js";
+import { renderHtml } from "../../../src/ops/report/html.js";
+import { renderMarkdown } from "../../../src/ops/report/markdown.js";
 import { sampleInputs } from "./sample-inputs.js";
 
 const inputs = sampleInputs;
@@ -151,12 +151,12 @@ describe("the report renderers", () => {
 describe("the report's JSON format", () => {
   it("matches the versioned schema, and docs/report.schema.json is generated from it", async () => {
     const v = await import("valibot");
-    const { REPORT_SCHEMA } = await import("../../src/ops/report/schema.js");
-    const { reportJsonSchemaText } = await import("../../scripts/report-schema.js");
+    const { REPORT_SCHEMA } = await import("../../../src/ops/report/schema.js");
+    const { reportJsonSchemaText } = await import("../../../scripts/report-schema.js");
     const report = JSON.parse(JSON.stringify(buildReport(inputs())));
     const result = v.safeParse(REPORT_SCHEMA, report);
     expect(result.issues?.map((issue) => `${v.getDotPath(issue)}: ${issue.message}`) ?? []).toEqual([]);
-    expect(readFileSync(new URL("../../docs/report.schema.json", import.meta.url), "utf8")).toBe(
+    expect(readFileSync(new URL("../../../docs/report.schema.json", import.meta.url), "utf8")).toBe(
       reportJsonSchemaText(),
     );
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { createContainment } from "../../src/engine/firewall.js";
-import { validateDocument } from "../../src/rules/validate.js";
+import { createContainment } from "../../../src/engine/firewall.js";
+import { validateDocument } from "../../../src/rules/validate.js";
 
 const token = { claim: "org_id", jwks: "https://id.example.com/jwks.json", algorithms: ["RS256"] };
 const rule = {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isoSeconds, regulatoryClocks, yearEndPlusSixtyDays } from "../../src/ops/report/clocks.js";
+import { isoSeconds, regulatoryClocks, yearEndPlusSixtyDays } from "../../../src/ops/report/clocks.js";
 
 const DISCOVERED = Date.parse("2026-12-01T21:48:23.600Z");
 const byId = (clocks: ReturnType<typeof regulatoryClocks>) =>

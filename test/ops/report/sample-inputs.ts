@@ -1,5 +1,5 @@
 /** A small incident, fixed in time: the inputs the report tests build from. */
-import type { AuditView, ReportInputs } from "../../src/ops/report/model.js";
+import type { AuditView, ReportInputs } from "../../../src/ops/report/model.js";
 
 const T0 = Date.parse("2026-12-01T20:00:00Z");
 const M = (n: number) => Math.floor(T0 / 60_000) + n;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { serializeReport } from "../../src/stores/mirror/isolate-report.js";
-import { mirrorReader } from "../../src/stores/mirror/reader.js";
-import { type RedisFixture, startRedisFixture } from "../integration/redis-fixture.js";
+import { serializeReport } from "../../../src/stores/mirror/isolate-report.js";
+import { mirrorReader } from "../../../src/stores/mirror/reader.js";
+import { type RedisFixture, startRedisFixture } from "../../integration/redis-fixture.js";
 
 let redis: RedisFixture;
 beforeAll(async () => {

@@ -4,10 +4,10 @@
  * each test uses its own key-set URL (its own cache entry) and counts fetches at the server.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createContainment } from "../../src/engine/firewall.js";
-import { clearJwksCache, FAILURE_BACKOFF_MS, jwksCacheSize } from "../../src/rules/tenant-binding/jwks.js";
-import { type JwksServer, startJwksServer, unreachableUrl } from "../support/jwks-server.js";
-import { claims, mint, type SigningKey, signingKey } from "../support/jwt.js";
+import { createContainment } from "../../../src/engine/firewall.js";
+import { clearJwksCache, FAILURE_BACKOFF_MS, jwksCacheSize } from "../../../src/rules/tenant-binding/jwks.js";
+import { type JwksServer, startJwksServer, unreachableUrl } from "../../support/jwks-server.js";
+import { claims, mint, type SigningKey, signingKey } from "../../support/jwt.js";
 
 const T0 = Date.parse("2026-11-23T19:00:00Z");
 let server: JwksServer;
