@@ -23,7 +23,7 @@ function fnv1a64(text: string): string {
 /**
  * JSON with object keys sorted at every level; `undefined` members are left out, as JSON.stringify does.
  * Built by appending to one string (no entries, filter, map and join arrays per object): the digest
- * of a 3,000-rule document is most of what compiling it costs otherwise (cold start, issue 15.4).
+ * of a 3,000-rule document is most of what compiling it costs otherwise (cold start).
  */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";

@@ -164,7 +164,8 @@ export interface AuditState {
 export const API_INDEX = {
   v: API_VERSION,
   endpoints: {
-    "GET api/v1/snapshot": "the whole dashboard state as one JSON object (Snapshot, documented in README)",
+    "GET api/v1/snapshot":
+      "the whole dashboard state as one JSON object (Snapshot, documented in docs/dashboard.md)",
     "GET api/v1/stream": "text/event-stream: `snapshot` events with the same JSON, every few seconds",
     "GET api/v1/events?limit=N": "newest mirrored events, newest first (N ≤ 500, default 100)",
   },

@@ -205,7 +205,7 @@ interface Report {
   verified: boolean;
 }
 
-/** Per-isolate reports (CONTRACTS.md format 1) when the edge writes them; else the legacy `enforcing` hash. */
+/** Per-isolate reports (docs/contracts.md, the isolate report) when the edge writes them; else the legacy `enforcing` hash. */
 export function regionsOf(
   isolates: readonly IsolateRecord[],
   enforcing: Record<string, string>,

@@ -67,7 +67,7 @@ const defined = <K extends string, V>(key: K, value: V | undefined): { [P in K]?
   (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 
 export function rulesSource(options: RulesSourceOptions, services: Services): RulesProvider {
-  // Never the demo rules of rules/default.json: those are for `containment dev` (issue 12).
+  // Never the demo rules of rules/default.json: those are for `containment dev`.
   const fallback = parseDocument(options.fallbackRules ?? NO_RULES) as RulesDocument;
   checkSensitive(options.sensitive);
   if (options.rules !== undefined) return staticRules(parseDocument(options.rules), services);

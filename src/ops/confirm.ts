@@ -1,6 +1,6 @@
 /**
  * `--wait`: confirms THE CHANGE THIS COMMAND MADE, region by region, from the isolates' MAC'd
- * enforcement reports (CONTRACTS format 1). A region is confirmed when every isolate seen there in
+ * enforcement reports (docs/contracts.md). A region is confirmed when every isolate seen there in
  * the last `windowMs` reports it: this switch at this version (or a later one), absent after a lift
  * (in a report made after the lift), or this ruleset digest, in a report made after the write. A
  * report that fails the MAC (written with the Redis token alone) or carries none is never a

@@ -1,5 +1,5 @@
 /**
- * The fast lane, responder side (CONTRACTS.md format 5): after Edge Config accepted a kill switch,
+ * The fast lane, responder side (docs/contracts.md, the fast lane): after Edge Config accepted a kill switch,
  * the CLI (kill, extend) publishes it to Redis signed with the responders' Ed25519 key, so every
  * isolate enforces it within its next background read instead of waiting for Edge Config's
  * propagation (up to ~10 s). `lift` withdraws it. Entries live minutes at most: the lane only
@@ -53,7 +53,7 @@ export interface FastLaneContext {
   audit?: (entry: FastLaneAuditEntry) => Promise<unknown> | unknown;
 }
 
-/** A kill-switch item as written to Edge Config (`id` and, per CONTRACTS format 2, `version`). */
+/** A kill-switch item as written to Edge Config (`id` and, per docs/contracts.md, `version`). */
 export interface FastLaneItem {
   id: string;
   version?: number;

@@ -1,4 +1,4 @@
-/** Incident records in Redis (CONTRACTS.md §7): keys, parsing, reading. See incidents.ts. */
+/** Incident records in Redis (docs/contracts.md, audit chain and incidents): keys, parsing, reading. See incidents.ts. */
 import type { Redis } from "@upstash/redis";
 import { ConfigInvalid, type ContainmentError } from "../core/errors.js";
 import { MIRROR_KEYS } from "../stores/mirror/layout.js";

@@ -1,5 +1,5 @@
 /**
- * Incidents (CONTRACTS.md §7): hash `<prefix>incident:<id>` and set `<prefix>incidents`, plus
+ * Incidents (docs/contracts.md, audit chain and incidents): hash `<prefix>incident:<id>` and set `<prefix>incidents`, plus
  * incident-scoped copies of the window's aggregates WITHOUT expiry, so the evidence outlives the
  * mirror's retention (counts/top/traffic expire after days, `events` is capped; a SOC 2 Type II
  * period runs a year and HIPAA documentation is kept six years):

@@ -26,7 +26,7 @@ export interface SensitiveRoutes {
 
 export const SENSITIVE_RULE_ID = "sensitive-while-rules-unavailable";
 
-/** What the firewall says, once per isolate, when no rules come from Edge Config (README "What runs without rules"). */
+/** What the firewall says, once per isolate, when no rules come from Edge Config (docs/getting-started.md, "What runs without rules"). */
 export const FALLBACK_MESSAGES = {
   "not-connected":
     "no EDGE_CONFIG (or GLOBAL_CONFIG) is set: no rules are connected, so the firewall blocks nothing. Connect an Edge Config store to the project and put your rules in its `containment` item",

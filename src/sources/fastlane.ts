@@ -1,5 +1,5 @@
 /**
- * The fast lane, edge side (CONTRACTS.md format 5). Edge Config may take up to ~10 s to make a write
+ * The fast lane, edge side (docs/contracts.md, the fast lane). Edge Config may take up to ~10 s to make a write
  * visible in every region; the CLI therefore also publishes each kill switch it wrote to Redis hash
  * `<prefix>fastlane` (field `<id>` → `{item, version, exp, sig}`), signed with the responders'
  * Ed25519 key. The public key is the Edge Config item `containment_fastlane_key`, so the edge's Redis
@@ -25,7 +25,7 @@ export const FASTLANE_HASH = "fastlane";
 /** The longest lifetime an entry may claim: the lane bridges Edge Config's propagation, nothing more. */
 export const FASTLANE_MAX_TTL_MS = 5 * 60_000;
 
-/** What is signed: the switch's id, its version (CONTRACTS format 2) and item, and when it lapses. */
+/** What is signed: the switch's id, its version (docs/contracts.md) and item, and when it lapses. */
 export interface FastLanePayload {
   id: string;
   version: number;

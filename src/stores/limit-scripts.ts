@@ -1,7 +1,7 @@
 /**
  * The rate-limit algorithms, once, as Lua run with @upstash/redis (written here, not copied), and
- * the key plan both stores share. Why own scripts rather than @upstash/ratelimit (README,
- * "Development"): a check whose answer was not used (its deadline passed, the fail mode answered)
+ * the key plan both stores share. Why own scripts rather than @upstash/ratelimit (docs/development.md,
+ * "The rate-limit store"): a check whose answer was not used (its deadline passed, the fail mode answered)
  * must never count, exactly and idempotently. That needs a check id recorded in the same atomic step
  * as the count, and a refund that finds it; @upstash/ratelimit's negative `rate` refunds blindly (it
  * cannot tell whether the timed-out check was applied, nor that a refund already ran). Owning the

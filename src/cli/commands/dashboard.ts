@@ -132,7 +132,7 @@ The server answers only on 127.0.0.1 and only under the Host it printed.`,
         process.once("SIGTERM", stop);
       } catch (error) {
         await Promise.all(closers.map((close) => close().catch(() => {})));
-        // Ops errors are written for the responder: one line, exit code by kind (README "exit codes").
+        // Ops errors are written for the responder: one line, exit code by kind (docs/cli.md, exit codes).
         if (isOpsError(error)) {
           console.error(error.message);
           process.exit(error.exitCode);

@@ -1,5 +1,5 @@
 /**
- * One audit entry (CONTRACTS.md format 3). Every change writes an `intent` entry before it and a
+ * One audit entry (docs/contracts.md, audit chain). Every change writes an `intent` entry before it and a
  * `result` entry after it; each carries the hash of the entry before it, so the stream is a chain:
  * `hash = sha256(canonicalJson(entry))` in hex, computed by the client (Redis Lua has no SHA-256).
  */

@@ -1,5 +1,5 @@
 /**
- * The audit API (CONTRACTS.md format 3) that the CLI, the dashboard and the incident commands call:
+ * The audit API (docs/contracts.md, audit chain) that the CLI, the dashboard and the incident commands call:
  *
  *   appendAudit(ctx, draft)   chain one entry in Redis, or journal it when Redis is unreachable
  *   readAudit(ctx, filter?)   entries in order, optionally by incident / time

@@ -1,5 +1,5 @@
 /**
- * Parsing the mirror's per-minute aggregates (CONTRACTS.md §4 and the `counts` layout) into rows.
+ * Parsing the mirror's per-minute aggregates (docs/contracts.md, the decision mirror) into rows.
  */
 import { TRAFFIC_OVERFLOW } from "../../stores/mirror/layout.js";
 import type { CountRow, TrafficRow } from "../../stores/mirror/reader-types.js";

@@ -29,7 +29,7 @@ export interface IncidentRecord {
   closedBy?: string | undefined;
 }
 
-/** An audit entry as cli's chain stores it (CONTRACTS.md §3), with its hash. */
+/** An audit entry as cli's chain stores it (docs/contracts.md), with its hash. */
 export interface AuditView {
   v?: number;
   seq: number;

@@ -180,7 +180,7 @@ function unauthorized(plan: BindingPlan, reason: string, grant: Record<string, s
 }
 
 /**
- * The tenant the request addresses, from every reading of its path that matched (issue 9 family 3):
+ * The tenant the request addresses, from every reading of its path that matched:
  * readings that disagree are refused as ambiguous, never bound on the first one.
  */
 async function evaluateBinding(plan: BindingPlan, context: RuleContext): Promise<Verdict> {

@@ -82,7 +82,7 @@ export function sortedSwitches(switches: ReadonlyMap<string, KillSwitchSpec>): S
   return [...switches].sort(([a], [b]) => (a < b ? -1 : 1)).map(([key, spec]) => ({ key, spec }));
 }
 
-/** `id@version` of a kill switch (CONTRACTS format 2: version absent → 0). */
+/** `id@version` of a kill switch (docs/contracts.md: version absent → 0). */
 export function switchName(spec: KillSwitchSpec): string {
   const version = (spec as { version?: unknown }).version;
   return `${spec.id}@${typeof version === "number" ? version : 0}`;

@@ -1,5 +1,5 @@
 /**
- * Edge Config outages reported as state changes, not per attempt (issue 14, defect 5): an isolate
+ * Edge Config outages reported as state changes, not per attempt: an isolate
  * refreshing every 500 ms would otherwise put ~2 reports a second into the logs and the mirror's
  * `events` stream, pushing real block evidence out of it. One report when Edge Config goes down, one
  * every `repeatMs` while it stays down (with the count of failed attempts), one when it recovers

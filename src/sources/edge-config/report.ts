@@ -1,5 +1,5 @@
 /**
- * What the rules source tells operators: which rules are in force and why (issue 14, defect 6), in
+ * What the rules source tells operators: which rules are in force and why, in
  * one sentence a responder can act on, plus structured fields for the mirror.
  */
 import type { CompiledRuleset } from "../../rules/ruleset.js";

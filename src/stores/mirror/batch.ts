@@ -6,7 +6,7 @@
  * Floods: when more than `aggregateAfter` events of one batch share rule, route, tenant, network and
  * outcome, they are written as ONE aggregate entry (count, first, last) instead of one XADD each.
  * That is what keeps a flood of a million blocked requests from costing a million Redis commands
- * (issue 15.6) while every distinct (rule, route, tenant, network, outcome) stays visible.
+ * while every distinct (rule, route, tenant, network, outcome) stays visible.
  */
 import type { Keyring } from "../../core/identity.js";
 import {
@@ -50,7 +50,7 @@ export interface BatchContext {
   /**
    * A heavy flood's every other batch: aggregates and top-list increments go back to the
    * accumulator and out with the next batch, merged with what it gathers (exact, 2 s later), so
-   * each (rule, route, tenant, network, outcome) costs one XADD per two flushes (issue 15.6).
+   * each (rule, route, tenant, network, outcome) costs one XADD per two flushes.
    */
   readonly holdSummaries?: boolean;
   /** Keys this isolate already gave an expiry (an EXPIRE per key per isolate is enough). */

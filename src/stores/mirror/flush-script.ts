@@ -1,6 +1,6 @@
 /**
- * One flush = one Lua call that applies a batch of mirror commands at most once (defect: a flush
- * that missed its deadline was queued again while Redis later applied the original, counting twice).
+ * One flush = one Lua call that applies a batch of mirror commands at most once: a flush that
+ * misses its deadline may still be applied by Redis later, and its retry must not count it twice.
  *
  * The batch is guarded by `mirror:batch:<isolate>:<n>` (SET NX): a retried batch finds its guard and
  * applies nothing, and reads from it what the first application accounted and which commands it

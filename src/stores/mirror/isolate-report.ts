@@ -1,5 +1,5 @@
 /**
- * The per-isolate enforcement report (CONTRACTS.md format 1): which ruleset and which kill switches
+ * The per-isolate enforcement report (docs/contracts.md, the isolate report): which ruleset and which kill switches
  * one isolate enforces, at which decision sequence number. Written by the mirror with its flushes,
  * read by `containment status --wait`, the dashboard and the report through the mirror reader.
  *
@@ -145,7 +145,7 @@ export interface EnforcedRuleset {
 }
 
 /**
- * Kill switches in force as `id@version` (CONTRACTS.md format 2: no version → 0), split into those
+ * Kill switches in force as `id@version` (docs/contracts.md: no version → 0), split into those
  * Edge Config (or the document) holds and those enforced only through the fast lane (a rule whose
  * `source` starts with `fastlane`).
  */

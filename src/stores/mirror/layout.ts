@@ -42,7 +42,7 @@ export const MIRROR_KEYS = {
 export const TRAFFIC_OVERFLOW = "~overflow";
 /** Tenant column of a traffic field when the decision had none. */
 export const NO_TENANT_FIELD = "-";
-/** Lifetime of an isolate's report key, seconds (CONTRACTS.md format 1). */
+/** Lifetime of an isolate's report key, seconds (docs/contracts.md, the isolate report). */
 export const REPORT_TTL_SECONDS = 300;
 
 export type TopDimension = "tenant" | "user" | "ip";

@@ -27,7 +27,7 @@ export interface MirrorOptions {
   timeoutMs?: number;
   /** Lifetime of `counts`, `traffic` and `top` keys. Default 8 days. */
   retentionSeconds?: number;
-  /** How often an isolate rewrites its enforcement report. Default 2 000 ms (CONTRACTS.md format 1). */
+  /** How often an isolate rewrites its enforcement report. Default 2 000 ms (docs/contracts.md, the isolate report). */
   reportEveryMs?: number;
   /** Distinct traffic fields per minute per isolate before `~overflow`. Default 1 000. */
   trafficCap?: number;

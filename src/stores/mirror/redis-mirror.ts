@@ -7,7 +7,7 @@
  * "standby" on a timer of its own and sends whatever has gathered; every other request leaves its
  * decision in the buffer and returns at once.
  *
- * Evidence is exact (issue 14): a batch is built once, frozen, and sent under a guard until Redis
+ * Evidence is exact: a batch is built once, frozen, and sent under a guard until Redis
  * says it was applied (flush-script.ts); while it is unresolved no other batch goes out, so nothing
  * is applied twice and nothing is lost while the isolate lives. Commands Redis refused inside an
  * applied batch (NOPERM, OOM) come back to the accumulator and go out again. Every attempt carries
