@@ -1,13 +1,14 @@
 /**
- * The firewall's normalization and check mechanisms, each named. They are all on, always; nothing in
- * the package turns one off. The switches exist so the attack corpus can prove every mechanism is
- * load-bearing: `test/corpus/ablation.test.ts` turns each off in turn and shows at least one case of
- * its family failing. A mechanism no case depends on is either dead or untested, and both are bugs.
+ * The firewall's normalization and check mechanisms, each named. They are all on, always: this is a
+ * frozen constant and nothing in the package can turn one off. Naming them lets the attack corpus
+ * prove each is load-bearing: its ablation suite substitutes this module in its own test process
+ * and shows, for each mechanism off, at least one case of its family failing (docs/security.md).
+ * A mechanism no case depends on is either dead or untested, and both are bugs.
  *
  * Read per request as a plain property (no lookup cost worth measuring); never exported from the
  * package entry points.
  */
-export const MECHANISMS = {
+const ALL_ON = {
   /** A path read a second time with `%2F`/`%5C` decoded into separators (servers that decode them route so). */
   separatorReading: true,
   /** `..` segments resolved and `;params`, empty segments and trailing dots dropped. */
@@ -40,4 +41,6 @@ export const MECHANISMS = {
   breakGlassTrust: true,
 };
 
-export type Mechanism = keyof typeof MECHANISMS;
+export type Mechanism = keyof typeof ALL_ON;
+
+export const MECHANISMS: Readonly<Record<Mechanism, boolean>> = Object.freeze(ALL_ON);

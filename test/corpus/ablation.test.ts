@@ -1,14 +1,21 @@
 /**
  * The corpus is not padding: with each normalization or check mechanism switched off in turn
  * (src/core/mechanisms.ts), at least one case of the mechanism's family fails, and with all of
- * them on every case passes. Runs the corpus in this process (the same middleware as the bundle;
- * the switches are module state here), leaving out cases that need the dev server's socket.
+ * them on every case passes. Runs the corpus in this process (the same middleware as the bundle),
+ * leaving out cases that need the dev server's socket. The product's switches are a frozen
+ * constant; this file alone replaces that module with a mutable copy.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MECHANISMS, type Mechanism } from "../../src/core/mechanisms.js";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { MECHANISMS as FROZEN, type Mechanism } from "../../src/core/mechanisms.js";
 import { createContainment } from "../../src/engine/firewall.js";
 import { type CorpusFixture, nodeTarget, startFixture } from "./fixture.js";
 import { type Case, loadCases, runAll } from "./runner.js";
+
+vi.mock("../../src/core/mechanisms.js", async (importOriginal) => {
+  const real = await importOriginal<typeof import("../../src/core/mechanisms.js")>();
+  return { MECHANISMS: { ...real.MECHANISMS } };
+});
+const MECHANISMS = FROZEN as Record<Mechanism, boolean>;
 
 /** The corpus family each mechanism protects. */
 const FAMILY: Record<Exclude<Mechanism, "breakGlassTrust">, string> = {
@@ -81,5 +88,18 @@ describe("the corpus with one mechanism switched off at a time", () => {
     } finally {
       MECHANISMS.breakGlassTrust = true;
     }
+  });
+});
+
+describe("the product's mechanisms", () => {
+  it("are a frozen constant with every mechanism on", async () => {
+    const real = await vi.importActual<typeof import("../../src/core/mechanisms.js")>(
+      "../../src/core/mechanisms.js",
+    );
+    expect(Object.isFrozen(real.MECHANISMS)).toBe(true);
+    expect(Object.values(real.MECHANISMS).every((on) => on === true)).toBe(true);
+    expect(() => {
+      (real.MECHANISMS as Record<string, boolean>).dotSegments = false;
+    }).toThrow(TypeError);
   });
 });
