@@ -1,4 +1,6 @@
 /** Incident-scoped copies of the mirror's aggregates without expiry, confirmations, quarantines. See incidents.ts. */
+
+import { QUARANTINE_KEYS } from "../rules/rate-limit/keys.js";
 import { MIRROR_KEYS } from "../stores/mirror/layout.js";
 import {
   type IncidentContext,
@@ -81,8 +83,7 @@ async function copyQuarantines(ctx: IncidentContext, id: string): Promise<number
   let cursor = "0";
   let copied = 0;
   for (let round = 0; round < 100; round++) {
-    const reply =
-      (await run<unknown[]>("SCAN", cursor, "MATCH", key(MIRROR_KEYS.quarantinePattern), "COUNT", 500)) ?? [];
+    const reply = (await run<unknown[]>("SCAN", cursor, "MATCH", key(QUARANTINE_KEYS), "COUNT", 500)) ?? [];
     cursor = String(reply[0] ?? "0");
     for (const full of (Array.isArray(reply[1]) ? reply[1] : []).map(String)) {
       const relative = full.slice(ctx.prefix.length + "quarantine:".length);

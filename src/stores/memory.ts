@@ -26,6 +26,7 @@ import type {
   TripRequest,
   TripResult,
 } from "../model/store.js";
+import { COUNTER_PREFIX } from "../rules/rate-limit/keys.js";
 import { type CheckPlan, checkPlan, TOMBSTONE_MS } from "./limit-scripts.js";
 import {
   countField,
@@ -89,7 +90,7 @@ export class MemoryStore implements RateLimitStore {
             });
         }
         const checked = ticket ?? { id: crypto.randomUUID(), at: this.#now() };
-        const plan = checkPlan(config, `rl:${key}`, checked.at);
+        const plan = checkPlan(config, `${COUNTER_PREFIX}${key}`, checked.at);
         const markKey = `${plan.marks}|${checked.id}`;
         if (this.#marks.get(markKey) !== undefined)
           return Promise.reject(new StoreUnavailable("this check was already taken back"));
@@ -98,7 +99,9 @@ export class MemoryStore implements RateLimitStore {
         return Promise.resolve<CheckResult>({ limit: result, source: "store" });
       },
       refund: (key, ticket) =>
-        Promise.resolve(this.#refund(config, checkPlan(config, `rl:${key}`, ticket.at), ticket)),
+        Promise.resolve(
+          this.#refund(config, checkPlan(config, `${COUNTER_PREFIX}${key}`, ticket.at), ticket),
+        ),
     };
   }
 

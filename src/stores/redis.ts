@@ -25,6 +25,7 @@ import type {
   TripRequest,
   TripResult,
 } from "../model/store.js";
+import { COUNTER_PREFIX } from "../rules/rate-limit/keys.js";
 import {
   ALGORITHM_CODE,
   CHECK_SCRIPT,
@@ -149,7 +150,7 @@ export class UpstashStore implements RateLimitStore {
   }
 
   limiter(config: LimiterConfig): Limiter {
-    const prefix = `${this.prefix}rl:`;
+    const prefix = `${this.prefix}${COUNTER_PREFIX}`;
     return {
       check: (key, quarantineKeys, ticket) =>
         this.#checkOne(

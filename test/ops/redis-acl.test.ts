@@ -2,6 +2,8 @@ import { Redis as IoRedis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { APPEND_SCRIPT } from "../../src/ops/audit/chain.js";
 import { aclRules, type RedisRole } from "../../src/ops/redis-acl.js";
+import { EDGE_USER, type RedisFixture, startRedisFixture, until } from "../integration/redis-fixture.js";
+import { type Harness, startHarness } from "../support/harness.js";
 import { type RedisServer, startRedisServer } from "../support/redis-server.js";
 
 let server: RedisServer;
@@ -60,5 +62,79 @@ describe("the three Redis credentials", () => {
     expect(await reader.xlen(`${P}audit`)).toBe(1);
     await expect(reader.set(`${P}events`, "x")).rejects.toThrow(/NOPERM/);
     await expect(append(reader)).rejects.toThrow(/NOPERM/);
+  });
+});
+
+describe("the edge's ACL, derived from the layouts that write its keys", () => {
+  let redis: RedisFixture;
+  let harness: Harness | undefined;
+
+  beforeAll(async () => {
+    redis = await startRedisFixture({ aclUser: true });
+    await redis.io.call("ACL", "SETUSER", EDGE_USER.name, ...aclRules("edge", P, EDGE_USER.password));
+  });
+  afterAll(async () => {
+    await harness?.close();
+    await redis?.close();
+  });
+
+  it("grants every key a real workload writes (mirror, rate limits, trips, quarantines), so nothing is refused", async () => {
+    harness = await startHarness("node", {
+      redis: redis.connection,
+      rules: {
+        version: 1,
+        rules: [
+          { id: "frozen", kind: "kill-switch", match: { path: "/api/:tenant/frozen" } },
+          {
+            id: "exports",
+            kind: "rate-limit",
+            match: { path: "/api/:tenant/export/**" },
+            limit: 1,
+            window: "1h",
+            by: ["ip"],
+            failMode: "closed",
+            quarantine: { after: 2, for: "10m" },
+          },
+        ],
+      },
+    });
+    const first = { "x-real-ip": "198.51.100.1" };
+    const second = { "x-real-ip": "198.51.100.2" };
+    const requests: Array<[string, Record<string, string>]> = [
+      ["/api/acme/frozen", first],
+      ["/api/acme/export/a", first],
+      ["/api/acme/export/b", first],
+      ["/api/acme/export/c", first],
+      ["/api/acme/export/d", second],
+      ["/api/acme/export/e", second],
+      ["/", first],
+    ];
+    const statuses = [];
+    for (const [path, headers] of requests) statuses.push((await harness.fetch(path, { headers })).status);
+    // Kill switch; the first client admitted, over twice (quarantined); the second over once (one trip).
+    expect(statuses).toEqual([503, 200, 429, 429, 200, 429, 200]);
+    const paths = requests;
+    const accounted = async () =>
+      Object.values(await redis.io.hgetall(`${P}mirror:accounted`)).reduce((sum, n) => sum + Number(n), 0);
+    await until(async () => (await accounted()) === paths.length, 15_000, "every decision in the mirror");
+
+    const keys = await redis.io.keys(`${P}*`);
+    for (const family of [
+      "events",
+      "counts:",
+      "traffic:",
+      "isolates",
+      "mirror:seq",
+      "rl:",
+      "trips:",
+      "quarantine:",
+    ])
+      expect(keys.some((key) => key.startsWith(`${P}${family}`))).toBe(true);
+    const refused = [];
+    for (const key of keys) {
+      const answer = await redis.io.call("ACL", "DRYRUN", EDGE_USER.name, "DEL", key);
+      if (answer !== "OK") refused.push(key);
+    }
+    expect(refused).toEqual([]);
   });
 });

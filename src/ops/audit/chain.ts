@@ -43,8 +43,11 @@ export interface ChainContext {
   signer?: Signer | undefined;
 }
 
+/** The chain's keys, relative to the prefix: the stream of entries and its head `<seq>:<hash>`. */
+export const AUDIT_KEYS = { stream: "audit", head: "audit:head" } as const;
+
 export function auditKeys(prefix: string): { stream: string; head: string } {
-  return { stream: `${prefix}audit`, head: `${prefix}audit:head` };
+  return { stream: `${prefix}${AUDIT_KEYS.stream}`, head: `${prefix}${AUDIT_KEYS.head}` };
 }
 
 async function readHead(ctx: ChainContext): Promise<{ head: string; redisTime: number }> {

@@ -8,19 +8,19 @@ import { parseDuration, seconds } from "../../core/duration.js";
 import { RulesInvalid } from "../../core/errors.js";
 import type { ByKey, IdentityFacts, Keyring } from "../../core/identity.js";
 import { isPreflight } from "../../core/preflight.js";
-import {
-  ALGORITHM_CODE,
-  type Algorithm,
-  type CheckResult,
-  type CheckTicket,
-  type Limiter,
-  type LimitResult,
-  type RateLimitStore,
+import type {
+  Algorithm,
+  CheckResult,
+  CheckTicket,
+  Limiter,
+  LimitResult,
+  RateLimitStore,
 } from "../../model/store.js";
 import type { Verdict } from "../../model/verdict.js";
 import { defineRuleKind, type PlacedLater } from "../kind.js";
 import type { CompileContext, RuleContext, SiblingSpec } from "../rule.js";
 import { addressedTenant } from "../tenancy.js";
+import { rateLimitKeys } from "./keys.js";
 import { refundUnused } from "./refund.js";
 import { RATE_LIMIT_RULE, type RateLimitRuleSpec } from "./schema.js";
 
@@ -30,17 +30,6 @@ export const DEFAULT_BY: readonly ByKey[] = ["user"];
 export const DEFAULT_TIMEOUT_MS = 250;
 const LIMITED_MESSAGE = "Too many requests.";
 const REPORT_EVERY_MS = 10_000;
-
-/** Relative Redis keys (the store adds the prefix, default `containment:`). */
-export const rateLimitKeys = {
-  /** `rl:<rule>:<algo>:<identity>:<route>`; window algorithms append `:<window number>`. */
-  counter: (rule: string, algorithm: Algorithm, identity: string, route: string): string =>
-    `${rule}:${ALGORITHM_CODE[algorithm]}:${identity}:${route}`,
-  trips: (rule: string, dimension: string, id: string): string => `trips:${rule}:${dimension}:${id}`,
-  /** Scope `all`: `quarantine:<dimension>:<id>`; scope `rule`: `quarantine:<dimension>:<id>:<rule>`. */
-  quarantine: (dimension: string, id: string, rule?: string): string =>
-    `quarantine:${dimension}:${id}${rule === undefined ? "" : `:${rule}`}`,
-};
 
 /** The `by` lists of the document's `scope: "all"` quarantines: every rate-limit rule checks them. */
 const globalScopes = new WeakMap<readonly SiblingSpec[], readonly (readonly ByKey[])[]>();

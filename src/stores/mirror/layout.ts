@@ -35,7 +35,6 @@ export const MIRROR_KEYS = {
   drops: "mirror:drops",
   eventDrops: "mirror:drops:events",
   batch: (member: string, n: number): string => `mirror:batch:${member}:${n}`,
-  quarantinePattern: "quarantine:*",
 } as const;
 
 /** Field of `traffic:<minute>` holding decisions beyond the per-minute cardinality cap. */

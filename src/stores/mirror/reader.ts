@@ -15,6 +15,7 @@
  */
 import { Redis } from "@upstash/redis/cloudflare";
 import { DEFAULT_REDIS_PREFIX } from "../../model/defaults.js";
+import { QUARANTINE_KEYS } from "../../rules/rate-limit/keys.js";
 import { parseReport, verifyReport } from "./isolate-report.js";
 import { MIRROR_KEYS, parseIsolateMember, type TopDimension, TRAFFIC_OVERFLOW } from "./layout.js";
 import type {
@@ -279,14 +280,7 @@ async function readQuarantines(
   let cursor = "0";
   // SCAN is bounded: a few hundred round trips at most, then what was found so far.
   for (let round = 0; round < 500 && found.length < limit; round++) {
-    const reply = await run<unknown[]>(
-      "SCAN",
-      cursor,
-      "MATCH",
-      key(MIRROR_KEYS.quarantinePattern),
-      "COUNT",
-      500,
-    );
+    const reply = await run<unknown[]>("SCAN", cursor, "MATCH", key(QUARANTINE_KEYS), "COUNT", 500);
     cursor = text(Array.isArray(reply) ? reply[0] : "0");
     const keys = Array.isArray(reply) && Array.isArray(reply[1]) ? reply[1] : [];
     for (const k of keys) if (found.length < limit) found.push(text(k));
