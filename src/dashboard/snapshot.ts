@@ -26,7 +26,7 @@ import {
   type SwitchEntry,
   type TopEntry,
 } from "./api.js";
-import { readEnforcing, readIncident } from "./read-extras.js";
+import { readEnforcing, readIncident } from "./incident-and-audit.js";
 import { readEdgeConfig, switchesFromReports } from "./switches.js";
 
 export interface SnapshotSource {
@@ -41,7 +41,7 @@ export interface SnapshotSource {
   topMinutes: number;
   events: number;
   fetch?: typeof fetch;
-  /** The audit chain's state, given the Edge Config anchor (cached by head: see read-extras.ts). */
+  /** The audit chain's state, given the Edge Config anchor (cached by head: see incident-and-audit.ts). */
   audit: (anchor: unknown) => Promise<AuditState>;
 }
 

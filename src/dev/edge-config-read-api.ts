@@ -10,7 +10,7 @@
 import { createHash } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { timingSafeEqual } from "../core/hash.js";
-import type { EdgeConfigStore } from "./edge-config-store.js";
+import type { EdgeConfigStore } from "./edge-config-state.js";
 import { bearerToken, sendJson } from "./http-util.js";
 
 const DIGEST_HEADER = "x-edge-config-digest";

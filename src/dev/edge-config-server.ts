@@ -6,11 +6,11 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { handleReadApi } from "./edge-config-read-api.js";
-import { EDGE_CONFIG_SIZE_LIMITS, EdgeConfigStore, type JsonValue } from "./edge-config-store.js";
+import { EDGE_CONFIG_SIZE_LIMITS, EdgeConfigStore, type JsonValue } from "./edge-config-state.js";
 import { listen, sendJson, sleep } from "./http-util.js";
 import { type ApiUser, handleVercelApi, type RecordedPatch, type VercelApiState } from "./vercel-api.js";
 
-export type { JsonValue } from "./edge-config-store.js";
+export type { JsonValue } from "./edge-config-state.js";
 export type { ApiUser, RecordedPatch } from "./vercel-api.js";
 
 export interface EdgeConfigServerOptions {

@@ -13,7 +13,7 @@ import {
 } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 import { RULES_ITEM } from "../model/edge-config-items.js";
-import type { JsonValue } from "./edge-config-store.js";
+import type { JsonValue } from "./edge-config-state.js";
 
 /** Where the file's content goes: the Edge Config stand-in (or anything holding items). */
 export interface ItemWriter {

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { ConfigInvalid, type ContainmentError, RulesInvalid, type RulesIssue } from "../core/errors.js";
 import { checkDocument } from "../rules/check.js";
-import type { JsonValue } from "./edge-config-store.js";
+import type { JsonValue } from "./edge-config-state.js";
 
 export function configError(message: string, issues?: readonly RulesIssue[]): ContainmentError {
   return new ConfigInvalid(message, issues === undefined ? undefined : { issues });

@@ -18,7 +18,7 @@ import { type DevDashboard, devDashboard, interceptDashboard } from "./dashboard
 import { startDemoOrigin } from "./demo-origin.js";
 import { writeDevEndpoints } from "./dev-endpoints.js";
 import { type EdgeConfigServer, startEdgeConfigServer } from "./edge-config-server.js";
-import type { JsonValue } from "./edge-config-store.js";
+import type { JsonValue } from "./edge-config-state.js";
 import { COMPATIBILITY_DATE, type EdgeRuntime, startEdgeRuntime } from "./edge-runtime.js";
 import { startFrontServer } from "./front-server.js";
 import { configError, formatIssues, readRulesFile } from "./rules-file.js";

@@ -19,7 +19,7 @@ import {
   EdgeConfigWriteError,
   type ItemRecord,
   parsePatchBody,
-} from "./edge-config-store.js";
+} from "./edge-config-state.js";
 import { bearerToken, readBody, sendJson } from "./http-util.js";
 
 export interface ApiUser {

@@ -1,5 +1,5 @@
 import type { Keyring } from "../core/identity.js";
-import type { RateLimitStore } from "./store.js";
+import type { RateLimitStore } from "./rate-limit-store.js";
 
 /**
  * What rules and the engine may call out to. Built once by `createContainment`; tests inject their

@@ -9,7 +9,7 @@ import {
   pairs,
   type Run,
   runner,
-} from "./incident-store.js";
+} from "./incident-records.js";
 import type { Confirmation, QuarantineRecord } from "./report/model.js";
 
 const MINUTE = 60_000;

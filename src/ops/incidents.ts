@@ -29,12 +29,12 @@ import {
   runner,
   strip,
   toHash,
-} from "./incident-store.js";
+} from "./incident-records.js";
 import { GDPR_ROLES, type GdprRole, HIPAA_ROLES, type HipaaRole } from "./report/clocks.js";
 import type { IncidentRecord } from "./report/model.js";
 
 export * from "./incident-copies.js";
-export * from "./incident-store.js";
+export * from "./incident-records.js";
 
 export interface OpenIncidentInput {
   id: string;

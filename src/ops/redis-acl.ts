@@ -12,7 +12,7 @@ import { RATE_LIMIT_KEY_PATTERNS } from "../rules/rate-limit/keys.js";
 import { FASTLANE_HASH } from "../sources/fastlane.js";
 import { MIRROR_KEYS } from "../stores/mirror/layout.js";
 import { AUDIT_KEYS } from "./audit/chain.js";
-import { incidentKeys } from "./incident-store.js";
+import { incidentKeys } from "./incident-records.js";
 
 export type RedisRole = "edge" | "responder" | "reader";
 

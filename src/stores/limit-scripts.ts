@@ -18,9 +18,9 @@
  *   KEYS  marks, counter                      ARGV algo, checkId, limit, ttlMs
  *   →     1 refunded | 0 nothing counted (a tombstone now keeps a late check from counting)
  */
-import type { LimiterConfig } from "../model/store.js";
+import type { LimiterConfig } from "../model/rate-limit-store.js";
 
-export { ALGORITHM_CODE } from "../model/store.js";
+export { ALGORITHM_CODE } from "../model/rate-limit-store.js";
 
 /** Keys and times of one check, computed by the caller's clock (as @upstash/ratelimit does). */
 export interface CheckPlan {

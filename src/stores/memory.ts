@@ -14,7 +14,6 @@ import { ExpiringMap } from "../core/bounded.js";
 import { StoreUnavailable } from "../core/errors.js";
 import type { Keyring } from "../core/identity.js";
 import type { Decision } from "../model/decision.js";
-import type { DecisionSink } from "../model/sink.js";
 import type {
   CheckResult,
   CheckTicket,
@@ -25,7 +24,8 @@ import type {
   StoreStatus,
   TripRequest,
   TripResult,
-} from "../model/store.js";
+} from "../model/rate-limit-store.js";
+import type { DecisionSink } from "../model/sink.js";
 import { COUNTER_PREFIX } from "../rules/rate-limit/keys.js";
 import { type CheckPlan, checkPlan, TOMBSTONE_MS } from "./limit-scripts.js";
 import {

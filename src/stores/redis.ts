@@ -24,7 +24,7 @@ import type {
   StoreStatus,
   TripRequest,
   TripResult,
-} from "../model/store.js";
+} from "../model/rate-limit-store.js";
 import { COUNTER_PREFIX } from "../rules/rate-limit/keys.js";
 import {
   ALGORITHM_CODE,

@@ -4,7 +4,7 @@
  */
 import { type IdentityOptions, Keyring } from "../core/identity.js";
 import { DEFAULT_REDIS_PREFIX } from "../model/defaults.js";
-import type { RateLimitStore } from "../model/store.js";
+import type { RateLimitStore } from "../model/rate-limit-store.js";
 import type { MirrorOptions } from "./mirror/options.js";
 import { redisMirror } from "./mirror/redis-mirror.js";
 import { type RedisOption, redisConnection, UpstashStore } from "./redis.js";

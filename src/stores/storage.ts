@@ -1,6 +1,6 @@
 import type { Keyring } from "../core/identity.js";
+import type { RateLimitStore } from "../model/rate-limit-store.js";
 import type { DecisionSink } from "../model/sink.js";
-import type { RateLimitStore } from "../model/store.js";
 import type { Enforcement, MirrorOptions, MirrorStats } from "./mirror/options.js";
 
 /** The decision mirror as the firewall holds it: a sink that also reports its health. */

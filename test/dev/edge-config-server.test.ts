@@ -1,7 +1,7 @@
 import { createClient } from "@vercel/edge-config";
 import { afterEach, describe, expect, it } from "vitest";
 import { type EdgeConfigServer, startEdgeConfigServer } from "../../src/dev/edge-config-server.js";
-import { EdgeConfigWriteError } from "../../src/dev/edge-config-store.js";
+import { EdgeConfigWriteError } from "../../src/dev/edge-config-state.js";
 
 // The client swaps in an in-memory SWR cache when NODE_ENV is "development"; these tests are
 // about the HTTP protocol, so make sure every call reaches the server.

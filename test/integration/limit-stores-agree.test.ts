@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { Algorithm, CheckTicket, LimiterConfig } from "../../src/model/store.js";
+import type { Algorithm, CheckTicket, LimiterConfig } from "../../src/model/rate-limit-store.js";
 import { MemoryStore } from "../../src/stores/memory.js";
 import { UpstashStore } from "../../src/stores/redis.js";
 import { type RedisFixture, startRedisFixture } from "./redis-fixture.js";

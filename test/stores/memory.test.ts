@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { BoundedMap, ExpiringMap } from "../../src/core/bounded.js";
 import { Keyring } from "../../src/core/identity.js";
 import type { Decision } from "../../src/model/decision.js";
-import type { LimiterConfig } from "../../src/model/store.js";
+import type { LimiterConfig } from "../../src/model/rate-limit-store.js";
 import { MemoryDecisionLog, MemoryStore } from "../../src/stores/memory.js";
 
 function clock(start = Date.parse("2026-11-23T19:00:00Z")) {

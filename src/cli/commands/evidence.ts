@@ -13,7 +13,7 @@ import { evidenceFiles, verifyEvidence } from "../../ops/report/evidence.js";
 import { gatherReport } from "../../ops/report/gather.js";
 import { renderMarkdown } from "../../ops/report/markdown.js";
 import { action, emit, type GlobalFlags, type Opened, report, withOpsOptions } from "../ops.js";
-import { readBundle, writeBundle } from "./report-support.js";
+import { readBundle, writeBundle } from "../report-inputs.js";
 
 export function readKeys(file: string | undefined): KeySet | undefined {
   if (file === undefined) return undefined;

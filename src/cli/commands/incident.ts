@@ -18,8 +18,8 @@ import {
   isoSeconds,
 } from "../../ops/report/clocks.js";
 import { action, emit, type Opened, withOpsOptions } from "../ops.js";
+import { parseTime, readIncidentDefaults } from "../report-inputs.js";
 import { exportEvidence } from "./evidence.js";
-import { parseTime, readIncidentDefaults } from "./report-support.js";
 
 interface OpenFlags {
   title: string;

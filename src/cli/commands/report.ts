@@ -13,8 +13,8 @@ import { renderHtml } from "../../ops/report/html.js";
 import { renderMarkdown } from "../../ops/report/markdown.js";
 import type { Report } from "../../ops/report/model.js";
 import { action, type GlobalFlags, withOpsOptions } from "../ops.js";
+import { loadChartAssets, parseTime } from "../report-inputs.js";
 import { readKeys } from "./evidence.js";
-import { loadChartAssets, parseTime } from "./report-support.js";
 
 type Format = "md" | "json" | "html";
 

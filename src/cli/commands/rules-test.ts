@@ -11,7 +11,7 @@ import { usageError } from "../../ops/errors.js";
 import { type ReplayResult, replay, requestsFromTraffic } from "../../ops/replay.js";
 import { parseRecordedRequests } from "../../ops/replay-input.js";
 import { action, type GlobalFlags, report, withOpsOptions } from "../ops.js";
-import { parseTime } from "./report-support.js";
+import { parseTime } from "../report-inputs.js";
 
 interface TestFlags extends GlobalFlags {
   since: string;

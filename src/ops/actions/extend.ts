@@ -6,8 +6,8 @@ import type { OpsContext } from "../context.js";
 import type { Json } from "../edge-config-api.js";
 import { OpsError, usageError } from "../errors.js";
 import { applyChange, type ChangeOutcome } from "./change.js";
+import { readStore } from "./edge-config-snapshot.js";
 import { publish } from "./kill.js";
-import { readStore } from "./store.js";
 import { asSwitch, checkSwitchItem, type SwitchItem, switchKey } from "./switch-item.js";
 
 export interface ExtendPlan {

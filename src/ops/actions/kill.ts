@@ -10,8 +10,9 @@ import type { Json } from "../edge-config-api.js";
 import { OpsError, usageError } from "../errors.js";
 import { publishFastLane } from "../fastlane.js";
 import { applyChange, type ChangeOutcome } from "./change.js";
+import { readStore, type SizeReport, sizeReport } from "./edge-config-snapshot.js";
+import { lastRecordedVersion } from "./next-switch-version.js";
 import { type Preview, previewMatch } from "./preview.js";
-import { readStore, type SizeReport, sizeReport } from "./store.js";
 import {
   asSwitch,
   blocksEverything,
@@ -21,7 +22,6 @@ import {
   type SwitchItem,
   switchKey,
 } from "./switch-item.js";
-import { lastRecordedVersion } from "./switch-version.js";
 
 export interface KillInput {
   pattern: string | string[];

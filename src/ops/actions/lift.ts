@@ -10,7 +10,7 @@ import type { Json } from "../edge-config-api.js";
 import { OpsError, usageError } from "../errors.js";
 import { withdrawFastLane } from "../fastlane.js";
 import { applyChange, type ChangeOutcome } from "./change.js";
-import { readStore } from "./store.js";
+import { readStore } from "./edge-config-snapshot.js";
 import { asSwitch, describeMatch, type SwitchItem, switchKey } from "./switch-item.js";
 
 export interface LiftPlan {

@@ -2,7 +2,7 @@
 
 import { killSwitchIdOf } from "../../model/edge-config-items.js";
 import type { OpsContext } from "../context.js";
-import { readStore } from "./store.js";
+import { readStore } from "./edge-config-snapshot.js";
 import { asSwitch, describeMatch, type SwitchItem } from "./switch-item.js";
 
 /** A switch expiring within this is listed as `expiring`. */

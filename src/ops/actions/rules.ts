@@ -12,7 +12,7 @@ import type { OpsContext } from "../context.js";
 import type { Json } from "../edge-config-api.js";
 import { OpsError } from "../errors.js";
 import { applyChange, type ChangeOutcome } from "./change.js";
-import { readStore, type SizeReport, sizeReport } from "./store.js";
+import { readStore, type SizeReport, sizeReport } from "./edge-config-snapshot.js";
 
 export interface FieldChange {
   path: string;

@@ -11,8 +11,8 @@ import { KILL_SWITCH_PREFIX, RULES_ITEM } from "../../model/edge-config-items.js
 import { canonicalJson, readAudit } from "../audit/index.js";
 import type { OpsContext } from "../context.js";
 import type { Json } from "../edge-config-api.js";
+import { readStore } from "./edge-config-snapshot.js";
 import { type SwitchRow, switchRows } from "./list.js";
-import { readStore } from "./store.js";
 
 export interface RegionStatus {
   region: string;

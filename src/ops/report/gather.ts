@@ -16,7 +16,7 @@ import {
   incidentKeys,
   incidentWindow,
   invalid,
-} from "../incident-store.js";
+} from "../incident-records.js";
 import { numericFields } from "./aggregates.js";
 import type { AuditView, DataClassMap, EventRecord, MinuteFields, ReportInputs } from "./model.js";
 

@@ -3,7 +3,7 @@
  * once: the rule builds them, both stores use them, and the edge's ACL is derived from them
  * (docs/contracts.md, "Rate limits and quarantines").
  */
-import { ALGORITHM_CODE, type Algorithm } from "../../model/store.js";
+import { ALGORITHM_CODE, type Algorithm } from "../../model/rate-limit-store.js";
 
 /** Every counter key (and the check marks beside it) starts with this; the store adds it. */
 export const COUNTER_PREFIX = "rl:";

@@ -1,6 +1,6 @@
 /** Refunds of rate-limit checks whose answer was not used (rate-limit.ts). */
 import { withDeadline } from "../../core/deadline.js";
-import type { CheckTicket, Limiter } from "../../model/store.js";
+import type { CheckTicket, Limiter } from "../../model/rate-limit-store.js";
 
 /** How long a timed-out check may take to settle before its refund goes out anyway. */
 const SETTLE_MS = 10_000;

@@ -15,7 +15,7 @@ import type {
   Limiter,
   LimitResult,
   RateLimitStore,
-} from "../../model/store.js";
+} from "../../model/rate-limit-store.js";
 import type { Verdict } from "../../model/verdict.js";
 import { defineRuleKind, type PlacedLater } from "../kind.js";
 import type { CompileContext, RuleContext, SiblingSpec } from "../rule.js";

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Browser, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadChartAssets } from "../../../src/cli/commands/report-support.js";
+import { loadChartAssets } from "../../../src/cli/report-inputs.js";
 import { buildReport } from "../../../src/ops/report/build.js";
 import { renderHtml } from "../../../src/ops/report/html.js";
 import { sampleInputs } from "./sample-inputs.js";

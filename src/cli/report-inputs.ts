@@ -6,10 +6,10 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
-import { parseDuration } from "../../core/duration.js";
-import { PROJECT_FILE } from "../../ops/config.js";
-import { usageError } from "../../ops/errors.js";
-import type { ChartAssets } from "../../ops/report/html.js";
+import { parseDuration } from "../core/duration.js";
+import { PROJECT_FILE } from "../ops/config.js";
+import { usageError } from "../ops/errors.js";
+import type { ChartAssets } from "../ops/report/html.js";
 
 /** `2026-12-01T21:40:00Z`, `now`, or a duration ago (`90m`, `2h`). */
 export function parseTime(flag: string, text: string, now: number): number {
