@@ -11,8 +11,6 @@ import { ConfigInvalid } from "../core/errors.js";
 import { compileRewrites, type RewritesOption } from "../core/rewrites.js";
 import { type BuildContext, checkBuild, type MatcherCheckOptions } from "./next-build-check.js";
 
-export type { MatcherCheckOptions } from "./next-build-check.js";
-
 /** The env name Next inlines at build time (a literal `process.env.<name>` read in next.ts). */
 export const NEXT_BUILD_ENV = "EDGE_CONTAINMENT_NEXT";
 

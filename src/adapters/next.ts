@@ -7,8 +7,8 @@ import type { NextEvaluateHints, NextEventLike, NextMiddleware } from "./next-ty
 import { passThrough } from "./pass-through.js";
 
 export { type ComposableMiddleware, compose } from "./compose.js";
+export type { MatcherCheckOptions } from "./next-build-check.js";
 export {
-  type MatcherCheckOptions,
   type NextBuildTable,
   type NextConfigLike,
   type WithContainmentOptions,

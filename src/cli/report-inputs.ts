@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { parseDuration } from "../core/duration.js";
-import { PROJECT_FILE } from "../ops/config.js";
+import { PROJECT_FILE } from "../ops/config-files.js";
 import { usageError } from "../ops/errors.js";
 import type { ChartAssets } from "../ops/report/html.js";
 

@@ -6,7 +6,7 @@
  */
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { DEV_FILE, type DevEndpoints } from "../ops/config.js";
+import { DEV_FILE, type DevEndpoints } from "../ops/config-files.js";
 
 export function writeDevEndpoints(cwd: string, endpoints: DevEndpoints): { file: string; remove(): void } {
   const file = join(cwd, DEV_FILE);

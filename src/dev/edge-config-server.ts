@@ -10,9 +10,6 @@ import { EDGE_CONFIG_SIZE_LIMITS, EdgeConfigStore, type JsonValue } from "./edge
 import { listen, sendJson, sleep } from "./http-util.js";
 import { type ApiUser, handleVercelApi, type RecordedPatch, type VercelApiState } from "./vercel-api.js";
 
-export type { JsonValue } from "./edge-config-state.js";
-export type { ApiUser, RecordedPatch } from "./vercel-api.js";
-
 export interface EdgeConfigServerOptions {
   /** Port on 127.0.0.1; 0 (default) picks a free one. */
   port?: number;

@@ -19,8 +19,6 @@ import {
 } from "./config-files.js";
 import { configError } from "./errors.js";
 
-export { DEV_FILE, type DevEndpoints, PROJECT_FILE, type Webhook } from "./config-files.js";
-
 export type Plan = "hobby" | "pro" | "enterprise";
 
 /** Vercel's Edge Config plan limits on the JSON size of all items of a store, in bytes. */

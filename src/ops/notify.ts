@@ -3,7 +3,7 @@
  * webhooks, as our JSON event or as a Slack-compatible `{ text }`. Each post has a deadline, runs
  * after the change, and can never undo or fail it: a webhook failure is only reported.
  */
-import type { Webhook } from "./config.js";
+import type { Webhook } from "./config-files.js";
 
 export interface ChangeEvent {
   kind: "change" | "alert";

@@ -20,8 +20,6 @@
  */
 import type { LimiterConfig } from "../model/rate-limit-store.js";
 
-export { ALGORITHM_CODE } from "../model/rate-limit-store.js";
-
 /** Keys and times of one check, computed by the caller's clock (as @upstash/ratelimit does). */
 export interface CheckPlan {
   /** Counter keys, relative: fixed `[<key>:<bucket>]`, sliding `[current, previous]`, token bucket `[<key>]`. */

@@ -25,15 +25,9 @@ import type {
   TripRequest,
   TripResult,
 } from "../model/rate-limit-store.js";
+import { ALGORITHM_CODE } from "../model/rate-limit-store.js";
 import { COUNTER_PREFIX } from "../rules/rate-limit/keys.js";
-import {
-  ALGORITHM_CODE,
-  CHECK_SCRIPT,
-  checkPlan,
-  REFUND_SCRIPT,
-  TOMBSTONE_MS,
-  TRIP_SCRIPT,
-} from "./limit-scripts.js";
+import { CHECK_SCRIPT, checkPlan, REFUND_SCRIPT, TOMBSTONE_MS, TRIP_SCRIPT } from "./limit-scripts.js";
 import { type LuaScript, luaScript } from "./script-runner.js";
 import { isStoreProvider, type StoreProvider } from "./storage.js";
 

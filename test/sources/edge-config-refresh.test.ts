@@ -5,11 +5,8 @@
  * deadline with one report per isolate (14.8). Time comes from an injected clock.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import {
-  type EdgeConfigServer,
-  type JsonValue,
-  startEdgeConfigServer,
-} from "../../src/dev/edge-config-server.js";
+import { type EdgeConfigServer, startEdgeConfigServer } from "../../src/dev/edge-config-server.js";
+import type { JsonValue } from "../../src/dev/edge-config-state.js";
 import type { Services } from "../../src/model/services.js";
 import { parseDocument } from "../../src/rules/validate.js";
 import { type EdgeConfigSourceOptions, edgeConfigRules } from "../../src/sources/edge-config.js";

@@ -1,9 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import {
-  type EdgeConfigServer,
-  type JsonValue,
-  startEdgeConfigServer,
-} from "../../src/dev/edge-config-server.js";
+import { type EdgeConfigServer, startEdgeConfigServer } from "../../src/dev/edge-config-server.js";
+import type { JsonValue } from "../../src/dev/edge-config-state.js";
 import { createContainment } from "../../src/engine/firewall.js";
 
 const exportSwitch = { id: "exports", kind: "kill-switch", match: { path: "/api/patients/*/export" } };

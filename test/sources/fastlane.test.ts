@@ -5,11 +5,8 @@
 import { Redis } from "@upstash/redis";
 import type { JWK } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  type EdgeConfigServer,
-  type JsonValue,
-  startEdgeConfigServer,
-} from "../../src/dev/edge-config-server.js";
+import { type EdgeConfigServer, startEdgeConfigServer } from "../../src/dev/edge-config-server.js";
+import type { JsonValue } from "../../src/dev/edge-config-state.js";
 import { createContainment } from "../../src/engine/firewall.js";
 import type { ContainmentOptions } from "../../src/engine/options.js";
 import {
