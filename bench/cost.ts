@@ -1,5 +1,5 @@
 /**
- * Issue 15 goal 7: what the firewall costs to run, steadily. A busy isolate (the bundled engine in
+ * what the firewall costs to run, steadily. A busy isolate (the bundled engine in
  * this process, default options) against the Edge Config stand-in and a real redis-server behind the
  * Upstash bridge, for a fixed time at a steady request rate; reads and commands counted at the
  * stand-ins and scaled to an isolate-hour and to a month of 50 warm isolates, at the published prices.

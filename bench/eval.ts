@@ -26,14 +26,14 @@ import { CORPUS_MIX } from "./lib/workload.js";
 
 /** Hobby (8 KB) holds ~50 rules of ~160 bytes, Pro (64 KB) ~400, Enterprise (512 KB) ~3,000; 10,000 cannot be stored. */
 const SIZES = [10, 50, 400, 3_000, 10_000] as const;
-/** decide() speed-up over the path-to-regexp middleware wanted at each storable size (issue 15 goal 1). */
+/** decide() speed-up over the path-to-regexp middleware wanted at each storable size. */
 const SPEEDUP_GOALS: ReadonlyArray<readonly [number, number]> = [
   [10, 1],
   [50, 1],
   [400, 10],
   [3_000, 50],
 ];
-/** Validation + compile of a document, ms (issue 15 goal 4). */
+/** Validation + compile of a document, ms. */
 const COLD_GOALS: ReadonlyArray<readonly [number, number]> = [
   [400, 2],
   [3_000, 15],

@@ -1,5 +1,5 @@
 /**
- * Issue 15 goal 5: time to contain in every region, even when Edge Config takes 10 s to make a write
+ * time to contain in every region, even when Edge Config takes 10 s to make a write
  * visible. Three workerd instances stand for three regions, each reading its own Edge Config stand-in;
  * a write reaches the three stand-ins 10 s after it was accepted (Edge Config's documented worst
  * propagation). With the fast lane, the flip is also published to Redis (a real redis-server behind

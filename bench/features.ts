@@ -1,5 +1,5 @@
 /**
- * Issue 15 goal 8: the middleware bundle ≤ 60 KB gzipped, and what each feature costs. Two views:
+ * the middleware bundle ≤ 60 KB gzipped, and what each feature costs. Two views:
  * the minified bytes each feature's files contribute (esbuild metafile, grouped), with the biggest
  * single contributors; and, for the features that can be cut at one module, the exact gzipped
  * difference of a build with that module replaced by an inert stub.

@@ -1,5 +1,5 @@
 /**
- * Issue 15 goal 6, what an attack costs in Redis: a flood of blocked requests against ONE isolate
+ * What an attack costs in Redis: a flood of blocked requests against ONE isolate
  * (the firewall bundled like the middleware, in this process) at ≥ 1,000 req/s, mirrored through the
  * Upstash bridge into a real redis-server. Counted three ways: HTTP requests at the bridge, top-level
  * commands at the bridge (what Upstash's REST API receives: one EVAL/EVALSHA per flush), and commands
@@ -100,7 +100,7 @@ export async function measure(): Promise<BenchRecord> {
     ];
     return {
       bench: "flood",
-      title: "What a flood costs in Redis (issue 15.6)",
+      title: "What a flood costs in Redis",
       summary: `flood of ${total} blocked requests at ${sig(total / elapsedS)} req/s: ${per1000(executed)} Redis commands per 1,000 (${per1000(bridge.counts.requests)} requests), $${perMillionUsd(executed)} per million blocked`,
       metrics: {
         decisions: total,

@@ -1,5 +1,5 @@
 /**
- * Issue 14's load suite, recorded: `npm run load`'s run (scripts/load-run.ts) for 20 s, its evidence
+ * The load suite, recorded: `npm run load`'s run (scripts/load-run.ts) for 20 s, its evidence
  * checked against the clients' tallies, and where the deadlines of checks that failed closed went.
  */
 import { CHECK_TIMEOUT_MS, runLoad, TIGHT_TIMEOUT_MS } from "../scripts/load-run.js";
@@ -29,7 +29,7 @@ export async function measure(): Promise<BenchRecord> {
       met: r.admissionsExact,
     },
     {
-      goal: "issue 14.9: say whether a missed check deadline is spent on the network or in the isolate",
+      goal: "say whether a missed check deadline is spent on the network or in the isolate",
       actual: `${TIGHT_TIMEOUT_MS} ms deadline: ${d.tight.failedClosedPct}% of checks failed closed while ${d.tight.redisSlowerThanDeadlinePct}% of Redis requests took that long at the bridge; ${CHECK_TIMEOUT_MS} ms: ${d.failedClosedPct}% failed closed, ${d.redisServiceMs.overDeadline} Redis requests over it (max ${d.redisServiceMs.max} ms)`,
       met: null,
       limit: `a finding, not a pass/fail goal: ${d.spentIn}`,
@@ -37,7 +37,7 @@ export async function measure(): Promise<BenchRecord> {
   ];
   return {
     bench: "load",
-    title: "Load: evidence and deadlines under saturation (issue 14)",
+    title: "Load: evidence and deadlines under saturation",
     summary: `load: ${r.rps} req/s for ${SECONDS} s (p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms), evidence ${r.evidenceExact ? "exact" : "NOT exact"}; ${TIGHT_TIMEOUT_MS} ms deadline missed by ${d.tight.failedClosedPct}% of checks vs ${d.tight.redisSlowerThanDeadlinePct}% of Redis requests that slow`,
     metrics: {
       seconds: SECONDS,
@@ -95,7 +95,7 @@ export async function measure(): Promise<BenchRecord> {
       `scripts/load-run.ts (what \`npm run load\` runs): \`containment dev\` with a real redis-server behind the Upstash bridge; ${CONCURRENCY} keep-alive clients on loopback for ${SECONDS} s, the load generator, the front server and the bridge in this process, workerd in its own; requests rotate over a kill-switched route, a rate-limited export route (limit 300 per tenant per hour, failMode closed, timeoutMs ${CHECK_TIMEOUT_MS}), an unruled route, and a route with a limit never reached and timeoutMs ${TIGHT_TIMEOUT_MS}.`,
       "Evidence: after the load the mirror is read back (counts, ledger, drops) and compared with the clients' own tallies; a nudge request per 100 ms until every isolate's ledger is closed.",
       "Deadline split: the bridge times every Redis request from reading it to answering it (loopback, the bridge's own event loop and redis-server: everything outside the isolate). When far more checks miss a deadline than Redis requests take that long, the time went in the isolate (its queue of requests, timers firing late on a busy CPU), not on the network.",
-      "The 2-core machine is shared by the load generator, the bridge, redis-server and workerd, so the isolate is saturated on purpose: what issue 14.9 describes.",
+      "The 2-core machine is shared by the load generator, the bridge, redis-server and workerd, so the isolate is saturated on purpose: a saturated isolate.",
     ],
   };
 }

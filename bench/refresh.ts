@@ -1,5 +1,5 @@
 /**
- * Issue 15 goal 3: no request of a busy isolate waits for Edge Config. The firewall reads its rules
+ * no request of a busy isolate waits for Edge Config. The firewall reads its rules
  * from the Edge Config stand-in answering every call in 15 ms, at the default refreshMs (500), and
  * is measured against the pass-through in the same run, with v0.1's behaviour beside it:
  * `maxStaleMs: refreshMs` makes the request that finds a refresh due await it, exactly what v0.1 did.

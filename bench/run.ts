@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: runs every measurement of issue 5 (or those named by `--only a,b`), each in its own
+ * `npm run bench`: runs every measurement (or those named by `--only a,b`), each in its own
  * Node process, prints one human line and one JSON line per measurement, and writes BENCHMARKS.md.
  *
  *   npm run bench                      all, ~4 minutes on 2 cores

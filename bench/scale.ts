@@ -1,5 +1,5 @@
 /**
- * Issue 15 goal 2: cost growth from 50 to 3,000 rules on a workload whose rules sit on distinct
+ * cost growth from 50 to 3,000 rules on a workload whose rules sit on distinct
  * routes (bench/lib/workload.ts `distinct`), beside the eval measurement's shared-route workload.
  * Same engine bundle, corpus generator, baseline and interleaved timing as `eval`.
  */

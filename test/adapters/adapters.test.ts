@@ -58,7 +58,7 @@ describe("platform adapters", () => {
     }
   });
 
-  it("blocks nothing without Edge Config and never serves the demo rules (issue 12)", async () => {
+  it("blocks nothing without Edge Config and never serves the demo rules", async () => {
     const reports: string[] = [];
     const middleware = createMiddleware({ env: {}, onReport: (event) => reports.push(event) });
     expect((await middleware(new Request("https://app.example.com/api/patients/1/export"))).status).toBe(200);
@@ -99,7 +99,7 @@ function builtProject(matchers: unknown[], manifest: "edge" | "node" = "edge"): 
   return dir;
 }
 
-describe("the middleware matcher check after next build (issue 12)", () => {
+describe("the middleware matcher check after next build", () => {
   it("names every rule whose path the exported matcher skips, for middleware.ts and proxy.ts", () => {
     for (const kind of ["edge", "node"] as const) {
       const projectDir = builtProject([DOCS_EXCLUSION], kind);

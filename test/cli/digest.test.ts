@@ -1,5 +1,5 @@
 /**
- * Defect #8.4: one digest everywhere. `containment rules validate` prints the digest a region
+ * one digest everywhere. `containment rules validate` prints the digest a region
  * reports while it enforces that document: decisions, `status()` and the enforcing records all carry
  * the same value, however the file orders its keys.
  */

@@ -1,5 +1,5 @@
 /**
- * Regression tests for the six bypass families of issue 9, at the firewall's API (Node). Each
+ * Regression tests for the six bypass families (docs/security.md), at the firewall's API (Node). Each
  * failed before its fix; the attack corpus (test/corpus) proves the same through `containment dev`.
  */
 import { describe, expect, it } from "vitest";

@@ -1,5 +1,5 @@
 /**
- * Defect #8.6: typed errors in jose's style. Each code has one class with a static `code` equal to
+ * typed errors in jose's style. Each code has one class with a static `code` equal to
  * its instances' `code`, and each code is thrown (or reported) by a real path of the library: a code
  * nothing produces would be a promise to operators that nothing keeps.
  */

@@ -1,5 +1,5 @@
 /**
- * Rewrite awareness (issue 12, defect 2): middleware runs before rewrites, so a rule on a rewrite's
+ * Rewrite awareness: middleware runs before rewrites, so a rule on a rewrite's
  * destination must also block the sources that land there, with Next.js's matching semantics.
  */
 import { describe, expect, it } from "vitest";

@@ -1,5 +1,5 @@
 /**
- * `containment dev` in a user's project (issue 12, defect 5): the real CLI started in a project
+ * `containment dev` in a user's project: the real CLI started in a project
  * directory bundles the project's OWN middleware.ts (so its options run), serves the project's
  * containment.rules.json by default, and puts the Edge Config stand-in on --edge-config-port so
  * EDGE_CONFIG can be written once into .env.local for `next dev`.

@@ -1,7 +1,7 @@
 /**
  * `containment dev` end to end: the real CLI as a child process (what `npm start` runs), talked to
  * over HTTP like a user would. Reload and containment times are measured, printed and asserted
- * against issue 2's 1 s.
+ * against the 1 s goal.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";

@@ -1,5 +1,5 @@
 /**
- * Defect #8.1: a project that bundles this package the way Next.js does (webpack 5, which honours
+ * a project that bundles this package the way Next.js does (webpack 5, which honours
  * `"sideEffects": false`) or the way Vercel's edge build does (esbuild) must get a working
  * in-memory store. Before the layout change the package root registered the memory store as an
  * import-time side effect; webpack dropped it, `redis: "memory"` reported `store-missing` and every

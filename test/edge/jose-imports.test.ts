@@ -1,5 +1,5 @@
 /**
- * Issue 12, defect 4: `next build --webpack` warned about CompressionStream / DecompressionStream
+ * `next build --webpack` warned about CompressionStream / DecompressionStream
  * (Edge-Runtime-unsupported) because the jose root entry pulls in JWE and its deflate module. The
  * package imports jose's JWT, JWKS, JWS and key pieces by subpath, so no edge entry's module graph
  * reaches lib/deflate.js (the example app test checks the real webpack build's output too).

@@ -5,7 +5,7 @@ import { startRedisFixture, until } from "../integration/redis-fixture.js";
 import { type Harness, startHarness } from "../support/harness.js";
 import { FAULT_RULES } from "./fault-kit.js";
 
-// Issue 14: an isolate can die with unsent decisions (Vercel recycles isolates; nothing survives
+// an isolate can die with unsent decisions (Vercel recycles isolates; nothing survives
 // it). Every flush attempt carries the isolate's id and decision sequence number, so after the
 // outage the evidence states how many decisions of which isolate never arrived: exactly, not hidden.
 

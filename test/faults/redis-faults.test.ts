@@ -14,7 +14,7 @@ import {
   type RedisFixtureFactory,
 } from "./fault-kit.js";
 
-// Issue 14, defects 1, 2 and 4, against real components: a real redis-server behind the Upstash
+// Against real components: a real redis-server behind the Upstash
 // bridge, a delaying / black-holing TCP proxy, OOM under noeviction, ACL-denied commands, SIGSTOP,
 // and a crash-restart with persistence. During each fault the firewall keeps its promises (kill
 // switches block, rate limits answer by their fail mode within the deadline); afterwards the mirror

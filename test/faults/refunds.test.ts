@@ -3,7 +3,7 @@ import { pseudonymize } from "../../src/core/hash.js";
 import { type RedisFixture, startRedisFixture, until } from "../integration/redis-fixture.js";
 import { HARNESSES, startHarness } from "../support/harness.js";
 
-// Defect 3 of issue 14: with Redis paused or slow, requests answered 503 by `failMode: closed`
+// with Redis paused or slow, requests answered 503 by `failMode: closed`
 // were still counted when Redis ran the queued checks, so after recovery an identity had less
 // than its quota. A check whose answer was not used is refunded by its id, exactly once.
 

@@ -1,5 +1,5 @@
 /**
- * The middleware's `config.matcher` (issue 12): paths it skips never reach the firewall. A real
+ * The middleware's `config.matcher`: paths it skips never reach the firewall. A real
  * `next build` of the example with the exclusion matcher Next's docs show must name the rules it
  * skips (the example's own catch-all matcher building without such a line is checked on the builds
  * test/next-app/next-app.test.ts makes anyway). The check reads the matchers Next compiled into its

@@ -1,5 +1,5 @@
 /**
- * The drop-in for real (issue 12): examples/next-app, a Next.js 16 App Router app depending on the
+ * The drop-in for real: examples/next-app, a Next.js 16 App Router app depending on the
  * `npm pack` tarball of this repository, built with `next build` (Turbopack; `--webpack` once for its
  * warnings) and run with `next start`, as middleware.ts and as the proxy.ts variant. Rules come from
  * the local Edge Config stand-in (real `@vercel/edge-config` client inside Next), rate limits from a
@@ -251,7 +251,7 @@ describe.skipIf(!enabled)("the example Next.js app built with next build and run
         expect(own.headers["x-canary"]).toBe("tenant-records");
       });
 
-      it("serves the mounted dashboard (app/containment/[[...path]]/route.ts) only to the authorized, from the mirror, with no action endpoint (issue 13)", async () => {
+      it("serves the mounted dashboard (app/containment/[[...path]]/route.ts) only to the authorized, from the mirror, with no action endpoint", async () => {
         const base = "/portal/containment";
         const none = await get(`${base}/api/v1/snapshot`);
         expect(none.status).toBe(401);

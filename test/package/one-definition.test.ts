@@ -1,5 +1,5 @@
 /**
- * Defect #8.5: the same thing validated or decided two ways. Each of these once had two (or three)
+ * the same thing validated or decided two ways. Each of these once had two (or three)
  * definitions that disagreed; now each has one, and these tests hold the places that use it to the
  * same answer.
  */

@@ -1,5 +1,5 @@
 /**
- * Kill switches and path normalization (issue 2's acceptance), run once in Node and once against
+ * Kill switches and path normalization, run once in Node and once against
  * the edge bundle in workerd. Every "passes" case checks that the request reached the upstream;
  * every "blocks" case checks that it did not.
  */

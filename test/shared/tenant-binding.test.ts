@@ -1,5 +1,5 @@
 /**
- * Tenant-origin binding (issue 4's acceptance), run once in Node and once against the edge bundle
+ * Tenant-origin binding, run once in Node and once against the edge bundle
  * in workerd, with a real JWKS served from loopback. Every attack has a benign twin that differs
  * only in the attacked detail and must pass (reach the upstream): a rule that blocked everything
  * would fail the twins.

@@ -1,5 +1,5 @@
 /**
- * Defect #8.3: a misconfiguration must not read like an outage. A wrong token (401) or a wrong id
+ * a misconfiguration must not read like an outage. A wrong token (401) or a wrong id
  * (404) keeps its cause in `status().lastError` and in the report, and both say which rules are in
  * force: the fallback on a cold start, Edge Config's last good rules later.
  */

@@ -1,8 +1,8 @@
 /**
  * The Edge Config rules source against the local stand-in (real HTTP, real @vercel/edge-config
- * client): background refresh and maxStaleMs (issue 15.3), outages reported as state changes
- * (issue 14.5), what the cold-start messages say (14.6), the size limit (14.7) and the cold-start
- * deadline with one report per isolate (14.8). Time comes from an injected clock.
+ * client): background refresh and maxStaleMs, outages reported as state changes
+ *, what the cold-start messages say, the size limit and the cold-start
+ * deadline with one report per isolate. Time comes from an injected clock.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { type EdgeConfigServer, startEdgeConfigServer } from "../../src/dev/edge-config-server.js";
@@ -110,7 +110,7 @@ describe("refreshing in the background, within maxStaleMs", () => {
   });
 });
 
-describe("outages reported as state changes (issue 14, defect 5)", () => {
+describe("outages reported as state changes", () => {
   it("reports down once, still-down every outageReportMs with the attempts, and recovered with the duration", async () => {
     server = await startEdgeConfigServer({ items: { containment: rulesWith(exportSwitch) } });
     const s = source(server.connectionString, { refreshMs: 0, outageReportMs: 60_000 });
@@ -152,7 +152,7 @@ describe("outages reported as state changes (issue 14, defect 5)", () => {
   });
 });
 
-describe("what the reports say is in force (issue 14, defect 6)", () => {
+describe("what the reports say is in force", () => {
   it("says a cold start with Edge Config down enforces the fallback rules, not 'the last good rules'", async () => {
     server = await startEdgeConfigServer({ items: { containment: rulesWith(exportSwitch) } });
     server.setDown(true);
@@ -186,7 +186,7 @@ describe("what the reports say is in force (issue 14, defect 6)", () => {
   });
 });
 
-describe("documents over the size limit (issue 14, defect 7)", () => {
+describe("documents over the size limit", () => {
   const big = (bytes: number) =>
     rulesWith(
       ...Array.from({ length: Math.ceil(bytes / 60) }, (_, i) => ({
@@ -220,7 +220,7 @@ describe("documents over the size limit (issue 14, defect 7)", () => {
   });
 });
 
-describe("cold starts (issue 14, defect 8)", () => {
+describe("cold starts", () => {
   it("reports an invalid document once when concurrent cold requests each read it", async () => {
     server = await startEdgeConfigServer({ items: { containment: { version: 1, rules: [{ id: "x" }] } } });
     const s = source(server.connectionString);

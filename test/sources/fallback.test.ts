@@ -1,5 +1,5 @@
 /**
- * What runs without rules from Edge Config (issue 12, defect 1): a project that has not connected
+ * What runs without rules from Edge Config: a project that has not connected
  * Edge Config gets a fallback that blocks nothing and says so once per isolate, never the demo
  * incident of rules/default.json; a cold start with Edge Config down keeps routes marked sensitive
  * closed (or open, as the user chose).
