@@ -11,10 +11,10 @@ import { afterEach, describe, expect, it } from "vitest";
 import { compose, createNextMiddleware, createNextProxy, withContainment } from "../../src/adapters/next.js";
 import { NEXT_BUILD_ENV } from "../../src/adapters/next-config.js";
 import type { Decision } from "../../src/model/decision.js";
-import { APP, nextInstalled } from "../support/next-app.js";
+import { APP, nextSuitesRun } from "../support/next-app.js";
 import { startNodeProxyHarness } from "../support/node-proxy.js";
 
-const enabled = nextInstalled() || Boolean(process.env.CI);
+const enabled = nextSuitesRun();
 
 const RULES = {
   version: 1,
