@@ -2,7 +2,7 @@
  * The Next.js adapter (issue 12, defects 2 and 3): basePath and locale come from `request.nextUrl`
  * with no option to forget, `withContainment(nextConfig)` hands the rewrite table to the adapter,
  * and `compose` keeps the firewall's headers and checks the destination of your own rewrite.
- * Requests are real `NextRequest`s from the example app's Next install (CI installs it).
+ * Requests are real `NextRequest`s from the example app's Next install (`npm test` installs it).
  */
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
