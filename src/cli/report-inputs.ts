@@ -4,9 +4,9 @@
  * bundle directories on disk.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { join } from "node:path";
 import { parseDuration } from "../core/duration.js";
+import { ASSET_NAMES, ASSETS } from "../dashboard/assets.gen.js";
 import { PROJECT_FILE } from "../ops/config-files.js";
 import { usageError } from "../ops/errors.js";
 import type { ChartAssets } from "../ops/report/html.js";
@@ -46,13 +46,17 @@ export function readIncidentDefaults(cwd: string): IncidentDefaults {
   }
 }
 
-/** uPlot's script and stylesheet, inlined into the HTML report (the dashboard's chart library). */
+/**
+ * uPlot's script (with its licence line) and stylesheet, inlined into the HTML report: the copies
+ * baked into the dashboard's generated assets, so the installed CLI needs no uplot package.
+ */
 export function loadChartAssets(): ChartAssets {
-  const require = createRequire(import.meta.url);
-  return {
-    script: readFileSync(require.resolve("uplot/dist/uPlot.iife.min.js"), "utf8"),
-    css: readFileSync(require.resolve("uplot/dist/uPlot.min.css"), "utf8"),
+  const body = (name: string): string => {
+    const asset = ASSETS[name];
+    if (asset === undefined) throw new Error(`edge-containment: no dashboard asset ${name}`);
+    return asset.body;
   };
+  return { script: body(ASSET_NAMES.uplotJs), css: body(ASSET_NAMES.uplotCss) };
 }
 
 export function writeBundle(dir: string, files: ReadonlyMap<string, string>): void {

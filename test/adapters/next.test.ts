@@ -2,7 +2,7 @@
  * The Next.js adapter: basePath and locale come from `request.nextUrl`
  * with no option to forget, `withContainment(nextConfig)` hands the rewrite table to the adapter,
  * and `compose` keeps the firewall's headers and checks the destination of your own rewrite.
- * Requests are real `NextRequest`s from the example app's Next install (CI installs it).
+ * Requests are real `NextRequest`s from the example app's Next install (`npm test` installs it).
  */
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -11,10 +11,10 @@ import { afterEach, describe, expect, it } from "vitest";
 import { compose, createNextMiddleware, createNextProxy, withContainment } from "../../src/adapters/next.js";
 import { NEXT_BUILD_ENV } from "../../src/adapters/next-config.js";
 import type { Decision } from "../../src/model/decision.js";
-import { APP, nextInstalled } from "../support/next-app.js";
+import { APP, nextSuitesRun } from "../support/next-app.js";
 import { startNodeProxyHarness } from "../support/node-proxy.js";
 
-const enabled = nextInstalled() || Boolean(process.env.CI);
+const enabled = nextSuitesRun();
 
 const RULES = {
   version: 1,

@@ -11,6 +11,7 @@ import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EdgeConfigServer, startEdgeConfigServer } from "../../src/dev/edge-config-server.js";
 import { until } from "../integration/redis-fixture.js";
+import { requireProgram } from "../support/programs.js";
 
 const SOCKET = `containment-test-${process.pid}`;
 const MAIN = join(import.meta.dirname, "..", "..", "src", "cli", "main.ts");
@@ -20,8 +21,9 @@ let sessions = 0;
 // The journal (no Redis here) lands in this directory, not the repository.
 const cwd = mkdtempSync(join(tmpdir(), "containment-tty-"));
 
-const tmux = (...args: string[]): string =>
-  execFileSync("tmux", ["-L", SOCKET, ...args], { encoding: "utf8" });
+// tmux on PATH; a missing one fails the file here, naming what to install (test/support/programs.ts).
+const TMUX = requireProgram("tmux");
+const tmux = (...args: string[]): string => execFileSync(TMUX, ["-L", SOCKET, ...args], { encoding: "utf8" });
 const quote = (text: string) => `'${text.replaceAll("'", "'\\''")}'`;
 
 function start(args: string[]): string {

@@ -14,11 +14,11 @@ import { openIncident } from "../../src/ops/incidents.js";
 import { createReaderClient } from "../../src/stores/mirror/reader.js";
 import { type RedisFixture, startRedisFixture, until } from "../integration/redis-fixture.js";
 import { type Harness, startHarness } from "../support/harness.js";
+import { requireProgram } from "../support/programs.js";
 import { dashboardActions } from "./actions-under-test.js";
 import { cellTexts, focusedMatches, tabTo, waitForText } from "./browser-page.js";
 import { DASHBOARD_RULES, sendTraffic } from "./fixtures.js";
 
-const CHROMIUM = process.env.CHROMIUM_BIN ?? "/usr/bin/chromium";
 const SCREENSHOT = process.env.DASHBOARD_SCREENSHOT ?? join(".tmp", "dashboard.png");
 const require = createRequire(import.meta.url);
 const AXE = readFileSync(join(dirname(require.resolve("axe-core")), "axe.min.js"), "utf8");
@@ -52,10 +52,8 @@ const SEEDED_SWITCH = {
 };
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM))
-    throw new Error(
-      `the dashboard browser test needs ${CHROMIUM}: apt-get install -y chromium (.ci/run does)`,
-    );
+  // First, so a machine without chromium fails at once, naming it (test/support/programs.ts).
+  const executablePath = requireProgram("chromium");
   redis = await startRedisFixture();
   ec = await startEdgeConfigServer({
     items: { containment: RULES, "containment_kill_freeze-patients": SEEDED_SWITCH },
@@ -94,7 +92,7 @@ beforeAll(async () => {
     refreshMs: 300,
     port: 0,
   });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu"] });
+  browser = await chromium.launch({ executablePath, args: ["--no-sandbox", "--disable-gpu"] });
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
 }, 180_000);
 

@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { requireProgram } from "../support/programs.js";
 import { startRedisServer } from "../support/redis-server.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -296,7 +297,9 @@ describe("containment dev", () => {
 
   it("stops everything on SIGINT, workerd included", async () => {
     const pid = cli.child.pid ?? 0;
-    const children = execFileSync("ps", ["-o", "pid=,comm=", "--ppid", String(pid)], { encoding: "utf8" })
+    const children = execFileSync(requireProgram("ps"), ["-o", "pid=,comm=", "--ppid", String(pid)], {
+      encoding: "utf8",
+    })
       .trim()
       .split("\n")
       .map((line) => line.trim().split(/\s+/));

@@ -98,6 +98,13 @@ async function installPackage(): Promise<void> {
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), "containment-consumer-"));
+  // The consumer's own package.json, as any project has: without it the bundlers take the nearest
+  // one above the temp dir as the package scope, and a stray /tmp/package.json named
+  // edge-containment turned the imports into self-references that resolved to nothing.
+  writeFileSync(
+    join(work, "package.json"),
+    JSON.stringify({ name: "consumer", private: true, type: "module" }),
+  );
   await installPackage();
   consumerEntry = join(work, "consumer.mjs");
   writeFileSync(consumerEntry, CONSUMER);

@@ -26,14 +26,14 @@ import {
   installPackedPackage,
   type NextServer,
   nextBuild,
-  nextInstalled,
   nextStart,
+  nextSuitesRun,
 } from "../support/next-app.js";
 import { type RedisServer, startRedisServer } from "../support/redis-server.js";
 import { CORPUS_FILES, corpusConfig, UNPROTECTED } from "./corpus-app.js";
 import { variantWith } from "./variants.js";
 
-const enabled = nextInstalled() || Boolean(process.env.CI);
+const enabled = nextSuitesRun();
 const BASE = NORMALIZE.basePath;
 const NOTHING = { version: 1, rules: [] };
 

@@ -6,10 +6,10 @@
  * manifests, from `withContainment`'s runAfterProductionCompile hook.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { installPackedPackage, nextBuild, nextInstalled } from "../support/next-app.js";
+import { installPackedPackage, nextBuild, nextSuitesRun } from "../support/next-app.js";
 import { variantWith } from "./variants.js";
 
-const enabled = nextInstalled() || Boolean(process.env.CI);
+const enabled = nextSuitesRun();
 const DOCS_MATCHER = '"/((?!api|_next/static|_next/image|favicon.ico).*)"';
 
 describe.skipIf(!enabled)("next build warns when the middleware matcher skips a rule's path", () => {

@@ -19,8 +19,8 @@ import {
   installPackedPackage,
   type NextServer,
   nextBuild,
-  nextInstalled,
   nextStart,
+  nextSuitesRun,
   REPO,
   rawRequest,
   type Variant,
@@ -45,7 +45,7 @@ const BUILD_TIMEOUT = 20 * 60_000;
 
 // Other helpers' clones run `npm test` without the example installed; CI always installs it, so
 // there a missing install fails instead of skipping.
-const enabled = nextInstalled() || Boolean(process.env.CI);
+const enabled = nextSuitesRun();
 
 let redis: RedisServer;
 let bridge: UpstashBridge;

@@ -21,14 +21,23 @@ import {
 import { connect } from "node:net";
 import { join, relative, resolve } from "node:path";
 import { freePort } from "./redis-server.js";
+import { runsWith } from "./runs-with.js";
 
 export const REPO = resolve(import.meta.dirname, "../..");
 export const APP = join(REPO, "examples/next-app");
 const NEXT_BIN = join(APP, "node_modules/next/dist/bin/next");
 
-/** True when `npm ci` has run in the example (CI does it; a plain clone may not have). */
+/** True when `npm ci` has run in the example (`npm test`'s pretest does it; a plain clone may not have). */
 export function nextInstalled(): boolean {
   return existsSync(NEXT_BIN);
+}
+
+/** Whether the suites that need the example's Next.js run: with CI set they always do (runs-with.ts). */
+export function nextSuitesRun(): boolean {
+  return runsWith(
+    nextInstalled(),
+    "examples/next-app has no Next.js installed: `npm test` installs it (npm ci in examples/next-app)",
+  );
 }
 
 /** What `npm pack` is made from, copied into the build directory. */

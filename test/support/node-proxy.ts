@@ -7,7 +7,7 @@
  *
  * Same contract as harness.ts (`fetch`, `upstreamHits`, `close`), plus a real HTTP server (`url`)
  * so fault and load suites can send traffic over sockets. Without the example's Next install
- * (`npm ci` in examples/next-app; CI does it) requests are plain `Request`s with a `nextUrl` built
+ * (`npm ci` in examples/next-app; `npm test` does it) requests are plain `Request`s with a `nextUrl` built
  * from `basePath`, and `usesNextRequest` says so.
  *
  * @example

@@ -3,11 +3,9 @@
  * and controls to crash it, bring it back on the same port, or freeze it (SIGSTOP) mid-test.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
 import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
-
-const REDIS_SERVER_BIN = process.env.REDIS_SERVER_BIN ?? "/usr/bin/redis-server";
+import { requireProgram } from "./programs.js";
 
 export interface RedisServer {
   /** `redis://127.0.0.1:PORT` */
@@ -44,12 +42,8 @@ process.once("exit", () => {
  * afterAll(() => redis.stop());
  */
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
-  if (!existsSync(REDIS_SERVER_BIN)) {
-    throw new Error(
-      `edge-containment tests need a real redis-server, and ${REDIS_SERVER_BIN} does not exist. ` +
-        "`.ci/run` installs it (apt-get install -y redis-server); or set REDIS_SERVER_BIN.",
-    );
-  }
+  // REDIS_SERVER_BIN, else redis-server on PATH; throws naming what to install when neither.
+  const binary = requireProgram("redis-server");
   const port = options.port ?? (await freePort());
   let child: ChildProcess | undefined;
   let resumeTimer: NodeJS.Timeout | undefined;
@@ -77,7 +71,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       "warning",
       ...(options.args ?? []),
     ];
-    const proc = spawn(REDIS_SERVER_BIN, args, { stdio: ["ignore", "ignore", "pipe"] });
+    const proc = spawn(binary, args, { stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
     proc.stderr?.on("data", (chunk: Buffer) => {
       stderr += chunk.toString();
@@ -93,7 +87,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     );
     const failed = new Promise<never>((_, reject) => {
       proc.once("error", (error) =>
-        reject(new Error(`edge-containment: cannot run ${REDIS_SERVER_BIN}: ${error.message}`)),
+        reject(new Error(`edge-containment: cannot run ${binary}: ${error.message}`)),
       );
       proc.once("exit", (code) =>
         reject(

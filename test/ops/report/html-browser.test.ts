@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Browser, chromium } from "playwright-core";
@@ -6,15 +6,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadChartAssets } from "../../../src/cli/report-inputs.js";
 import { buildReport } from "../../../src/ops/report/build.js";
 import { renderHtml } from "../../../src/ops/report/html.js";
+import { requireProgram } from "../../support/programs.js";
 import { sampleInputs } from "./sample-inputs.js";
 
-const CHROMIUM = process.env.CHROMIUM_BIN ?? "/usr/bin/chromium";
 let browser: Browser;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM))
-    throw new Error(`this test needs Debian's chromium at ${CHROMIUM} (.ci/run installs it)`);
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--no-proxy-server"] });
+  browser = await chromium.launch({
+    executablePath: requireProgram("chromium"),
+    args: ["--no-sandbox", "--no-proxy-server"],
+  });
 });
 afterAll(async () => {
   await browser?.close();
