@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { build, type Metafile } from "esbuild";
 import { bundleEdge, edgeBuildOptions, gzipBytes } from "../src/dev/bundle.js";
-import { packageRoot } from "../src/dev/package-root.js";
+import { packageRoot } from "../src/ops/package-root.js";
 import type { BenchRecord } from "./lib/record.js";
 import { formatBytes } from "./lib/stats.js";
 

@@ -9,7 +9,7 @@ import { build, type Plugin } from "esbuild";
 import { Miniflare } from "miniflare";
 import { bundleEdge, edgeBuildOptions } from "../src/dev/bundle.js";
 import { COMPATIBILITY_DATE } from "../src/dev/edge-runtime.js";
-import { packageRoot } from "../src/dev/package-root.js";
+import { packageRoot } from "../src/ops/package-root.js";
 import { spawnTsx } from "./lib/child-process.js";
 import { loadEngine } from "./lib/engine-bundle.js";
 import { costInWorkerd } from "./lib/in-isolate.js";

@@ -8,9 +8,9 @@
  */
 import { Redis } from "@upstash/redis";
 import { type EdgeConfigServer, startEdgeConfigServer } from "../src/dev/edge-config-server.js";
-import { packageRoot } from "../src/dev/package-root.js";
 import { startUpstashBridge } from "../src/dev/upstash-bridge.js";
 import { type FastLaneContext, generateFastLaneKeys, publishFastLane } from "../src/ops/fastlane.js";
+import { packageRoot } from "../src/ops/package-root.js";
 import { startRedisServer } from "../test/support/redis-server.js";
 import { type LatencyWorker, startLatencyWorker } from "./lib/latency-worker.js";
 import type { BenchRecord } from "./lib/record.js";

@@ -7,7 +7,7 @@
 import { join } from "node:path";
 import { build, type Metafile, type Plugin } from "esbuild";
 import { edgeBuildOptions, gzipBytes } from "../src/dev/bundle.js";
-import { packageRoot } from "../src/dev/package-root.js";
+import { packageRoot } from "../src/ops/package-root.js";
 import type { BenchRecord, Row } from "./lib/record.js";
 import { formatBytes } from "./lib/stats.js";
 

@@ -5,7 +5,7 @@
  * Needs `node --expose-gc` (bench/run.ts starts every measurement that way).
  */
 import { join } from "node:path";
-import { packageRoot } from "../src/dev/package-root.js";
+import { packageRoot } from "../src/ops/package-root.js";
 import { spawnTsx } from "./lib/child-process.js";
 import { loadEngine } from "./lib/engine-bundle.js";
 import type { BenchRecord } from "./lib/record.js";

@@ -7,7 +7,7 @@
  * bundled like the middleware, called in this process).
  */
 import { type EdgeConfigServer, startEdgeConfigServer } from "../src/dev/edge-config-server.js";
-import { packageRoot } from "../src/dev/package-root.js";
+import { packageRoot } from "../src/ops/package-root.js";
 import { loadEngine } from "./lib/engine-bundle.js";
 import { type LatencyWorker, type Paced, paced, startLatencyWorker } from "./lib/latency-worker.js";
 import type { BenchRecord, Goal, Row } from "./lib/record.js";

@@ -12,7 +12,7 @@ import { relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Metafile } from "esbuild";
 import { bundleEdge, type EdgeBundle } from "../src/dev/bundle.js";
-import { packageRoot } from "../src/dev/package-root.js";
+import { packageRoot } from "../src/ops/package-root.js";
 
 export const CEILING_BYTES = 72 * 1024;
 export const GOAL_BYTES = 60 * 1024;

@@ -14,7 +14,7 @@ import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { type BuildOptions, build, type Metafile } from "esbuild";
-import { packageRoot, SOURCE_EXTENSION } from "./package-root.js";
+import { packageRoot, SOURCE_EXTENSION } from "../ops/package-root.js";
 
 export type EdgeEntry = "middleware" | "worker";
 

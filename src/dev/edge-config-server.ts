@@ -5,8 +5,9 @@
  * `containment dev`, the CLI, tests and benchmarks all talk to it unmodified.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Json } from "../model/json.js";
 import { handleReadApi } from "./edge-config-read-api.js";
-import { EDGE_CONFIG_SIZE_LIMITS, EdgeConfigStore, type JsonValue } from "./edge-config-state.js";
+import { EDGE_CONFIG_SIZE_LIMITS, EdgeConfigStore } from "./edge-config-state.js";
 import { listen, sendJson, sleep } from "./http-util.js";
 import { type ApiUser, handleVercelApi, type RecordedPatch, type VercelApiState } from "./vercel-api.js";
 
@@ -22,7 +23,7 @@ export interface EdgeConfigServerOptions {
   users?: Record<string, ApiUser>;
   /** When set, REST calls must carry `?teamId=` with this value (as for a team's store). */
   teamId?: string;
-  items?: Record<string, JsonValue>;
+  items?: Record<string, Json>;
   /** Limit on the JSON size of all items; default 64 KB (Vercel Pro). */
   sizeLimitBytes?: number;
 }
@@ -43,12 +44,12 @@ export interface EdgeConfigServer {
   /** Every PATCH body received, with the user and the status answered. */
   readonly patches: readonly RecordedPatch[];
   /** Upserts one item; throws EdgeConfigWriteError on a bad key or when over the size limit. */
-  setItem(key: string, value: JsonValue): void;
+  setItem(key: string, value: Json): void;
   /** Removes an item; answers whether it existed. */
   deleteItem(key: string): boolean;
   /** Upserts many items atomically; with `replace`, they become the only items. */
-  setItems(items: Record<string, JsonValue>, options?: { replace?: boolean }): void;
-  items(): Record<string, JsonValue>;
+  setItems(items: Record<string, Json>, options?: { replace?: boolean }): void;
+  items(): Record<string, Json>;
   digest(): string;
   sizeBytes(): number;
   resetCounts(): void;

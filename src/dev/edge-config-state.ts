@@ -4,8 +4,7 @@
  * Kept free of HTTP so the server and the programmatic API share one set of rules.
  */
 import { createHash } from "node:crypto";
-
-export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+import type { Json } from "../model/json.js";
 
 /** Vercel's Edge Config plan limits on the JSON size of all items, in bytes. */
 export const EDGE_CONFIG_SIZE_LIMITS = { hobby: 8 * 1024, pro: 64 * 1024, enterprise: 512 * 1024 } as const;
@@ -15,11 +14,11 @@ const KEY_PATTERN = /^[\w-]+$/;
 const MAX_KEY_LENGTH = 256;
 
 export type PatchOperation =
-  | { operation: "create" | "update" | "upsert"; key: string; value: JsonValue; description?: string }
+  | { operation: "create" | "update" | "upsert"; key: string; value: Json; description?: string }
   | { operation: "delete"; key: string };
 
 export interface ItemRecord {
-  value: JsonValue;
+  value: Json;
   createdAt: number;
   updatedAt: number;
   description?: string;
@@ -76,7 +75,7 @@ export function parsePatchBody(body: unknown): PatchOperation[] {
     if (value === undefined) {
       throw new EdgeConfigWriteError(400, "bad_request", `Invalid request: items[${index}].value is missing`);
     }
-    const op: PatchOperation = { operation, key, value: value as JsonValue };
+    const op: PatchOperation = { operation, key, value: value as Json };
     if (typeof description === "string") op.description = description;
     return op;
   });
@@ -88,7 +87,7 @@ export class EdgeConfigStore {
   #digest = "";
   #updatedAt = Date.now();
 
-  constructor(sizeLimitBytes: number, initial: Record<string, JsonValue> = {}) {
+  constructor(sizeLimitBytes: number, initial: Record<string, Json> = {}) {
     this.sizeLimitBytes = sizeLimitBytes;
     this.apply(Object.entries(initial).map(([key, value]) => ({ operation: "upsert", key, value })));
   }
@@ -111,7 +110,7 @@ export class EdgeConfigStore {
   }
 
   /** A copy, so callers can't mutate stored state behind the digest's back. */
-  get(key: string): JsonValue | undefined {
+  get(key: string): Json | undefined {
     const record = this.#items.get(key);
     return record === undefined ? undefined : structuredClone(record.value);
   }
@@ -126,8 +125,8 @@ export class EdgeConfigStore {
   }
 
   /** All items, or only the listed keys that exist (what `GET /items?key=a&key=b` answers). */
-  items(keys?: readonly string[]): Record<string, JsonValue> {
-    const out: Record<string, JsonValue> = {};
+  items(keys?: readonly string[]): Record<string, Json> {
+    const out: Record<string, Json> = {};
     for (const [key, record] of this.#items) {
       if (keys === undefined || keys.includes(key)) out[key] = structuredClone(record.value);
     }
@@ -136,7 +135,7 @@ export class EdgeConfigStore {
 
   /** The JSON size of all items, which is what the plan limit is measured against. */
   sizeBytes(items: Map<string, ItemRecord> = this.#items): number {
-    const plain: Record<string, JsonValue> = {};
+    const plain: Record<string, Json> = {};
     for (const [key, record] of items) plain[key] = record.value;
     return Buffer.byteLength(JSON.stringify(plain));
   }
@@ -187,16 +186,16 @@ function notFound(key: string): EdgeConfigWriteError {
   return new EdgeConfigWriteError(404, "not_found", `Item "${key}" does not exist`);
 }
 
-function contentDigest(items: Record<string, JsonValue>): string {
+function contentDigest(items: Record<string, Json>): string {
   return createHash("sha256").update(stableStringify(items)).digest("hex").slice(0, 32);
 }
 
 /** JSON with sorted object keys, so the digest doesn't depend on insertion order. */
-function stableStringify(value: JsonValue): string {
+function stableStringify(value: Json): string {
   if (Array.isArray(value)) return `[${value.map(stableStringify).join(",")}]`;
   if (value !== null && typeof value === "object") {
     const keys = Object.keys(value).sort();
-    return `{${keys.map((k) => `${JSON.stringify(k)}:${stableStringify(value[k] as JsonValue)}`).join(",")}}`;
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${stableStringify(value[k] as Json)}`).join(",")}}`;
   }
   return JSON.stringify(value);
 }

@@ -13,18 +13,18 @@ import {
 } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 import { RULES_ITEM } from "../model/edge-config-items.js";
-import type { JsonValue } from "./edge-config-state.js";
+import type { Json } from "../model/json.js";
 
 /** Where the file's content goes: the Edge Config stand-in (or anything holding items). */
 export interface ItemWriter {
-  setItem(key: string, value: JsonValue): void;
+  setItem(key: string, value: Json): void;
 }
 
 export interface WatchRulesFileOptions {
   /** Called when the file can't be read or parsed, or the item is refused (e.g. over the size limit). */
   onError?: (error: Error) => void;
   /** Called after the item was replaced with the file's new content. */
-  onReload?: (value: JsonValue) => void;
+  onReload?: (value: Json) => void;
   /** Quiet time after the last change before reloading; editors write files in several steps. */
   debounceMs?: number;
   /** Stat-poll interval: the fallback for file systems where fs.watch misses events. */
@@ -68,9 +68,9 @@ export function watchRulesFile(
     }
     // Both watchers fire for one save; unchanged content is not a reload.
     if (text === lastText) return false;
-    let value: JsonValue;
+    let value: Json;
     try {
-      value = JSON.parse(text) as JsonValue;
+      value = JSON.parse(text) as Json;
     } catch (error) {
       lastText = text;
       report(

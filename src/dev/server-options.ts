@@ -1,8 +1,8 @@
 /** `containment dev`'s options, checked up front: a bad flag is one line naming it, before anything starts. */
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { packageRoot } from "./package-root.js";
-import { configError } from "./rules-file.js";
+import { packageRoot } from "../ops/package-root.js";
+import { configError } from "../ops/rules-file.js";
 
 export interface DevServerOptions {
   /** Front server port; 0 picks a free one. Default 3000. */

@@ -12,16 +12,16 @@ import { resolve } from "node:path";
 import { RulesInvalid } from "../core/errors.js";
 import { DEFAULT_REDIS_PREFIX } from "../model/defaults.js";
 import { RULES_ITEM } from "../model/edge-config-items.js";
+import type { Json } from "../model/json.js";
+import { configError, formatIssues, readRulesFile } from "../ops/rules-file.js";
 import { checkDocument } from "../rules/check.js";
 import { bundleEdge, type EdgeBundleOutput } from "./bundle.js";
 import { type DevDashboard, devDashboard, interceptDashboard } from "./dashboard.js";
 import { startDemoOrigin } from "./demo-origin.js";
 import { writeDevEndpoints } from "./dev-endpoints.js";
 import { type EdgeConfigServer, startEdgeConfigServer } from "./edge-config-server.js";
-import type { JsonValue } from "./edge-config-state.js";
 import { COMPATIBILITY_DATE, type EdgeRuntime, startEdgeRuntime } from "./edge-runtime.js";
 import { startFrontServer } from "./front-server.js";
-import { configError, formatIssues, readRulesFile } from "./rules-file.js";
 import { watchRulesFile } from "./rules-file-watch.js";
 import { normalizeOf, passedEnv, projectBundle, projectEnv } from "./server-env.js";
 import { type CheckedDevOptions, checkDevOptions, type DevServerOptions } from "./server-options.js";
@@ -156,7 +156,7 @@ async function startWorkerd(
 /** The Edge Config stand-in serving the rules file, and the watcher that keeps it current. */
 async function startRulesSource(
   checked: CheckedDevOptions,
-  initialRules: JsonValue,
+  initialRules: Json,
   closers: Closers,
 ): Promise<EdgeConfigServer> {
   const port = checked.edgeConfigPort;

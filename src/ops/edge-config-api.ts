@@ -7,9 +7,9 @@
  * with the wait. Every failure is one OpsError line that says what to fix; nothing half-done: a
  * PATCH is atomic at Vercel, and one that fails leaves the store as it was.
  */
-import { OpsError } from "./errors.js";
 
-export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+import type { Json } from "../model/json.js";
+import { OpsError } from "./errors.js";
 
 export interface EdgeConfigItem {
   key: string;

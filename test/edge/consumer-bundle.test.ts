@@ -20,7 +20,7 @@ import { build } from "esbuild";
 import { beforeAll, describe, expect, it } from "vitest";
 import webpack from "webpack";
 import { edgeBuildOptions } from "../../src/dev/bundle.js";
-import { packageRoot } from "../../src/dev/package-root.js";
+import { packageRoot } from "../../src/ops/package-root.js";
 
 const root = packageRoot();
 const run = promisify(execFile);

@@ -6,13 +6,13 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { type EdgeConfigServer, startEdgeConfigServer } from "../../src/dev/edge-config-server.js";
-import type { JsonValue } from "../../src/dev/edge-config-state.js";
+import type { Json } from "../../src/model/json.js";
 import type { Services } from "../../src/model/services.js";
 import { parseDocument } from "../../src/rules/validate.js";
 import { type EdgeConfigSourceOptions, edgeConfigRules } from "../../src/sources/edge-config.js";
 import { createEdgeConfigReader } from "../../src/sources/edge-config-client.js";
 
-const rulesWith = (...rules: JsonValue[]): JsonValue => ({ version: 1, rules });
+const rulesWith = (...rules: Json[]): Json => ({ version: 1, rules });
 const exportSwitch = { id: "exports", kind: "kill-switch", match: { path: "/api/patients/*/export" } };
 const fallback = parseDocument(
   rulesWith({ id: "fallback-freeze", kind: "kill-switch", match: { path: "/api/**" } }),

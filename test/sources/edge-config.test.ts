@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { type EdgeConfigServer, startEdgeConfigServer } from "../../src/dev/edge-config-server.js";
-import type { JsonValue } from "../../src/dev/edge-config-state.js";
 import { createContainment } from "../../src/engine/firewall.js";
+import type { Json } from "../../src/model/json.js";
 
 const exportSwitch = { id: "exports", kind: "kill-switch", match: { path: "/api/patients/*/export" } };
-const rulesWith = (...rules: JsonValue[]): JsonValue => ({ version: 1, rules });
+const rulesWith = (...rules: Json[]): Json => ({ version: 1, rules });
 const fallbackRules = rulesWith({ id: "fallback-freeze", kind: "kill-switch", match: { path: "/api/**" } });
 
 let server: EdgeConfigServer | undefined;

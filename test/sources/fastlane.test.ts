@@ -6,9 +6,9 @@ import { Redis } from "@upstash/redis";
 import type { JWK } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EdgeConfigServer, startEdgeConfigServer } from "../../src/dev/edge-config-server.js";
-import type { JsonValue } from "../../src/dev/edge-config-state.js";
 import { createContainment } from "../../src/engine/firewall.js";
 import type { ContainmentOptions } from "../../src/engine/options.js";
+import type { Json } from "../../src/model/json.js";
 import {
   type FastLaneContext,
   generateFastLaneKeys,
@@ -17,7 +17,7 @@ import {
 } from "../../src/ops/fastlane.js";
 import { type RedisFixture, startRedisFixture } from "../integration/redis-fixture.js";
 
-const rulesWith = (...rules: JsonValue[]): JsonValue => ({ version: 1, rules });
+const rulesWith = (...rules: Json[]): Json => ({ version: 1, rules });
 const EXPORT = "/api/patients/1/export";
 const exportsItem = { id: "exports", version: 1, match: { path: "/api/patients/*/export" }, reason: "INC-9" };
 
@@ -47,12 +47,9 @@ afterAll(async () => {
   for (const server of servers) await server.close();
 });
 
-async function setup(
-  items: Record<string, JsonValue>,
-  extra: Partial<ContainmentOptions> = {},
-): Promise<Setup> {
+async function setup(items: Record<string, Json>, extra: Partial<ContainmentOptions> = {}): Promise<Setup> {
   const ec = await startEdgeConfigServer({
-    items: { containment_fastlane_key: keys.publicJwk as JsonValue, ...items },
+    items: { containment_fastlane_key: keys.publicJwk as Json, ...items },
   });
   servers.push(ec);
   const clock = { now: Date.UTC(2026, 11, 1, 12) };

@@ -6,8 +6,8 @@ import { join } from "node:path";
 import { Command, Option } from "commander";
 import { parseDuration } from "../../core/duration.js";
 import { errorText } from "../../core/errors.js";
+import type { Json } from "../../model/json.js";
 import { appendAudit } from "../../ops/audit/index.js";
-import type { Json } from "../../ops/edge-config-api.js";
 import { usageError } from "../../ops/errors.js";
 import { closeIncident, listIncidents, type OpenIncidentInput, openIncident } from "../../ops/incidents.js";
 import {

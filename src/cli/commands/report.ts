@@ -5,13 +5,13 @@
  */
 import { writeFileSync } from "node:fs";
 import { Command, Option } from "commander";
-import { readRulesFile } from "../../dev/rules-file.js";
 import { EXIT, usageError } from "../../ops/errors.js";
 import { buildReport } from "../../ops/report/build.js";
 import { gatherReport } from "../../ops/report/gather.js";
 import { renderHtml } from "../../ops/report/html.js";
 import { renderMarkdown } from "../../ops/report/markdown.js";
 import type { Report } from "../../ops/report/model.js";
+import { readRulesFile } from "../../ops/rules-file.js";
 import { action, type GlobalFlags, withOpsOptions } from "../ops.js";
 import { loadChartAssets, parseTime } from "../report-inputs.js";
 import { readKeys } from "./evidence.js";

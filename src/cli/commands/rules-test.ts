@@ -6,10 +6,10 @@
  */
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
-import { readRulesFile } from "../../dev/rules-file.js";
 import { usageError } from "../../ops/errors.js";
 import { type ReplayResult, replay, requestsFromTraffic } from "../../ops/replay.js";
 import { parseRecordedRequests } from "../../ops/replay-input.js";
+import { readRulesFile } from "../../ops/rules-file.js";
 import { action, type GlobalFlags, report, withOpsOptions } from "../ops.js";
 import { parseTime } from "../report-inputs.js";
 

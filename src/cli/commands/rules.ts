@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { Command, Option } from "commander";
 import { rulesetDigest } from "../../core/digest.js";
+import type { Json } from "../../model/json.js";
 import {
   applyRulesPush,
   diffRules,
@@ -11,7 +12,6 @@ import {
 } from "../../ops/actions/rules.js";
 import { formatLocated, type LocatedIssue, parseRulesText } from "../../ops/actions/rules-text.js";
 import { PLAN_LIMITS, type Plan } from "../../ops/config.js";
-import type { Json } from "../../ops/edge-config-api.js";
 import { EXIT, OpsError, usageError } from "../../ops/errors.js";
 import { action, emit, type GlobalFlags, report, withOpsOptions } from "../ops.js";
 import { confirm } from "../prompt.js";

@@ -8,6 +8,7 @@
 
 import { errorText } from "../../core/errors.js";
 import { AUDIT_ANCHOR_ITEM } from "../../model/edge-config-items.js";
+import type { Json } from "../../model/json.js";
 import {
   type AppendResult,
   type AuditAction,
@@ -16,7 +17,7 @@ import {
   canonicalJson,
 } from "../audit/index.js";
 import type { OpsContext } from "../context.js";
-import type { Json, PatchOperation } from "../edge-config-api.js";
+import type { PatchOperation } from "../edge-config-api.js";
 import { isOpsError, OpsError } from "../errors.js";
 
 export interface Change {

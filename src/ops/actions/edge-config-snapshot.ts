@@ -4,9 +4,9 @@
  */
 
 import { AUDIT_ANCHOR_ITEM } from "../../model/edge-config-items.js";
+import type { Json } from "../../model/json.js";
 import { PLAN_LIMITS, type Plan } from "../config.js";
 import type { OpsContext } from "../context.js";
-import type { Json } from "../edge-config-api.js";
 
 export interface StoreSnapshot {
   items: Map<string, Json>;

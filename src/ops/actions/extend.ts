@@ -2,8 +2,9 @@
  * `extend`: a later `expiresAt` for a live switch, written as an `update` of the item as read with
  * `version + 1`, so an extend racing a lift fails instead of bringing the lifted switch back.
  */
+
+import type { Json } from "../../model/json.js";
 import type { OpsContext } from "../context.js";
-import type { Json } from "../edge-config-api.js";
 import { OpsError, usageError } from "../errors.js";
 import { applyChange, type ChangeOutcome } from "./change.js";
 import { readStore } from "./edge-config-snapshot.js";

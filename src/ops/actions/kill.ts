@@ -4,9 +4,10 @@
  * 15 minutes, and whether it blocks everything. `applyKill` writes it (create, or update of the
  * item as read), audits it, and publishes it to the fast lane when one is configured.
  */
+
+import type { Json } from "../../model/json.js";
 import type { MatchSpec } from "../../rules/common.js";
 import type { OpsContext } from "../context.js";
-import type { Json } from "../edge-config-api.js";
 import { OpsError, usageError } from "../errors.js";
 import { publishFastLane } from "../fastlane.js";
 import { applyChange, type ChangeOutcome } from "./change.js";

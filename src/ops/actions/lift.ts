@@ -5,8 +5,8 @@
  */
 
 import { killSwitchIdOf } from "../../model/edge-config-items.js";
+import type { Json } from "../../model/json.js";
 import type { OpsContext } from "../context.js";
-import type { Json } from "../edge-config-api.js";
 import { OpsError, usageError } from "../errors.js";
 import { withdrawFastLane } from "../fastlane.js";
 import { applyChange, type ChangeOutcome } from "./change.js";

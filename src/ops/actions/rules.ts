@@ -5,11 +5,11 @@
  */
 import { type DigestedSwitch, rulesetDigest } from "../../core/digest.js";
 import { KILL_SWITCH_PREFIX, RULES_ITEM } from "../../model/edge-config-items.js";
+import type { Json } from "../../model/json.js";
 import { checkDocument } from "../../rules/check.js";
 import type { RulesDocument } from "../../rules/document.js";
 import { canonicalJson } from "../audit/index.js";
 import type { OpsContext } from "../context.js";
-import type { Json } from "../edge-config-api.js";
 import { OpsError } from "../errors.js";
 import { applyChange, type ChangeOutcome } from "./change.js";
 import { readStore, type SizeReport, sizeReport } from "./edge-config-snapshot.js";

@@ -8,9 +8,9 @@
 
 import { errorText } from "../../core/errors.js";
 import { KILL_SWITCH_PREFIX, RULES_ITEM } from "../../model/edge-config-items.js";
+import type { Json } from "../../model/json.js";
 import { canonicalJson, readAudit } from "../audit/index.js";
 import type { OpsContext } from "../context.js";
-import type { Json } from "../edge-config-api.js";
 import { readStore } from "./edge-config-snapshot.js";
 import { type SwitchRow, switchRows } from "./list.js";
 

@@ -4,10 +4,10 @@
  */
 
 import { killSwitchItem } from "../../model/edge-config-items.js";
+import type { Json } from "../../model/json.js";
 import type { MatchSpec } from "../../rules/common.js";
 import type { KillSwitchSpec } from "../../rules/kill-switch.js";
 import { validateKillSwitchItem } from "../../rules/validate.js";
-import type { Json } from "../edge-config-api.js";
 import { usageError } from "../errors.js";
 
 export type SwitchItem = KillSwitchSpec & { version?: number };

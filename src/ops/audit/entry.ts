@@ -4,7 +4,7 @@
  * `hash = sha256(canonicalJson(entry))` in hex, computed by the client (Redis Lua has no SHA-256).
  */
 import { sha256Hex } from "../../core/hash.js";
-import type { Json } from "../edge-config-api.js";
+import type { Json } from "../../model/json.js";
 import { canonicalJson } from "./canonical.js";
 
 export type AuditAction =

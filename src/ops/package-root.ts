@@ -3,8 +3,8 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /**
- * The directory of edge-containment's own package.json. This file runs from `src/dev/` (tsx) and
- * from `dist/src/dev/` (built), so a fixed `../..` would be wrong in one of them; walk up instead.
+ * The directory of edge-containment's own package.json. This file runs from `src/ops/` (tsx) and
+ * from `dist/src/ops/` (built), so a fixed `../..` would be wrong in one of them; walk up instead.
  */
 export function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));

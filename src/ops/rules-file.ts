@@ -4,8 +4,8 @@
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { ConfigInvalid, type ContainmentError, RulesInvalid, type RulesIssue } from "../core/errors.js";
+import type { Json } from "../model/json.js";
 import { checkDocument } from "../rules/check.js";
-import type { JsonValue } from "./edge-config-state.js";
 
 export function configError(message: string, issues?: readonly RulesIssue[]): ContainmentError {
   return new ConfigInvalid(message, issues === undefined ? undefined : { issues });
@@ -16,11 +16,11 @@ export function formatIssues(issues: readonly RulesIssue[]): string {
 }
 
 /** Reads and validates a rules file; throws ERR_CONFIG / ERR_RULES_INVALID naming the file and each fault's JSON path. */
-export function readRulesFile(file: string): JsonValue {
+export function readRulesFile(file: string): Json {
   if (!existsSync(file) || !statSync(file).isFile()) throw configError(`rules file not found: ${file}`);
-  let value: JsonValue;
+  let value: Json;
   try {
-    value = JSON.parse(readFileSync(file, "utf8")) as JsonValue;
+    value = JSON.parse(readFileSync(file, "utf8")) as Json;
   } catch (error) {
     throw configError(`${file} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
   }
