@@ -9,6 +9,7 @@
  */
 import { Redis as IoRedis } from "ioredis";
 import { startUpstashBridge } from "../src/dev/upstash-bridge.js";
+import { restRedis } from "../src/ops/redis-rest.js";
 import { mirrorReader } from "../src/stores/mirror/reader.js";
 import { startRedisServer } from "../test/support/redis-server.js";
 import { loadEngine } from "./lib/engine-bundle.js";
@@ -76,7 +77,7 @@ export async function measure(): Promise<BenchRecord> {
     await work.settle();
     const executed = (await executedCommands(io)) - before;
 
-    const reader = mirrorReader({ connection: { url: bridge.url, token: bridge.token } });
+    const reader = mirrorReader({ client: restRedis({ url: bridge.url, token: bridge.token }) });
     const minute = Math.floor(Date.now() / 60_000);
     const counted = (await reader.counts({ from: minute - 5, to: minute + 1 })).reduce((t, r) => t + r.n, 0);
     const events = await reader.events({ limit: 10_000 });

@@ -60,11 +60,7 @@ export const DEV_IMPORTERS: Readonly<Record<string, string>> = {
  * removed. Each is reported on every run; one that is no longer imported fails the check, so the
  * list cannot outlive its reason.
  */
-export const PENDING_DEV_IMPORTS: readonly { from: string; to: string }[] = [
-  // Being removed by a change in progress: a redis:// URL reached through dev's Upstash bridge.
-  { from: "src/cli/ops.ts", to: "src/dev/upstash-bridge.ts" },
-  { from: "src/cli/commands/dashboard.ts", to: "src/dev/upstash-bridge.ts" },
-];
+export const PENDING_DEV_IMPORTS: readonly { from: string; to: string }[] = [];
 
 export interface LayerRules {
   ranks: Readonly<Record<string, number>>;

@@ -11,6 +11,7 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import { startEdgeRuntime } from "../src/dev/edge-runtime.js";
 import { startDevServer } from "../src/dev/server.js";
 import { startUpstashBridge } from "../src/dev/upstash-bridge.js";
+import { restRedis } from "../src/ops/redis-rest.js";
 import { mirrorReader } from "../src/stores/mirror/reader.js";
 import { startRedisServer } from "../test/support/redis-server.js";
 import { workerdRss } from "./load-rss.js";
@@ -287,7 +288,7 @@ function deadlineSplit(tally: Tally, served: readonly number[], loop: { percenti
 async function settleEvidence(redisUrl: string, firewall: string, tally: Tally, seconds: number) {
   // The mirror flushes in waitUntil; nudge until every isolate's ledger is closed.
   const bridge = await startUpstashBridge({ redisUrl });
-  const reader = mirrorReader({ connection: { url: bridge.url, token: bridge.token } });
+  const reader = mirrorReader({ client: restRedis({ url: bridge.url, token: bridge.token }) });
   const total = tally.latencies.length;
   let nudges = 0;
   const settleBy = performance.now() + 30_000;

@@ -4,8 +4,8 @@
  * documented exit code. One error is one line on stderr (and `{ok:false,error}` with --json).
  */
 import { readFileSync } from "node:fs";
-import type { Redis } from "@upstash/redis";
 import { type Command, Option } from "commander";
+import type { ResponderRedis } from "../model/responder-redis.js";
 import { appendAudit, createSigner, type Signer } from "../ops/audit/index.js";
 import { fileJournal } from "../ops/audit/journal-file.js";
 import { loadOpsConfig, type OpsConfig, type OpsFlags } from "../ops/config.js";
@@ -13,7 +13,7 @@ import { createOpsContext, type OpsContext } from "../ops/context.js";
 import { configError, EXIT, isOpsError, OpsError } from "../ops/errors.js";
 import { type FastLaneAuditEntry, fastLaneSigningKey } from "../ops/fastlane.js";
 import { webhookNotifier } from "../ops/notify.js";
-import { createOpsRedis } from "../ops/redis.js";
+import { connectRedis } from "../ops/redis-connect.js";
 
 export interface GlobalFlags extends OpsFlags {
   json?: boolean;
@@ -57,19 +57,6 @@ export interface Opened {
   close(): Promise<void>;
 }
 
-async function bridgeRedis(url: string): Promise<{ redis: Redis; close: () => Promise<void> }> {
-  let mod: typeof import("../dev/upstash-bridge.js");
-  try {
-    mod = await import("../dev/upstash-bridge.js");
-  } catch {
-    throw configError(
-      "a redis:// URL needs the optional package ioredis (npm install --save-dev ioredis), or use UPSTASH_REDIS_REST_URL/TOKEN",
-    );
-  }
-  const bridge = await mod.startUpstashBridge({ redisUrl: url });
-  return { redis: createOpsRedis({ url: bridge.url, token: bridge.token }), close: bridge.close };
-}
-
 async function loadSigner(file: string | undefined): Promise<Signer | undefined> {
   if (file === undefined) return undefined;
   try {
@@ -81,11 +68,14 @@ async function loadSigner(file: string | undefined): Promise<Signer | undefined>
   }
 }
 
-async function fastLane(redis: Redis | undefined, config: OpsConfig): Promise<OpsContext["fastLane"]> {
+async function fastLane(
+  redis: ResponderRedis | undefined,
+  config: OpsConfig,
+): Promise<OpsContext["fastLane"]> {
   const jwk = process.env.CONTAINMENT_FASTLANE_PRIVATE_KEY;
   if (redis === undefined || jwk === undefined || jwk === "") return undefined;
   try {
-    return { redis: redis as never, prefix: config.prefix, signingKey: await fastLaneSigningKey(jwk) };
+    return { redis, prefix: config.prefix, signingKey: await fastLaneSigningKey(jwk) };
   } catch (error) {
     throw configError(
       `CONTAINMENT_FASTLANE_PRIVATE_KEY is not a usable key: ${error instanceof Error ? error.message : String(error)}`,
@@ -115,17 +105,9 @@ async function auditFastLane(ctx: OpsContext, entry: FastLaneAuditEntry): Promis
 
 export async function openOps(flags: GlobalFlags): Promise<Opened> {
   const config = loadOpsConfig({ flags, env: process.env, cwd: process.cwd() });
-  const closers: Array<() => Promise<void>> = [];
-  let redis: Redis | undefined;
-  if (config.redis !== undefined) {
-    if ("redisUrl" in config.redis) {
-      const bridged = await bridgeRedis(config.redis.redisUrl);
-      redis = bridged.redis;
-      closers.push(bridged.close);
-    } else {
-      redis = createOpsRedis(config.redis);
-    }
-  }
+  // Straight to Redis (REST or TCP); nothing listens on a local port for it (docs/security.md).
+  const redis = await connectRedis(config);
+  const closers: Array<() => Promise<void>> = redis === undefined ? [] : [() => redis.close()];
   const warn = (line: string) => console.error(line);
   const lane = await fastLane(redis, config);
   const ctx = createOpsContext(config, {

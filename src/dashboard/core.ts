@@ -5,8 +5,8 @@
  * It answers GET and HEAD; every other method is 405 here: actions live in local/actions-route.ts,
  * which only the local dashboard wires in.
  */
-import type { Redis } from "@upstash/redis/cloudflare";
 import { withDeadline } from "../core/deadline.js";
+import type { ResponderRedis } from "../model/responder-redis.js";
 import { mirrorReader } from "../stores/mirror/reader.js";
 import { API_INDEX } from "./api.js";
 import { ASSETS } from "./assets.gen.js";
@@ -17,7 +17,7 @@ import { buildSnapshot, eventOf, type SnapshotSource } from "./snapshot.js";
 import { snapshotStream } from "./stream.js";
 
 export interface CoreOptions {
-  redis: Redis;
+  redis: ResponderRedis;
   prefix: string;
   edgeConfig?: string | undefined;
   /** The deployment's CONTAINMENT_REPORT_SECRET: isolate reports are shown verified only with it. */

@@ -6,6 +6,8 @@
  */
 import { Redis } from "@upstash/redis/cloudflare";
 import { DEFAULT_REDIS_PREFIX } from "../model/defaults.js";
+import type { ResponderRedis } from "../model/responder-redis.js";
+import { restRedis } from "../ops/redis-rest.js";
 import { createCore, normalizeBasePath } from "./core.js";
 import { problem } from "./respond.js";
 
@@ -13,7 +15,10 @@ import { problem } from "./respond.js";
 export type AuthorizeResult = boolean | Response;
 
 export interface DashboardHandlerOptions {
-  /** Upstash REST URL + token (use the read-only token), or an `@upstash/redis` client. */
+  /**
+   * Upstash REST URL + token (use the read-only token), or an `@upstash/redis` client made with
+   * `automaticDeserialization: false`.
+   */
   redis: { url: string; token: string } | Redis;
   /**
    * Called for every request before anything is read. Return `true` to serve it; `false` answers 403;
@@ -42,21 +47,14 @@ export interface DashboardHandlerOptions {
 
 export type DashboardHandler = (request: Request) => Promise<Response>;
 
-export function redisOf(option: DashboardHandlerOptions["redis"]): Redis {
-  if (option instanceof Redis) return option;
+export function redisOf(option: DashboardHandlerOptions["redis"], timeoutMs?: number): ResponderRedis {
+  const deadlines = timeoutMs === undefined ? {} : { commandTimeoutMs: timeoutMs };
+  if (option instanceof Redis) return restRedis(option, deadlines);
   if (!option || typeof option.url !== "string" || typeof option.token !== "string")
     throw new TypeError(
       "edge-containment: createDashboardHandler needs redis: { url, token } or an @upstash/redis client",
     );
-  return new Redis({
-    url: option.url,
-    token: option.token,
-    retry: { retries: 0 },
-    enableTelemetry: false,
-    enableAutoPipelining: false,
-    automaticDeserialization: false,
-    latencyLogging: false,
-  });
+  return restRedis({ url: option.url, token: option.token }, deadlines);
 }
 
 function seconds(value: number | undefined, fallback: number, name: string): number {
@@ -82,7 +80,7 @@ export function createDashboardHandler(options: DashboardHandlerOptions): Dashbo
       "edge-containment: createDashboardHandler needs authorize(request) (your app's auth check)",
     );
   const core = createCore({
-    redis: redisOf(options.redis),
+    redis: redisOf(options.redis, options.timeoutMs),
     prefix: options.prefix ?? DEFAULT_REDIS_PREFIX,
     edgeConfig: options.edgeConfig,
     basePath: normalizeBasePath(options.basePath, "/containment"),

@@ -4,8 +4,8 @@
  * against the Edge Config anchor when the dashboard can read it), and the legacy per-region
  * `enforcing` hash for edges that do not write isolate reports yet. Read-only commands only.
  */
-import type { Redis } from "@upstash/redis/cloudflare";
 import { parseDuration } from "../core/duration.js";
+import type { ResponderRedis } from "../model/responder-redis.js";
 import { readAudit, verifyAudit } from "../ops/audit/index.js";
 import { listIncidents } from "../ops/incidents.js";
 import { regulatoryClocks } from "../ops/report/clocks.js";
@@ -22,20 +22,16 @@ export function text(value: unknown): string {
   return String(value);
 }
 
-export function fieldsOf(flat: unknown): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (Array.isArray(flat))
-    for (let i = 0; i + 1 < flat.length; i += 2) out[text(flat[i])] = text(flat[i + 1]);
-  else if (flat && typeof flat === "object") for (const [k, v] of Object.entries(flat)) out[k] = text(v);
-  return out;
+export async function readEnforcing(redis: ResponderRedis, prefix: string): Promise<Record<string, string>> {
+  return (await redis.hgetall(`${prefix}enforcing`)) ?? {};
 }
 
-export async function readEnforcing(redis: Redis, prefix: string): Promise<Record<string, string>> {
-  return fieldsOf(await redis.exec(["HGETALL", `${prefix}enforcing`]));
-}
-
-export async function readIncident(redis: Redis, prefix: string, now: number): Promise<IncidentEntry | null> {
-  const incidents = await listIncidents({ client: redis as never, prefix, now: () => now });
+export async function readIncident(
+  redis: ResponderRedis,
+  prefix: string,
+  now: number,
+): Promise<IncidentEntry | null> {
+  const incidents = await listIncidents({ client: redis, prefix, now: () => now });
   const open = incidents.find((i) => i.closed === undefined);
   return open ? incidentEntry(open, now) : null;
 }
@@ -77,22 +73,18 @@ export function incidentEntry(incident: IncidentRecord, now: number): IncidentEn
 }
 
 /** Verification is cached by head: the chain is read again only when it grew. */
-export function auditReader(redis: Redis, prefix: string): (anchor: unknown) => Promise<AuditState> {
+export function auditReader(redis: ResponderRedis, prefix: string): (anchor: unknown) => Promise<AuditState> {
   let cached: { key: string; state: AuditState } | undefined;
   return async (anchor) => {
-    const [length, head] = await Promise.all([
-      redis.exec(["XLEN", `${prefix}audit`]),
-      redis.exec(["GET", `${prefix}audit:head`]),
-    ]);
-    const count = Number(text(length)) || 0;
-    const headText = text(head);
+    const [count, head] = await Promise.all([redis.xlen(`${prefix}audit`), redis.get(`${prefix}audit:head`)]);
+    const headText = head ?? "";
     const anchorText = anchor === undefined ? "" : text(anchor);
     const key = `${count}|${headText}|${anchorText}`;
     if (cached?.key === key) return cached.state;
     const state: AuditState = { length: count, recent: [], state: count === 0 ? "empty" : "unverified" };
     if (headText) state.head = headText;
     if (count > 0) {
-      const records = await readAudit({ redis: redis as never, prefix });
+      const records = await readAudit({ redis, prefix });
       state.recent = records
         .slice(-10)
         .reverse()

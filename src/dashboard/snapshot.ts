@@ -3,8 +3,8 @@
  * into the API's Snapshot (api.ts). The shaping functions are pure, so the numbers the page shows
  * are tested without a browser.
  */
-import type { Redis } from "@upstash/redis/cloudflare";
 import { withDeadline } from "../core/deadline.js";
+import type { ResponderRedis } from "../model/responder-redis.js";
 import type { MirrorReader } from "../stores/mirror/reader.js";
 import type {
   CountRow,
@@ -30,7 +30,7 @@ import { readEnforcing, readIncident } from "./incident-and-audit.js";
 import { readEdgeConfig, switchesFromReports } from "./switches.js";
 
 export interface SnapshotSource {
-  redis: Redis;
+  redis: ResponderRedis;
   reader: MirrorReader;
   prefix: string;
   /** Edge Config connection string (read token) for the kill-switch panel; optional. */

@@ -15,8 +15,7 @@ import { createLocalDashboard, type LocalDashboard } from "../dashboard/local/se
 import { memoryJournal } from "../ops/audit/index.js";
 import { loadOpsConfig } from "../ops/config.js";
 import { createOpsContext } from "../ops/context.js";
-import { createOpsRedis } from "../ops/redis.js";
-import { createReaderClient } from "../stores/mirror/reader.js";
+import { restRedis } from "../ops/redis-rest.js";
 import type { EdgeConfigServer } from "./edge-config-server.js";
 
 const DASHBOARD_PATH = "/_containment";
@@ -42,9 +41,10 @@ export function devDashboard(setup: {
     },
     cwd: mkdtempSync(join(tmpdir(), "containment-dev-dashboard-")),
   });
-  const ctx = createOpsContext(config, { redis: createOpsRedis(redis), journal: memoryJournal() });
+  const client = restRedis(redis);
+  const ctx = createOpsContext(config, { redis: client, journal: memoryJournal() });
   return createLocalDashboard({
-    redis: createReaderClient(redis),
+    redis: client,
     edgeConfig: ec.connectionString,
     reportSecret: setup.reportSecret,
     actions: opsActions(ctx),

@@ -31,7 +31,7 @@ export const PLAN_LIMITS: Readonly<Record<Plan, number>> = {
 export const VERCEL_API = "https://api.vercel.com";
 export const JOURNAL_FILE = join(".containment", "audit-journal.jsonl");
 
-/** Upstash REST (what `@upstash/redis` takes) or a `redis://` URL (the CLI bridges it). */
+/** Upstash REST (what `@upstash/redis` takes) or a `redis://` / `rediss://` URL (ioredis: redis-tcp.ts). */
 export type RedisConfig = { url: string; token: string } | { redisUrl: string };
 
 export interface OpsConfig {

@@ -3,7 +3,8 @@
  * context, the mirror reader, the fast lane, notifications. Built once per command (or per
  * dashboard request); nothing global.
  */
-import type { Redis } from "@upstash/redis";
+
+import type { ResponderRedis } from "../model/responder-redis.js";
 import { type MirrorReader, mirrorReader } from "../stores/mirror/reader.js";
 import type { AuditActor, AuditContext } from "./audit/index.js";
 import type { Journal } from "./audit/journal.js";
@@ -17,8 +18,8 @@ import type { ChangeEvent } from "./notify.js";
 export interface OpsContext {
   config: OpsConfig;
   api: VercelApi;
-  /** The responders' Redis (REST client, automatic deserialization off); absent: nothing mirrored is read. */
-  redis?: Redis | undefined;
+  /** The responders' Redis (redis.ts); absent: nothing mirrored is read. */
+  redis?: ResponderRedis | undefined;
   reader?: MirrorReader | undefined;
   audit: AuditContext;
   /** Resolves (once) who the token belongs to. */
@@ -33,7 +34,7 @@ export interface OpsContext {
 }
 
 export interface ContextOptions {
-  redis?: Redis | undefined;
+  redis?: ResponderRedis | undefined;
   journal?: Journal | undefined;
   signer?: Signer | undefined;
   fetch?: typeof fetch;
@@ -75,7 +76,7 @@ export function createOpsContext(config: OpsConfig, options: ContextOptions = {}
       redis === undefined
         ? undefined
         : mirrorReader({
-            client: redis as never,
+            client: redis,
             prefix: config.prefix,
             ...(config.reportSecret === undefined ? {} : { reportSecret: config.reportSecret }),
             now,

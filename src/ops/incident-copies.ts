@@ -2,14 +2,7 @@
 
 import { QUARANTINE_KEYS } from "../rules/rate-limit/keys.js";
 import { MIRROR_KEYS } from "../stores/mirror/layout.js";
-import {
-  type IncidentContext,
-  incidentKeys,
-  incidentWindow,
-  pairs,
-  type Run,
-  runner,
-} from "./incident-records.js";
+import { type IncidentContext, incidentKeys, incidentWindow, readHash } from "./incident-records.js";
 import type { Confirmation, QuarantineRecord } from "./report/model.js";
 
 const MINUTE = 60_000;
@@ -23,7 +16,7 @@ export async function snapshotIncident(ctx: IncidentContext, id: string, until?:
   const window = await incidentWindow(ctx, id);
   const to = Math.floor((until ?? window.until) / MINUTE);
   const from = Math.floor(window.since / MINUTE);
-  const { run, key } = runner(ctx);
+  const key = (name: string) => ctx.prefix + name;
   let copied = 0;
   const pairsToCopy: Array<[string, string]> = [];
   for (let minute = from; minute <= to; minute++) {
@@ -32,43 +25,33 @@ export async function snapshotIncident(ctx: IncidentContext, id: string, until?:
     for (const d of DIMENSIONS)
       pairsToCopy.push([MIRROR_KEYS.top(minute, d), incidentKeys.top(id, minute, d)]);
   }
-  const pipeSize = 250;
-  for (let i = 0; i < pairsToCopy.length; i += pipeSize) {
-    const pipeline = ctx.client.pipeline();
-    const chunk = pairsToCopy.slice(i, i + pipeSize);
-    for (const [source, target] of chunk) {
-      pipeline.copy(key(source), key(target), { replace: true });
-      pipeline.persist(key(target));
-    }
-    const replies = (await pipeline.exec()) as unknown[];
-    for (let j = 0; j < replies.length; j += 2) if (replies[j] === "COPIED" || replies[j] === 1) copied++;
+  // Issued together, a chunk shares one round trip (one REST pipeline; back to back over TCP).
+  const chunkSize = 250;
+  for (let i = 0; i < pairsToCopy.length; i += chunkSize) {
+    const chunk = pairsToCopy.slice(i, i + chunkSize);
+    const replies = await Promise.all(
+      chunk.flatMap(([source, target]) => [
+        ctx.client.copy(key(source), key(target)),
+        ctx.client.persist(key(target)),
+      ]),
+    );
+    for (let j = 0; j < replies.length; j += 2) if (replies[j]) copied++;
   }
-  copied += await copyEvents(run, key, id, window.since, (to + 1) * MINUTE - 1);
+  copied += await copyEvents(ctx, id, window.since, (to + 1) * MINUTE - 1);
   copied += await copyQuarantines(ctx, id);
   return copied;
 }
 
-async function copyEvents(
-  run: Run,
-  key: (n: string) => string,
-  id: string,
-  since: number,
-  until: number,
-): Promise<number> {
-  const target = key(incidentKeys.events(id));
-  const last = (await run<unknown[]>("XREVRANGE", target, "+", "-", "COUNT", 1)) ?? [];
-  const lastId = Array.isArray(last[0]) ? String(last[0][0]) : undefined;
-  let start = lastId ? `(${lastId}` : String(since);
+async function copyEvents(ctx: IncidentContext, id: string, since: number, until: number): Promise<number> {
+  const target = ctx.prefix + incidentKeys.events(id);
+  const [last] = await ctx.client.xrevrange(target, "+", "-", 1);
+  let start = last ? `(${last[0]}` : String(since);
   let copied = 0;
   for (let round = 0; round < 200; round++) {
-    const batch =
-      (await run<unknown[]>("XRANGE", key(MIRROR_KEYS.events), start, String(until), "COUNT", 500)) ?? [];
+    const batch = await ctx.client.xrange(ctx.prefix + MIRROR_KEYS.events, start, String(until), 500);
     if (batch.length === 0) break;
-    for (const entry of batch) {
-      if (!Array.isArray(entry)) continue;
-      const streamId = String(entry[0]);
-      const fields = Array.isArray(entry[1]) ? entry[1].map(String) : [];
-      if (fields.length > 0) await run("XADD", target, streamId, ...fields);
+    for (const [streamId, fields] of batch) {
+      if (fields.length > 0) await ctx.client.xadd(target, streamId, fields);
       start = `(${streamId}`;
       copied++;
     }
@@ -78,17 +61,16 @@ async function copyEvents(
 }
 
 async function copyQuarantines(ctx: IncidentContext, id: string): Promise<number> {
-  const { run, key } = runner(ctx);
   const now = (ctx.now ?? Date.now)();
   let cursor = "0";
   let copied = 0;
   for (let round = 0; round < 100; round++) {
-    const reply = (await run<unknown[]>("SCAN", cursor, "MATCH", key(QUARANTINE_KEYS), "COUNT", 500)) ?? [];
-    cursor = String(reply[0] ?? "0");
-    for (const full of (Array.isArray(reply[1]) ? reply[1] : []).map(String)) {
+    const [next, keys] = await ctx.client.scan(cursor, ctx.prefix + QUARANTINE_KEYS, 500);
+    cursor = next;
+    for (const full of keys) {
       const relative = full.slice(ctx.prefix.length + "quarantine:".length);
-      const ttl = Number(await run("PTTL", full));
-      const stored = parseRecord(await run("GET", full));
+      const ttl = await ctx.client.pttl(full);
+      const stored = parseRecord(await ctx.client.get(full));
       const firstSeen = typeof stored.at === "number" ? stored.at : now;
       const until = typeof stored.until === "number" ? stored.until : ttl > 0 ? now + ttl : undefined;
       const rule = typeof stored.rule === "string" ? stored.rule : undefined;
@@ -97,7 +79,7 @@ async function copyQuarantines(ctx: IncidentContext, id: string): Promise<number
         ...(until === undefined ? {} : { until }),
         ...(rule ? { rule } : {}),
       });
-      copied += Number(await run("HSETNX", key(incidentKeys.quarantines(id)), relative, record));
+      if (await ctx.client.hsetnx(ctx.prefix + incidentKeys.quarantines(id), relative, record)) copied++;
     }
     if (cursor === "0") break;
   }
@@ -116,22 +98,17 @@ function parseRecord(value: unknown): Record<string, unknown> {
 
 /** Records a region's confirmation of a change (from `--wait`); the first time per region is kept. */
 export async function recordConfirmation(ctx: IncidentContext, id: string, c: Confirmation): Promise<void> {
-  const { run, key } = runner(ctx);
   const field = `${c.switchId}@${c.version}|${c.state}|${c.region}`;
-  await run(
-    "HSETNX",
-    key(incidentKeys.confirmations(id)),
+  await ctx.client.hsetnx(
+    ctx.prefix + incidentKeys.confirmations(id),
     field,
     JSON.stringify({ at: c.at, isolates: c.isolates ?? 0 }),
   );
 }
 
 export async function readConfirmations(ctx: IncidentContext, id: string): Promise<Confirmation[]> {
-  const { run, key } = runner(ctx);
   const out: Confirmation[] = [];
-  for (const [field, value] of Object.entries(
-    pairs(await run("HGETALL", key(incidentKeys.confirmations(id)))),
-  )) {
+  for (const [field, value] of Object.entries(await readHash(ctx, incidentKeys.confirmations(id)))) {
     const [switchAt = "", state = "", region = ""] = field.split("|");
     const cut = switchAt.lastIndexOf("@");
     const parsed = JSON.parse(value) as { at: number; isolates?: number };
@@ -148,11 +125,8 @@ export async function readConfirmations(ctx: IncidentContext, id: string): Promi
 }
 
 export async function readIncidentQuarantines(ctx: IncidentContext, id: string): Promise<QuarantineRecord[]> {
-  const { run, key } = runner(ctx);
   const out: QuarantineRecord[] = [];
-  for (const [field, value] of Object.entries(
-    pairs(await run("HGETALL", key(incidentKeys.quarantines(id)))),
-  )) {
+  for (const [field, value] of Object.entries(await readHash(ctx, incidentKeys.quarantines(id)))) {
     const [dimension = "", qid = "", ...rule] = field.split(":");
     const parsed = JSON.parse(value) as { firstSeen: number; until?: number; rule?: string };
     out.push({

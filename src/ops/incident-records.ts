@@ -1,13 +1,12 @@
 /** Incident records in Redis (docs/contracts.md, audit chain and incidents): keys, parsing, reading. See incidents.ts. */
-import type { Redis } from "@upstash/redis";
 import { ConfigInvalid, type ContainmentError } from "../core/errors.js";
+import type { ResponderRedis } from "../model/responder-redis.js";
 import { MIRROR_KEYS } from "../stores/mirror/layout.js";
 import type { GdprRole, HipaaRole } from "./report/clocks.js";
 import type { IncidentRecord } from "./report/model.js";
 
 export interface IncidentContext {
-  /** A raw client (`createReaderClient`): values come back as text. */
-  client: Redis;
+  client: ResponderRedis;
   prefix: string;
   now?: () => number;
 }
@@ -42,14 +41,6 @@ export function toHash(incident: IncidentRecord): Record<string, string> {
   return out;
 }
 
-export function pairs(flat: unknown): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (Array.isArray(flat))
-    for (let i = 0; i + 1 < flat.length; i += 2) out[String(flat[i])] = String(flat[i + 1]);
-  else if (flat && typeof flat === "object") for (const [k, v] of Object.entries(flat)) out[k] = String(v);
-  return out;
-}
-
 const num = (text: string | undefined): number | undefined =>
   text === undefined || text === "" ? undefined : Number(text);
 
@@ -79,17 +70,13 @@ export function strip(record: IncidentRecord): IncidentRecord {
   ) as unknown as IncidentRecord;
 }
 
-export type Run = <T = unknown>(...args: [string, ...(string | number)[]]) => Promise<T>;
-export function runner(ctx: IncidentContext): { run: Run; key: (name: string) => string } {
-  return {
-    run: (...args) => ctx.client.exec(args),
-    key: (name) => ctx.prefix + name,
-  };
+/** A hash of the incident's, as a record (empty when it does not exist). */
+export async function readHash(ctx: IncidentContext, name: string): Promise<Record<string, string>> {
+  return (await ctx.client.hgetall(ctx.prefix + name)) ?? {};
 }
 
 export async function getIncident(ctx: IncidentContext, id: string): Promise<IncidentRecord | undefined> {
-  const { run, key } = runner(ctx);
-  const found = fromHash(pairs(await run("HGETALL", key(incidentKeys.incident(id)))));
+  const found = fromHash(await readHash(ctx, incidentKeys.incident(id)));
   return found ? strip(found) : undefined;
 }
 
@@ -98,8 +85,7 @@ export async function incidentWindow(
   ctx: IncidentContext,
   id: string,
 ): Promise<{ since: number; until: number }> {
-  const { run, key } = runner(ctx);
-  const hash = pairs(await run("HGETALL", key(incidentKeys.incident(id))));
+  const hash = await readHash(ctx, incidentKeys.incident(id));
   const incident = fromHash(hash);
   if (!incident) throw invalid(`no incident ${id}: see \`containment incident list\``);
   const lookback = Number(hash.lookbackMs) || DEFAULT_LOOKBACK_MS;

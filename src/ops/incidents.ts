@@ -26,7 +26,6 @@ import {
   type IncidentContext,
   incidentKeys,
   invalid,
-  runner,
   strip,
   toHash,
 } from "./incident-records.js";
@@ -86,8 +85,7 @@ export function checkIncidentInput(input: OpenIncidentInput, now: number): void 
 }
 
 export async function listIncidents(ctx: IncidentContext): Promise<IncidentRecord[]> {
-  const { run, key } = runner(ctx);
-  const ids = ((await run<unknown[]>("SMEMBERS", key(incidentKeys.all))) ?? []).map(String).sort();
+  const ids = (await ctx.client.smembers(ctx.prefix + incidentKeys.all)).sort();
   const found = await Promise.all(ids.map((id) => getIncident(ctx, id)));
   return found.filter((x): x is IncidentRecord => x !== undefined).sort((a, b) => b.opened - a.opened);
 }
@@ -113,17 +111,16 @@ export async function openIncident(ctx: IncidentContext, input: OpenIncidentInpu
     maxStateResidents: input.maxStateResidents,
     openedBy: input.actor,
   });
-  const { run, key } = runner(ctx);
+  const key = ctx.prefix + incidentKeys.incident(incident.id);
   const hash = toHash(incident);
   hash.lookbackMs = String(input.lookbackMs ?? DEFAULT_LOOKBACK_MS);
   // HSETNX on `id` claims the id atomically; the other fields follow only if we won.
-  const claimed = Number(await run("HSETNX", key(incidentKeys.incident(incident.id)), "id", incident.id));
-  if (claimed !== 1)
+  if (!(await ctx.client.hsetnx(key, "id", incident.id)))
     throw invalid(
       `incident ${incident.id} exists already: pick another id, or see \`containment incident list\``,
     );
-  await run("HSET", key(incidentKeys.incident(incident.id)), ...Object.entries(hash).flat());
-  await run("SADD", key(incidentKeys.all), incident.id);
+  await ctx.client.hset(key, hash);
+  await ctx.client.sadd(ctx.prefix + incidentKeys.all, incident.id);
   await snapshotIncident(ctx, incident.id);
   return incident;
 }
@@ -138,9 +135,8 @@ export async function closeIncident(
   if (incident.closed !== undefined)
     throw invalid(`incident ${id} was closed at ${new Date(incident.closed).toISOString()} already`);
   const now = (ctx.now ?? Date.now)();
-  const { run, key } = runner(ctx);
   await snapshotIncident(ctx, id, now);
-  const fields = ["closed", String(now), ...(options.actor ? ["closedBy", options.actor] : [])];
-  await run("HSET", key(incidentKeys.incident(id)), ...fields);
+  const fields = { closed: String(now), ...(options.actor ? { closedBy: options.actor } : {}) };
+  await ctx.client.hset(ctx.prefix + incidentKeys.incident(id), fields);
   return { ...incident, closed: now, ...(options.actor ? { closedBy: options.actor } : {}) };
 }

@@ -12,7 +12,7 @@ import { type EdgeConfigServer, startEdgeConfigServer } from "../../src/dev/edge
 import { readAnchor, readAudit, verifyAudit } from "../../src/ops/audit/index.js";
 import { VercelApi } from "../../src/ops/edge-config-api.js";
 import { generateFastLaneKeys } from "../../src/ops/fastlane.js";
-import { createOpsRedis } from "../../src/ops/redis.js";
+import { restRedis } from "../../src/ops/redis-rest.js";
 import { type RedisFixture, startRedisFixture, until } from "../integration/redis-fixture.js";
 import { responderEnv, runCli } from "../support/cli.js";
 import { type Harness, startHarness } from "../support/harness.js";
@@ -86,7 +86,7 @@ describe("kill and lift through the fast lane", { timeout: 120_000 }, () => {
     expect(await redis.io.hgetall(`${PREFIX}fastlane`)).toEqual({});
     await until(async () => (await status()) === 200, 30_000, "the isolate passing again");
 
-    const records = await readAudit({ redis: createOpsRedis(redis.connection), prefix: PREFIX });
+    const records = await readAudit({ redis: restRedis(redis.connection), prefix: PREFIX });
     expect(records.map((r) => `${r.entry.action}:${r.entry.phase}`)).toEqual([
       "kill:intent",
       "kill:result",

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EdgeConfigServer, startEdgeConfigServer } from "../../src/dev/edge-config-server.js";
 import { readAnchor, readAudit, verifyAudit } from "../../src/ops/audit/index.js";
 import { VercelApi } from "../../src/ops/edge-config-api.js";
-import { createOpsRedis } from "../../src/ops/redis.js";
+import { restRedis } from "../../src/ops/redis-rest.js";
 import { serializeReport } from "../../src/stores/mirror/isolate-report.js";
 import { type RedisFixture, startRedisFixture } from "../integration/redis-fixture.js";
 import { responderEnv, runCli } from "../support/cli.js";
@@ -21,7 +21,7 @@ function env(extra: Record<string, string> = {}): Record<string, string> {
   return responderEnv(ec, redis.connection, { CONTAINMENT_REDIS_PREFIX: PREFIX, ...extra });
 }
 const cli = (args: string[], extra?: Record<string, string>) => runCli(args, { env: env(extra), cwd });
-const audit = () => readAudit({ redis: createOpsRedis(redis.connection), prefix: PREFIX });
+const audit = () => readAudit({ redis: restRedis(redis.connection), prefix: PREFIX });
 const api = () => new VercelApi({ base: ec.apiUrl, token: ec.apiToken, edgeConfigId: ec.id });
 
 beforeAll(async () => {
@@ -277,7 +277,7 @@ describe("the incident flow through the CLI, the Vercel API stand-in, a real Red
       });
       expect(sync.json).toMatchObject({ synced: 2 });
       const records = await readAudit({
-        redis: createOpsRedis({ url: bridge.url, token: bridge.token }),
+        redis: restRedis({ url: bridge.url, token: bridge.token }),
         prefix: PREFIX,
       });
       expect(records).toHaveLength(chained + 2);

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EdgeConfigServer, startEdgeConfigServer } from "../../src/dev/edge-config-server.js";
 import { readAudit, verifyAudit } from "../../src/ops/audit/index.js";
-import { createOpsRedis } from "../../src/ops/redis.js";
+import { restRedis } from "../../src/ops/redis-rest.js";
 import { type RedisFixture, startRedisFixture, until } from "../integration/redis-fixture.js";
 import { responderEnv, runCli } from "../support/cli.js";
 import { type Harness, startHarness } from "../support/harness.js";
@@ -117,7 +117,7 @@ describe("quarantine release through the CLI", { timeout: 120_000 }, () => {
     expect(await reason("/api/initech/items", other)).toBe("passed");
     expect(await reason("/api/initech/items")).toBe("passed");
 
-    const audit = await readAudit({ redis: createOpsRedis(redis.connection), prefix: PREFIX });
+    const audit = await readAudit({ redis: restRedis(redis.connection), prefix: PREFIX });
     expect(audit.map((r) => [r.entry.action, r.entry.phase, r.entry.key, r.entry.reason])).toEqual([
       ["quarantine-release", "intent", `quarantine:${target}`, "partner job"],
       ["quarantine-release", "result", `quarantine:${target}`, "partner job"],

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EdgeConfigServer, startEdgeConfigServer } from "../../src/dev/edge-config-server.js";
 import { readAudit } from "../../src/ops/audit/index.js";
-import { createOpsRedis } from "../../src/ops/redis.js";
+import { restRedis } from "../../src/ops/redis-rest.js";
 import { parseReport, verifyReport } from "../../src/stores/mirror/isolate-report.js";
 import { type RedisFixture, startRedisFixture, until } from "../integration/redis-fixture.js";
 import { responderEnv, runCli, spawnCli } from "../support/cli.js";
@@ -134,7 +134,7 @@ describe("rules pull, diff and push against the Vercel-API stand-in", { timeout:
     expect(dry.json).toMatchObject({ dryRun: true });
     expect(ec.patches).toHaveLength(0);
     expect(ec.items().containment).toEqual(LIVE);
-    expect(await readAudit({ redis: createOpsRedis(redis.connection), prefix: PREFIX })).toEqual([]);
+    expect(await readAudit({ redis: restRedis(redis.connection), prefix: PREFIX })).toEqual([]);
   });
 
   it("pushes with an update of the item as read, audited, and --wait confirms it while another responder flips a kill switch", async () => {
@@ -194,7 +194,7 @@ describe("rules pull, diff and push against the Vercel-API stand-in", { timeout:
     expect(done.stderr).not.toMatch(/not confirmed|unexpected/);
     expect(done.code).toBe(0);
     expect(done.stdout).toMatch(/confirmed in iad1 after \d+\.\d s \(1 isolate\)/);
-    const audit = await readAudit({ redis: createOpsRedis(redis.connection), prefix: PREFIX });
+    const audit = await readAudit({ redis: restRedis(redis.connection), prefix: PREFIX });
     expect(audit.slice(0, 2).map((r) => [r.entry.action, r.entry.phase, r.entry.reason])).toEqual([
       ["rules-push", "intent", "tighten"],
       ["rules-push", "result", "tighten"],

@@ -12,7 +12,7 @@ import type { EdgeConfigServer } from "../../src/dev/edge-config-server.js";
 import { memoryJournal } from "../../src/ops/audit/index.js";
 import { loadOpsConfig } from "../../src/ops/config.js";
 import { createOpsContext } from "../../src/ops/context.js";
-import { createOpsRedis } from "../../src/ops/redis.js";
+import { restRedis } from "../../src/ops/redis-rest.js";
 import type { RedisFixture } from "../integration/redis-fixture.js";
 
 export interface ActionsUnderTest {
@@ -42,7 +42,7 @@ export async function dashboardActions({
   });
   const notified: string[] = [];
   const ctx = createOpsContext(config, {
-    redis: createOpsRedis(redis.connection),
+    redis: restRedis(redis.connection),
     journal: memoryJournal(),
     notify: async (event) => {
       notified.push(event.summary);

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type StartedLocalDashboard, startLocalDashboard } from "../../src/dashboard/local/server.js";
 import { type EdgeConfigServer, startEdgeConfigServer } from "../../src/dev/edge-config-server.js";
 import { openIncident } from "../../src/ops/incidents.js";
-import { createReaderClient } from "../../src/stores/mirror/reader.js";
+import { restRedis } from "../../src/ops/redis-rest.js";
 import { type RedisFixture, startRedisFixture, until } from "../integration/redis-fixture.js";
 import { type Harness, startHarness } from "../support/harness.js";
 import { requireProgram } from "../support/programs.js";
@@ -71,7 +71,7 @@ beforeAll(async () => {
   globex = await sendTraffic(fra, { blocks: 3, exports: 5, tenant: "globex", ip: "203.0.113.9" });
   // The incident the responders opened, with regulatory roles, so its clocks count down on the page.
   await openIncident(
-    { client: createReaderClient(redis.connection), prefix: "containment:" },
+    { client: restRedis(redis.connection), prefix: "containment:" },
     {
       id: "INC-2041",
       title: "Patient export leak",
@@ -86,7 +86,7 @@ beforeAll(async () => {
   closeActions = actions.close;
   notified = actions.notified;
   dash = await startLocalDashboard({
-    redis: createReaderClient(redis.connection),
+    redis: restRedis(redis.connection),
     edgeConfig: ec.connectionString,
     actions: actions.actions,
     refreshMs: 300,

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ASSETS } from "../../src/dashboard/assets.gen.js";
 import type { ActionOutcome, ResponderActions } from "../../src/dashboard/local/actions.js";
 import { type StartedLocalDashboard, startLocalDashboard } from "../../src/dashboard/local/server.js";
-import { createReaderClient } from "../../src/stores/mirror/reader.js";
+import { restRedis } from "../../src/ops/redis-rest.js";
 import { type RedisFixture, startRedisFixture } from "../integration/redis-fixture.js";
 
 let redis: RedisFixture;
@@ -27,7 +27,7 @@ const actions: ResponderActions = {
 
 beforeAll(async () => {
   redis = await startRedisFixture();
-  dash = await startLocalDashboard({ redis: createReaderClient(redis.connection), actions, port: 0 });
+  dash = await startLocalDashboard({ redis: restRedis(redis.connection), actions, port: 0 });
 });
 afterAll(async () => {
   await dash?.close();

@@ -6,6 +6,7 @@
  * every isolate's ledger closed (no gap) once Redis is healthy again.
  */
 import { expect } from "vitest";
+import { restRedis } from "../../src/ops/redis-rest.js";
 import { mirrorReader } from "../../src/stores/mirror/reader.js";
 import type { RedisFixture } from "../integration/redis-fixture.js";
 import { until } from "../integration/redis-fixture.js";
@@ -96,7 +97,7 @@ export interface Evidence {
 }
 
 async function evidence(redis: RedisFixture): Promise<Evidence> {
-  const reader = mirrorReader({ connection: redis.connection });
+  const reader = mirrorReader({ client: restRedis(redis.connection) });
   const minute = Math.floor(Date.now() / 60_000);
   const counts = await reader.counts({ from: minute - 10, to: minute + 1 });
   const events = (await reader.events({ limit: 10_000 })).filter((event) => event.fields.kind !== "source");

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { startUpstashBridge } from "../../src/dev/upstash-bridge.js";
+import { restRedis } from "../../src/ops/redis-rest.js";
 import { mirrorReader } from "../../src/stores/mirror/reader.js";
 import { startRedisFixture, until } from "../integration/redis-fixture.js";
 import { type Harness, startHarness } from "../support/harness.js";
@@ -38,7 +39,7 @@ describe("an isolate killed in the middle of a Redis outage", () => {
     // The reader reaches Redis on its own path: the outage is between the isolate and Redis.
     const direct = await startUpstashBridge({ redisUrl: redis.server.url });
     cleanup.push(() => direct.close());
-    const reader = mirrorReader({ connection: { url: direct.url, token: direct.token } });
+    const reader = mirrorReader({ client: restRedis({ url: direct.url, token: direct.token }) });
     let made = 0;
     const request = async (path: string): Promise<void> => {
       await (await h.fetch(path)).arrayBuffer();

@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { restRedis } from "../../src/ops/redis-rest.js";
 import { mirrorReader } from "../../src/stores/mirror/reader.js";
 import { HARNESSES, type Harness, startHarness } from "../support/harness.js";
 import {
@@ -65,7 +66,7 @@ async function counted(prefix = "containment:"): Promise<Record<string, number>>
 
 /** Decisions the `events` stream stands for: single events count one, aggregates their `count`. */
 async function eventTotal(): Promise<number> {
-  const events = await mirrorReader({ connection: redis.connection }).events({ limit: 10_000 });
+  const events = await mirrorReader({ client: restRedis(redis.connection) }).events({ limit: 10_000 });
   return events.reduce((total, event) => total + event.count, 0);
 }
 
@@ -259,7 +260,7 @@ describe.each(HARNESSES)("decision mirroring to a real Redis (%s)", (name) => {
     );
     await until(async () => sum(await counted()) === 40, 30_000, "40 counted decisions");
     await until(async () => (await eventTotal()) === 40, 30_000, "events + aggregates = decisions");
-    const events = await mirrorReader({ connection: redis.connection }).events({ limit: 100 });
+    const events = await mirrorReader({ client: restRedis(redis.connection) }).events({ limit: 100 });
     expect(events.some((event) => event.aggregate && event.count > 1)).toBe(true);
     expect(await redis.io.get("containment:mirror:drops")).toBeNull();
     expect(await redis.io.get("containment:mirror:drops:events")).toBeNull();

@@ -8,7 +8,7 @@ import { diffRules } from "../../src/ops/actions/rules.js";
 import { memoryJournal } from "../../src/ops/audit/index.js";
 import { loadOpsConfig } from "../../src/ops/config.js";
 import { createOpsContext, type OpsContext } from "../../src/ops/context.js";
-import { createOpsRedis } from "../../src/ops/redis.js";
+import { restRedis } from "../../src/ops/redis-rest.js";
 import { type PatternSegment, parsePattern } from "../../src/rules/pattern.js";
 import { type RedisFixture, startRedisFixture } from "../integration/redis-fixture.js";
 
@@ -35,7 +35,7 @@ function ctx(options: { plan?: string; now?: () => number } = {}): OpsContext {
   };
   const config = loadOpsConfig({ env, cwd: "/nonexistent-for-test" });
   return createOpsContext(config, {
-    redis: createOpsRedis(redis.connection),
+    redis: restRedis(redis.connection),
     journal: memoryJournal(),
     warn: () => {},
     ...(options.now ? { now: options.now } : {}),

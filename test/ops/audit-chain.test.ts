@@ -13,7 +13,7 @@ import {
   syncJournal,
   verifyAudit,
 } from "../../src/ops/audit/index.js";
-import { createOpsRedis } from "../../src/ops/redis.js";
+import { restRedis } from "../../src/ops/redis-rest.js";
 import { type RedisFixture, startRedisFixture, until } from "../integration/redis-fixture.js";
 
 let redis: RedisFixture;
@@ -45,7 +45,7 @@ function draft(i: number, extra: Partial<AuditDraft> = {}): AuditDraft {
 }
 
 function ctx(extra: Partial<AuditContext> = {}): AuditContext {
-  return { redis: createOpsRedis(redis.connection), prefix, ...extra };
+  return { redis: restRedis(redis.connection), prefix, ...extra };
 }
 
 describe("the audit chain on a real Redis", () => {
@@ -180,7 +180,7 @@ describe("the audit chain on a real Redis", () => {
     }
     await until(
       async () =>
-        (await createOpsRedis(redis.connection)
+        (await restRedis(redis.connection)
           .ping()
           .catch(() => "")) === "PONG",
       10_000,

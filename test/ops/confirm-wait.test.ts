@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadOpsConfig } from "../../src/ops/config.js";
 import { describeConfirm, waitForEnforcement } from "../../src/ops/confirm.js";
 import { createOpsContext } from "../../src/ops/context.js";
-import { createOpsRedis } from "../../src/ops/redis.js";
+import { restRedis } from "../../src/ops/redis-rest.js";
 import { type IsolateReport, serializeReport } from "../../src/stores/mirror/isolate-report.js";
 import { type RedisFixture, startRedisFixture } from "../integration/redis-fixture.js";
 
@@ -43,7 +43,7 @@ function context(now: () => number, secret: string | null = SECRET) {
     },
     cwd: "/nonexistent-dir-for-test",
   });
-  return createOpsContext(config, { redis: createOpsRedis(redis.connection), now });
+  return createOpsContext(config, { redis: restRedis(redis.connection), now });
 }
 
 describe("--wait confirms the change it made, per region, from MAC-verified isolate reports", () => {

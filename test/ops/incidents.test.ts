@@ -1,4 +1,3 @@
-import { Redis } from "@upstash/redis";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
   closeIncident,
@@ -11,6 +10,7 @@ import {
   recordConfirmation,
   snapshotIncident,
 } from "../../src/ops/incidents.js";
+import { restRedis } from "../../src/ops/redis-rest.js";
 import { type RedisFixture, startRedisFixture } from "../integration/redis-fixture.js";
 
 let redis: RedisFixture;
@@ -20,7 +20,7 @@ const minute = (at: number) => Math.floor(at / 60_000);
 
 beforeAll(async () => {
   redis = await startRedisFixture();
-  const client = new Redis({ ...redis.connection, automaticDeserialization: false, retry: { retries: 0 } });
+  const client = restRedis(redis.connection);
   ctx = { client, prefix: "containment:", now: () => now };
 });
 afterAll(async () => {

@@ -7,9 +7,10 @@ import { Command, InvalidArgumentError } from "commander";
 import type { ResponderActions } from "../../dashboard/local/actions.js";
 import { opsActions } from "../../dashboard/local/ops-actions.js";
 import { startLocalDashboard } from "../../dashboard/local/server.js";
+import type { ResponderRedis } from "../../model/responder-redis.js";
 import { loadOpsConfig, type OpsConfig } from "../../ops/config.js";
 import { configError, isOpsError } from "../../ops/errors.js";
-import { createReaderClient } from "../../stores/mirror/reader.js";
+import { connectRedis } from "../../ops/redis-connect.js";
 import { fail } from "../errors.js";
 import { type GlobalFlags, openOps } from "../ops.js";
 
@@ -25,25 +26,15 @@ function parsePort(text: string): number {
   return port;
 }
 
-type Client = ReturnType<typeof createReaderClient>;
-
-/** A REST client for the mirror; a `redis://` URL is reached through the local Upstash bridge (dev's). */
-async function mirrorClient(config: OpsConfig, closers: Array<() => Promise<void>>): Promise<Client> {
-  const redis = config.redis;
+/** The mirror's client, straight to Redis (REST or TCP): no local listener stands in for it. */
+async function mirrorClient(config: OpsConfig, closers: Array<() => Promise<void>>): Promise<ResponderRedis> {
+  const redis = await connectRedis(config);
   if (redis === undefined)
     throw configError(
       "the dashboard reads the mirror in Redis: pass --redis redis://… or set UPSTASH_REDIS_REST_URL/TOKEN (or --local)",
     );
-  if ("url" in redis) return createReaderClient(redis);
-  let bridgeModule: typeof import("../../dev/upstash-bridge.js");
-  try {
-    bridgeModule = await import("../../dev/upstash-bridge.js");
-  } catch {
-    throw configError("--redis redis://… needs the optional package ioredis: npm install --save-dev ioredis");
-  }
-  const bridge = await bridgeModule.startUpstashBridge({ redisUrl: redis.redisUrl });
-  closers.push(bridge.close);
-  return createReaderClient({ url: bridge.url, token: bridge.token });
+  closers.push(() => redis.close());
+  return redis;
 }
 
 /**
@@ -54,12 +45,12 @@ async function withActions(
   flags: DashboardFlags,
   config: OpsConfig,
   closers: Array<() => Promise<void>>,
-): Promise<{ actions?: ResponderActions; redis?: Client }> {
+): Promise<{ actions?: ResponderActions; redis?: ResponderRedis }> {
   if (flags.readOnly || config.edgeConfig.token === undefined || config.edgeConfig.id === UNSET_STORE)
     return {};
   const opened = await openOps(flags);
   closers.push(opened.close);
-  const redis = opened.ctx.redis as unknown as Client | undefined;
+  const redis = opened.ctx.redis;
   return { actions: opsActions(opened.ctx), ...(redis ? { redis } : {}) };
 }
 

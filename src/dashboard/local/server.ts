@@ -11,15 +11,15 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
-import type { Redis } from "@upstash/redis/cloudflare";
 import { DEFAULT_REDIS_PREFIX } from "../../model/defaults.js";
+import type { ResponderRedis } from "../../model/responder-redis.js";
 import { type CoreHandler, createCore, normalizeBasePath } from "../core.js";
 import { problem, securityHeaders } from "../respond.js";
 import { ActionRefused, checkInput, type ResponderActions, ROUTES } from "./actions.js";
 import { Sessions, sameSecret } from "./session.js";
 
 export interface LocalDashboardOptions {
-  redis: Redis;
+  redis: ResponderRedis;
   prefix?: string;
   /** Edge Config connection string (read) for the kill-switch panel. */
   edgeConfig?: string | undefined;

@@ -46,7 +46,7 @@ export async function releaseQuarantine(
     );
   const key = `quarantine:${target}`;
   const full = ctx.config.prefix + key;
-  const before = (await ctx.redis.get<string>(full)) ?? null;
+  const before = (await ctx.redis.get(full)) ?? null;
   if (before === null)
     throw new OpsError(
       "ERR_NOT_FOUND",

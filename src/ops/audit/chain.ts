@@ -4,7 +4,7 @@
  * re-reads and rebuilds the entry on the new head. The script also refuses an entry whose claimed
  * Redis time is far from Redis's own clock, so `redisTime` cannot be backdated. Never trimmed.
  */
-import type { Redis } from "@upstash/redis";
+import type { ResponderRedis } from "../../model/responder-redis.js";
 import { canonicalJson } from "./canonical.js";
 import {
   type AuditDraft,
@@ -38,7 +38,7 @@ return {1, id}
 `;
 
 export interface ChainContext {
-  redis: Redis;
+  redis: ResponderRedis;
   prefix: string;
   signer?: Signer | undefined;
 }
@@ -52,11 +52,8 @@ export function auditKeys(prefix: string): { stream: string; head: string } {
 
 async function readHead(ctx: ChainContext): Promise<{ head: string; redisTime: number }> {
   const { head } = auditKeys(ctx.prefix);
-  const reply = (await ctx.redis.eval(READ_HEAD_SCRIPT, [head], [])) as [
-    string,
-    string | number,
-    string | number,
-  ];
+  const reply = await ctx.redis.eval(READ_HEAD_SCRIPT, [head], []);
+  if (!Array.isArray(reply)) throw new Error(`edge-containment: reading ${head} answered ${typeof reply}`);
   return {
     head: String(reply[0] ?? ""),
     redisTime: Number(reply[1]) * 1000 + Math.floor(Number(reply[2]) / 1000),
@@ -96,13 +93,14 @@ export async function chainEntry(
     const text = canonicalJson(entry);
     const hash = await hashEntry(entry);
     const sig = ctx.signer === undefined ? "" : await ctx.signer.sign(hash);
-    const reply = (await ctx.redis.eval(
+    const reply = await ctx.redis.eval(
       APPEND_SCRIPT,
       [keys.stream, keys.head],
       [head, text, hash, String(redisTime), headString(entry.seq, hash), sig],
-    )) as [number | string, string];
-    const status = Number(reply[0]);
-    if (status === 1) return { id: String(reply[1]), entry, hash, ...(sig === "" ? {} : { sig }) };
+    );
+    const status = Array.isArray(reply) ? Number(reply[0]) : Number.NaN;
+    if (status === 1 && Array.isArray(reply))
+      return { id: String(reply[1]), entry, hash, ...(sig === "" ? {} : { sig }) };
     // Someone else appended first (or our clock read was stale): build on the new head.
     await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, 2 + attempt * 2)));
   }
@@ -127,8 +125,8 @@ export async function readChain(
   const out: AuditRecord[] = [];
   let start = "-";
   for (;;) {
-    // Raw reply (the client is built without automatic deserialization): [[id, [field, value, …]], …].
-    const page = (await ctx.redis.xrange(stream, start, "+", 500)) as unknown as Array<[string, string[]]>;
+    // Entries as stored, byte for byte: the hash is checked against the entry's exact text.
+    const page = await ctx.redis.xrange(stream, start, "+", 500);
     const ids: string[] = [];
     for (const [id, flat] of page) {
       const fields: Record<string, unknown> = {};

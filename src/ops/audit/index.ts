@@ -7,11 +7,11 @@
  *   syncJournal(ctx)          chain journaled entries (their original times kept, marked journaled)
  *   readAnchor(api) / writeAnchor(api, head)   the Edge Config item `containment_audit_head`
  */
-import type { Redis } from "@upstash/redis";
 import { withDeadline } from "../../core/deadline.js";
 import { errorText } from "../../core/errors.js";
 import { AUDIT_ANCHOR_ITEM } from "../../model/edge-config-items.js";
 import type { Json } from "../../model/json.js";
+import type { ResponderRedis } from "../../model/responder-redis.js";
 import type { PatchOperation, VercelApi } from "../edge-config-api.js";
 import { chainEntry, type ReadFilter, readChain } from "./chain.js";
 import { type AuditDraft, type AuditRecord, parseHead } from "./entry.js";
@@ -28,7 +28,7 @@ export { type ChainBreak, type VerifyOptions, type VerifyResult, verifyAudit } f
 
 export interface AuditContext {
   /** Absent: every entry is journaled (and the caller says so). */
-  redis?: Redis | undefined;
+  redis?: ResponderRedis | undefined;
   prefix: string;
   signer?: Signer | undefined;
   journal?: Journal | undefined;

@@ -4,8 +4,8 @@
  * whole, against the Edge Config anchor when the API can be asked), confirmations, quarantines,
  * and the data-class map of the rules document.
  */
-import type { Redis } from "@upstash/redis";
 import { RULES_ITEM } from "../../model/edge-config-items.js";
+import type { ResponderRedis } from "../../model/responder-redis.js";
 import { type AuditRecord, readAnchor, readAudit, verifyAudit } from "../audit/index.js";
 import type { KeySet } from "../audit/sign.js";
 import type { VercelApi } from "../edge-config-api.js";
@@ -21,7 +21,7 @@ import { numericFields } from "./aggregates.js";
 import type { AuditView, DataClassMap, EventRecord, MinuteFields, ReportInputs } from "./model.js";
 
 export interface ReportContext {
-  redis: Redis;
+  redis: ResponderRedis;
   prefix: string;
   now: () => number;
   /** The Vercel API: the audit anchor and the live rules document (data classes). Optional. */
@@ -49,10 +49,9 @@ export interface Gathered {
 const MINUTE = 60_000;
 const MAX_MINUTES = 60 * 24 * 31;
 
-function pairs(flat: unknown): Record<string, string> {
+function fieldsOf(flat: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
-  if (Array.isArray(flat))
-    for (let i = 0; i + 1 < flat.length; i += 2) out[String(flat[i])] = String(flat[i + 1]);
+  for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i] as string] = flat[i + 1] as string;
   return out;
 }
 
@@ -113,51 +112,46 @@ async function readMinutes(ctx: IncidentContext, id: string, from: number, to: n
   const counts: MinuteFields[] = [];
   const traffic: MinuteFields[] = [];
   const top: Gathered["top"] = [];
-  const pipeline = ctx.client.pipeline();
   const dims = ["tenant", "user", "ip"] as const;
-  for (let m = from; m <= to; m++) {
-    pipeline.hgetall(ctx.prefix + incidentKeys.counts(id, m));
-    pipeline.hgetall(ctx.prefix + incidentKeys.traffic(id, m));
-    for (const d of dims)
-      pipeline.zrange(ctx.prefix + incidentKeys.top(id, m, d), 0, -1, { withScores: true });
-  }
-  const replies = (await pipeline.exec()) as unknown[];
-  for (let m = from, i = 0; m <= to; m++) {
-    const c = numericFields(flatOrObject(replies[i++]));
-    const t = numericFields(flatOrObject(replies[i++]));
-    if (Object.keys(c).length > 0) counts.push({ minute: m, fields: c });
-    if (Object.keys(t).length > 0) traffic.push({ minute: m, fields: t });
-    for (const d of dims) {
-      const members = numericFields(pairs(replies[i++]));
-      if (Object.keys(members).length > 0) top.push({ minute: m, dimension: d, members });
-    }
+  const key = (name: string) => ctx.prefix + name;
+  // A day of minutes at a time, issued together: one round trip each (REST pipelines them).
+  for (let start = from; start <= to; start += 1_440) {
+    const end = Math.min(to, start + 1_439);
+    const minutes = Array.from({ length: end - start + 1 }, (_, i) => start + i);
+    const read = await Promise.all(
+      minutes.map((m) =>
+        Promise.all([
+          ctx.client.hgetall(key(incidentKeys.counts(id, m))),
+          ctx.client.hgetall(key(incidentKeys.traffic(id, m))),
+          Promise.all(dims.map((d) => ctx.client.zrangeWithScores(key(incidentKeys.top(id, m, d)), 0, -1))),
+        ]),
+      ),
+    );
+    read.forEach(([countFields, trafficFields, tops], index) => {
+      const minute = minutes[index] as number;
+      const c = numericFields(countFields ?? {});
+      const t = numericFields(trafficFields ?? {});
+      if (Object.keys(c).length > 0) counts.push({ minute, fields: c });
+      if (Object.keys(t).length > 0) traffic.push({ minute, fields: t });
+      dims.forEach((dimension, d) => {
+        const members = numericFields(Object.fromEntries(tops[d] ?? []));
+        if (Object.keys(members).length > 0) top.push({ minute, dimension, members });
+      });
+    });
   }
   return { counts, traffic, top };
-}
-
-function flatOrObject(reply: unknown): Record<string, unknown> {
-  if (Array.isArray(reply)) return pairs(reply);
-  return reply !== null && typeof reply === "object" ? (reply as Record<string, unknown>) : {};
 }
 
 async function readEvents(ctx: IncidentContext, id: string, since: number, until: number) {
   const out: Gathered["events"] = [];
   let start = String(since);
   for (let round = 0; round < 200; round++) {
-    const batch = await ctx.client.exec<unknown[]>([
-      "XRANGE",
-      ctx.prefix + incidentKeys.events(id),
-      start,
-      String(until),
-      "COUNT",
-      1000,
-    ]);
-    for (const entry of batch ?? []) {
-      if (!Array.isArray(entry)) continue;
-      out.push({ streamId: String(entry[0]), fields: pairs(entry[1]) });
-      start = `(${String(entry[0])}`;
+    const batch = await ctx.client.xrange(ctx.prefix + incidentKeys.events(id), start, String(until), 1000);
+    for (const [streamId, fields] of batch) {
+      out.push({ streamId, fields: fieldsOf(fields) });
+      start = `(${streamId}`;
     }
-    if ((batch ?? []).length < 1000) break;
+    if (batch.length < 1000) break;
   }
   return out;
 }

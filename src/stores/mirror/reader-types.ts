@@ -2,14 +2,12 @@
  * The shapes the mirror reader (reader.ts) returns: what the CLI, the dashboard and the report
  * are given, apart from how each key is read.
  */
-import type { Redis } from "@upstash/redis/cloudflare";
+import type { ResponderRedis } from "../../model/responder-redis.js";
 import type { IsolateReport, ReportTrust } from "./isolate-report.js";
 
 export interface MirrorReaderOptions {
-  /** An Upstash REST database; or pass `client`. */
-  connection?: { url: string; token: string };
-  /** A client made by `createReaderClient` (automatic deserialization off). */
-  client?: Redis;
+  /** The responder's Redis (model/responder-redis.ts): `restRedis` or `tcpRedis` (src/ops/). */
+  client: ResponderRedis;
   /** Key prefix, default `containment:`. */
   prefix?: string;
   /** The deployment's `CONTAINMENT_REPORT_SECRET`, to verify enforcement reports. */

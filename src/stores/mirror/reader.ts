@@ -1,20 +1,20 @@
 /**
  * The read side of every mirror key (layout in `layout.ts`): what the CLI, the
- * dashboard and the incident report show. Runs wherever `fetch` runs (Upstash REST), so a mounted
- * dashboard can use it at the edge.
+ * dashboard and the incident report show. Over any ResponderRedis (model/responder-redis.ts): with
+ * the REST client it runs wherever `fetch` runs, so a mounted dashboard can use it at the edge.
  *
  * Everything returned is already privacy-shaped at write time (pseudonyms, networks, redacted
  * routes); the reader adds no identity. Enforcement reports are verified with the deployment's
  * `CONTAINMENT_REPORT_SECRET`: only `trust: "verified"` may count as a confirmation.
  *
  * @example
- * const reader = mirrorReader({ connection: { url, token }, reportSecret: env.CONTAINMENT_REPORT_SECRET });
+ * const reader = mirrorReader({ client: restRedis({ url, token }), reportSecret: env.CONTAINMENT_REPORT_SECRET });
  * const minute = Math.floor(Date.now() / 60_000);
  * const counts = await reader.counts({ from: minute - 15, to: minute });
  * const isolates = await reader.isolates({ sinceMs: Date.now() - 60_000 });
  */
-import { Redis } from "@upstash/redis/cloudflare";
 import { DEFAULT_REDIS_PREFIX } from "../../model/defaults.js";
+import type { ResponderRedis, StreamEntry } from "../../model/responder-redis.js";
 import { QUARANTINE_KEYS } from "../../rules/rate-limit/keys.js";
 import { parseReport, verifyReport } from "./isolate-report.js";
 import { MIRROR_KEYS, parseIsolateMember, type TopDimension, TRAFFIC_OVERFLOW } from "./layout.js";
@@ -37,19 +37,6 @@ import type {
 export const MAX_MINUTES = 24 * 60;
 const MAX_EVENTS = 10_000;
 
-/** A client for reading: no retries beyond one, values raw (no JSON guessing). */
-export function createReaderClient(connection: { url: string; token: string }): Redis {
-  return new Redis({
-    url: connection.url,
-    token: connection.token,
-    retry: { retries: 1 },
-    enableTelemetry: false,
-    enableAutoPipelining: false,
-    automaticDeserialization: false,
-    latencyLogging: false,
-  });
-}
-
 /** Values as text whatever the client did to them. */
 function text(value: unknown): string {
   if (typeof value === "string") return value;
@@ -58,12 +45,13 @@ function text(value: unknown): string {
   return String(value);
 }
 
-function pairs(flat: unknown): Array<[string, string]> {
-  const list = Array.isArray(flat) ? flat : [];
+function pairs(flat: readonly string[]): Array<[string, string]> {
   const out: Array<[string, string]> = [];
-  for (let i = 0; i + 1 < list.length; i += 2) out.push([text(list[i]), text(list[i + 1])]);
+  for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i] as string, flat[i + 1] as string]);
   return out;
 }
+
+const fields = (hash: Record<string, string> | null): Array<[string, string]> => Object.entries(hash ?? {});
 
 function minutes(range: MinuteRange): number[] {
   const from = Math.floor(range.from);
@@ -91,11 +79,9 @@ export interface MirrorReader {
 }
 
 export function mirrorReader(options: MirrorReaderOptions): MirrorReader {
-  const client = options.client ?? (options.connection && createReaderClient(options.connection));
-  if (!client) throw new TypeError("edge-containment: mirrorReader needs `connection` or `client`");
   const prefix = options.prefix ?? DEFAULT_REDIS_PREFIX;
   const key = (name: string): string => prefix + name;
-  const run = <T = unknown>(...args: [string, ...(string | number)[]]): Promise<T> => client.exec<T>(args);
+  const run: Run = options.client;
 
   return {
     counts: (range) => readCounts(run, key, range),
@@ -107,8 +93,8 @@ export function mirrorReader(options: MirrorReaderOptions): MirrorReader {
     quarantines: (limit = 1_000) => readQuarantines(run, key, prefix, limit),
     drops: async () => {
       const [decisions, events] = await Promise.all([
-        run("GET", key(MIRROR_KEYS.drops)),
-        run("GET", key(MIRROR_KEYS.eventDrops)),
+        run.get(key(MIRROR_KEYS.drops)),
+        run.get(key(MIRROR_KEYS.eventDrops)),
       ]);
       return { decisions: Number(text(decisions)) || 0, events: Number(text(events)) || 0 };
     },
@@ -127,15 +113,16 @@ export function mirrorReader(options: MirrorReaderOptions): MirrorReader {
   };
 }
 
-type Run = <T = unknown>(...args: [string, ...(string | number)[]]) => Promise<T>;
+/** The client every read below goes through (its commands: model/responder-redis.ts). */
+type Run = ResponderRedis;
 type Key = (name: string) => string;
 
 async function readCounts(run: Run, key: Key, range: MinuteRange): Promise<CountRow[]> {
   const list = minutes(range);
-  const replies = await Promise.all(list.map((m) => run("HGETALL", key(MIRROR_KEYS.counts(m)))));
+  const replies = await Promise.all(list.map((m) => run.hgetall(key(MIRROR_KEYS.counts(m)))));
   const rows: CountRow[] = [];
   replies.forEach((reply, index) => {
-    for (const [field, n] of pairs(reply)) {
+    for (const [field, n] of fields(reply)) {
       const bar = field.lastIndexOf("|");
       rows.push({
         minute: list[index] as number,
@@ -150,12 +137,12 @@ async function readCounts(run: Run, key: Key, range: MinuteRange): Promise<Count
 
 async function readTraffic(run: Run, key: Key, range: MinuteRange): Promise<TrafficMinutes> {
   const list = minutes(range);
-  const replies = await Promise.all(list.map((m) => run("HGETALL", key(MIRROR_KEYS.traffic(m)))));
+  const replies = await Promise.all(list.map((m) => run.hgetall(key(MIRROR_KEYS.traffic(m)))));
   const rows: TrafficRow[] = [];
   const overflow: Record<number, number> = {};
   replies.forEach((reply, index) => {
     const minute = list[index] as number;
-    for (const [field, n] of pairs(reply)) {
+    for (const [field, n] of fields(reply)) {
       if (field === TRAFFIC_OVERFLOW) {
         overflow[minute] = Number(n) || 0;
         continue;
@@ -176,21 +163,19 @@ async function readTop(
 ): Promise<TopEntry[]> {
   const list = minutes(range);
   const replies = await Promise.all(
-    list.map((m) => run("ZRANGE", key(MIRROR_KEYS.top(m, dimension)), 0, -1, "WITHSCORES")),
+    list.map((m) => run.zrangeWithScores(key(MIRROR_KEYS.top(m, dimension)), 0, -1)),
   );
   const totals = new Map<string, number>();
   for (const reply of replies)
-    for (const [member, n] of pairs(reply)) totals.set(member, (totals.get(member) ?? 0) + (Number(n) || 0));
+    for (const [member, n] of reply) totals.set(member, (totals.get(member) ?? 0) + (Number(n) || 0));
   return [...totals]
     .map(([member, n]) => ({ member, n }))
     .sort((a, b) => b.n - a.n || (a.member < b.member ? -1 : 1))
     .slice(0, Math.max(0, limit));
 }
 
-function toEvent(entry: unknown): MirrorEvent | undefined {
-  if (!Array.isArray(entry) || entry.length < 2) return undefined;
-  const streamId = text(entry[0]);
-  const fields = Object.fromEntries(pairs(entry[1]));
+function toEvent([streamId, flat]: StreamEntry): MirrorEvent {
+  const fields = Object.fromEntries(pairs(flat));
   const aggregate = fields.agg === "1";
   const ts = Number(fields.ts) || Number(streamId.split("-")[0]) || 0;
   const count = aggregate ? Math.max(1, Number(fields.count) || 1) : 1;
@@ -204,14 +189,9 @@ async function readEvents(run: Run, key: Key, query: EventQuery): Promise<Mirror
   const start = query.sinceMs === undefined ? "-" : String(Math.floor(query.sinceMs));
   const end = query.untilMs === undefined ? "+" : String(Math.floor(query.untilMs));
   const reply = query.ascending
-    ? await run("XRANGE", key(MIRROR_KEYS.events), start, end, "COUNT", limit)
-    : await run("XREVRANGE", key(MIRROR_KEYS.events), end, start, "COUNT", limit);
-  const out: MirrorEvent[] = [];
-  for (const entry of Array.isArray(reply) ? reply : []) {
-    const event = toEvent(entry);
-    if (event) out.push(event);
-  }
-  return out;
+    ? await run.xrange(key(MIRROR_KEYS.events), start, end, limit)
+    : await run.xrevrange(key(MIRROR_KEYS.events), end, start, limit);
+  return reply.map(toEvent);
 }
 
 async function readIsolates(
@@ -221,16 +201,16 @@ async function readIsolates(
   query: { sinceMs?: number },
 ): Promise<IsolateRecord[]> {
   const min = query.sinceMs === undefined ? "-inf" : String(query.sinceMs);
-  const listed = pairs(await run("ZRANGE", key(MIRROR_KEYS.isolates), min, "+inf", "BYSCORE", "WITHSCORES"));
+  const listed = await run.zrangeWithScores(key(MIRROR_KEYS.isolates), min, "+inf", { byScore: true });
   if (listed.length === 0) return [];
-  const stored = await run<unknown[]>("MGET", ...listed.map(([member]) => key(MIRROR_KEYS.isolate(member))));
+  const stored = await run.mget(listed.map(([member]) => key(MIRROR_KEYS.isolate(member))));
   return Promise.all(
     listed.map(async ([member, score], index): Promise<IsolateRecord> => {
       const { region, isolate } = parseIsolateMember(member);
       const base = { member, region, isolate, at: Number(score) || 0 };
-      const raw = Array.isArray(stored) ? stored[index] : undefined;
+      const raw = stored[index];
       if (raw === null || raw === undefined || raw === "") return { ...base, trust: "expired" };
-      const report = parseReport(text(raw));
+      const report = parseReport(raw);
       if (!report || report.region !== region || report.isolate !== isolate)
         return { ...base, trust: "malformed" };
       return { ...base, report, trust: await verifyReport(report, secret) };
@@ -240,15 +220,15 @@ async function readIsolates(
 
 async function readLedger(run: Run, key: Key): Promise<IsolateLedger[]> {
   const [seq, accounted, contact, reported] = await Promise.all([
-    run("HGETALL", key(MIRROR_KEYS.seq)),
-    run("HGETALL", key(MIRROR_KEYS.accounted)),
-    run("HGETALL", key(MIRROR_KEYS.contact)),
-    run("ZRANGE", key(MIRROR_KEYS.isolates), 0, -1, "WITHSCORES"),
+    run.hgetall(key(MIRROR_KEYS.seq)),
+    run.hgetall(key(MIRROR_KEYS.accounted)),
+    run.hgetall(key(MIRROR_KEYS.contact)),
+    run.zrangeWithScores(key(MIRROR_KEYS.isolates), 0, -1),
   ]);
-  const accountedOf = new Map(pairs(accounted));
+  const accountedOf = new Map(fields(accounted));
   // The edge writes contact only through its reports' scores; the hash is kept for older writers.
-  const contactOf = new Map([...pairs(reported), ...pairs(contact)]);
-  return pairs(seq)
+  const contactOf = new Map<string, string | number>([...reported, ...fields(contact)]);
+  return fields(seq)
     .map(([member, value]) => {
       const s = Number(value) || 0;
       const a = Number(accountedOf.get(member)) || 0;
@@ -280,15 +260,14 @@ async function readQuarantines(
   let cursor = "0";
   // SCAN is bounded: a few hundred round trips at most, then what was found so far.
   for (let round = 0; round < 500 && found.length < limit; round++) {
-    const reply = await run<unknown[]>("SCAN", cursor, "MATCH", key(QUARANTINE_KEYS), "COUNT", 500);
-    cursor = text(Array.isArray(reply) ? reply[0] : "0");
-    const keys = Array.isArray(reply) && Array.isArray(reply[1]) ? reply[1] : [];
-    for (const k of keys) if (found.length < limit) found.push(text(k));
+    const [next, keys] = await run.scan(cursor, key(QUARANTINE_KEYS), 500);
+    cursor = next;
+    for (const k of keys) if (found.length < limit) found.push(k);
     if (cursor === "0") break;
   }
   return Promise.all(
     found.map(async (full): Promise<QuarantineRecord> => {
-      const [value, ttl] = await Promise.all([run("GET", full), run("PTTL", full)]);
+      const [value, ttl] = await Promise.all([run.get(full), run.pttl(full)]);
       const raw = text(value);
       let record: Record<string, unknown> | string = raw;
       try {

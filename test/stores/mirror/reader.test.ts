@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { restRedis } from "../../../src/ops/redis-rest.js";
 import { serializeReport } from "../../../src/stores/mirror/isolate-report.js";
 import { mirrorReader } from "../../../src/stores/mirror/reader.js";
 import { type RedisFixture, startRedisFixture } from "../../integration/redis-fixture.js";
@@ -33,7 +34,7 @@ describe("the mirror reader", () => {
     await redis.io.hset(`${P}traffic:101`, { "/api/:tenant/export|GET|acme|block": 2, "~overflow": 5 });
     await redis.io.zadd(`${P}top:100:tenant`, 3, "acme", 1, "globex");
     await redis.io.zadd(`${P}top:101:tenant`, 2, "acme");
-    const reader = mirrorReader({ connection: redis.connection });
+    const reader = mirrorReader({ client: restRedis(redis.connection) });
     const counts = await reader.counts({ from: 100, to: 101 });
     expect(counts).toContainEqual({ minute: 100, rule: "freeze", outcome: "block", n: 3 });
     expect(counts).toContainEqual({ minute: 100, rule: "-", outcome: "allow", n: 7 });
@@ -77,7 +78,7 @@ describe("the mirror reader", () => {
       Object.fromEntries(
         (
           await mirrorReader({
-            connection: redis.connection,
+            client: restRedis(redis.connection),
             ...(secretHeld ? { reportSecret: secretHeld } : {}),
           }).isolates()
         ).map((r) => [r.member, r.trust]),
@@ -91,7 +92,7 @@ describe("the mirror reader", () => {
     });
     expect((await trust(undefined))["fra1:a1b2c3"]).toBe("no-secret");
     expect((await trust("another-secret"))["fra1:a1b2c3"]).toBe("bad-mac");
-    const since = await mirrorReader({ connection: redis.connection }).isolates({ sinceMs: 3 });
+    const since = await mirrorReader({ client: restRedis(redis.connection) }).isolates({ sinceMs: 3 });
     expect(since.map((r) => r.member)).toEqual(["sfo1:f1", "hnd1:m1", "gru1:gone"]);
   });
 
@@ -101,7 +102,7 @@ describe("the mirror reader", () => {
     await redis.io.hset(`${P}mirror:contact`, { "fra1:a": 9 });
     await redis.io.set(`${P}mirror:drops`, 4);
     await redis.io.set(`${P}mirror:drops:events`, 6);
-    const reader = mirrorReader({ connection: redis.connection });
+    const reader = mirrorReader({ client: restRedis(redis.connection) });
     expect(await reader.ledger()).toEqual([
       { member: "fra1:a", region: "fra1", isolate: "a", seq: 120, accounted: 100, gap: 20, lastContact: 9 },
       { member: "iad1:b", region: "iad1", isolate: "b", seq: 50, accounted: 50, gap: 0, lastContact: 0 },
@@ -148,7 +149,7 @@ describe("the mirror reader", () => {
       60_000,
     );
     await redis.io.set(`${P}quarantine:ip:ef`, "by hand");
-    const reader = mirrorReader({ connection: redis.connection });
+    const reader = mirrorReader({ client: restRedis(redis.connection) });
     const events = await reader.events({ ascending: true });
     expect(events.map((e) => [e.count, e.aggregate, e.first, e.last])).toEqual([
       [1, false, 1000, 1000],
@@ -177,7 +178,7 @@ describe("the mirror reader", () => {
   });
 
   it("refuses a minute range too long to read at once", async () => {
-    const reader = mirrorReader({ connection: redis.connection });
+    const reader = mirrorReader({ client: restRedis(redis.connection) });
     await expect(reader.counts({ from: 0, to: 100_000 })).rejects.toThrow(/at most 1440 minutes/);
   });
 });
