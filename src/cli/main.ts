@@ -22,6 +22,7 @@ import { quarantineCommand } from "./commands/quarantine.js";
 import { reportCommand } from "./commands/report.js";
 import { rulesCommand } from "./commands/rules.js";
 import { statusCommand } from "./commands/status.js";
+import { redactOutput } from "./secrets.js";
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(join(packageRoot(), "package.json"), "utf8")) as { version?: string };
@@ -98,7 +99,7 @@ export async function run(argv: readonly string[]): Promise<void> {
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   run(process.argv).catch((error: unknown) => {
-    console.error(error instanceof Error ? error.message : String(error));
+    console.error(redactOutput(error instanceof Error ? error.message : String(error), {}));
     process.exit(1);
   });
 }

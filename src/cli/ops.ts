@@ -14,6 +14,7 @@ import { configError, EXIT, isOpsError, OpsError } from "../ops/errors.js";
 import { type FastLaneAuditEntry, fastLaneSigningKey } from "../ops/fastlane.js";
 import { webhookNotifier } from "../ops/notify.js";
 import { connectRedis } from "../ops/redis-connect.js";
+import { redactOutput } from "./secrets.js";
 
 export interface GlobalFlags extends OpsFlags {
   json?: boolean;
@@ -108,7 +109,7 @@ export async function openOps(flags: GlobalFlags): Promise<Opened> {
   // Straight to Redis (REST or TCP); nothing listens on a local port for it (docs/security.md).
   const redis = await connectRedis(config);
   const closers: Array<() => Promise<void>> = redis === undefined ? [] : [() => redis.close()];
-  const warn = (line: string) => console.error(line);
+  const warn = (line: string) => console.error(redactOutput(line, flags, config));
   const lane = await fastLane(redis, config);
   const ctx = createOpsContext(config, {
     redis,
@@ -127,26 +128,39 @@ export async function openOps(flags: GlobalFlags): Promise<Opened> {
   };
 }
 
-/** Prints a result: the JSON object with --json, else the human lines. */
-export function emit(flags: GlobalFlags, json: Record<string, unknown>, human: readonly string[]): void {
-  if (flags.json) process.stdout.write(`${JSON.stringify({ ok: true, ...json })}\n`);
-  else for (const line of human) process.stdout.write(`${line}\n`);
+/** JSON with every string masked (masking the JSON text could break its escapes). */
+function redactedJson(flags: GlobalFlags, value: unknown, config?: OpsConfig): string {
+  return JSON.stringify(value, (_key, field: unknown) =>
+    typeof field === "string" ? redactOutput(field, flags, config) : field,
+  );
 }
 
-/** Ends with an error: one line on stderr (the JSON too with --json), and its exit code. */
-export function report(flags: GlobalFlags, error: unknown): void {
+/** Prints a result: the JSON object with --json, else the human lines; secrets masked either way. */
+export function emit(flags: GlobalFlags, json: Record<string, unknown>, human: readonly string[]): void {
+  if (flags.json) process.stdout.write(`${redactedJson(flags, { ok: true, ...json })}\n`);
+  else for (const line of human) process.stdout.write(`${redactOutput(line, flags)}\n`);
+}
+
+/**
+ * Ends with an error: one line on stderr (the JSON too with --json), and its exit code. Secrets
+ * are masked (src/core/redact.ts); `config`, when loaded, adds the ones from .containment/dev.json.
+ */
+export function report(flags: GlobalFlags, error: unknown, config?: OpsConfig): void {
   const known = isOpsError(error);
   const message = error instanceof Error ? error.message : String(error);
-  const line =
+  const line = redactOutput(
     known || message.startsWith("edge-containment:")
       ? message
-      : `edge-containment: unexpected error: ${message}`;
+      : `edge-containment: unexpected error: ${message}`,
+    flags,
+    config,
+  );
   if (flags.json) {
     const body = {
       ok: false,
       error: { code: known ? error.code : "ERR_INTERNAL", message: line, ...(known ? error.details : {}) },
     };
-    process.stdout.write(`${JSON.stringify(body)}\n`);
+    process.stdout.write(`${redactedJson(flags, body, config)}\n`);
   }
   console.error(line.split("\n")[0]);
   if (
@@ -155,7 +169,7 @@ export function report(flags: GlobalFlags, error: unknown): void {
     error instanceof Error &&
     process.env.CONTAINMENT_DEBUG
   )
-    console.error(error.stack);
+    console.error(redactOutput(error.stack ?? message, flags, config));
   process.exitCode = known ? error.exitCode : EXIT.internal;
 }
 
@@ -173,7 +187,7 @@ export function action<A extends unknown[]>(
       const code = await body(opened, flags, ...args);
       if (code !== undefined && code !== 0) process.exitCode = code;
     } catch (error) {
-      report(flags, error);
+      report(flags, error, opened?.config);
     } finally {
       await opened?.close();
     }

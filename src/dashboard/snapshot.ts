@@ -4,6 +4,7 @@
  * are tested without a browser.
  */
 import { withDeadline } from "../core/deadline.js";
+import { redactSecrets } from "../core/redact.js";
 import type { ResponderRedis } from "../model/responder-redis.js";
 import type { MirrorReader } from "../stores/mirror/reader.js";
 import type {
@@ -61,7 +62,7 @@ async function part<T>(
     return await withDeadline(work(), ms, label);
   } catch (error) {
     problems.push(
-      `${label}: ${error instanceof Error ? error.message.replace(/^edge-containment: /, "").slice(0, 160) : "failed"}`,
+      `${label}: ${error instanceof Error ? redactSecrets(error.message.replace(/^edge-containment: /, "")).slice(0, 160) : "failed"}`,
     );
     return fallback;
   }

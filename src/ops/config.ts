@@ -8,6 +8,7 @@
  * `containment doctor` checks each value live.
  */
 import { join, resolve } from "node:path";
+import { redactSecrets } from "../core/redact.js";
 import { DEFAULT_REDIS_PREFIX } from "../model/defaults.js";
 import {
   DEV_FILE,
@@ -118,7 +119,9 @@ function checkUrl(text: string, source: string, protocols: readonly string[]): s
   try {
     url = new URL(text);
   } catch {
-    throw configError(`${source} must be a URL (${protocols.join(" or ")}), got ${JSON.stringify(text)}`);
+    throw configError(
+      `${source} must be a URL (${protocols.join(" or ")}), got ${JSON.stringify(redactSecrets(text))}`,
+    );
   }
   if (!protocols.includes(url.protocol))
     throw configError(`${source} must be a ${protocols.join(" or ")} URL, got ${url.protocol}//…`);

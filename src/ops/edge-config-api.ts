@@ -7,7 +7,7 @@
  * with the wait. Every failure is one OpsError line that says what to fix; nothing half-done: a
  * PATCH is atomic at Vercel, and one that fails leaves the store as it was.
  */
-
+import { redactSecrets } from "../core/redact.js";
 import type { Json } from "../model/json.js";
 import { OpsError } from "./errors.js";
 
@@ -165,10 +165,13 @@ export class VercelApi {
     } catch (error) {
       const timedOut =
         error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError");
-      const reason = timedOut ? `no answer within ${this.#timeoutMs} ms` : networkReason(error);
+      const reason = timedOut
+        ? `no answer within ${this.#timeoutMs} ms`
+        : redactSecrets(networkReason(error));
+      // VERCEL_API_URL may carry credentials (a proxy's user:password): shown masked.
       throw new OpsError(
         "ERR_UNAVAILABLE",
-        `cannot reach the Vercel API at ${this.base} (${reason}): check the network and try again${method === "GET" ? "" : "; re-run `containment list` to see whether the change was applied"}`,
+        `cannot reach the Vercel API at ${redactSecrets(this.base)} (${reason}): check the network and try again${method === "GET" ? "" : "; re-run `containment list` to see whether the change was applied"}`,
         { method, timedOut },
       );
     }
@@ -203,7 +206,7 @@ export class VercelApi {
       // A proxy's HTML error page: the status alone decides.
     }
     const code = body.error?.code ?? "";
-    const said = (body.error?.message ?? response.statusText).slice(0, 300);
+    const said = redactSecrets((body.error?.message ?? response.statusText).slice(0, 300));
     const status = response.status;
     const details = { status, apiCode: code };
     if (status === 401 || status === 403)

@@ -18,16 +18,33 @@ const record =
     calls.push([name, input]);
     return done(summary);
   };
+const logged: string[] = [];
+/** A failing action whose error carries a password: an ops error (`code`), or a bug (a stack). */
+const leaking = (input: unknown): Promise<ActionOutcome> => {
+  const reason = (input as { reason?: string }).reason;
+  if (reason === "ops-error")
+    throw Object.assign(
+      new Error("edge-containment: cannot reach Redis at redis://ops:leaked-pw-1@10.0.0.5:6379 (timeout)"),
+      { code: "ERR_UNAVAILABLE" },
+    );
+  if (reason === "bug") throw new TypeError("fetch https://x:leaked-pw-2@api.example/?token=leaked-tok-3");
+  return record("extend", "extended")(input);
+};
 const actions: ResponderActions = {
   kill: record("kill", "created"),
   lift: record("lift", "lifted"),
-  extend: record("extend", "extended"),
+  extend: leaking,
   releaseQuarantine: record("release", "released"),
 };
 
 beforeAll(async () => {
   redis = await startRedisFixture();
-  dash = await startLocalDashboard({ redis: restRedis(redis.connection), actions, port: 0 });
+  dash = await startLocalDashboard({
+    redis: restRedis(redis.connection),
+    actions,
+    port: 0,
+    log: (line) => logged.push(line),
+  });
 });
 afterAll(async () => {
   await dash?.close();
@@ -179,6 +196,29 @@ describe("the local dashboard (containment dashboard)", () => {
     expect(ok.status).toBe(200);
     expect(JSON.parse(ok.body)).toEqual({ ok: true, summary: "lifted" });
     expect(calls).toEqual([["lift", { id: "freeze", reason: "false positive" }]]);
+  });
+
+  it("masks credentials in a failed action's answer and in the terminal line", async () => {
+    const { cookie, csrf } = await login();
+    const headers = {
+      cookie,
+      origin: `http://127.0.0.1:${dash.port}`,
+      "content-type": "application/json",
+      "x-containment-csrf": csrf,
+    };
+    const send1 = (reason: string) =>
+      send("/api/v1/actions/extend", {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ id: "freeze", for: "1h", reason }),
+      });
+    const ops = await send1("ops-error");
+    expect(ops.status).toBe(502);
+    expect(JSON.parse(ops.body).error.message).toContain("redis://ops:***@10.0.0.5:6379");
+    const bug = await send1("bug");
+    expect(bug.status).toBe(500);
+    expect(logged.join("\n")).toContain("https://x:***@api.example/?token=***");
+    expect(ops.body + bug.body + logged.join("\n")).not.toMatch(/leaked-/);
   });
 
   it("answers bad action input with a clear 400 naming the field, and runs nothing", async () => {

@@ -37,6 +37,11 @@ export const PROGRAMS = [
   },
   // Debian's slim images have no `ps`; the dev server test lists workerd among the CLI's children.
   { name: "ps", debianPackage: "procps", usedBy: "test/dev/dev-server.test.ts (workerd stops with the CLI)" },
+  {
+    name: "openssl",
+    debianPackage: "openssl",
+    usedBy: "test/cli/redis-failures.test.ts (the certificate of a rediss:// redis-server)",
+  },
 ] as const satisfies readonly Program[];
 
 export type ProgramName = (typeof PROGRAMS)[number]["name"];

@@ -13,6 +13,7 @@ import { configError, isOpsError } from "../../ops/errors.js";
 import { connectRedis } from "../../ops/redis-connect.js";
 import { fail } from "../errors.js";
 import { type GlobalFlags, openOps } from "../ops.js";
+import { redactOutput } from "../secrets.js";
 
 interface DashboardFlags extends GlobalFlags {
   port: number;
@@ -125,7 +126,7 @@ The server answers only on 127.0.0.1 and only under the Host it printed.`,
         await Promise.all(closers.map((close) => close().catch(() => {})));
         // Ops errors are written for the responder: one line, exit code by kind (docs/cli.md, exit codes).
         if (isOpsError(error)) {
-          console.error(error.message);
+          console.error(redactOutput(error.message, flags));
           process.exit(error.exitCode);
         }
         fail(error);

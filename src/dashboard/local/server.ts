@@ -11,6 +11,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
+import { redactSecrets } from "../../core/redact.js";
 import { DEFAULT_REDIS_PREFIX } from "../../model/defaults.js";
 import type { ResponderRedis } from "../../model/responder-redis.js";
 import { type CoreHandler, createCore, normalizeBasePath } from "../core.js";
@@ -194,11 +195,16 @@ async function action(
   } catch (error) {
     if (error instanceof ActionRefused) return problem(error.status, error.code, error.message);
     const code = (error as { code?: unknown }).code;
+    // Written for the responder, but masked all the same: the page and the terminal show no secret.
     const message =
-      error instanceof Error && error.message.startsWith("edge-containment:") ? error.message : undefined;
+      error instanceof Error && error.message.startsWith("edge-containment:")
+        ? redactSecrets(error.message)
+        : undefined;
     if (message === undefined || typeof code !== "string") {
       log(
-        `dashboard: ${name} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+        redactSecrets(
+          `dashboard: ${name} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+        ),
       );
       return problem(500, "action_failed", "The action failed unexpectedly; see the terminal for details.");
     }
