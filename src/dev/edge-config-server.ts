@@ -2,13 +2,17 @@
  * A local stand-in for Vercel Edge Config: the read API that `@vercel/edge-config` calls with an
  * "external" connection string (edge-config-read-api.ts) and the Vercel REST API that writes items
  * and names the token's user (vercel-api.ts). A real HTTP server on loopback, so the real client,
- * `containment dev`, the CLI, tests and benchmarks all talk to it unmodified.
+ * `containment dev`, the CLI, tests and benchmarks all talk to it unmodified. Its tokens are random
+ * per run unless a test names them, and it refuses what a web page or another local user can send
+ * (local-guard.ts): the write API flips kill switches.
  */
+import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Json } from "../model/json.js";
 import { handleReadApi } from "./edge-config-read-api.js";
 import { EDGE_CONFIG_SIZE_LIMITS, EdgeConfigStore } from "./edge-config-state.js";
 import { listen, sendJson, sleep } from "./http-util.js";
+import { localRefusal } from "./local-guard.js";
 import { type ApiUser, handleVercelApi, type RecordedPatch, type VercelApiState } from "./vercel-api.js";
 
 export interface EdgeConfigServerOptions {
@@ -16,8 +20,9 @@ export interface EdgeConfigServerOptions {
   port?: number;
   /** Edge Config id, must start with `ecfg_` (the client relies on it to parse the URL). */
   id?: string;
+  /** Default: a random secret for this run. */
   readToken?: string;
-  /** The Vercel API token of the default user (`local-responder`). */
+  /** The Vercel API token of the default user (`local-responder`); default: random for this run. */
   apiToken?: string;
   /** More API tokens and their users (two responders). */
   users?: Record<string, ApiUser>;
@@ -128,8 +133,8 @@ export async function startEdgeConfigServer(
   const id = options.id ?? "ecfg_local";
   if (!id.startsWith("ecfg_"))
     throw new Error(`edge-containment: Edge Config id must start with "ecfg_", got "${id}"`);
-  const readToken = options.readToken ?? "local-read-token";
-  const apiToken = options.apiToken ?? "local-api-token";
+  const readToken = options.readToken ?? randomBytes(24).toString("base64url");
+  const apiToken = options.apiToken ?? randomBytes(24).toString("base64url");
   const store = new EdgeConfigStore(
     options.sizeLimitBytes ?? EDGE_CONFIG_SIZE_LIMITS.pro,
     options.items ?? {},
@@ -137,8 +142,14 @@ export async function startEdgeConfigServer(
   const state = apiState(options, id, apiToken, store);
   const counts = { reads: 0, writes: 0, apiReads: 0 };
   const faults = { down: false, delayMs: 0 };
+  let port = 0;
 
   const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const refused = localRefusal(req, port);
+    if (refused !== undefined) {
+      sendJson(res, refused.status, { error: { code: refused.code, message: refused.message } });
+      return;
+    }
     const url = new URL(req.url ?? "/", "http://localhost");
     const segments = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
     const isRestApi = segments[0] === "v1" || segments[0] === "v2";
@@ -153,6 +164,7 @@ export async function startEdgeConfigServer(
   };
 
   const listening = await listen(handler, options.port ?? 0);
+  port = listening.port;
   return {
     url: listening.url,
     port: listening.port,

@@ -19,10 +19,12 @@ export interface Listening {
 }
 
 /**
- * Serves `handler` on 127.0.0.1 (loopback only: these are test doubles holding fake secrets).
+ * Serves `handler` on 127.0.0.1, and only there: the stand-ins hold a real Redis and the dev
+ * store, so no other interface may reach them (local-guard.ts refuses what a page can send).
  * A handler that throws answers 500 instead of killing the process.
  */
-export async function listen(handler: Handler, port = 0, host = "127.0.0.1"): Promise<Listening> {
+export async function listen(handler: Handler, port = 0): Promise<Listening> {
+  const host = "127.0.0.1";
   // Accepts what the platform forwards (up to 32 KB of headers); Node's default stops at 16 KB.
   const server = createServer({ maxHeaderSize: HEADER_PARSER_LIMIT }, (req, res) => {
     handler(req, res).catch((error: unknown) => {

@@ -7,19 +7,25 @@
  *   POST /pipeline    [["INCR","a"],["GET","a"]]         → [{ result } | { error }, …]
  *   POST /multi-exec  same body, run in MULTI/EXEC       → [{ result } | { error }, …] | 400 { error }
  *
- * Auth is `Authorization: Bearer <token>` (or `?_token=`); a bad token answers 401. With
- * `Upstash-Encoding: base64` strings come back base64'd (see upstash-encoding.ts).
+ * Auth is `Authorization: Bearer <token>`, a random secret per run unless a test names one; a
+ * bad token answers 401. With `Upstash-Encoding: base64` strings come back base64'd (see
+ * upstash-encoding.ts). For `containment dev` and tests only: whoever holds the token runs any
+ * command on the Redis behind it, so it listens on 127.0.0.1 and refuses what a web page or
+ * another local user can send (local-guard.ts: Host, Origin, JSON bodies only, no CORS).
  */
+import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Redis, type RedisOptions } from "ioredis";
 import { timingSafeEqual } from "../core/hash.js";
 import { bearerToken, errorMessage, listen, readBody, sendJson, sleep } from "./http-util.js";
+import { localRefusal } from "./local-guard.js";
 import { LuaScriptRegistry, type PreparedCommand } from "./lua-scripts.js";
 import { encodeReply, type RedisReply } from "./upstash-encoding.js";
 
 export interface UpstashBridgeOptions {
   /** The real Redis behind the bridge, e.g. `redis://127.0.0.1:6379`. */
   redisUrl: string;
+  /** Default: a random secret for this run. */
   token?: string;
   /** Port on 127.0.0.1; 0 (default) picks a free one. */
   port?: number;
@@ -119,6 +125,8 @@ class Bridge {
   readonly counts = { requests: 0, commands: 0 };
   delayMs = 0;
 
+  port = 0;
+
   constructor(
     readonly redis: Redis,
     readonly redisUrl: string,
@@ -127,10 +135,15 @@ class Bridge {
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     this.counts.requests++;
+    const refused = localRefusal(req, this.port);
+    if (refused !== undefined) {
+      sendJson(res, refused.status, { error: `ERR ${refused.message}` });
+      return;
+    }
     await sleep(this.delayMs);
     const url = new URL(req.url ?? "/", "http://localhost");
-    const given = bearerToken(req) ?? url.searchParams.get("_token");
-    if (!timingSafeEqual(given ?? "", this.token)) {
+    // The header only: a token in the URL ends up in logs and history (Upstash's `?_token=` is not served).
+    if (!timingSafeEqual(bearerToken(req) ?? "", this.token)) {
       sendJson(res, 401, { error: "Unauthorized" });
       return;
     }
@@ -251,7 +264,7 @@ class Bridge {
  */
 export async function startUpstashBridge(options: UpstashBridgeOptions): Promise<UpstashBridge> {
   const redis = await connectRedis(options.redisUrl);
-  const bridge = new Bridge(redis, options.redisUrl, options.token ?? "local-upstash-token");
+  const bridge = new Bridge(redis, options.redisUrl, options.token ?? randomBytes(32).toString("base64url"));
   const served = options.onServed;
   const listening = await listen((req, res) => {
     if (served) {
@@ -260,6 +273,7 @@ export async function startUpstashBridge(options: UpstashBridgeOptions): Promise
     }
     return bridge.handle(req, res);
   }, options.port ?? 0);
+  bridge.port = listening.port;
   return {
     url: listening.url,
     port: listening.port,

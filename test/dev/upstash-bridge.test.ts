@@ -35,7 +35,7 @@ async function post(
 ): Promise<[number, unknown]> {
   const res = await fetch(`${bridge.url}${path}`, {
     method: "POST",
-    headers: { authorization: `Bearer ${bridge.token}`, ...headers },
+    headers: { authorization: `Bearer ${bridge.token}`, "content-type": "application/json", ...headers },
     body: JSON.stringify(body),
   });
   return [res.status, await res.json()];
@@ -126,7 +126,11 @@ describe("the Upstash bridge, used by the real @upstash/redis client on a real r
       enableTelemetry: false,
     });
     await expect(wrong.get("k")).rejects.toThrow(/Unauthorized/);
-    const res = await fetch(bridge.url, { method: "POST", body: JSON.stringify(["PING"]) });
+    const res = await fetch(bridge.url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(["PING"]),
+    });
     expect(res.status).toBe(401);
     expect(await res.json()).toEqual({ error: "Unauthorized" });
   });

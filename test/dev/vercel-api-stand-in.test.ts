@@ -11,6 +11,8 @@ async function call(path: string, init: RequestInit & { token?: string | null } 
   const server = ec as EdgeConfigServer;
   const headers = new Headers(init.headers);
   if (init.token !== null) headers.set("authorization", `Bearer ${init.token ?? server.apiToken}`);
+  if (init.body !== undefined && !headers.has("content-type"))
+    headers.set("content-type", "application/json");
   return fetch(`${server.apiUrl}${path}`, { ...init, headers });
 }
 
