@@ -1,4 +1,3 @@
-import { request as httpRequest } from "node:http";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ASSETS } from "../../src/dashboard/assets.gen.js";
@@ -6,6 +5,7 @@ import type { ActionOutcome, ResponderActions } from "../../src/dashboard/local/
 import { type StartedLocalDashboard, startLocalDashboard } from "../../src/dashboard/local/server.js";
 import { restRedis } from "../../src/ops/redis-rest.js";
 import { type RedisFixture, startRedisFixture } from "../integration/redis-fixture.js";
+import { type RawAnswer, rawRequest } from "../support/raw-http.js";
 
 let redis: RedisFixture;
 let dash: StartedLocalDashboard;
@@ -51,37 +51,16 @@ afterAll(async () => {
   await redis?.close();
 });
 
-interface Answer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
-
 /** A raw HTTP request, so the test controls Host, Origin and cookies exactly as a browser or attacker would send them. */
 function send(
   path: string,
   init: { method?: string; headers?: Record<string, string>; body?: string } = {},
-): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      {
-        host: "127.0.0.1",
-        port: dash.port,
-        path,
-        method: init.method ?? "GET",
-        headers: { host: `127.0.0.1:${dash.port}`, ...init.headers },
-      },
-      (res) => {
-        let body = "";
-        res.setEncoding("utf8");
-        res.on("data", (chunk: string) => {
-          body += chunk;
-        });
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-      },
-    );
-    req.on("error", reject);
-    req.end(init.body);
+): Promise<RawAnswer> {
+  return rawRequest(dash.port, {
+    method: init.method ?? "GET",
+    path,
+    headers: { host: `127.0.0.1:${dash.port}`, ...init.headers },
+    ...(init.body === undefined ? {} : { body: init.body }),
   });
 }
 
@@ -94,6 +73,17 @@ async function login(): Promise<{ cookie: string; csrf: string }> {
   const page = await send("/", { headers: { cookie } });
   const csrf = /name="containment-csrf" content="([^"]+)"/.exec(page.body)?.[1] ?? "";
   return { cookie, csrf };
+}
+
+/** What the page sends with an action: the session cookie, its own Origin, JSON, the CSRF token. */
+async function actionHeaders(): Promise<Record<string, string>> {
+  const { cookie, csrf } = await login();
+  return {
+    cookie,
+    origin: `http://127.0.0.1:${dash.port}`,
+    "content-type": "application/json",
+    "x-containment-csrf": csrf,
+  };
 }
 
 describe("the local dashboard (containment dashboard)", () => {
@@ -199,13 +189,7 @@ describe("the local dashboard (containment dashboard)", () => {
   });
 
   it("masks credentials in a failed action's answer and in the terminal line", async () => {
-    const { cookie, csrf } = await login();
-    const headers = {
-      cookie,
-      origin: `http://127.0.0.1:${dash.port}`,
-      "content-type": "application/json",
-      "x-containment-csrf": csrf,
-    };
+    const headers = await actionHeaders();
     const send1 = (reason: string) =>
       send("/api/v1/actions/extend", {
         method: "POST",
@@ -222,13 +206,7 @@ describe("the local dashboard (containment dashboard)", () => {
   });
 
   it("answers bad action input with a clear 400 naming the field, and runs nothing", async () => {
-    const { cookie, csrf } = await login();
-    const headers = {
-      cookie,
-      origin: `http://127.0.0.1:${dash.port}`,
-      "content-type": "application/json",
-      "x-containment-csrf": csrf,
-    };
+    const headers = await actionHeaders();
     calls.length = 0;
     const cases: Array<[string, string, RegExp]> = [
       ["kill", "{", /not valid JSON/],

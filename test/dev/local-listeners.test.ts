@@ -4,54 +4,17 @@
  * local user can cause: over real HTTP, each refusal alone (everything else right), and the
  * command or write it carried never runs.
  */
-import { request } from "node:http";
 import { networkInterfaces } from "node:os";
 import { Redis as IoRedis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EdgeConfigServer, startEdgeConfigServer } from "../../src/dev/edge-config-server.js";
 import { startUpstashBridge, type UpstashBridge } from "../../src/dev/upstash-bridge.js";
+import { type RawAnswer, type RawInit, rawRequest } from "../support/raw-http.js";
 import { type RedisServer, startRedisServer } from "../support/redis-server.js";
 
-interface Answer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
-
-/**
- * node:http, not fetch: the test sets Host and Origin as a rebinding page or a local process would
- * (an empty `host` sends none at all).
- */
-function raw(
-  port: number,
-  init: { method?: string; path?: string; headers?: Record<string, string>; body?: string; address?: string },
-): Promise<Answer> {
-  const headers = { ...init.headers };
-  const setHost = headers.host !== "";
-  if (!setHost) delete headers.host;
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: init.address ?? "127.0.0.1",
-        port,
-        path: init.path ?? "/",
-        method: init.method ?? "POST",
-        headers,
-        setHost,
-      },
-      (res) => {
-        let body = "";
-        res.setEncoding("utf8");
-        res.on("data", (chunk: string) => {
-          body += chunk;
-        });
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-      },
-    );
-    req.on("error", reject);
-    req.end(init.body);
-  });
-}
+/** node:http, not fetch: the test sets Host and Origin as a rebinding page or a local process would. */
+const raw = (port: number, init: RawInit): Promise<RawAnswer> =>
+  rawRequest(port, { method: "POST", ...init });
 
 /** A rebinding page's own name, with and without the port, a name resolving to loopback, another port, none. */
 const FOREIGN_HOSTS = (port: number) => [
@@ -71,7 +34,7 @@ const FORM_TYPES = [
   "",
 ];
 
-function noCors(answer: Answer): void {
+function noCors(answer: RawAnswer): void {
   for (const name of Object.keys(answer.headers)) expect(name).not.toMatch(/^access-control-/);
 }
 
