@@ -18,7 +18,7 @@ import type { ChangeEvent } from "./notify.js";
 export interface OpsContext {
   config: OpsConfig;
   api: VercelApi;
-  /** The responders' Redis (redis.ts); absent: nothing mirrored is read. */
+  /** The responders' Redis (model/responder-redis.ts); absent: nothing mirrored is read. */
   redis?: ResponderRedis | undefined;
   reader?: MirrorReader | undefined;
   audit: AuditContext;

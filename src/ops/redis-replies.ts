@@ -1,8 +1,8 @@
 /**
- * Raw Redis replies → the shapes of the ResponderRedis contract (redis.ts). Both clients are asked
- * for raw replies (@upstash/redis without automatic deserialization, ioredis by upper-case command
- * names, which its reply transformers do not match) and both pass them through these functions,
- * so the two cannot drift apart.
+ * Raw Redis replies → the shapes of the ResponderRedis contract (model/responder-redis.ts). Both
+ * clients are asked for raw replies (@upstash/redis without automatic deserialization, ioredis by
+ * upper-case command names, which its reply transformers do not match) and both pass them through
+ * these functions, so the two cannot drift apart.
  */
 import type { EvalReply, ScoredMember, StreamEntry } from "../model/responder-redis.js";
 
