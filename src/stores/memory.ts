@@ -30,12 +30,12 @@ import { COUNTER_PREFIX } from "../rules/rate-limit/keys.js";
 import { type CheckPlan, checkPlan, TOMBSTONE_MS } from "./limit-scripts.js";
 import {
   countField,
-  type Evidence,
-  evidenceOf,
+  type EventFields,
+  eventFieldsOf,
   minuteOf,
   type SourceEvent,
-  sourceEvidence,
-} from "./mirror/evidence.js";
+  sourceEventFields,
+} from "./mirror/event-fields.js";
 import type { MirrorOptions, MirrorStats } from "./mirror/options.js";
 import type { StoreProvider } from "./storage.js";
 
@@ -239,7 +239,7 @@ export class MemoryDecisionLog implements DecisionSink {
   readonly #sampleAllows: number;
   readonly #random: () => number;
   #pending: Array<Decision | SourceEvent> = [];
-  readonly #events: Evidence[] = [];
+  readonly #events: EventFields[] = [];
   readonly #counts = new Map<number, Map<string, number>>();
   readonly #stats: MirrorStats = { recorded: 0, buffered: 0, sent: 0, dropped: 0, flushes: 0, failures: 0 };
 
@@ -290,14 +290,16 @@ export class MemoryDecisionLog implements DecisionSink {
     if (items.length === 0) return;
     this.#stats.flushes++;
     for (const item of items) {
-      this.#events.push("source" in item ? sourceEvidence(item) : await evidenceOf(item, this.#keyring));
+      this.#events.push(
+        "source" in item ? sourceEventFields(item) : await eventFieldsOf(item, this.#keyring),
+      );
       if (this.#events.length > this.#maxEvents) this.#events.shift();
       this.#stats.sent++;
     }
   }
 
   /** The most recent events, newest last. */
-  events(): readonly Evidence[] {
+  events(): readonly EventFields[] {
     return [...this.#events];
   }
 

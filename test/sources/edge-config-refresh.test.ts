@@ -1,7 +1,7 @@
 /**
  * The Edge Config rules source against the local stand-in (real HTTP, real @vercel/edge-config
- * client): background refresh and maxStaleMs, outages reported as state changes
- *, what the cold-start messages say, the size limit and the cold-start
+ * client): background refresh and maxStaleMs, outages reported as state changes,
+ * what the cold-start messages say, the size limit and the cold-start
  * deadline with one report per isolate. Time comes from an injected clock.
  */
 import { afterEach, describe, expect, it } from "vitest";

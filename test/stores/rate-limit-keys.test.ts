@@ -6,7 +6,7 @@ import type { Decision } from "../../src/model/decision.js";
 import { rateLimitKeys } from "../../src/rules/rate-limit/keys.js";
 import { rateLimitHeaders } from "../../src/rules/rate-limit/rule.js";
 import { memoryStore } from "../../src/stores/memory.js";
-import { evidenceOf } from "../../src/stores/mirror/evidence.js";
+import { eventFieldsOf } from "../../src/stores/mirror/event-fields.js";
 import { redisConnection } from "../../src/stores/redis.js";
 
 const HEX16 = /^[0-9a-f]{16}$/;
@@ -128,7 +128,7 @@ describe("evidence", () => {
       failMode: "closed",
       status: 503,
     };
-    expect(await evidenceOf(decision, keyring)).toEqual({
+    expect(await eventFieldsOf(decision, keyring)).toEqual({
       ts: "1795000000000",
       id: "r1",
       rule: "export-limit",

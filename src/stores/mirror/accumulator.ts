@@ -13,7 +13,7 @@
  */
 import { truncateIp } from "../../core/identity.js";
 import { type Decision, isBlocked } from "../../model/decision.js";
-import { countField, minuteOf, type SourceEvent, topIdentities } from "./evidence.js";
+import { countField, minuteOf, type SourceEvent, topIdentities } from "./event-fields.js";
 import { TRAFFIC_OVERFLOW, trafficField } from "./layout.js";
 
 export type Buffered = Decision | SourceEvent;

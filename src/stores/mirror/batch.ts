@@ -17,7 +17,7 @@ import {
   type QueuedEvent,
   type Taken,
 } from "./accumulator.js";
-import { evidenceOf, sourceEvidence, topMember } from "./evidence.js";
+import { eventFieldsOf, sourceEventFields, topMember } from "./event-fields.js";
 import type { WeightedCommand } from "./flush-script.js";
 import { MIRROR_KEYS } from "./layout.js";
 
@@ -126,7 +126,9 @@ function foldFloods(taken: Taken, aggregateAfter: number): QueuedEvent[] {
 async function addEvents(builder: Builder, taken: Taken): Promise<void> {
   const { keyring, isolate } = builder.context;
   for (const event of taken.events) {
-    const fields = isSource(event.item) ? sourceEvidence(event.item) : await evidenceOf(event.item, keyring);
+    const fields = isSource(event.item)
+      ? sourceEventFields(event.item)
+      : await eventFieldsOf(event.item, keyring);
     if (!isSource(event.item)) {
       fields.isolate = isolate;
       fields.seq = String(event.seq);

@@ -1,8 +1,8 @@
 /**
  * How often an isolate's mirror flushes, and how each batch is built, from the rate decisions
  * arrive at. A flush costs about the same Redis commands however many decisions it carries (one per
- * count field, aggregate and top member), so the heavier the flood, the fuller each batch should be
- *. The dashboard polls every 5 s, so evidence 2 s old is still its latest.
+ * count field, aggregate and top member), so the heavier the flood, the fuller each batch should be.
+ * The dashboard polls every 5 s, so evidence 2 s old is still its latest.
  */
 import type { BatchContext } from "./batch.js";
 import type { MirrorSettings } from "./options.js";

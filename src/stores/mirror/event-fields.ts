@@ -12,7 +12,7 @@
 import { type Keyring, truncateIp } from "../../core/identity.js";
 import type { Decision } from "../../model/decision.js";
 
-export type Evidence = Record<string, string>;
+export type EventFields = Record<string, string>;
 
 /** A problem of the rules source (e.g. `rules-invalid`) recorded next to decisions. */
 export interface SourceEvent {
@@ -33,14 +33,14 @@ export function countField(decision: Decision): string {
   return `${decision.rule ?? "-"}|${decision.outcome}`;
 }
 
-function put(fields: Evidence, name: string, value: string | number | undefined): void {
+function put(fields: EventFields, name: string, value: string | number | undefined): void {
   if (value === undefined || value === "") return;
   fields[name] = String(value);
 }
 
 /** The event fields of a decision, privacy rules applied. */
-export async function evidenceOf(decision: Decision, keyring: Keyring): Promise<Evidence> {
-  const fields: Evidence = {};
+export async function eventFieldsOf(decision: Decision, keyring: Keyring): Promise<EventFields> {
+  const fields: EventFields = {};
   put(fields, "ts", decision.at);
   put(fields, "id", decision.requestId);
   put(fields, "rule", decision.rule);
@@ -72,7 +72,7 @@ export async function evidenceOf(decision: Decision, keyring: Keyring): Promise<
   return fields;
 }
 
-export function sourceEvidence(event: SourceEvent): Evidence {
+export function sourceEventFields(event: SourceEvent): EventFields {
   return {
     ts: String(event.at),
     kind: "source",
