@@ -450,7 +450,7 @@ async function mirrored(dir: string, ledger: DrillLedger): Promise<boolean> {
   for (const minute of minutes) {
     const response = await fetch(devFile.redis.url, {
       method: "POST",
-      headers: { authorization: `Bearer ${devFile.redis.token}` },
+      headers: { authorization: `Bearer ${devFile.redis.token}`, "content-type": "application/json" },
       body: JSON.stringify(["HVALS", `${prefix}counts:${minute}`]),
     });
     const body = (await response.json()) as { result?: string[] };
