@@ -53,27 +53,51 @@ export type NormalizeResult =
 export type RequestFault = PathFault | "internal-header" | "internal-query" | "host-invalid";
 
 /**
- * Request headers that only Next.js (between its own router and render workers) or Vercel's routing
- * layer (after middleware) ever set, read from Next.js 13-16's routing code. No browser, no Next.js
- * client and no Vercel proxy sends them to middleware, so a request carrying one is an attack:
- * `x-middleware-subrequest` skips middleware on vulnerable versions (CVE-2025-29927), and the others
- * steer internal routing (which page renders, which rewrite applies, which cookies are set).
- * Every `x-middleware-*` name is refused except `x-middleware-prefetch`, which the Pages Router
- * client sends on its own data prefetches; every `x-invoke-*` name is refused too.
- * Deliberately not here: `rsc`, `next-router-*`, `next-action`, `next-url`, `x-nextjs-data`,
- * `purpose` (Next's client sends them), `x-prerender-revalidate*` (on-demand revalidation requests
- * arrive through middleware and carry the preview id Next checks itself), and `x-vercel-*`,
- * `x-forwarded-*`, `x-real-ip` (Vercel's proxy sets them on every request).
+ * Request headers that only Next.js (between its own router and render workers, or from
+ * middleware's answer to its router) or Vercel's routing layer (after middleware) ever set, by their
+ * exact names as Next.js 13-16's routing code reads them. No browser, no Next.js client and no
+ * Vercel proxy sends them to middleware, so a request carrying one is an attack. Matched exactly:
+ * a name that merely resembles one (`x-middleware-version`, `x-invoke-method`, an app's own
+ * `x-middleware-timing`) is read by no Next.js version and passes.
+ * Deliberately not here: `x-middleware-prefetch` (the Pages Router client sends it on data
+ * prefetches), `rsc`, `next-router-*`, `next-action`, `next-url`, `x-nextjs-data`, `purpose` (Next's
+ * client sends them), `x-prerender-revalidate*` (on-demand revalidation requests arrive through
+ * middleware and carry the preview id Next checks itself), `next-resume` (Next 16 strips it from
+ * outside requests itself), and `x-vercel-*`, `x-forwarded-*`, `x-real-ip` (Vercel's proxy sets
+ * them on every request).
  */
 export const INTERNAL_HEADERS: readonly string[] = [
+  // Skips middleware on 11.1.4-15.2.2 (CVE-2025-29927); 15.2.3+ also compare the id.
+  "x-middleware-subrequest",
+  "x-middleware-subrequest-id",
+  // Middleware's answer to the router (13-16): which rewrite, redirect, cookies and headers apply.
+  "x-middleware-rewrite",
+  "x-middleware-redirect",
+  "x-middleware-next",
+  "x-middleware-set-cookie",
+  "x-middleware-skip",
+  "x-middleware-override-headers",
+  "x-middleware-refresh",
+  "x-middleware-cache",
+  // The router server's call into a render worker (13.4-14).
+  "x-middleware-invoke",
+  "x-invoke-path",
+  "x-invoke-query",
+  "x-invoke-status",
+  "x-invoke-error",
+  "x-invoke-output",
+  // Set by Vercel's routing after middleware, or between Next's router and a worker.
   "x-matched-path",
   "x-now-route-matches",
   "x-action-forwarded",
   "x-next-resume-state-length",
 ];
-const INTERNAL_HEADER_PREFIXES = ["x-middleware-", "x-invoke-"] as const;
-/** Sent by Next.js's own client (Pages Router data prefetch): never refused. */
-export const CLIENT_SENT_NEXT_HEADERS: readonly string[] = ["x-middleware-prefetch", "x-nextjs-data"];
+/**
+ * The one family Next.js reads by prefix: `x-middleware-request-<name>` carries each request header
+ * middleware overrides (`NextResponse.next({ request: { headers } })`), listed by
+ * `x-middleware-override-headers`.
+ */
+export const INTERNAL_HEADER_PREFIXES: readonly string[] = ["x-middleware-request-"];
 
 /**
  * Query keys Next.js's router adds internally for dynamic route values and interception routes
@@ -86,7 +110,6 @@ export const CLIENT_SENT_NEXT_HEADERS: readonly string[] = ["x-middleware-prefet
 const INTERNAL_QUERY = /^(nxtP|nxtI|__next)/;
 
 const INTERNAL = new Set(INTERNAL_HEADERS);
-const CLIENT_SENT = new Set(CLIENT_SENT_NEXT_HEADERS);
 /** `[method]`, frozen and shared, for the methods requests mostly use. */
 const PLAIN_METHODS = new Map(
   ["GET", "POST", "PUT", "PATCH", "DELETE"].map((method) => [method, Object.freeze([method])] as const),
@@ -97,8 +120,9 @@ const REQUEST_ID = /^[\w:.-]{1,128}$/;
 /** RFC 9110 §7.2 Host: a reg-name or IPv4 (letters, digits, `-`, `.`, `_`) or a bracketed IPv6, then an optional port. */
 const HOST_SYNTAX = /^(?:[a-z0-9._~-]{1,253}|\[[0-9a-f:.]{2,45}\])(?::\d{0,5})?$/i;
 
+/** `name` is lower-case (Headers iteration yields it so). */
 function isInternalHeader(name: string): boolean {
-  if (!MECHANISMS.internalHeaders || CLIENT_SENT.has(name)) return false;
+  if (!MECHANISMS.internalHeaders) return false;
   if (INTERNAL.has(name)) return true;
   for (const prefix of INTERNAL_HEADER_PREFIXES) if (name.startsWith(prefix)) return true;
   return false;

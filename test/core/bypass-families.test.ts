@@ -3,7 +3,7 @@
  * failed before its fix; the attack corpus (test/corpus) proves the same through `containment dev`.
  */
 import { describe, expect, it } from "vitest";
-import { normalizeRequest } from "../../src/core/request.js";
+import { INTERNAL_HEADER_PREFIXES, INTERNAL_HEADERS, normalizeRequest } from "../../src/core/request.js";
 import { createContainment } from "../../src/engine/firewall.js";
 import { mintHs } from "../support/jwt.js";
 
@@ -125,6 +125,33 @@ describe("family 4: Next.js internal headers and query keys", () => {
     ["x-prerender-revalidate", "abc"],
   ])("passes %s, which Next's client or Vercel's proxy sends", async (name, value) => {
     expect(await status("/anything", { headers: { [name]: value } })).toBe(200);
+  });
+
+  it.each([...INTERNAL_HEADERS, ...INTERNAL_HEADER_PREFIXES.map((prefix) => `${prefix}cookie`)])(
+    "refuses %s, a name Next.js reads, in any case",
+    async (name) => {
+      expect(await status("/anything", { headers: { [name.toUpperCase()]: "1" } })).toBe(400);
+    },
+  );
+
+  // Names no Next.js version reads: refusing them would block benign traffic (an app's own headers,
+  // a monitoring agent's). Matching by prefix refused every one of these.
+  it.each([
+    "x-middleware",
+    "x-middleware-version",
+    "x-middleware-timing",
+    "x-middleware-subrequests",
+    "x-middleware-requests",
+    "x-middleware-request",
+    "x-middleware-prefetch",
+    "x-invoke",
+    "x-invoke-method",
+    "x-invoke-id",
+    "x-invoke-path-hint",
+    "x-matched-paths",
+    "x-now-route",
+  ])("passes %s, which resembles an internal name but is none", async (name) => {
+    expect(await status("/anything", { headers: { [name]: "1" } })).toBe(200);
   });
 
   it("refuses Next's route-parameter and interception query keys, encoded or not", async () => {
