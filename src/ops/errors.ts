@@ -29,9 +29,17 @@ export const EXIT = {
   declined: 6,
   /** The change conflicts with the item as it is now (lifted meanwhile, exists already): nothing was changed. */
   conflict: 7,
-  /** `audit verify` (or `evidence verify`, `report`) found a broken chain, a bad signature or an anchor that disagrees. */
+  /**
+   * `audit verify` (or `evidence verify`, `report`, `audit anchor`) found a broken chain, a bad
+   * signature, an anchor that disagrees, is malformed or is missing (without `--allow-unanchored`),
+   * or more entries after the anchor than one change leaves (review them, then `audit anchor`).
+   */
   tampered: 8,
-  /** The change stands but its audit entries went to the local journal (Redis unreachable): run `containment audit sync`. */
+  /**
+   * The change stands but its audit entries went to the local journal (Redis unreachable): run
+   * `containment audit sync`. From `audit verify`: the chain verifies, but entries wait in this
+   * machine's journal.
+   */
   journaled: 9,
 } as const;
 

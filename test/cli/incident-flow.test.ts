@@ -99,7 +99,7 @@ describe("the incident flow through the CLI, the Vercel API stand-in, a real Red
     ]);
     expect(records[0]?.entry.actor).toEqual({ source: "vercel", id: "user_local", name: "local-responder" });
     const anchor = await readAnchor(api());
-    expect(anchor?.seq).toBe(4);
+    expect(anchor).toMatchObject({ seq: 4 });
     expect(await verifyAudit(records, { anchor })).toMatchObject({ ok: true, count: 4, unanchored: 0 });
     const verify = await cli(["audit", "verify", "--json"]);
     expect(verify.code).toBe(0);

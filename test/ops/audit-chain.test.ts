@@ -29,6 +29,8 @@ beforeEach(() => {
 });
 
 const actor = { source: "vercel" as const, id: "user_1", name: "alice" };
+/** These tests check the links; the anchor's part is in test/ops/audit-anchor.test.ts. */
+const LINKS_ONLY = { allowUnanchored: true };
 function draft(i: number, extra: Partial<AuditDraft> = {}): AuditDraft {
   return {
     actor,
@@ -57,7 +59,7 @@ describe("the audit chain on a real Redis", () => {
     const records = await readAudit(context);
     expect(records.map((r) => r.entry.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     expect(new Set(records.map((r) => r.entry.reason)).size).toBe(20);
-    const verdict = await verifyAudit(records);
+    const verdict = await verifyAudit(records, LINKS_ONLY);
     expect(verdict).toMatchObject({ ok: true, count: 20 });
     expect(await redis.io.get(auditKeys(prefix).head)).toBe(verdict.head);
     // Redis's own clock is recorded beside the client's.
@@ -106,13 +108,13 @@ describe("the audit chain on a real Redis", () => {
 
     const altered = structuredClone(records);
     (altered[2] as AuditRecord).entry.reason = "nothing to see";
-    expect((await verifyAudit(altered)).firstBreak?.reason).toMatch(/entry 3 .* altered/);
+    expect((await verifyAudit(altered, LINKS_ONLY)).firstBreak?.reason).toMatch(/entry 3 .* altered/);
 
     const reordered = [records[0], records[2], records[1], records[3], records[4]] as AuditRecord[];
-    expect((await verifyAudit(reordered)).firstBreak?.reason).toMatch(/entry 2 .*seq 3/);
+    expect((await verifyAudit(reordered, LINKS_ONLY)).firstBreak?.reason).toMatch(/entry 2 .*seq 3/);
 
     await redis.io.xdel(auditKeys(prefix).stream, (records[1] as AuditRecord).id);
-    const afterDelete = await verifyAudit(await readAudit(context));
+    const afterDelete = await verifyAudit(await readAudit(context), LINKS_ONLY);
     expect(afterDelete.ok).toBe(false);
     expect(afterDelete.firstBreak?.index).toBe(1);
   });
@@ -129,7 +131,7 @@ describe("the audit chain on a real Redis", () => {
     await redis.io.xdel(keys.stream, last.id);
     await redis.io.set(keys.head, `3:${(records[2] as AuditRecord).hash}`);
     const truncated = await readAudit(context);
-    expect((await verifyAudit(truncated)).ok).toBe(true);
+    expect((await verifyAudit(truncated, LINKS_ONLY)).ok).toBe(true);
     const verdict = await verifyAudit(truncated, { anchor });
     expect(verdict.ok).toBe(false);
     expect(verdict.firstBreak?.reason).toMatch(/truncated/);
@@ -139,7 +141,7 @@ describe("the audit chain on a real Redis", () => {
     forged.entry.reason = "forged";
     const { hashEntry } = await import("../../src/ops/audit/index.js");
     forged.hash = await hashEntry(forged.entry);
-    expect((await verifyAudit(rewritten)).ok).toBe(true);
+    expect((await verifyAudit(rewritten, LINKS_ONLY)).ok).toBe(true);
     expect((await verifyAudit(rewritten, { anchor })).firstBreak?.reason).toMatch(/rewritten/);
   });
 
@@ -149,19 +151,21 @@ describe("the audit chain on a real Redis", () => {
     const signed = ctx({ signer: await createSigner(ours.privateJwk) });
     await appendAudit(signed, draft(0));
     await appendAudit(signed, draft(1));
-    expect(await verifyAudit(await readAudit(signed), { keys: ours.publicJwks })).toMatchObject({
+    expect(
+      await verifyAudit(await readAudit(signed), { ...LINKS_ONLY, keys: ours.publicJwks }),
+    ).toMatchObject({
       ok: true,
       signed: 2,
     });
 
     await appendAudit(ctx(), draft(2));
-    const unsigned = await verifyAudit(await readAudit(signed), { keys: ours.publicJwks });
+    const unsigned = await verifyAudit(await readAudit(signed), { ...LINKS_ONLY, keys: ours.publicJwks });
     expect(unsigned.firstBreak?.reason).toMatch(/entry 3 .* not signed/);
 
     prefix = `t${++n}:`;
     const wrong = ctx({ signer: await createSigner({ ...theirs.privateJwk, kid: "alice" }) });
     await appendAudit(wrong, draft(0));
-    const forged = await verifyAudit(await readAudit(wrong), { keys: ours.publicJwks });
+    const forged = await verifyAudit(await readAudit(wrong), { ...LINKS_ONLY, keys: ours.publicJwks });
     expect(forged.firstBreak?.reason).toMatch(/no given key verifies/);
   });
 
@@ -196,6 +200,6 @@ describe("the audit chain on a real Redis", () => {
       ["step 2", true],
     ]);
     expect((records[0] as AuditRecord).entry.ts).toBe("2026-12-01T10:00:00.000Z");
-    expect((await verifyAudit(records)).ok).toBe(true);
+    expect((await verifyAudit(records, LINKS_ONLY)).ok).toBe(true);
   });
 });

@@ -1,16 +1,21 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { Command } from "commander";
+import { applyReanchor, planReanchor } from "../../ops/actions/reanchor.js";
 import {
   type AuditRecord,
   generateSigningKey,
+  isAnchor,
   type KeySet,
   readAnchor,
   readAudit,
+  readForVerify,
   syncJournal,
+  type TailEntry,
   verifyAudit,
 } from "../../ops/audit/index.js";
 import { EXIT, OpsError, usageError } from "../../ops/errors.js";
 import { action, emit, withOpsOptions } from "../ops.js";
+import { confirm } from "../prompt.js";
 
 function readJsonl(file: string): AuditRecord[] {
   let text: string;
@@ -88,32 +93,128 @@ function exportCommand(): Command {
   );
 }
 
+function tailLine(entry: TailEntry): string {
+  return `  #${entry.seq} ${entry.ts} ${entry.phase} ${entry.action} ${entry.key ?? ""} by ${entry.actor}${entry.outcome ? ` ${entry.outcome}` : ""}`;
+}
+
 function verifyCommand(): Command {
   const command = new Command("verify")
     .description(
-      "check the chain: hashes, links, sequence, the Edge Config anchor, and signatures with --keys",
+      "check the chain: hashes, links, sequence, the Edge Config anchor and what follows it, and signatures with --keys",
     )
     .option("--file <file>", "verify an export instead of the live chain")
     .option("--keys <file>", "JWKS of the responders' public keys: every entry must be signed by one")
-    .addHelpText("after", "\nExample:\n  $ containment audit verify --keys responders.jwks.json");
+    .option(
+      "--allow-unanchored",
+      "pass a chain that has no Edge Config anchor (checks hashes, links and signatures alone)",
+    )
+    .addHelpText(
+      "after",
+      "\nExits 0 when the chain verifies, 9 when it does but entries wait in this machine's journal\n(run `containment audit sync`), 8 when it does not.\n\nExample:\n  $ containment audit verify --keys responders.jwks.json",
+    );
   return withOpsOptions(command).action(
     action(async ({ ctx }, flags) => {
-      const opts = command.opts() as { file?: string; keys?: string };
-      const records = opts.file === undefined ? await readAudit(ctx.audit) : readJsonl(opts.file);
-      const anchor = await readAnchor(ctx.api).catch((error: unknown) => {
-        if (opts.file !== undefined) return undefined;
-        throw error;
+      const opts = command.opts() as { file?: string; keys?: string; allowUnanchored?: boolean };
+      let records: AuditRecord[];
+      let anchor: Awaited<ReturnType<typeof readForVerify>>["anchor"];
+      if (opts.file === undefined) ({ records, anchor } = await readForVerify(ctx.audit, ctx.api));
+      else {
+        records = readJsonl(opts.file);
+        anchor = await readAnchor(ctx.api).catch(() => undefined);
+      }
+      const result = await verifyAudit(records, {
+        anchor,
+        keys: readKeys(opts.keys),
+        allowUnanchored: opts.allowUnanchored === true,
       });
-      const result = await verifyAudit(records, { anchor, keys: readKeys(opts.keys) });
-      const human = result.ok
-        ? [
-            `ok: ${result.count} entries, head ${result.head || "(empty)"}${anchor ? `, anchored at #${anchor.seq}${result.unanchored ? ` (${result.unanchored} after it)` : ""}` : ", no anchor in Edge Config"}${result.signed !== undefined ? `, ${result.signed} signed` : ""}`,
-          ]
-        : [`BROKEN: ${result.firstBreak?.reason}`];
-      emit(flags, { ...result, ok: result.ok, anchor: anchor ?? null }, human);
+      const pending = opts.file === undefined ? ((await ctx.audit.journal?.list()) ?? []) : [];
+      const status = !result.ok ? "broken" : pending.length > 0 ? "journaled" : "verified";
+      const where = isAnchor(anchor)
+        ? `, anchored at #${anchor.seq}${result.unanchored ? ` (${result.unanchored} after it: within one change)` : ""}`
+        : ", not anchored (--allow-unanchored)";
+      const signatures =
+        result.signed !== undefined
+          ? `, ${result.signed} signed`
+          : result.carrySignature > 0
+            ? `, ${result.carrySignature} carry signatures not checked (give --keys)`
+            : ", unsigned";
+      const human =
+        status === "broken"
+          ? [`BROKEN: ${result.firstBreak?.reason}`, ...result.tail.map(tailLine)]
+          : [
+              `${status === "verified" ? "verified" : "verified in Redis"}: ${result.count} entries, head ${result.head || "(empty)"}${result.count === 0 ? "" : where}${signatures}`,
+              ...result.tail.map(tailLine),
+              ...(status === "journaled"
+                ? [
+                    `JOURNALED, NOT SYNCED: ${pending.length} entries wait in ${ctx.audit.journal?.location}: run \`containment audit sync\``,
+                  ]
+                : []),
+            ];
+      emit(
+        flags,
+        {
+          ...result,
+          ok: result.ok,
+          status,
+          anchorState: result.anchor,
+          journaled: pending.length,
+          anchor: anchor === undefined ? null : anchor,
+        },
+        human,
+      );
       if (!result.ok && !flags.json)
         console.error(`edge-containment: the audit trail does not verify: ${result.firstBreak?.reason}`);
-      return result.ok ? 0 : EXIT.tampered;
+      return status === "broken" ? EXIT.tampered : status === "journaled" ? EXIT.journaled : EXIT.ok;
+    }),
+  );
+}
+
+function anchorCommand(): Command {
+  const command = new Command("anchor")
+    .description(
+      "move the Edge Config anchor to the chain's head after you reviewed the entries after it (audited)",
+    )
+    .option("--keys <file>", "JWKS of the responders' public keys: every entry must be signed by one")
+    .option("--reason <text>", "why (recorded in the audit trail)")
+    .option("-y, --yes", "do not ask for confirmation")
+    .addHelpText(
+      "after",
+      '\nRun it when `audit verify` says more entries follow the anchor than one change leaves, and\n`audit log` shows they are legitimate. A chain that does not verify otherwise is not re-anchored.\n\nExample:\n  $ containment audit anchor --reason "anchor write failed during INC-2041" --yes',
+    );
+  return withOpsOptions(command).action(
+    action(async ({ ctx }, flags) => {
+      const opts = command.opts() as { keys?: string; reason?: string; yes?: boolean };
+      const plan = await planReanchor(ctx, readKeys(opts.keys));
+      if (plan.broken !== undefined) {
+        emit(flags, { ok: false, status: "broken", reason: plan.broken }, [`BROKEN: ${plan.broken}`]);
+        if (!flags.json)
+          console.error(
+            `edge-containment: the chain does not verify, so it is not re-anchored: ${plan.broken}`,
+          );
+        return EXIT.tampered;
+      }
+      if (plan.tail.length === 0) {
+        emit(flags, { anchoredAt: plan.head.seq, reviewed: 0 }, [
+          `the anchor already names the head #${plan.head.seq}: nothing to do`,
+        ]);
+        return 0;
+      }
+      if (!flags.json) {
+        const from = isAnchor(plan.anchor)
+          ? `#${plan.anchor.seq}`
+          : plan.anchor === null || plan.anchor === undefined
+            ? "(none)"
+            : "(malformed)";
+        console.error(`anchor ${from} → #${plan.head.seq}; the new anchor vouches for:`);
+        for (const entry of plan.tail) console.error(tailLine(entry));
+      }
+      await confirm(`anchor the ${plan.tail.length} entries above?`, { yes: opts.yes ?? flags.yes });
+      const result = await applyReanchor(ctx, plan, opts.reason ?? null);
+      for (const line of result.warnings) console.error(line);
+      emit(flags, { ...result }, [
+        `anchored at #${result.anchoredAt} after review of ${result.reviewed} entries`,
+      ]);
+      return 0;
     }),
   );
 }
@@ -168,6 +269,7 @@ export function auditCommand(): Command {
     .addCommand(logCommand())
     .addCommand(exportCommand())
     .addCommand(verifyCommand())
+    .addCommand(anchorCommand())
     .addCommand(syncCommand())
     .addCommand(keygenCommand());
 }

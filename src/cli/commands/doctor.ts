@@ -67,6 +67,10 @@ export function doctorCommand(): Command {
         "audit anchor",
         async () => {
           const anchor = await readAnchor(ctx.api);
+          if (anchor !== null && "malformed" in anchor)
+            throw new Error(
+              "containment_audit_head holds no chain head: run `containment audit verify`, then `containment audit anchor`",
+            );
           return anchor
             ? `containment_audit_head at #${anchor.seq}`
             : "none yet (written with the first change)";

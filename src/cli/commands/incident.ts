@@ -7,7 +7,7 @@ import { Command, Option } from "commander";
 import { parseDuration } from "../../core/duration.js";
 import { errorText } from "../../core/errors.js";
 import type { Json } from "../../model/json.js";
-import { appendAudit } from "../../ops/audit/index.js";
+import { type AppendResult, appendAudit } from "../../ops/audit/index.js";
 import { usageError } from "../../ops/errors.js";
 import { closeIncident, listIncidents, type OpenIncidentInput, openIncident } from "../../ops/incidents.js";
 import {
@@ -83,15 +83,21 @@ async function audited<T>(
     key: `incident:${draft.incident}`,
     before: null,
   };
-  await appendAudit(ctx.audit, { ...base, phase: "intent" });
+  const anchorWarning = (appended: AppendResult) => {
+    if (appended.anchorError !== undefined)
+      ctx.warn(`warning: the audit anchor was not moved (${appended.anchorError})`);
+  };
+  anchorWarning(await appendAudit(ctx.audit, { ...base, phase: "intent" }));
   try {
     const result = await change();
-    await appendAudit(ctx.audit, {
-      ...base,
-      phase: "result",
-      outcome: "ok",
-      after: JSON.parse(JSON.stringify(result)) as Json,
-    });
+    anchorWarning(
+      await appendAudit(ctx.audit, {
+        ...base,
+        phase: "result",
+        outcome: "ok",
+        after: JSON.parse(JSON.stringify(result)) as Json,
+      }),
+    );
     return result;
   } catch (error) {
     await appendAudit(ctx.audit, {

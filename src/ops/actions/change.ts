@@ -12,7 +12,7 @@ import type { Json } from "../../model/json.js";
 import {
   type AppendResult,
   type AuditAction,
-  anchorOperation,
+  anchorMove,
   appendAudit,
   canonicalJson,
 } from "../audit/index.js";
@@ -77,19 +77,30 @@ function noteJournal(ctx: OpsContext, result: AppendResult, warnings: string[], 
     warnings.push(`warning: the audit anchor was not moved (${result.anchorError})`);
 }
 
-/** Sends the PATCH; on a conflict caused only by the anchor moving meanwhile, retries with a fresh anchor. */
+/**
+ * Sends the PATCH; on a conflict caused only by the anchor moving meanwhile, retries with a fresh
+ * anchor. When the anchor may not move (entries this change did not write lie before its intent,
+ * or the anchor is malformed) the change is still made, without the anchor, and a warning says why.
+ */
 async function patchWithAnchor(
   ctx: OpsContext,
   change: Change,
   op: PatchOperation,
   intent: AppendResult,
+  warnings: string[],
 ): Promise<void> {
   let anchorCurrent = change.anchorCurrent;
+  let warned = false;
   for (let attempt = 0; attempt < 3; attempt++) {
-    const anchorOp =
+    const move =
       intent.record === undefined
-        ? undefined
-        : anchorOperation(anchorCurrent, intent.record.entry.seq, intent.record.hash);
+        ? {}
+        : anchorMove(anchorCurrent, intent.record.entry.seq, intent.record.hash);
+    if (move.refused !== undefined && !warned) {
+      warned = true;
+      warnings.push(`warning: the audit anchor was not moved: ${move.refused}`);
+    }
+    const anchorOp = move.op;
     try {
       await ctx.api.patch(anchorOp === undefined ? [op] : [op, anchorOp]);
       return;
@@ -131,7 +142,7 @@ export async function applyChange(ctx: OpsContext, change: Change): Promise<Chan
   noteJournal(ctx, intent, warnings, "intent");
   const op = operationFor(change);
   try {
-    await patchWithAnchor(ctx, change, op, intent);
+    await patchWithAnchor(ctx, change, op, intent, warnings);
   } catch (error) {
     const timedOut = isOpsError(error) && error.details.timedOut === true;
     if (!(timedOut && (await appliedAnyway(ctx, change)))) {

@@ -72,11 +72,14 @@ export async function releaseQuarantine(
     outcome: removed ? "ok" : "failed",
     detail: removed ? "released" : "already gone",
   });
-  for (const entry of [intent, result])
+  for (const entry of [intent, result]) {
     if (entry.journaled)
       warnings.push(
         `AUDIT NOT IN REDIS: journaled in ${ctx.audit.journal?.location} (${entry.error}); run containment audit sync`,
       );
+    if (entry.anchorError !== undefined)
+      warnings.push(`warning: the audit anchor was not moved (${entry.anchorError})`);
+  }
   await ctx.notify({
     kind: "change",
     action: "quarantine-release",

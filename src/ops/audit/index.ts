@@ -6,6 +6,7 @@
  *   verifyAudit(records, {anchor?, keys?})
  *   syncJournal(ctx)          chain journaled entries (their original times kept, marked journaled)
  *   readAnchor(api) / writeAnchor(api, head)   the Edge Config item `containment_audit_head`
+ *   readForVerify(ctx, api)   the chain and the anchor, read so that one cannot run ahead of the other
  */
 import { withDeadline } from "../../core/deadline.js";
 import { errorText } from "../../core/errors.js";
@@ -17,6 +18,7 @@ import { chainEntry, type ReadFilter, readChain } from "./chain.js";
 import { type AuditDraft, type AuditRecord, parseHead } from "./entry.js";
 import type { Journal } from "./journal.js";
 import type { Signer } from "./sign.js";
+import { ANCHOR_ALLOWANCE, type MalformedAnchor } from "./verify.js";
 
 export { canonicalJson } from "./canonical.js";
 export { auditKeys, type ReadFilter } from "./chain.js";
@@ -24,7 +26,16 @@ export type { AuditAction, AuditActor, AuditDraft, AuditEntry, AuditRecord } fro
 export { hashEntry, headString, parseHead } from "./entry.js";
 export { type Journal, type JournaledDraft, memoryJournal } from "./journal.js";
 export { createSigner, generateSigningKey, type KeySet, type Signer } from "./sign.js";
-export { type ChainBreak, type VerifyOptions, type VerifyResult, verifyAudit } from "./verify.js";
+export {
+  ANCHOR_ALLOWANCE,
+  type ChainBreak,
+  type MalformedAnchor,
+  type TailEntry,
+  tailProblem,
+  type VerifyOptions,
+  type VerifyResult,
+  verifyAudit,
+} from "./verify.js";
 
 export interface AuditContext {
   /** Absent: every entry is journaled (and the caller says so). */
@@ -149,7 +160,8 @@ export async function syncJournal(ctx: AuditContext): Promise<SyncResult> {
   } finally {
     await ctx.journal.remove(done);
   }
-  if (last !== undefined && ctx.api !== undefined) await writeAnchor(ctx.api, last.entry.seq, last.hash);
+  if (last !== undefined && ctx.api !== undefined)
+    await writeAnchor(ctx.api, last.entry.seq, last.hash, { own: synced });
   return { synced, skipped: done.size - synced, remaining: pending.length - done.size };
 }
 
@@ -160,41 +172,125 @@ export interface Anchor {
 }
 
 function anchorValue(value: Json | undefined): Anchor | undefined {
+  if (typeof value === "string") {
+    const head = parseHead(value);
+    return head === undefined ? undefined : { ...head, at: "" };
+  }
   if (value === null || typeof value !== "object" || Array.isArray(value)) return undefined;
   const head = parseHead(`${String(value.seq)}:${String(value.hash)}`);
   return head === undefined ? undefined : { ...head, at: String(value.at ?? "") };
 }
 
-export async function readAnchor(api: VercelApi): Promise<Anchor | undefined> {
-  return anchorValue((await api.item(AUDIT_ANCHOR_ITEM))?.value);
+/** The anchor item as stored: the anchor, `null` when there is none, `{malformed}` when it holds no chain head. */
+export function anchorOf(value: Json | undefined): Anchor | MalformedAnchor | null {
+  if (value === undefined) return null;
+  return anchorValue(value) ?? { malformed: value };
 }
 
-/** The PATCH operation that moves the anchor to `seq:hash`, given the anchor item as read. */
+/** The Edge Config anchor: `null` when the item is absent, `{malformed}` when it is not a chain head. */
+export async function readAnchor(api: VercelApi): Promise<Anchor | MalformedAnchor | null> {
+  return anchorOf((await api.item(AUDIT_ANCHOR_ITEM))?.value);
+}
+
+export function isAnchor(value: Anchor | MalformedAnchor | null | undefined): value is Anchor {
+  return value !== null && value !== undefined && !("malformed" in value);
+}
+
+/** Where the anchor goes: the PATCH operation, or why it stays where it is. */
+export type AnchorMove =
+  | { op: PatchOperation; refused?: undefined }
+  | { op?: undefined; refused?: undefined }
+  | { op?: undefined; refused: string };
+
+export interface AnchorMoveOptions {
+  /** How many of the entries up to the new head this writer appended itself (default 1). */
+  own?: number;
+  /** Move it whatever lies between (`audit anchor`, after a person reviewed the entries). */
+  reviewed?: boolean;
+  at?: string;
+}
+
+/**
+ * The move of the anchor to `seq:hash`, given the anchor item as read. Never back (a slower
+ * responder's older head is skipped), never over a malformed anchor, and never over more entries
+ * the writer did not append than one change in flight leaves besides its own (ANCHOR_ALLOWANCE - 1):
+ * an anchor vouches for everything before it, so entries someone else appended to the stream wait
+ * for a person to review them (`containment audit anchor`) instead of being covered by the next change.
+ */
+export function anchorMove(
+  current: Json | undefined,
+  seq: number,
+  hash: string,
+  options: AnchorMoveOptions = {},
+): AnchorMove {
+  const existing = anchorOf(current);
+  const value = { seq, hash, at: options.at ?? new Date().toISOString() };
+  const op: PatchOperation =
+    current === undefined
+      ? { operation: "create", key: AUDIT_ANCHOR_ITEM, value }
+      : { operation: "update", key: AUDIT_ANCHOR_ITEM, value };
+  if (options.reviewed === true) return { op };
+  if (existing !== null && "malformed" in existing)
+    return {
+      refused: `${AUDIT_ANCHOR_ITEM} holds no chain head; review the chain, then run \`containment audit anchor --yes\``,
+    };
+  const from = existing?.seq ?? 0;
+  if (from >= seq) return {};
+  const foreign = seq - from - Math.max(1, options.own ?? 1);
+  if (foreign > ANCHOR_ALLOWANCE - 1)
+    return {
+      refused: `${foreign} audit entries between the anchor #${from} and #${seq} were not written by this command: review them with \`containment audit log\`, then run \`containment audit anchor --yes\``,
+    };
+  return { op };
+}
+
+/** The PATCH operation that moves the anchor to `seq:hash` (see anchorMove), or undefined. */
 export function anchorOperation(
   current: Json | undefined,
   seq: number,
   hash: string,
   at = new Date().toISOString(),
 ): PatchOperation | undefined {
-  const existing = anchorValue(current);
-  if (existing !== undefined && existing.seq >= seq) return undefined;
-  const value = { seq, hash, at };
-  return current === undefined
-    ? { operation: "create", key: AUDIT_ANCHOR_ITEM, value }
-    : { operation: "update", key: AUDIT_ANCHOR_ITEM, value };
+  return anchorMove(current, seq, hash, { at }).op;
 }
 
-/** Moves the anchor forward (never back: a slower responder's older head is skipped). */
-export async function writeAnchor(api: VercelApi, seq: number, hash: string): Promise<void> {
+/** Moves the anchor forward (see anchorMove); throws when it may not move. */
+export async function writeAnchor(
+  api: VercelApi,
+  seq: number,
+  hash: string,
+  options: Omit<AnchorMoveOptions, "at"> = {},
+): Promise<void> {
   for (let attempt = 0; attempt < 3; attempt++) {
     const current = await api.item(AUDIT_ANCHOR_ITEM);
-    const op = anchorOperation(current?.value, seq, hash);
-    if (op === undefined) return;
+    const move = anchorMove(current?.value, seq, hash, options);
+    if (move.refused !== undefined) throw new Error(`edge-containment: the anchor stays: ${move.refused}`);
+    if (move.op === undefined) return;
     try {
-      await api.patch([op]);
+      await api.patch([move.op]);
       return;
     } catch (error) {
       if ((error as { code?: string }).code !== "ERR_CONFLICT" || attempt === 2) throw error;
     }
   }
+}
+
+/**
+ * The chain and the anchor for `verifyAudit`. The chain is read first; when the anchor names an
+ * entry past its end, a change landed between the two reads and the chain is read again, so only
+ * a chain that really ends before its anchor reads as truncated. The anchor is `undefined` when
+ * the Vercel API could not be asked.
+ */
+export async function readForVerify(
+  ctx: Pick<AuditContext, "redis" | "prefix">,
+  api: VercelApi | undefined,
+): Promise<{ records: AuditRecord[]; anchor: Anchor | MalformedAnchor | null | undefined }> {
+  let records = await readAudit(ctx);
+  if (api === undefined) return { records, anchor: undefined };
+  let anchor = await readAnchor(api);
+  for (let attempt = 0; attempt < 3 && isAnchor(anchor) && anchor.seq > records.length; attempt++) {
+    records = await readAudit(ctx);
+    anchor = await readAnchor(api);
+  }
+  return { records, anchor };
 }

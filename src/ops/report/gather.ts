@@ -6,7 +6,7 @@
  */
 import { RULES_ITEM } from "../../model/edge-config-items.js";
 import type { ResponderRedis } from "../../model/responder-redis.js";
-import { type AuditRecord, readAnchor, readAudit, verifyAudit } from "../audit/index.js";
+import { type AuditRecord, isAnchor, readAudit, readForVerify, verifyAudit } from "../audit/index.js";
 import type { KeySet } from "../audit/sign.js";
 import type { VercelApi } from "../edge-config-api.js";
 import { readConfirmations, readIncidentQuarantines, snapshotIncident } from "../incident-copies.js";
@@ -175,14 +175,18 @@ export async function gatherReport(
   if (to - from > MAX_MINUTES)
     throw invalid("the report window is longer than 31 days: narrow it with --since/--until");
 
-  const chain = await readAudit({ redis: ctx.redis, prefix: ctx.prefix });
-  let anchor: Awaited<ReturnType<typeof readAnchor>>;
-  try {
-    anchor = ctx.api ? await readAnchor(ctx.api) : undefined;
-  } catch {
-    anchor = undefined;
-  }
-  const verified = await verifyAudit(chain, { anchor, keys: options.keys });
+  const audited = { redis: ctx.redis, prefix: ctx.prefix };
+  // Without the Vercel API the anchor is not asked: the report says so (anchor null) and checks
+  // the links alone. When it answers, a missing or malformed anchor fails like `audit verify`.
+  const { records: chain, anchor } = await readForVerify(audited, ctx.api).catch(async () => ({
+    records: await readAudit(audited),
+    anchor: undefined,
+  }));
+  const verified = await verifyAudit(chain, {
+    anchor,
+    keys: options.keys,
+    allowUnanchored: anchor === undefined,
+  });
   const audit = chain.filter((record) => belongs(record, id, since, until));
   const [{ counts, traffic, top }, events, confirmations, quarantines] = await Promise.all([
     readMinutes(incidents, id, from, to),
@@ -208,7 +212,7 @@ export async function gatherReport(
               reason: verified.firstBreak.reason,
             }
           : undefined,
-        anchor: anchor ? `${anchor.seq}:${anchor.hash}` : null,
+        anchor: isAnchor(anchor) ? `${anchor.seq}:${anchor.hash}` : null,
       },
       counts,
       traffic,
