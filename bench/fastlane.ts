@@ -84,7 +84,8 @@ async function trial(
         REGION: name,
         CONTAINMENT_OPTIONS: JSON.stringify({
           mirror: false,
-          ...(withLane ? { redis: redisUrl, redisPrefix: prefix } : {}),
+          // One audience for every region's stand-in store: the lane entries are for all of them.
+          ...(withLane ? { redis: redisUrl, redisPrefix: prefix, fastLane: { audience: "bench" } } : {}),
         }),
       });
       regions.push({ name, ec, worker });
@@ -93,7 +94,7 @@ async function trial(
     for (const region of regions) await blocked(region, "/warm");
     const client = new Redis({ ...redisUrl, retry: { retries: 0 } });
     const lane: FastLaneContext | undefined = withLane
-      ? { redis: client, prefix, signingKey: keys.privateJwk }
+      ? { redis: client, prefix, audience: "bench", signingKey: keys.privateJwk }
       : undefined;
     const times: number[] = [];
     if (withLane) {

@@ -76,7 +76,13 @@ async function fastLane(
   const jwk = process.env.CONTAINMENT_FASTLANE_PRIVATE_KEY;
   if (redis === undefined || jwk === undefined || jwk === "") return undefined;
   try {
-    return { redis, prefix: config.prefix, signingKey: await fastLaneSigningKey(jwk) };
+    return {
+      redis,
+      prefix: config.prefix,
+      // What the edge checks entries against: its fastLane.audience, else its Edge Config id.
+      audience: config.fastLaneAudience ?? config.edgeConfig.id,
+      signingKey: await fastLaneSigningKey(jwk),
+    };
   } catch (error) {
     throw configError(
       `CONTAINMENT_FASTLANE_PRIVATE_KEY is not a usable key: ${error instanceof Error ? error.message : String(error)}`,

@@ -87,6 +87,12 @@ export interface FastLaneOptions {
    * cannot reach Edge Config verify fast-lane entries. Default: env `CONTAINMENT_FASTLANE_PUBLIC_KEY` (JWK JSON).
    */
   publicKey?: JWK | { keys: JWK[] };
+  /**
+   * The deployment scope lane entries must be signed for (their `aud`): entries for another are
+   * ignored. Default: env `CONTAINMENT_FASTLANE_AUDIENCE`, else the Edge Config id (`ecfg_…`) of the
+   * connection string; the CLI signs for the same (`CONTAINMENT_FASTLANE_AUDIENCE`, else its store id).
+   */
+  audience?: string;
   /** Least time between two reads of the lane; default `refreshMs`. */
   refreshMs?: number;
   /** Deadline of a read; default 500 ms (`DEFAULT_READ_TIMEOUT_MS`). */

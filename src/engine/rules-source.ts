@@ -4,10 +4,11 @@
  */
 import type { JWK } from "jose";
 import { DEFAULT_REDIS_PREFIX, DEFAULT_REFRESH_MS } from "../model/defaults.js";
+import { edgeConfigIdFromConnection } from "../model/edge-config-items.js";
 import type { Services } from "../model/services.js";
 import type { RulesDocument } from "../rules/document.js";
 import { parseDocument } from "../rules/validate.js";
-import { edgeConfigRules } from "../sources/edge-config.js";
+import { type EdgeConfigReader, edgeConfigRules } from "../sources/edge-config.js";
 import { createEdgeConfigReader } from "../sources/edge-config-client.js";
 import { checkSensitive, FALLBACK_MESSAGES, NO_RULES, unavailableDocument } from "../sources/fallback.js";
 import { FASTLANE_HASH, type FastLaneReader, fastLaneKeys, fastLaneReader } from "../sources/fastlane.js";
@@ -47,16 +48,37 @@ function envKeys(text: string | undefined, services: Services): JWK[] {
   }
 }
 
-/** The fast lane is read from the Upstash database that holds quarantines and the mirror. */
-function laneReader(options: RulesSourceOptions, services: Services): FastLaneReader | undefined {
+/**
+ * The fast lane is read from the Upstash database that holds quarantines and the mirror, for this
+ * deployment's audience: `fastLane.audience`, env `CONTAINMENT_FASTLANE_AUDIENCE`, or the Edge
+ * Config id of the connection string. Without one the lane is off (entries could not be told from
+ * another deployment's) and that is reported once.
+ */
+function laneReader(
+  options: RulesSourceOptions,
+  services: Services,
+  edgeConfig: string | EdgeConfigReader,
+): FastLaneReader | undefined {
   if (options.fastLane === false) return undefined;
   const connection = redisConnection(options.redis, services.env);
   if (connection === undefined || isStoreProvider(connection)) return undefined;
+  const lane = options.fastLane ?? {};
+  const audience =
+    lane.audience ??
+    (services.env.CONTAINMENT_FASTLANE_AUDIENCE || undefined) ??
+    (typeof edgeConfig === "string" ? edgeConfigIdFromConnection(edgeConfig) : undefined);
+  if (audience === undefined) {
+    services.report("fastlane-invalid", {
+      message:
+        "the fast lane is off: no audience (set fastLane.audience or CONTAINMENT_FASTLANE_AUDIENCE, or pass Edge Config as a connection string); Edge Config alone enforces",
+    });
+    return undefined;
+  }
   const client = createRedisClient(connection);
   const key = `${options.redisPrefix ?? DEFAULT_REDIS_PREFIX}${FASTLANE_HASH}`;
-  const lane = options.fastLane ?? {};
   return fastLaneReader({
     read: () => client.hgetall<Record<string, unknown>>(key),
+    audience,
     services,
     refreshMs: lane.refreshMs ?? options.refreshMs ?? DEFAULT_REFRESH_MS,
     ...(lane.timeoutMs === undefined ? {} : { timeoutMs: lane.timeoutMs }),
@@ -81,7 +103,7 @@ export function rulesSource(options: RulesSourceOptions, services: Services): Ru
     return staticRules(fallback, services, "fallback");
   }
   const client = typeof connection === "string" ? createEdgeConfigReader(connection) : connection;
-  const reader = laneReader(options, services);
+  const reader = laneReader(options, services, connection);
   const publicKeys = [
     ...(options.fastLane ? fastLaneKeys(options.fastLane.publicKey) : []),
     ...envKeys(services.env.CONTAINMENT_FASTLANE_PUBLIC_KEY, services),

@@ -24,3 +24,17 @@ export function killSwitchItem(id: string): string {
 export function killSwitchIdOf(key: string): string | undefined {
   return key.startsWith(KILL_SWITCH_PREFIX) ? key.slice(KILL_SWITCH_PREFIX.length) : undefined;
 }
+
+/**
+ * The Edge Config id from a connection string: `https://edge-config.vercel.com/ecfg_…?token=…`
+ * (or the local stand-in's `http://127.0.0.1:PORT/ecfg_…?token=…`). The CLI's store id, and the
+ * edge's default fast-lane audience.
+ */
+export function edgeConfigIdFromConnection(connection: string): string | undefined {
+  try {
+    const segment = new URL(connection).pathname.split("/").find((part) => part.startsWith("ecfg_"));
+    return segment;
+  } catch {
+    return undefined;
+  }
+}

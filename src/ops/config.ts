@@ -10,6 +10,7 @@
 import { join, resolve } from "node:path";
 import { redactSecrets } from "../core/redact.js";
 import { DEFAULT_REDIS_PREFIX } from "../model/defaults.js";
+import { edgeConfigIdFromConnection } from "../model/edge-config-items.js";
 import {
   DEV_FILE,
   PROJECT_FILE,
@@ -59,6 +60,11 @@ export interface OpsConfig {
   reportSecret?: string;
   /** Ed25519 private JWK file that signs audit entries (`--sign-key`, `CONTAINMENT_SIGN_KEY`). */
   signKey?: string;
+  /**
+   * `CONTAINMENT_FASTLANE_AUDIENCE`: the deployment scope fast-lane entries are signed for when the
+   * edge is configured with one (`fastLane.audience`); else the Edge Config id.
+   */
+  fastLaneAudience?: string;
   /** Journal for audit entries written while Redis is unreachable. */
   journal: string;
   cwd: string;
@@ -83,19 +89,6 @@ export interface LoadOptions {
   flags?: OpsFlags;
   env?: Readonly<Record<string, string | undefined>>;
   cwd?: string;
-}
-
-/**
- * The Edge Config id from a connection string: `https://edge-config.vercel.com/ecfg_…?token=…`
- * (or the local stand-in's `http://127.0.0.1:PORT/ecfg_…?token=…`).
- */
-export function edgeConfigIdFromConnection(connection: string): string | undefined {
-  try {
-    const segment = new URL(connection).pathname.split("/").find((part) => part.startsWith("ecfg_"));
-    return segment;
-  } catch {
-    return undefined;
-  }
 }
 
 const ID_PATTERN = /^ecfg_[A-Za-z0-9_-]+$/;
@@ -277,6 +270,7 @@ type Common = Pick<
   | "incident"
   | "reportSecret"
   | "signKey"
+  | "fastLaneAudience"
 >;
 
 function common(
@@ -312,6 +306,7 @@ function common(
   if (actor !== undefined) out.actorClaim = actor.slice(0, 200);
   if (project.incident !== undefined) out.incident = project.incident;
   if (env.CONTAINMENT_REPORT_SECRET) out.reportSecret = env.CONTAINMENT_REPORT_SECRET;
+  if (env.CONTAINMENT_FASTLANE_AUDIENCE) out.fastLaneAudience = env.CONTAINMENT_FASTLANE_AUDIENCE;
   const signKey = pick(sources, "signKey", [
     [flags.signKey, "--sign-key"],
     [env.CONTAINMENT_SIGN_KEY, "env CONTAINMENT_SIGN_KEY"],

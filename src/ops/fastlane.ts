@@ -5,6 +5,11 @@
  * propagation (up to ~10 s). `lift` withdraws it. Entries live minutes at most: the lane only
  * bridges propagation; Edge Config stays the record.
  *
+ * Every entry is signed for one audience (the deployment's Edge Config id unless configured), and
+ * `lift` replaces the entry with a signed withdrawal of its version rather than deleting it: an
+ * isolate that read the withdrawal ignores that version until the withdrawal lapses, so the old
+ * signed entry put back into Redis does not block again (src/sources/fastlane.ts).
+ *
  * Keys: `generateFastLaneKeys()` once; the private JWK goes to the responders' secret store
  * (env `CONTAINMENT_FASTLANE_PRIVATE_KEY`), the public JWK to the Edge Config item
  * `containment_fastlane_key` (and optionally the deployment's `fastLane.publicKey` option, so a cold
@@ -40,6 +45,11 @@ export interface FastLaneAuditEntry {
 
 export interface FastLaneContext {
   redis: FastLaneRedis;
+  /**
+   * The deployment scope the entries are signed for (`aud`), which the edge checks: the Edge Config
+   * id (`ecfg_…`) its connection string names, or the `fastLane.audience` it is configured with.
+   */
+  audience: string;
   /** Redis key prefix; default `containment:`. */
   prefix?: string;
   /** The responders' private Ed25519 key (a CryptoKey, or the private JWK). */
@@ -107,14 +117,32 @@ export async function signFastLaneEntry(
   return { ...payload, sig };
 }
 
+function audienceOf(ctx: FastLaneContext): string {
+  if (typeof ctx.audience !== "string" || ctx.audience === "")
+    throw new Error(
+      "edge-containment: a fast-lane entry needs an audience: the deployment's Edge Config id (ecfg_…) or its fastLane.audience",
+    );
+  return ctx.audience;
+}
+
 function hashKey(ctx: FastLaneContext): string {
   return `${ctx.prefix ?? DEFAULT_REDIS_PREFIX}${FASTLANE_HASH}`;
 }
 
+/** HGETALL's answer as a record: a client without automatic deserialization answers `[field, value, …]`. */
+function hashOf(reply: unknown): Record<string, unknown> {
+  if (Array.isArray(reply)) {
+    const out: Record<string, unknown> = {};
+    for (let i = 0; i + 1 < reply.length; i += 2) out[String(reply[i])] = reply[i + 1];
+    return out;
+  }
+  return reply !== null && typeof reply === "object" ? (reply as Record<string, unknown>) : {};
+}
+
 /** Fields whose entry has expired, so the hash does not grow with every flip of an incident. */
-function expiredFields(hash: Record<string, unknown> | null, now: number, keep: string): string[] {
+function expiredFields(hash: Record<string, unknown>, now: number, keep: string): string[] {
   const out: string[] = [];
-  for (const [field, raw] of Object.entries(hash ?? {})) {
+  for (const [field, raw] of Object.entries(hash)) {
     if (field === keep) continue;
     let exp: unknown;
     try {
@@ -149,10 +177,13 @@ export async function publishFastLane(
   const now = (ctx.now ?? Date.now)();
   const version = item.version ?? 0;
   const exp = now + ttlMs;
-  const entry = await signFastLaneEntry({ id: item.id, version, item: { ...item }, exp }, ctx.signingKey);
+  const entry = await signFastLaneEntry(
+    { aud: audienceOf(ctx), id: item.id, version, item: { ...item }, exp },
+    ctx.signingKey,
+  );
   const key = hashKey(ctx);
   const timeoutMs = ctx.timeoutMs ?? 2000;
-  const existing = await withDeadline(ctx.redis.hgetall(key), timeoutMs, "fast lane read");
+  const existing = hashOf(await withDeadline(ctx.redis.hgetall(key), timeoutMs, "fast lane read"));
   await withDeadline(
     ctx.redis.hset(key, { [item.id]: JSON.stringify(entry) }),
     timeoutMs,
@@ -171,15 +202,49 @@ export async function publishFastLane(
   return { id: item.id, version, exp, key, field: item.id };
 }
 
+function entryVersion(raw: unknown): number | undefined {
+  try {
+    const parsed = (typeof raw === "string" ? JSON.parse(raw) : raw) as {
+      version?: unknown;
+      withdrawn?: unknown;
+    };
+    return typeof parsed?.version === "number" && parsed.withdrawn !== true ? parsed.version : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * Removes a switch from the lane (on `lift`). Answers whether an entry was there. The edge drops it
- * within its next read; until Edge Config's delete is visible, Edge Config still blocks, as it should.
+ * Withdraws a switch from the lane (on `lift`): replaces its entry with a signed withdrawal of
+ * `version` (the lifted item's; at least the version the lane held), which lives as long as any
+ * entry may, so the edge ignores that version and older ones even if the entry is put back.
+ * Answers whether an entry was there. The edge drops it within its next read; until Edge Config's
+ * delete is visible, Edge Config still blocks, as it should.
  */
-export async function withdrawFastLane(ctx: FastLaneContext, id: string): Promise<boolean> {
+export async function withdrawFastLane(ctx: FastLaneContext, id: string, version?: number): Promise<boolean> {
   const key = hashKey(ctx);
-  const removed = await withDeadline(ctx.redis.hdel(key, id), ctx.timeoutMs ?? 2000, "fast lane withdraw");
-  const existed = Number(removed) > 0;
+  const timeoutMs = ctx.timeoutMs ?? 2000;
+  const existing = hashOf(await withDeadline(ctx.redis.hgetall(key), timeoutMs, "fast lane read"));
+  const held = entryVersion(existing[id]);
+  const withdrawnVersion = Math.max(version ?? 0, held ?? 0);
+  const exp = (ctx.now ?? Date.now)() + FASTLANE_MAX_TTL_MS;
+  const withdrawal = await signFastLaneEntry(
+    { aud: audienceOf(ctx), id, version: withdrawnVersion, item: null, exp, withdrawn: true },
+    ctx.signingKey,
+  );
+  await withDeadline(
+    ctx.redis.hset(key, { [id]: JSON.stringify(withdrawal) }),
+    timeoutMs,
+    "fast lane withdraw",
+  );
+  await withDeadline(ctx.redis.pexpire(key, FASTLANE_MAX_TTL_MS + 60_000), timeoutMs, "fast lane expiry");
+  const existed = held !== undefined;
   if (existed)
-    await ctx.audit?.({ action: "fastlane-withdraw", key: `${key}:${id}`, before: null, after: null });
+    await ctx.audit?.({
+      action: "fastlane-withdraw",
+      key: `${key}:${id}`,
+      before: null,
+      after: { id, version: withdrawnVersion, exp },
+    });
   return existed;
 }

@@ -104,16 +104,26 @@ function settingsOf(options: EdgeConfigSourceOptions): Settings {
   };
 }
 
-/** Edge Config's switches plus the fast lane's, which only add: a lane entry is dropped once Edge Config holds its version. */
+/** Switch items whose highest version an isolate remembers (a handful per incident). */
+const MAX_SEEN_SWITCHES = 1000;
+
+/**
+ * Edge Config's switches plus the fast lane's, which only add: a lane entry is dropped once Edge
+ * Config holds, or has held, its switch at its version or a later one (`seen`): after a lift the
+ * entry that bridged that version is not enforced again, whoever puts it back into Redis.
+ */
 function composeSwitches(
   held: ReadonlyMap<string, KillSwitchSpec>,
   fast: readonly FastLaneSwitch[],
+  seen: ReadonlyMap<string, number>,
 ): { entries: SwitchEntry[]; fastNames: string[] } {
   const entries = sortedSwitches(held);
   const fastNames: string[] = [];
   for (const lane of fast) {
-    const inEdgeConfig = held.get(killSwitchItem(lane.id));
-    if (inEdgeConfig && switchVersion(inEdgeConfig) >= lane.version) continue;
+    const item = killSwitchItem(lane.id);
+    const inEdgeConfig = held.get(item);
+    const newest = Math.max(inEdgeConfig ? switchVersion(inEdgeConfig) : -1, seen.get(item) ?? -1);
+    if (newest >= lane.version) continue;
     entries.push({ key: `fastlane:${killSwitchItem(lane.id)}`, spec: lane.spec });
     fastNames.push(`${lane.id}@${lane.version}`);
   }
@@ -151,6 +161,8 @@ export function edgeConfigRules(options: EdgeConfigSourceOptions): RulesProvider
   let goodDocument: RulesDocument | undefined;
   let everLoaded = false;
   let goodSwitches = new Map<string, KillSwitchSpec>();
+  /** The highest version Edge Config has held of each switch item, lifted ones included (bounded). */
+  const seenVersions = new Map<string, number>();
   let laneKeys: JWK[] = [];
   let reportedInvalid: string | undefined;
   /** Whether Edge Config ever answered: until then the fallback is the `unavailable` document. */
@@ -162,6 +174,7 @@ export function edgeConfigRules(options: EdgeConfigSourceOptions): RulesProvider
     const { entries, fastNames } = composeSwitches(
       goodSwitches,
       fastLane?.reader.switches(services.now()) ?? [],
+      seenVersions,
     );
     const next = compileRuleset(
       document ?? (answered ? options.fallback : (options.unavailable ?? options.fallback)),
@@ -210,6 +223,13 @@ export function edgeConfigRules(options: EdgeConfigSourceOptions): RulesProvider
     }
     const switches = readSwitches(items, goodSwitches);
     goodSwitches = switches.switches;
+    for (const [item, spec] of goodSwitches) {
+      const version = Math.max(switchVersion(spec), seenVersions.get(item) ?? -1);
+      seenVersions.delete(item);
+      seenVersions.set(item, version);
+      if (seenVersions.size > MAX_SEEN_SWITCHES)
+        seenVersions.delete(seenVersions.keys().next().value as string);
+    }
     if (items[FASTLANE_KEY_ITEM] !== undefined) laneKeys = fastLaneKeys(items[FASTLANE_KEY_ITEM]);
     const issues = read.kind === "invalid" ? [...read.issues, ...switches.issues] : switches.issues;
     const candidate = read.kind === "valid" ? read.document : goodDocument;

@@ -7,8 +7,15 @@
  *
  * Each isolate reads the hash in the background (`waitUntil`), at most every `refreshMs`, never on
  * the hot path. The lane only adds blocks: the rules source adds its switches beside Edge Config's
- * (it never replaces or removes one), and drops an entry once Edge Config holds that switch at the
- * same or a later version, or once it expires.
+ * (it never replaces or removes one), and drops an entry once Edge Config holds (or has held) that
+ * switch at the same or a later version, or once it expires.
+ *
+ * Every signed payload names its audience (`aud`: the deployment's Edge Config id, or a configured
+ * scope), and an isolate ignores entries for another, so deployments sharing a key and a Redis
+ * cannot enforce each other's. `lift` replaces an entry with a signed withdrawal of its version;
+ * an isolate remembers the highest version withdrawn per switch until the withdrawal expires (it
+ * outlives any entry it withdraws), and ignores an entry not newer than that, so putting the
+ * withdrawn entry back into Redis does not bring the block back.
  */
 // Subpath imports only: the root entry reaches JWE (CompressionStream), which Next's webpack edge build warns about.
 import type { JWK } from "jose";
@@ -24,14 +31,24 @@ import { validateKillSwitchItem } from "../rules/validate.js";
 export const FASTLANE_HASH = "fastlane";
 /** The longest lifetime an entry may claim: the lane bridges Edge Config's propagation, nothing more. */
 export const FASTLANE_MAX_TTL_MS = 5 * 60_000;
+/** Withdrawals an isolate remembers at once. */
+const MAX_WITHDRAWALS = 1000;
 
-/** What is signed: the switch's id, its version (docs/contracts.md) and item, and when it lapses. */
+/**
+ * What is signed: the deployment it is for, the switch's id, its version (docs/contracts.md) and
+ * item, and when it lapses; or, for a withdrawal, `withdrawn` and no item.
+ */
 export interface FastLanePayload {
+  /** The deployment scope: the Edge Config id (`ecfg_…`) unless an audience is configured. */
+  aud: string;
   id: string;
   version: number;
-  item: Record<string, unknown>;
+  /** The kill switch; null in a withdrawal. */
+  item: Record<string, unknown> | null;
   /** Expiry, ms since epoch. */
   exp: number;
+  /** A withdrawal: no entry of this switch at `version` or older is enforced until `exp`. */
+  withdrawn?: true;
 }
 
 /** A Redis hash field's value. `sig` is a compact JWS (EdDSA) whose payload is a FastLanePayload. */
@@ -47,18 +64,34 @@ export interface FastLaneSwitch {
   spec: KillSwitchSpec;
 }
 
+/** A verified withdrawal: entries of switch `id` at `version` or older are ignored until `exp`. */
+export interface FastLaneWithdrawal {
+  id: string;
+  version: number;
+  exp: number;
+}
+
 export type FastLaneFault =
   | "unsigned"
   | "bad-signature"
   | "no-key"
   | "malformed"
   | "payload-mismatch"
+  | "wrong-audience"
   | "ttl-too-long"
-  | "invalid-item";
+  | "invalid-item"
+  | "withdrawn";
 
 /** The canonical bytes signed for an entry: fixed key order, so signer and verifier agree. */
 export function fastLanePayloadText(payload: FastLanePayload): string {
-  return JSON.stringify({ id: payload.id, version: payload.version, item: payload.item, exp: payload.exp });
+  return JSON.stringify({
+    aud: payload.aud,
+    id: payload.id,
+    version: payload.version,
+    item: payload.item,
+    exp: payload.exp,
+    ...(payload.withdrawn === true ? { withdrawn: true } : {}),
+  });
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -72,7 +105,10 @@ export function fastLaneKeys(value: unknown): JWK[] {
   return list.filter((key): key is JWK => isRecord(key) && key.kty === "OKP" && key.crv === "Ed25519");
 }
 
-type Verified = { ok: true; value: FastLaneSwitch } | { ok: false; fault: FastLaneFault };
+type Verified =
+  | { ok: true; value: FastLaneSwitch; withdrawal?: undefined }
+  | { ok: true; withdrawal: FastLaneWithdrawal; value?: undefined }
+  | { ok: false; fault: FastLaneFault };
 
 function parseEntry(raw: unknown): Partial<FastLaneEntry> | undefined {
   if (typeof raw === "string") {
@@ -85,34 +121,38 @@ function parseEntry(raw: unknown): Partial<FastLaneEntry> | undefined {
   return isRecord(raw) ? (raw as Partial<FastLaneEntry>) : undefined;
 }
 
-function checkPayload(field: string, text: string, now: number): Verified {
+function checkPayload(field: string, text: string, now: number, audience: string): Verified {
   let payload: unknown;
   try {
     payload = JSON.parse(text);
   } catch {
     return { ok: false, fault: "malformed" };
   }
-  if (!isRecord(payload) || payload.id !== field || !isRecord(payload.item)) {
-    return { ok: false, fault: "payload-mismatch" };
-  }
+  if (!isRecord(payload) || payload.id !== field) return { ok: false, fault: "payload-mismatch" };
+  // Another deployment's entry (or one from before entries named their audience): never enforced here.
+  if (payload.aud !== audience) return { ok: false, fault: "wrong-audience" };
   const { version, exp } = payload;
   if (typeof version !== "number" || !Number.isInteger(version) || version < 0 || typeof exp !== "number")
     return { ok: false, fault: "malformed" };
   if (exp - now > FASTLANE_MAX_TTL_MS) return { ok: false, fault: "ttl-too-long" };
+  if (payload.withdrawn === true) return { ok: true, withdrawal: { id: field, version, exp } };
+  if (!isRecord(payload.item)) return { ok: false, fault: "payload-mismatch" };
   const item = validateKillSwitchItem(killSwitchItem(field), payload.item);
   if (!item.ok) return { ok: false, fault: "invalid-item" };
   return { ok: true, value: { id: field, version, exp, spec: item.value } };
 }
 
 /**
- * Verifies one hash field. Only the signed payload is trusted: the entry's unsigned copies of
- * `item`, `version` and `exp` are there for people reading Redis and are ignored here.
+ * Verifies one hash field for `audience` (the deployment's scope). Only the signed payload is
+ * trusted: the entry's unsigned copies of `item`, `version` and `exp` are there for people reading
+ * Redis and are ignored here.
  */
 export async function verifyFastLaneEntry(
   field: string,
   raw: unknown,
   keys: readonly CryptoKey[],
   now: number,
+  audience: string,
 ): Promise<Verified> {
   const entry = parseEntry(raw);
   if (!entry) return { ok: false, fault: "malformed" };
@@ -121,7 +161,7 @@ export async function verifyFastLaneEntry(
   for (const key of keys) {
     try {
       const { payload } = await compactVerify(entry.sig, key, { algorithms: ["EdDSA", "Ed25519"] });
-      return checkPayload(field, new TextDecoder().decode(payload), now);
+      return checkPayload(field, new TextDecoder().decode(payload), now, audience);
     } catch {
       // Try the next key (a rotation publishes two); none verifying is a bad signature.
     }
@@ -138,6 +178,8 @@ export interface FastLaneServices {
 export interface FastLaneReaderOptions {
   /** Reads the whole hash (HGETALL `<prefix>fastlane`); `null` or `{}` when empty. */
   read(): Promise<Record<string, unknown> | null>;
+  /** The deployment scope entries must be signed for (`aud`): the Edge Config id, or configured. */
+  audience: string;
   services: FastLaneServices;
   /** Least time between two reads; default 500 ms (the Edge Config refresh interval). */
   refreshMs?: number;
@@ -208,6 +250,29 @@ export function fastLaneReader(options: FastLaneReaderOptions): FastLaneReader {
   let lastError: FastLaneState["lastError"];
   // Entries already reported as invalid, by their exact value: one report per bad entry, not per read.
   const reported = new Set<string>();
+  /** Per switch, the highest version withdrawn and until when that withdrawal holds. */
+  const withdrawn = new Map<string, { version: number; until: number }>();
+
+  function noteWithdrawal(withdrawal: FastLaneWithdrawal): void {
+    const known = withdrawn.get(withdrawal.id);
+    withdrawn.delete(withdrawal.id);
+    withdrawn.set(withdrawal.id, {
+      version: Math.max(known?.version ?? -1, withdrawal.version),
+      until: Math.max(known?.until ?? 0, withdrawal.exp),
+    });
+    // Bounded: the oldest noted go first (an isolate sees a handful of switches an incident).
+    if (withdrawn.size > MAX_WITHDRAWALS) withdrawn.delete(withdrawn.keys().next().value as string);
+  }
+
+  function isWithdrawn(entry: FastLaneSwitch, now: number): boolean {
+    const known = withdrawn.get(entry.id);
+    if (known === undefined) return false;
+    if (known.until <= now) {
+      withdrawn.delete(entry.id);
+      return false;
+    }
+    return entry.version <= known.version;
+  }
 
   function reportFault(field: string, raw: unknown, fault: FastLaneFault): void {
     const mark = `${field}\u0000${typeof raw === "string" ? raw : JSON.stringify(raw)}`;
@@ -226,12 +291,19 @@ export function fastLaneReader(options: FastLaneReaderOptions): FastLaneReader {
   async function verify(hash: Record<string, unknown>, keys: readonly JWK[]): Promise<boolean> {
     const now = services.now();
     const imported = await cryptoKeys(keys);
-    const next: FastLaneSwitch[] = [];
+    const candidates: Array<{ field: string; raw: unknown; entry: FastLaneSwitch }> = [];
     for (const [field, raw] of Object.entries(hash)) {
-      const result = await verifyFastLaneEntry(field, raw, imported, now);
-      if (result.ok) {
-        if (result.value.exp > now) next.push(result.value);
-      } else if (keys.length > 0 || result.fault !== "no-key") reportFault(field, raw, result.fault);
+      const result = await verifyFastLaneEntry(field, raw, imported, now, options.audience);
+      if (!result.ok) {
+        if (keys.length > 0 || result.fault !== "no-key") reportFault(field, raw, result.fault);
+      } else if (result.withdrawal !== undefined) noteWithdrawal(result.withdrawal);
+      else candidates.push({ field, raw, entry: result.value });
+    }
+    const next: FastLaneSwitch[] = [];
+    for (const { field, raw, entry } of candidates) {
+      // A withdrawn entry put back into Redis: the lift stands.
+      if (isWithdrawn(entry, now)) reportFault(field, raw, "withdrawn");
+      else if (entry.exp > now) next.push(entry);
     }
     next.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : a.version - b.version));
     const nextSignature = next.map((entry) => `${entry.id}@${entry.version}:${entry.exp}`).join(",");

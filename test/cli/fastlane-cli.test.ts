@@ -83,7 +83,9 @@ describe("kill and lift through the fast lane", { timeout: 120_000 }, () => {
 
     const lift = await cli(["lift", "fast", "--reason", "fixed", "--yes", "--json"]);
     expect(lift.code).toBe(0);
-    expect(await redis.io.hgetall(`${PREFIX}fastlane`)).toEqual({});
+    // The entry is replaced by a signed withdrawal of its version, which the edge honours.
+    const withdrawn = JSON.parse((await redis.io.hget(`${PREFIX}fastlane`, "fast")) ?? "{}");
+    expect(withdrawn).toMatchObject({ id: "fast", version: 1, item: null, withdrawn: true });
     await until(async () => (await status()) === 200, 30_000, "the isolate passing again");
 
     const records = await readAudit({ redis: restRedis(redis.connection), prefix: PREFIX });

@@ -3,7 +3,8 @@ import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { edgeConfigIdFromConnection, loadOpsConfig } from "../../src/ops/config.js";
+import { edgeConfigIdFromConnection } from "../../src/model/edge-config-items.js";
+import { loadOpsConfig } from "../../src/ops/config.js";
 import { postWebhooks } from "../../src/ops/notify.js";
 
 const dir = (files: Record<string, unknown> = {}): string => {

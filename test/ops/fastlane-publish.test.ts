@@ -20,6 +20,7 @@ afterAll(async () => {
 });
 
 const item = { id: "exports", version: 3, match: { path: "/api/patients/*/export" }, reason: "INC-7" };
+const AUDIENCE = "ecfg_prod";
 
 async function context(extra: Partial<FastLaneContext> = {}) {
   const keys = await generateFastLaneKeys();
@@ -31,6 +32,7 @@ async function context(extra: Partial<FastLaneContext> = {}) {
   });
   const ctx: FastLaneContext = {
     redis: client,
+    audience: AUDIENCE,
     prefix: `t${Math.random().toString(36).slice(2)}:`,
     signingKey: keys.privateJwk,
     now: () => 1_000_000,
@@ -49,9 +51,14 @@ describe("the fast-lane publisher (real Redis behind the Upstash bridge)", () =>
     const published = await publishFastLane(ctx, item);
     expect(published).toMatchObject({ id: "exports", version: 3, exp: 1_000_000 + 180_000 });
     const raw = await redis.io.hget(`${ctx.prefix}fastlane`, "exports");
-    const verified = await verifyFastLaneEntry("exports", raw, [publicKey], 1_000_000);
-    expect(verified.ok && verified.value.spec.match.path).toBe("/api/patients/*/export");
-    expect(verified.ok && verified.value.version).toBe(3);
+    const verified = await verifyFastLaneEntry("exports", raw, [publicKey], 1_000_000, AUDIENCE);
+    expect(verified.ok && verified.value?.spec.match.path).toBe("/api/patients/*/export");
+    expect(verified.ok && verified.value?.version).toBe(3);
+    // Signed for this deployment only: another audience's isolate ignores it.
+    expect(await verifyFastLaneEntry("exports", raw, [publicKey], 1_000_000, "ecfg_preview")).toEqual({
+      ok: false,
+      fault: "wrong-audience",
+    });
     expect(audits).toEqual([
       {
         action: "fastlane-publish",
@@ -69,7 +76,7 @@ describe("the fast-lane publisher (real Redis behind the Upstash bridge)", () =>
     const other = await generateFastLaneKeys();
     const wrong = (await importJWK(other.publicJwk, "EdDSA")) as CryptoKey;
     const raw = await redis.io.hget(`${ctx.prefix}fastlane`, "exports");
-    expect(await verifyFastLaneEntry("exports", raw, [wrong], 1_000_000)).toEqual({
+    expect(await verifyFastLaneEntry("exports", raw, [wrong], 1_000_000, AUDIENCE)).toEqual({
       ok: false,
       fault: "bad-signature",
     });
@@ -85,13 +92,18 @@ describe("the fast-lane publisher (real Redis behind the Upstash bridge)", () =>
     expect(Object.keys(await redis.io.hgetall(`${ctx.prefix}fastlane`))).toEqual(["exports"]);
   });
 
-  it("withdraws an entry on lift, audits it, and answers false when there was none", async () => {
-    const { ctx, audits } = await context();
+  it("withdraws an entry on lift with a signed withdrawal of its version, audits it, and answers false when there was none", async () => {
+    const { ctx, audits, publicKey } = await context();
     await publishFastLane(ctx, item);
-    expect(await withdrawFastLane(ctx, "exports")).toBe(true);
-    expect(await redis.io.hexists(`${ctx.prefix}fastlane`, "exports")).toBe(0);
+    expect(await withdrawFastLane(ctx, "exports", 3)).toBe(true);
+    const raw = await redis.io.hget(`${ctx.prefix}fastlane`, "exports");
+    expect(await verifyFastLaneEntry("exports", raw, [publicKey], 1_000_000, AUDIENCE)).toEqual({
+      ok: true,
+      withdrawal: { id: "exports", version: 3, exp: 1_000_000 + 5 * 60_000 },
+    });
     expect(await withdrawFastLane(ctx, "exports")).toBe(false);
     expect(audits.map((a) => a.action)).toEqual(["fastlane-publish", "fastlane-withdraw"]);
+    expect(audits[1]?.after).toEqual({ id: "exports", version: 3, exp: 1_300_000 });
   });
 
   it("rejects an id that is not an Edge Config key suffix, writing nothing", async () => {

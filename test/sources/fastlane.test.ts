@@ -74,7 +74,13 @@ async function setup(items: Record<string, Json>, extra: Partial<ContainmentOpti
     token: redis.connection.token,
     retry: { retries: 0 },
   });
-  const lane: FastLaneContext = { redis: client, prefix, signingKey: keys.privateJwk, now: () => clock.now };
+  const lane: FastLaneContext = {
+    redis: client,
+    prefix,
+    audience: extra.fastLane ? (extra.fastLane.audience ?? ec.id) : ec.id,
+    signingKey: keys.privateJwk,
+    now: () => clock.now,
+  };
   const status = async (path = EXPORT) => {
     const pending: Promise<unknown>[] = [];
     const result = await containment.decide(new Request(`https://app.example.com${path}`), {
@@ -119,6 +125,77 @@ describe("the fast lane (Edge Config stand-in + real Redis)", () => {
     expect(await withdrawFastLane(s.lane, "exports")).toBe(true);
     await s.status();
     expect(await s.status()).toBe(200);
+  });
+
+  it("does not enforce a withdrawn entry put back into Redis, until a newer version is published", async () => {
+    const s = await setup({ containment: rulesWith() });
+    await publishFastLane(s.lane, exportsItem);
+    await s.status();
+    expect(await s.status()).toBe(503);
+    const signed = (await redis.io.hget(`${s.prefix}fastlane`, "exports")) as string;
+    expect(await withdrawFastLane(s.lane, "exports", 1)).toBe(true);
+    await s.status();
+    expect(await s.status()).toBe(200);
+    // Whoever can write the lane puts the withdrawn (still signed, unexpired) entry back.
+    await redis.io.hset(`${s.prefix}fastlane`, "exports", signed);
+    await s.status();
+    expect(await s.status()).toBe(200);
+    expect(s.reports.some((r) => r.event === "fastlane-invalid" && r.detail.fault === "withdrawn")).toBe(
+      true,
+    );
+    // …and deleting the withdrawal first changes nothing: the isolate remembers it until it lapses.
+    await redis.io.hdel(`${s.prefix}fastlane`, "exports");
+    await redis.io.hset(`${s.prefix}fastlane`, "exports", signed);
+    await s.status();
+    expect(await s.status()).toBe(200);
+    // A new kill of the switch (the next version) is enforced at once.
+    await publishFastLane(s.lane, { ...exportsItem, version: 2 });
+    await s.status();
+    expect(await s.status()).toBe(503);
+    // The withdrawal lapses with the entries it could withdraw.
+    s.clock.now += 5 * 60_000 + 1;
+    await s.status();
+    expect(s.containment.status().fast).toEqual([]);
+  });
+
+  it("does not enforce a lane entry not newer than a version Edge Config has held, after the lift", async () => {
+    const s = await setup({ containment: rulesWith(), containment_kill_exports: exportsItem });
+    await publishFastLane(s.lane, exportsItem);
+    const signed = (await redis.io.hget(`${s.prefix}fastlane`, "exports")) as string;
+    expect(await s.status()).toBe(503);
+    // Lifted in Edge Config; the lane's withdrawal never arrived (deleted, or Redis was down).
+    s.ec.deleteItem("containment_kill_exports");
+    await redis.io.hset(`${s.prefix}fastlane`, "exports", signed);
+    await s.status();
+    expect(await s.status()).toBe(200);
+    expect(s.containment.status().fast).toEqual([]);
+  });
+
+  it("ignores an entry signed for another deployment, with the same key and Redis", async () => {
+    const s = await setup({ containment: rulesWith() });
+    await publishFastLane({ ...s.lane, audience: "ecfg_preview" }, exportsItem);
+    await publishFastLane(s.lane, { id: "orders", version: 1, match: { path: "/api/orders/**" } });
+    await s.status("/api/orders/1");
+    expect(await s.status("/api/orders/1")).toBe(503);
+    expect(await s.status()).toBe(200);
+    expect(s.reports.some((r) => r.event === "fastlane-invalid" && r.detail.fault === "wrong-audience")).toBe(
+      true,
+    );
+  });
+
+  it("checks a configured audience instead of the Edge Config id", async () => {
+    const s = await setup(
+      { containment: rulesWith() },
+      { fastLane: { audience: "prod-eu", timeoutMs: 5_000 } },
+    );
+    await publishFastLane(
+      { ...s.lane, audience: s.ec.id },
+      { ...exportsItem, id: "orders", match: { path: "/api/orders/**" } },
+    );
+    await publishFastLane(s.lane, exportsItem);
+    await s.status();
+    expect(await s.status()).toBe(503);
+    expect(await s.status("/api/orders/1")).toBe(200);
   });
 
   it("stops enforcing an entry when it expires", async () => {

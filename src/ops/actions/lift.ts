@@ -71,7 +71,7 @@ export async function applyLift(
     anchor = undefined;
     if (ctx.fastLane !== undefined) {
       try {
-        await withdrawFastLane(ctx.fastLane, target.id);
+        await withdrawFastLane(ctx.fastLane, target.id, target.before.version ?? 0);
       } catch (error) {
         outcome.warnings.push(
           `warning: not withdrawn from the fast lane (${error instanceof Error ? error.message : String(error)}); its entry lapses within minutes`,
