@@ -85,7 +85,7 @@ ${csrf}
 <a class="skip" href="#main">Skip to content</a>
 <header>
   <h1>${title}</h1>
-  <p><span id="live" role="status" aria-live="polite">Connecting…</span> <span id="updated"></span></p>
+  <p><span id="live" role="status" aria-live="polite">Connecting…</span> <span id="updated"></span>${options.csrf === undefined ? "" : ' <button type="button" id="logout">Log out</button>'}</p>
   <p id="problems" role="alert" hidden></p>
 </header>
 <main id="main" tabindex="-1">

@@ -37,7 +37,7 @@ export function devBanner(dev: DevServer, cwd = process.cwd()): string {
     `               Authorization: Bearer ${dev.apiToken}`,
     `  store        ${store}`,
     dev.urls.dashboard
-      ? `  dashboard    ${dev.urls.dashboard}  (open once: the token becomes a session cookie)`
+      ? `  dashboard    ${dev.urls.dashboard}  (its own origin; open once: the one-time token becomes a session cookie)`
       : "  dashboard    needs --redis (the in-memory store is not readable outside workerd)",
     "",
     "Try:",

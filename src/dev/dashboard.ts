@@ -1,33 +1,33 @@
 /**
- * The dashboard as a path of `containment dev`: `/_containment/` on the firewall's own address,
- * answered by the front server before the firewall sees the request. Same local dashboard as
- * `containment dashboard` (token → cookie, Host check, CSRF-checked actions through the CLI's ops
- * actions, here against the dev Vercel-API stand-in); it reads the dev Redis, so it needs `--redis`
- * (the in-memory store lives inside workerd, where nothing else can read it).
+ * The dashboard of `containment dev`: the same local dashboard as `containment dashboard` (one-time
+ * token → expiring session cookie, Host check, CSRF-checked actions through the CLI's ops actions,
+ * here against the dev Vercel-API stand-in), on a port of its own, so on an origin of its own. Under
+ * a path of the firewall's address it would share the origin of the app behind the firewall, whose
+ * scripts could then read the page and its CSRF token and act. It reads the dev Redis, so it needs
+ * `--redis` (the in-memory store lives inside workerd, where nothing else can read it).
  */
 
 import { mkdtempSync } from "node:fs";
-import type { IncomingMessage, ServerResponse } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { opsActions } from "../dashboard/local/ops-actions.js";
-import { createLocalDashboard, type LocalDashboard } from "../dashboard/local/server.js";
+import { type StartedLocalDashboard, startLocalDashboard } from "../dashboard/local/server.js";
 import { memoryJournal } from "../ops/audit/index.js";
 import { loadOpsConfig } from "../ops/config.js";
 import { createOpsContext } from "../ops/context.js";
 import { restRedis } from "../ops/redis-rest.js";
 import type { EdgeConfigServer } from "./edge-config-server.js";
 
-const DASHBOARD_PATH = "/_containment";
+export type DevDashboard = StartedLocalDashboard;
 
-export type DevDashboard = LocalDashboard;
-
-export function devDashboard(setup: {
-  front: string;
+export function startDevDashboard(setup: {
+  /** 127.0.0.1:`port`; 0: any free port. */
+  port: number;
   ec: EdgeConfigServer;
   redis: { url: string; token: string };
   reportSecret: string;
-}): DevDashboard {
+  log: (line: string) => void;
+}): Promise<DevDashboard> {
   const { ec, redis } = setup;
   const config = loadOpsConfig({
     env: {
@@ -43,28 +43,12 @@ export function devDashboard(setup: {
   });
   const client = restRedis(redis);
   const ctx = createOpsContext(config, { redis: client, journal: memoryJournal() });
-  return createLocalDashboard({
+  return startLocalDashboard({
     redis: client,
     edgeConfig: ec.connectionString,
     reportSecret: setup.reportSecret,
     actions: opsActions(ctx),
-    host: new URL(setup.front).host,
-    basePath: DASHBOARD_PATH,
+    port: setup.port,
+    onAccessUrl: (url) => setup.log(`dashboard: the access URL was used; for a new session open ${url}`),
   });
-}
-
-/** Claims `/_containment…`; without a dashboard (no --redis) answers that it needs one. */
-export async function interceptDashboard(
-  dashboard: DevDashboard | undefined,
-  req: IncomingMessage,
-  res: ServerResponse,
-): Promise<boolean> {
-  const path = (req.url ?? "").split("?")[0] ?? "";
-  if (!(path === DASHBOARD_PATH || path.startsWith(`${DASHBOARD_PATH}/`))) return false;
-  if (dashboard) return dashboard.handle(req, res);
-  res.writeHead(503, { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" });
-  res.end(
-    "The dashboard reads the mirror in Redis: restart containment dev with --redis redis://127.0.0.1:6379\n",
-  );
-  return true;
 }

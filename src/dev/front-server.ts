@@ -18,6 +18,7 @@ import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { Readable } from "node:stream";
 import { ConfigInvalid } from "../core/errors.js";
+import { DASHBOARD_COOKIE_PREFIX } from "../dashboard/local/session.js";
 import type { EdgeRuntime } from "./edge-runtime.js";
 import { ENVELOPE_HEADER } from "./edge-runtime-envelope.js";
 import { closeServer, sendJson } from "./http-util.js";
@@ -28,8 +29,6 @@ export interface FrontServerOptions {
   port: number;
   /** Resolves once the edge runtime is up; requests arriving earlier wait for it. */
   runtime: Promise<EdgeRuntime>;
-  /** Answers the requests it claims (the dashboard under /_containment/) before the firewall sees any. */
-  intercept?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 }
 
 export interface FrontServer {
@@ -54,6 +53,21 @@ function dropped(name: string): boolean {
     name === "content-length" ||
     name === "proxy-connection"
   );
+}
+
+/**
+ * The Cookie header without the local dashboards' session cookies. Browsers send cookies to every
+ * port of a host, so the dashboard's (on a port of its own) would otherwise reach the app behind
+ * the firewall, whose server could act with it. Only `containment dev` does this; the edge never
+ * sees such a cookie.
+ */
+function withoutDashboardCookies(value: string): string {
+  if (!value.includes(DASHBOARD_COOKIE_PREFIX)) return value;
+  return value
+    .split(";")
+    .filter((part) => !part.trim().startsWith(DASHBOARD_COOKIE_PREFIX))
+    .join(";")
+    .trim();
 }
 
 /** `::ffff:127.0.0.1` → `127.0.0.1`: what a dual-stack socket reports for an IPv4 client. */
@@ -114,7 +128,6 @@ async function handle(
   options: FrontServerOptions,
   self: string,
 ): Promise<void> {
-  if (options.intercept && (await options.intercept(req, res))) return;
   const method = (req.method ?? "GET").toUpperCase();
   if (REFUSED_METHODS.has(method)) {
     sendJson(res, 405, { error: "Method not allowed." }, { allow: ALLOW });
@@ -128,7 +141,10 @@ async function handle(
   const headers: Array<[string, string]> = [];
   for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
     const name = (req.rawHeaders[i] ?? "").toLowerCase();
-    if (!dropped(name)) headers.push([name, req.rawHeaders[i + 1] ?? ""]);
+    if (dropped(name)) continue;
+    const value =
+      name === "cookie" ? withoutDashboardCookies(req.rawHeaders[i + 1] ?? "") : req.rawHeaders[i + 1];
+    if (value !== undefined && value !== "") headers.push([name, value]);
   }
   // An absolute-form target names the host; the edge sees it as Host, as a proxy would forward it.
   const host = new URL(url).host;

@@ -18,6 +18,11 @@ export interface DevServerOptions {
   project?: { entry: string };
   /** Port of the Edge Config stand-in (0: any free port), so EDGE_CONFIG can be set once in .env.local. */
   edgeConfigPort?: number;
+  /**
+   * Port of the dashboard on 127.0.0.1 (with --redis), an origin apart from the app the firewall
+   * proxies; default 0: any free port (the banner prints it).
+   */
+  dashboardPort?: number;
   /** Origin behind the firewall; default the built-in demo origin. */
   upstream?: string;
   /** `redis://…` of a real Redis, reached through the local Upstash bridge; default an in-memory store. */
@@ -55,6 +60,7 @@ export interface CheckedDevOptions {
   port: number;
   rulesFile: string;
   edgeConfigPort: number;
+  dashboardPort: number;
   upstream: string | undefined;
   redis: string | undefined;
 }
@@ -95,6 +101,7 @@ export function checkDevOptions(options: DevServerOptions): CheckedDevOptions {
     port,
     rulesFile: resolve(options.rules ?? defaultRulesFile(options.project)),
     edgeConfigPort: checkPort("--edge-config-port", options.edgeConfigPort ?? 0),
+    dashboardPort: checkPort("--dashboard-port", options.dashboardPort ?? 0),
     upstream:
       options.upstream === undefined
         ? undefined

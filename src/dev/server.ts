@@ -16,7 +16,7 @@ import type { Json } from "../model/json.js";
 import { configError, formatIssues, readRulesFile } from "../ops/rules-file.js";
 import { checkDocument } from "../rules/check.js";
 import { bundleEdge, type EdgeBundleOutput } from "./bundle.js";
-import { type DevDashboard, devDashboard, interceptDashboard } from "./dashboard.js";
+import { type DevDashboard, startDevDashboard } from "./dashboard.js";
 import { startDemoOrigin } from "./demo-origin.js";
 import { writeDevEndpoints } from "./dev-endpoints.js";
 import { type EdgeConfigServer, startEdgeConfigServer } from "./edge-config-server.js";
@@ -34,7 +34,7 @@ export interface DevServer {
     edgeConfig: string;
     /** Vercel-API-style write endpoint: PATCH `{ items: [{ operation, key, value }] }`. */
     writeApi: string;
-    /** The dashboard under `/_containment/` of the firewall's address, with its one-time token (needs --redis). */
+    /** The dashboard on its own port (origin), with its one-time token (needs --redis). */
     dashboard?: string;
   };
   readonly apiToken: string;
@@ -76,7 +76,6 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       host: options.host ?? "127.0.0.1",
       port: checked.port,
       runtime: runtime.promise,
-      intercept: (req, res) => interceptDashboard(dashboard, req, res),
     });
     closers.push(front.close);
     const ec = await startRulesSource(checked, initialRules, closers);
@@ -100,7 +99,16 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     await startWorkerd(worker, bindings, runtime, closers);
     if (options.endpointsDir !== false)
       closers.push(recordEndpoints(options.endpointsDir, ec, redis, reportSecret));
-    if (redis !== "memory") dashboard = devDashboard({ front: front.url, ec, redis, reportSecret });
+    if (redis !== "memory") {
+      dashboard = await startDevDashboard({
+        port: checked.dashboardPort,
+        ec,
+        redis,
+        reportSecret,
+        log: checked.log,
+      });
+      closers.push(dashboard.close);
+    }
     return {
       urls: {
         ...(dashboard ? { dashboard: dashboard.url } : {}),

@@ -28,6 +28,8 @@ let ec: EdgeConfigServer;
 let iad: Harness;
 let fra: Harness;
 let dash: StartedLocalDashboard;
+/** The newest one-time access URL the dashboard minted (it prints them to the terminal). */
+let accessUrl = "";
 let browser: Browser;
 let page: Page;
 let closeActions: () => Promise<void> = async () => {};
@@ -91,6 +93,9 @@ beforeAll(async () => {
     actions: actions.actions,
     refreshMs: 300,
     port: 0,
+    onAccessUrl: (url) => {
+      accessUrl = url;
+    },
   });
   browser = await chromium.launch({ executablePath, args: ["--no-sandbox", "--disable-gpu"] });
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
@@ -334,8 +339,11 @@ describe("the dashboard in a browser", { timeout: 120_000 }, () => {
       delete (window as unknown as { EventSource?: unknown }).EventSource;
     });
     const polling = await context.newPage();
-    // A second session: the token URL works again and trades for a cookie of this context.
-    await polling.goto(dash.url);
+    // A second session needs a new one-time URL: the printed one was spent; a visit without a
+    // session has the server print the next (to the terminal; here, onAccessUrl).
+    expect((await fetch(dash.url, { redirect: "manual" })).status).toBe(401);
+    expect(accessUrl).toMatch(/\?token=[\w-]{43}$/);
+    await polling.goto(accessUrl);
     await polling.waitForSelector("body[data-mode='polling']", { timeout: 20_000 });
     const before = await polling.getAttribute("body", "data-generated-at");
     await polling.waitForFunction((b) => document.body.dataset.generatedAt !== b, before, {
@@ -343,6 +351,10 @@ describe("the dashboard in a browser", { timeout: 120_000 }, () => {
     });
     expect(await polling.textContent("#live")).toContain("polling");
     expect(await polling.textContent("#switches-table")).toContain("freeze-patients");
+    // Log out from the page (POST with the session's CSRF token): the cookie opens nothing after.
+    await polling.click("#logout");
+    await polling.waitForFunction(() => document.getElementById("live")?.textContent === "Logged out.");
+    expect((await context.request.get(`${dash.origin}/api/v1/snapshot`)).status()).toBe(401);
     await context.close();
   });
 

@@ -37,6 +37,8 @@ const actions: ResponderActions = {
   releaseQuarantine: record("release", "released"),
 };
 
+/** The newest access URL: the printed one, then each the server mints once the last was spent. */
+let latest = "";
 beforeAll(async () => {
   redis = await startRedisFixture();
   dash = await startLocalDashboard({
@@ -44,7 +46,11 @@ beforeAll(async () => {
     actions,
     port: 0,
     log: (line) => logged.push(line),
+    onAccessUrl: (url) => {
+      latest = url;
+    },
   });
+  latest = dash.url;
 });
 afterAll(async () => {
   await dash?.close();
@@ -64,9 +70,11 @@ function send(
   });
 }
 
-const token = () => new URL(dash.url).searchParams.get("token") ?? "";
+const token = () => new URL(latest).searchParams.get("token") ?? "";
 
+/** A session, from an unspent token: a visit without a session first has the server mint one if the last was spent. */
 async function login(): Promise<{ cookie: string; csrf: string }> {
+  await send("/");
   const first = await send(`/?token=${token()}`);
   const setCookie = String(first.headers["set-cookie"] ?? "");
   const cookie = setCookie.split(";")[0] ?? "";

@@ -88,8 +88,10 @@ Examples:
   $ containment dashboard --local                      # against a running \`containment dev\`
   $ VERCEL_TOKEN=… EDGE_CONFIG=… UPSTASH_REDIS_REST_URL=… UPSTASH_REDIS_REST_TOKEN=… containment dashboard
 
-Open the printed URL once: its token is traded for a session cookie and leaves the address bar.
-The server answers only on 127.0.0.1 and only under the Host it printed.`,
+Open the printed URL once: its one-time token is traded for a session cookie (ends after 30 min
+idle, 12 h in any case, or on "Log out") and leaves the address bar. Once it is used, the next
+visit without a session prints a new URL here. The server answers only on 127.0.0.1 and only under
+the Host it printed.`,
     )
     .action(async (flags: DashboardFlags) => {
       const closers: Array<() => Promise<void>> = [];
@@ -105,6 +107,8 @@ The server answers only on 127.0.0.1 and only under the Host it printed.`,
           reportSecret: config.reportSecret,
           actions,
           port: flags.port,
+          onAccessUrl: (url) =>
+            console.log(`containment dashboard: the access URL was used; for a new session open ${url}`),
         });
         closers.push(started.close);
         console.log(`containment dashboard: open ${started.url}`);

@@ -15,6 +15,7 @@ interface DevFlags {
   locales?: string;
   passEnv?: string;
   edgeConfigPort?: number;
+  dashboardPort?: number;
   entry?: string;
 }
 
@@ -85,6 +86,11 @@ export function devCommand(): Command {
       parsePort,
     )
     .option(
+      "--dashboard-port <port>",
+      "port of the dashboard on 127.0.0.1, an origin apart from the app's (with --redis; default: any free port)",
+      parsePort,
+    )
+    .option(
       "--entry <file>",
       "the project's middleware file (default: ./middleware.ts or ./proxy.ts if present)",
     )
@@ -117,6 +123,7 @@ export function devCommand(): Command {
           ...(flags.locales === undefined ? {} : { locales: listOf(flags.locales) ?? [] }),
           ...(flags.passEnv === undefined ? {} : { passEnv: listOf(flags.passEnv) ?? [] }),
           ...(flags.edgeConfigPort === undefined ? {} : { edgeConfigPort: flags.edgeConfigPort }),
+          ...(flags.dashboardPort === undefined ? {} : { dashboardPort: flags.dashboardPort }),
           ...(entry === undefined ? {} : { project: { entry } }),
         });
         console.log(devBanner(dev));

@@ -6,7 +6,7 @@
 import type { Snapshot } from "../api.js";
 import { afterActions, onKillSubmit } from "./actions.js";
 import { chartTable, drawChart, resizeChart } from "./chart.js";
-import { connect, refreshNow } from "./live.js";
+import { connect, disconnect, refreshNow } from "./live.js";
 import {
   eventsPanel,
   healthPanel,
@@ -16,7 +16,7 @@ import {
   switchesPanel,
   topPanel,
 } from "./panels.js";
-import { $, ACTIONS, clock } from "./view.js";
+import { $, ACTIONS, api, CSRF, clock } from "./view.js";
 
 function render(snapshot: Snapshot): void {
   $("updated").textContent = `Updated ${clock(snapshot.generatedAt)}.`;
@@ -36,7 +36,28 @@ function render(snapshot: Snapshot): void {
   document.body.dataset.generatedAt = String(snapshot.generatedAt);
 }
 
+/** Ends the session (local dashboard): POST with the CSRF token; the page then says how to come back. */
+async function logout(): Promise<void> {
+  const response = await fetch(api("logout"), {
+    method: "POST",
+    headers: { "x-containment-csrf": CSRF },
+    credentials: "same-origin",
+  });
+  if (response.status !== 204) {
+    $("live").textContent = `Log out failed (${response.status}); reload the page.`;
+    return;
+  }
+  const main = $("main");
+  main.replaceChildren();
+  const note = document.createElement("p");
+  note.textContent = "Logged out. To come back, open the new access URL the terminal prints.";
+  main.append(note);
+  disconnect();
+  $("live").textContent = "Logged out.";
+}
+
 function start(): void {
+  document.getElementById("logout")?.addEventListener("click", () => void logout());
   for (const id of ["switches-h", "quarantines-h", "switches-table", "quarantines-table"])
     document.getElementById(id)?.setAttribute("tabindex", "-1");
   afterActions(() => refreshNow(render));

@@ -26,9 +26,21 @@ async function poll(render: (s: Snapshot) => void): Promise<void> {
   }
 }
 
+let stopped = false;
+let poller: ReturnType<typeof setInterval> | undefined;
+let stream: EventSource | undefined;
+
 function startPolling(render: (s: Snapshot) => void): void {
+  if (stopped) return;
   void poll(render);
-  setInterval(() => void poll(render), POLL_MS);
+  poller = setInterval(() => void poll(render), POLL_MS);
+}
+
+/** No more updates (after logout: the session is gone). */
+export function disconnect(): void {
+  stopped = true;
+  stream?.close();
+  if (poller !== undefined) clearInterval(poller);
 }
 
 export function connect(render: (s: Snapshot) => void): void {
@@ -37,6 +49,7 @@ export function connect(render: (s: Snapshot) => void): void {
     return;
   }
   const source = new EventSource(api("stream"));
+  stream = source;
   let failures = 0;
   source.addEventListener("snapshot", (event) => {
     failures = 0;

@@ -1,11 +1,13 @@
 /**
  * `containment dashboard`: the dashboard on a responder's machine, where acting is allowed. Bound to
  * 127.0.0.1; every request must carry the Host it printed (a DNS-rebinding page reaches the socket
- * under its own name and is refused); access needs the printed token once, then a session cookie;
- * actions need POST, the dashboard's own Origin, a JSON body and the session's CSRF token.
+ * under its own name and is refused); access needs the printed one-time token, then a session
+ * cookie that expires (session.ts); actions and logout need POST, the dashboard's own Origin and
+ * the session's CSRF token (actions a JSON body too).
  *
- * `createLocalDashboard` is the request handler alone, so `containment dev` can mount it on a path
- * of its own server; `startLocalDashboard` gives it a server of its own.
+ * `createLocalDashboard` is the request handler alone; `startLocalDashboard` gives it a server of
+ * its own, on its own origin: `containment dev` starts one beside the firewall rather than under a
+ * path of the app it proxies, whose scripts could otherwise read the page and its CSRF token.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -17,7 +19,7 @@ import type { ResponderRedis } from "../../model/responder-redis.js";
 import { type CoreHandler, createCore, normalizeBasePath } from "../core.js";
 import { problem, securityHeaders } from "../respond.js";
 import { ActionRefused, checkInput, type ResponderActions, ROUTES } from "./actions.js";
-import { Sessions, sameSecret } from "./session.js";
+import { type SessionLimits, Sessions, sameSecret } from "./session.js";
 
 export interface LocalDashboardOptions {
   redis: ResponderRedis;
@@ -33,6 +35,13 @@ export interface LocalDashboardOptions {
   basePath?: string;
   refreshMs?: number;
   token?: string;
+  /** Session lifetimes and count (defaults in session.ts, SESSION_DEFAULTS). */
+  sessions?: Partial<SessionLimits>;
+  /**
+   * Told each new access URL minted once the last was spent (a request came without a session).
+   * Default: printed with `log`. Only the terminal may see it.
+   */
+  onAccessUrl?: (url: string) => void;
   now?: () => number;
   title?: string;
   /** Where unexpected action failures are printed (the page only says "see the terminal"). Default console.error. */
@@ -40,9 +49,11 @@ export interface LocalDashboardOptions {
 }
 
 export interface LocalDashboard {
-  /** The URL to open once (it carries the token). */
+  /** The URL to open once (it carries the first one-time token). */
   readonly url: string;
   readonly token: string;
+  /** Sessions alive now. */
+  sessionCount(): number;
   /** Answers the request if it is the dashboard's (under basePath); false otherwise. */
   handle(req: IncomingMessage, res: ServerResponse): Promise<boolean>;
 }
@@ -52,8 +63,15 @@ const MAX_ACTION_BODY = 16 * 1024;
 export function createLocalDashboard(options: LocalDashboardOptions): LocalDashboard {
   const basePath = normalizeBasePath(options.basePath, "");
   const port = Number(options.host.slice(options.host.lastIndexOf(":") + 1)) || 0;
-  const sessions = new Sessions(port, options.token);
+  const sessions = new Sessions(port, {
+    token: options.token,
+    ...(options.sessions === undefined ? {} : { limits: options.sessions }),
+    ...(options.now === undefined ? {} : { now: options.now }),
+    path: `${basePath}/`,
+  });
+  const firstToken = sessions.token as string;
   const origin = `http://${options.host}`;
+  const accessUrl = (token: string) => `${origin}${basePath}/?token=${token}`;
   const core = createCore({
     redis: options.redis,
     prefix: options.prefix ?? DEFAULT_REDIS_PREFIX,
@@ -69,6 +87,14 @@ export function createLocalDashboard(options: LocalDashboardOptions): LocalDashb
   });
   const actions = options.actions;
   const log = options.log ?? ((line: string) => console.error(line));
+  const tell =
+    options.onAccessUrl ??
+    ((url: string) => log(`dashboard: the access URL was used; for a new session open ${url}`));
+  /** Once the token was spent, a visitor without a session gets a fresh one printed to the terminal. */
+  const reissue = () => {
+    const token = sessions.reissue();
+    if (token !== undefined) tell(accessUrl(token));
+  };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
     const target = req.url ?? "/";
@@ -88,10 +114,17 @@ export function createLocalDashboard(options: LocalDashboardOptions): LocalDashb
     }
     const token = url.searchParams.get("token");
     if (token !== null) {
-      if (!sameSecret(token, sessions.token)) {
+      // An old URL opened again in a browser that has a session: just take the token out.
+      const cookie = sessions.find(req.headers.cookie) ? "" : sessions.redeem(token);
+      if (cookie === undefined) {
+        reissue();
         await send(
           res,
-          problem(401, "bad_token", "Wrong access token: open the URL containment dashboard printed."),
+          problem(
+            401,
+            "bad_token",
+            "Wrong or already used access token: open the newest URL the terminal printed.",
+          ),
         );
         return true;
       }
@@ -102,21 +135,26 @@ export function createLocalDashboard(options: LocalDashboardOptions): LocalDashb
         res,
         new Response(null, {
           status: 303,
-          headers: securityHeaders({ location, "set-cookie": sessions.open(`${basePath}/`) }),
+          headers: securityHeaders(cookie === "" ? { location } : { location, "set-cookie": cookie }),
         }),
       );
       return true;
     }
     const session = sessions.find(req.headers.cookie);
     if (!session) {
+      reissue();
       await send(
         res,
         problem(
           401,
           "no_session",
-          "Open the URL containment dashboard printed (it carries a one-time access token).",
+          "No session (or it expired): open the newest URL the terminal printed (it carries a one-time access token).",
         ),
       );
+      return true;
+    }
+    if (url.pathname === `${basePath}/api/v1/logout`) {
+      await send(res, logout(req, session, origin, sessions));
       return true;
     }
     const actionPrefix = `${basePath}/api/v1/actions/`;
@@ -131,7 +169,42 @@ export function createLocalDashboard(options: LocalDashboardOptions): LocalDashb
     await serveCore(core, req, res, url, { actions: actions !== undefined, csrf: session.csrf });
     return true;
   };
-  return { url: `${origin}${basePath}/?token=${sessions.token}`, token: sessions.token, handle };
+  return {
+    url: accessUrl(firstToken),
+    token: firstToken,
+    sessionCount: () => sessions.size,
+    handle,
+  };
+}
+
+/** The request came from the dashboard's own page: its Origin, and no cross-site fetch metadata. */
+function fromOwnPage(req: IncomingMessage, origin: string): boolean {
+  return req.headers.origin === origin && (req.headers["sec-fetch-site"] ?? "same-origin") === "same-origin";
+}
+
+function csrfMatches(req: IncomingMessage, csrf: string): boolean {
+  const header = req.headers["x-containment-csrf"];
+  return typeof header === "string" && sameSecret(header, csrf);
+}
+
+/** `POST api/v1/logout` from the page, with the CSRF token: ends the session and clears its cookie. */
+function logout(
+  req: IncomingMessage,
+  session: { id: string; csrf: string },
+  origin: string,
+  sessions: Sessions,
+): Response {
+  if (req.method !== "POST")
+    return problem(405, "method_not_allowed", "Log out with POST.", { allow: "POST" });
+  if (!fromOwnPage(req, origin))
+    return problem(403, "cross_origin", "Refused: log out from the dashboard's own page.");
+  if (!csrfMatches(req, session.csrf))
+    return problem(403, "bad_csrf_token", "Refused: missing or wrong CSRF token; reload the dashboard.");
+  req.resume();
+  return new Response(null, {
+    status: 204,
+    headers: securityHeaders({ "set-cookie": sessions.end(session.id) }),
+  });
 }
 
 async function serveCore(
@@ -164,10 +237,9 @@ async function action(
     );
   if (req.method !== "POST")
     return problem(405, "method_not_allowed", "Actions only accept POST.", { allow: "POST" });
-  if (req.headers.origin !== origin || (req.headers["sec-fetch-site"] ?? "same-origin") !== "same-origin")
+  if (!fromOwnPage(req, origin))
     return problem(403, "cross_origin", "Refused: actions are only accepted from the dashboard's own page.");
-  const csrfHeader = req.headers["x-containment-csrf"];
-  if (typeof csrfHeader !== "string" || !sameSecret(csrfHeader, csrf))
+  if (!csrfMatches(req, csrf))
     return problem(403, "bad_csrf_token", "Refused: missing or wrong CSRF token; reload the dashboard.");
   if (!/^application\/json\s*(;|$)/i.test(req.headers["content-type"] ?? ""))
     return problem(415, "not_json", "Send the action as application/json.");
@@ -275,6 +347,8 @@ export interface StartedLocalDashboard {
   readonly url: string;
   readonly origin: string;
   readonly port: number;
+  /** Sessions alive now. */
+  sessionCount(): number;
   close(): Promise<void>;
 }
 
@@ -308,8 +382,15 @@ export async function startLocalDashboard(
     server.listen(options.port ?? 0, "127.0.0.1", () => resolve());
   });
   const { port } = server.address() as AddressInfo;
-  dashboard = createLocalDashboard({ ...options, host: `127.0.0.1:${port}` });
-  return { url: dashboard.url, origin: `http://127.0.0.1:${port}`, port, close: () => closeServer(server) };
+  const created = createLocalDashboard({ ...options, host: `127.0.0.1:${port}` });
+  dashboard = created;
+  return {
+    url: created.url,
+    origin: `http://127.0.0.1:${port}`,
+    port,
+    sessionCount: () => created.sessionCount(),
+    close: () => closeServer(server),
+  };
 }
 
 /** Closes the server and its open sockets (an event stream would keep a plain close() waiting). */
