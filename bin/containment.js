@@ -12,5 +12,6 @@ if (!existsSync(main)) {
   );
   process.exit(1);
 }
-const { run } = await import(pathToFileURL(main).href);
-await run(process.argv);
+const cli = await import(pathToFileURL(main).href);
+// `main` puts the terminal guard in front of `run` (src/cli/terminal.ts).
+await (cli.main ?? cli.run)(process.argv);

@@ -23,6 +23,7 @@ import { reportCommand } from "./commands/report.js";
 import { rulesCommand } from "./commands/rules.js";
 import { statusCommand } from "./commands/status.js";
 import { redactOutput } from "./secrets.js";
+import { guardTerminal } from "./terminal.js";
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(join(packageRoot(), "package.json"), "utf8")) as { version?: string };
@@ -97,8 +98,17 @@ export async function run(argv: readonly string[]): Promise<void> {
   await program.parseAsync([...argv]);
 }
 
+/**
+ * The CLI as a process runs it (bin/containment.js, `npm run containment`): `run` behind the
+ * terminal guard, which escapes control characters in everything printed (src/cli/terminal.ts).
+ */
+export function main(argv: readonly string[]): Promise<void> {
+  guardTerminal();
+  return run(argv);
+}
+
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  run(process.argv).catch((error: unknown) => {
+  main(process.argv).catch((error: unknown) => {
     console.error(redactOutput(error instanceof Error ? error.message : String(error), {}));
     process.exit(1);
   });

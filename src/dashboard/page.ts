@@ -3,6 +3,7 @@
  * API. Everything is in the markup a screen reader needs: headings per panel, captions, labels, and
  * a live status line; the chart has its data as a table next to it.
  */
+import { escapeHtml } from "../core/escape.js";
 import { ASSET_NAMES } from "./assets.gen.js";
 
 export interface PageOptions {
@@ -17,10 +18,6 @@ export interface PageOptions {
    * CSP forbids a <base> element). Default: relative URLs.
    */
   base?: string | undefined;
-}
-
-function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 const ACTIONS_FORM = `

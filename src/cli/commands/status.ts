@@ -3,6 +3,7 @@ import { formatLeft, formatSpan } from "../../ops/actions/list.js";
 import { readStatus, type StatusSnapshot } from "../../ops/actions/status.js";
 import { webhookNotifier } from "../../ops/notify.js";
 import { action, emit, withOpsOptions } from "../ops.js";
+import { writeRaw } from "../terminal.js";
 
 export function statusLines(s: StatusSnapshot): string[] {
   const lines = [
@@ -111,10 +112,13 @@ export function statusCommand(): Command {
             at: new Date(snapshot.at).toISOString(),
           });
         if (flags.json) process.stdout.write(`${JSON.stringify({ ok: true, status: snapshot })}\n`);
-        else
+        else {
+          // The screen refresh is the CLI's own sequence; the lines are data, escaped by the guard.
+          writeRaw(process.stdout, "\x1b[H\x1b[2J");
           process.stdout.write(
-            `\x1b[H\x1b[2J${statusLines(snapshot).join("\n")}\n(refreshing every ${opts.every} s; Ctrl-C to stop)\n`,
+            `${statusLines(snapshot).join("\n")}\n(refreshing every ${opts.every} s; Ctrl-C to stop)\n`,
           );
+        }
         const until = Date.now() + opts.every * 1000;
         while (!stop && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 100));
       }

@@ -3,6 +3,7 @@
  * inlined, the data is embedded as JSON), tables rendered as HTML so the file reads and prints
  * without scripts, and the per-minute chart drawn by uPlot, the dashboard's charting library.
  */
+import { escapeHtml } from "../../core/escape.js";
 import { SECTION_CONTROLS } from "./controls.js";
 import { auditLines, type Table, tablesOf } from "./format.js";
 import type { Report } from "./model.js";
@@ -12,15 +13,6 @@ export interface ChartAssets {
   script: string;
   /** `uplot/dist/uPlot.min.css` */
   css: string;
-}
-
-export function escapeHtml(text: string): string {
-  return text
-    .replace(/&/g, "&amp;")
-    .replace(/</g, "&lt;")
-    .replace(/>/g, "&gt;")
-    .replace(/"/g, "&quot;")
-    .replace(/'/g, "&#39;");
 }
 
 /** JSON inside <script>: `</script>`, `<!--` and U+2028/9 must not end or break the element. */
