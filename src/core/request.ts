@@ -32,7 +32,7 @@ export interface NormalizedRequest {
   /** Lower-cased host without port or trailing dot. */
   readonly host: string;
   readonly paths: readonly PathCandidate[];
-  /** The path with identifier-like segments redacted: safe for logs and Redis. */
+  /** The path with identifier-like segments redacted and markup percent-encoded: safe for logs and Redis. */
   readonly displayPath: string;
   readonly ip: IpAddress | undefined;
   /** Canonical text of `ip`. */
@@ -292,6 +292,36 @@ function rawPathOf(url: string): string {
   return url.slice(pathStart, pathEnd(url, pathStart));
 }
 
+/**
+ * Characters a kept path segment may hold (after its one decode) that mean something to whatever
+ * shows the evidence later: markup (`<>"'\``), the `|` that separates the fields of a traffic
+ * aggregate, the backslash, `{}^`, whitespace, controls, bidi overrides, and a `/` decoded inside a
+ * segment (which would read as a separator).
+ */
+const UNSAFE_IN_EVIDENCE =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: controls are among what is encoded
+  /[\u0000-\u0020"'<>\\^`{|}/\u007f-\u009f\u200e\u200f\u202a-\u202e\u2028\u2029\u2066-\u2069]/g;
+const HAS_UNSAFE = new RegExp(UNSAFE_IN_EVIDENCE.source);
+const UTF8 = new TextEncoder();
+
+function percentEncode(char: string): string {
+  return Array.from(UTF8.encode(char), (byte) => `%${byte.toString(16).toUpperCase().padStart(2, "0")}`).join(
+    "",
+  );
+}
+
+/**
+ * The path as evidence (the mirror, logs, reports): identifier-like segments redacted to `:id`
+ * (core/redact.ts), and in the segments kept, every character of UNSAFE_IN_EVIDENCE percent-encoded,
+ * so no consumer of the mirror sees markup, a field separator or a control character from a request.
+ */
+function evidencePath(segments: readonly string[]): string {
+  // Almost every path has nothing to encode: one test per segment, then the plain redaction.
+  if (!segments.some((segment) => HAS_UNSAFE.test(segment))) return redactPath(segments);
+  const kept = segments.map((segment) => redactPath([segment]).slice(1));
+  return `/${kept.map((segment) => segment.replace(UNSAFE_IN_EVIDENCE, percentEncode)).join("/")}`;
+}
+
 /** Turns a request into what rules match on, or names why it cannot be (answered 400 / 403). */
 export function normalizeRequest(
   request: Request,
@@ -318,7 +348,7 @@ export function normalizeRequest(
       methods: effectiveMethods(method, facts, query.methods),
       host: hostOf(facts.host, url),
       paths: path.candidates,
-      displayPath: redactPath(path.candidates[0]?.segments ?? []),
+      displayPath: evidencePath(path.candidates[0]?.segments ?? []),
       ip,
       ipText: ip ? formatIp(ip) : undefined,
       ipTrusted:
