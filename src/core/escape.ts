@@ -8,6 +8,7 @@
  * - HTML (the report, the dashboard page): `escapeHtml`.
  * - Markdown (the report): `escapeMarkdown`, or the `md` tag, which escapes every interpolated value.
  * - The terminal (every line the CLI prints): `escapeTerminal` (src/cli/terminal.ts applies it).
+ * - Slack message text (webhooks in Slack format): `escapeSlack`.
  * - JSON needs none: it is only ever produced by `JSON.stringify`.
  *
  * Runtime-neutral (the mounted dashboard runs it at the edge).
@@ -103,6 +104,19 @@ function markdownValue(value: unknown): string {
   if (value instanceof Markdown) return value.text;
   if (Array.isArray(value)) return value.map(markdownValue).join("");
   return escapeMarkdown(String(value ?? ""));
+}
+
+/**
+ * Slack message text (`mrkdwn`): `&`, `<` and `>` as Slack's entities, as Slack asks of every app,
+ * so no value can form a mention (`<!channel>`, `<@U…>`), a link under other text
+ * (`<https://…|click>`) or a channel reference. Display controls become visible too.
+ */
+export function escapeSlack(text: string): string {
+  return text
+    .replace(DISPLAY_CONTROLS, visible)
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;");
 }
 
 /**

@@ -3,6 +3,7 @@
  * webhooks, as our JSON event or as a Slack-compatible `{ text }`. Each post has a deadline, runs
  * after the change, and can never undo or fail it: a webhook failure is only reported.
  */
+import { escapeSlack } from "../core/escape.js";
 import type { Webhook } from "./config-files.js";
 
 export interface ChangeEvent {
@@ -33,7 +34,8 @@ export interface NotifyResult {
 function body(hook: Webhook, event: ChangeEvent): string {
   if (hook.format === "slack") {
     const icon = event.kind === "alert" ? ":warning:" : ":shield:";
-    return JSON.stringify({ text: `${icon} edge-containment: ${event.summary}` });
+    // The summary names switches, paths, incidents and reasons: data, never Slack markup.
+    return JSON.stringify({ text: `${icon} edge-containment: ${escapeSlack(event.summary)}` });
   }
   return JSON.stringify({ source: "edge-containment", ...event });
 }

@@ -6,10 +6,13 @@
  * can form markup, per line) is the same as the benign report's, whatever the data holds.
  */
 import { readFileSync } from "node:fs";
+import { createServer } from "node:http";
 import { createRequire } from "node:module";
+import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
 import { renderReport } from "../../../src/cli/commands/report.js";
 import { escapeHtml, escapeMarkdown, escapeTerminal, md } from "../../../src/core/escape.js";
+import { postWebhooks } from "../../../src/ops/notify.js";
 import { buildReport } from "../../../src/ops/report/build.js";
 import { renderHtml } from "../../../src/ops/report/html.js";
 import { renderMarkdown } from "../../../src/ops/report/markdown.js";
@@ -130,6 +133,38 @@ describe.each(HOSTILE)("%s", (_name, hostile) => {
     // JSON text stays valid JSON with the same value through the terminal guard.
     const json = JSON.stringify({ reason: hostile });
     expect(JSON.parse(escapeTerminal(json))).toEqual({ reason: hostile });
+  });
+
+  it("forms no mention, link or channel in a Slack webhook's text", async () => {
+    const bodies: string[] = [];
+    const server = createServer((req, res) => {
+      let body = "";
+      req.on("data", (chunk: Buffer) => {
+        body += chunk.toString();
+      });
+      req.on("end", () => {
+        bodies.push(body);
+        res.writeHead(200).end("ok");
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+      const summary = `kill x (${hostile}) <!channel> <https://evil.example|click>`;
+      const [result] = await postWebhooks([{ url, format: "slack" }], {
+        kind: "change",
+        action: "kill",
+        summary,
+        at: "now",
+      });
+      expect(result?.ok).toBe(true);
+      const text = (JSON.parse(bodies[0] ?? "{}") as { text: string }).text;
+      expect(text).not.toMatch(/[<>]/);
+      expect(text.replace(/&(amp|lt|gt);/g, "")).not.toContain("&");
+      expect(text).not.toMatch(DISPLAY_CONTROL);
+    } finally {
+      server.close();
+    }
   });
 
   it("cannot form a tag or leave an attribute value in HTML", () => {
