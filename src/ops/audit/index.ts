@@ -244,16 +244,6 @@ export function anchorMove(
   return { op };
 }
 
-/** The PATCH operation that moves the anchor to `seq:hash` (see anchorMove), or undefined. */
-export function anchorOperation(
-  current: Json | undefined,
-  seq: number,
-  hash: string,
-  at = new Date().toISOString(),
-): PatchOperation | undefined {
-  return anchorMove(current, seq, hash, { at }).op;
-}
-
 /** Moves the anchor forward (see anchorMove); throws when it may not move. */
 export async function writeAnchor(
   api: VercelApi,
