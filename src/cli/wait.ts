@@ -32,13 +32,23 @@ export function withWaitOptions(command: Command): Command {
     );
 }
 
-/** Waits when asked; answers the exit code (unconfirmed → 5) and the JSON part of the result. */
+/** What the incident's confirmations record a wait under: the incident, and the switch version it confirms (lifted, for a lift). */
+export interface RecordAs {
+  incident: string | null | undefined;
+  version: number;
+}
+
+/**
+ * Waits when asked; answers the exit code (unconfirmed → 5) and the JSON part of the result.
+ * `recordAs` null: nothing to record (a rules push is confirmed by digest, which the report does
+ * not show per change).
+ */
 export async function maybeWait(
   ctx: OpsContext,
   flags: WaitFlags & { json?: boolean },
   expectation: Expectation,
   writtenAt: number,
-  incident?: string | null,
+  recordAs: RecordAs | null,
 ): Promise<{ code: number; json?: ConfirmResult }> {
   if (!flags.wait) return { code: EXIT.ok };
   if (!flags.json)
@@ -67,28 +77,30 @@ export async function maybeWait(
     for (const line of describeConfirm(result, flags.window * 1000)) process.stderr.write(`${line}\n`);
     if (result.ok) process.stdout.write(`enforced in every region seen (${result.confirmed.length})\n`);
   }
-  await recordForIncident(ctx, incident, expectation, writtenAt, result);
+  if (recordAs !== null) await recordForIncident(ctx, recordAs, expectation, writtenAt, result);
   return { code: result.ok ? EXIT.ok : EXIT.unconfirmed, json: result };
 }
 
 /**
  * The incident report times each region's confirmation from the write; the isolate reports that
- * prove it expire in minutes, so the confirmations are kept with the incident (never fatal).
+ * prove it expire in minutes, so the confirmations are kept with the incident (never fatal). A
+ * lift's are kept under the version it lifted, so a switch lifted twice in one incident keeps both.
  */
 async function recordForIncident(
   ctx: OpsContext,
-  incident: string | null | undefined,
+  recordAs: RecordAs,
   expectation: Expectation,
   writtenAt: number,
   result: ConfirmResult,
 ): Promise<void> {
+  const incident = recordAs.incident;
   if (!incident || ctx.redis === undefined || expectation.kind === "digest") return;
   const incidents = { client: ctx.redis, prefix: ctx.config.prefix, now: ctx.now };
   try {
     for (const region of result.confirmed)
       await recordConfirmation(incidents, incident, {
         switchId: expectation.id,
-        version: expectation.kind === "present" ? expectation.version : 0,
+        version: recordAs.version,
         state: expectation.kind,
         region: region.region,
         at: writtenAt + region.afterMs,

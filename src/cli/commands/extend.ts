@@ -45,6 +45,7 @@ export function extendCommand(): Command {
         flags,
         { kind: "present", id, version: result.version },
         result.writtenAt,
+        { incident: plan.item.incident, version: result.version },
       );
       emit(flags, { action: "extend", ...result, ...(waited.json ? { wait: waited.json } : {}) }, [
         `extended ${result.key} until ${result.expiresAt} (version ${result.version})`,

@@ -107,7 +107,7 @@ Example:
         flags,
         { kind: "present", id: result.id, version: result.version },
         result.writtenAt,
-        plan.item.incident,
+        { incident: plan.item.incident, version: result.version },
       );
       emit(
         flags,

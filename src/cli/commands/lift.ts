@@ -47,13 +47,10 @@ export function liftCommand(): Command {
       const waits = [];
       for (const result of results) {
         const incident = plan.switches.find((s) => s.id === result.id)?.before.incident;
-        const waited = await maybeWait(
-          ctx,
-          flags,
-          { kind: "absent", id: result.id },
-          result.writtenAt,
+        const waited = await maybeWait(ctx, flags, { kind: "absent", id: result.id }, result.writtenAt, {
           incident,
-        );
+          version: result.version,
+        });
         if (waited.code !== 0) code = waited.code;
         if (waited.json) waits.push({ id: result.id, ...waited.json });
       }

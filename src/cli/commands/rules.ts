@@ -202,6 +202,7 @@ function pushCommand(): Command {
               flags,
               { kind: "digest", digest: result.digest, current: () => pushedDigestNow(ctx, plan) },
               result.writtenAt,
+              null,
             );
       emit(
         flags,
