@@ -116,7 +116,8 @@ export async function openOps(flags: GlobalFlags): Promise<Opened> {
     journal: fileJournal(config.journal),
     signer: await loadSigner(config.signKey),
     fastLane: lane,
-    notify: webhookNotifier(config.webhooks, warn),
+    // A failed webhook comes back as a warning line of the change (printed with its other warnings).
+    notify: webhookNotifier(config.webhooks),
     warn,
   });
   // Publishing to (and withdrawing from) the fast lane changes what the edge enforces: chained too.
