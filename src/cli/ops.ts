@@ -116,7 +116,7 @@ export async function openOps(flags: GlobalFlags): Promise<Opened> {
     journal: fileJournal(config.journal),
     signer: await loadSigner(config.signKey),
     fastLane: lane,
-    // A failed webhook comes back as a warning line of the change (printed with its other warnings).
+    // Failed webhooks come back as warning lines of the change (src/cli/written.ts), not printed here.
     notify: webhookNotifier(config.webhooks),
     warn,
   });
@@ -143,10 +143,16 @@ export function emit(flags: GlobalFlags, json: Record<string, unknown>, human: r
 }
 
 /**
- * Ends with an error: one line on stderr (the JSON too with --json), and its exit code. Secrets
- * are masked (src/core/redact.ts); `config`, when loaded, adds the ones from .containment/dev.json.
+ * Ends with an error: one line on stderr (the JSON too with --json, with `extra` beside `ok`), and
+ * its exit code. Secrets are masked (src/core/redact.ts); `config`, when loaded, adds the ones from
+ * .containment/dev.json.
  */
-export function report(flags: GlobalFlags, error: unknown, config?: OpsConfig): void {
+export function report(
+  flags: GlobalFlags,
+  error: unknown,
+  config?: OpsConfig,
+  extra: Record<string, unknown> = {},
+): void {
   const known = isOpsError(error);
   const message = error instanceof Error ? error.message : String(error);
   const line = redactOutput(
@@ -159,6 +165,7 @@ export function report(flags: GlobalFlags, error: unknown, config?: OpsConfig): 
   if (flags.json) {
     const body = {
       ok: false,
+      ...extra,
       error: { code: known ? error.code : "ERR_INTERNAL", message: line, ...(known ? error.details : {}) },
     };
     process.stdout.write(`${redactedJson(flags, body, config)}\n`);
