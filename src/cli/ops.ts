@@ -122,7 +122,8 @@ export async function openOps(flags: GlobalFlags): Promise<Opened> {
     journal: fileJournal(config.journal),
     signer: await loadSigner(config.signKey),
     fastLane: lane,
-    notify: webhookNotifier(config.webhooks, warn),
+    // Failed webhooks come back as warning lines of the change (src/cli/written.ts), not printed here.
+    notify: webhookNotifier(config.webhooks),
     warn,
   });
   // Publishing to (and withdrawing from) the fast lane changes what the edge enforces: chained too.
@@ -148,10 +149,16 @@ export function emit(flags: GlobalFlags, json: Record<string, unknown>, human: r
 }
 
 /**
- * Ends with an error: one line on stderr (the JSON too with --json), and its exit code. Secrets
- * are masked (src/core/redact.ts); `config`, when loaded, adds the ones from .containment/dev.json.
+ * Ends with an error: one line on stderr (the JSON too with --json, with `extra` beside `ok`), and
+ * its exit code. Secrets are masked (src/core/redact.ts); `config`, when loaded, adds the ones from
+ * .containment/dev.json.
  */
-export function report(flags: GlobalFlags, error: unknown, config?: OpsConfig): void {
+export function report(
+  flags: GlobalFlags,
+  error: unknown,
+  config?: OpsConfig,
+  extra: Record<string, unknown> = {},
+): void {
   const known = isOpsError(error);
   const message = error instanceof Error ? error.message : String(error);
   const line = redactOutput(
@@ -164,6 +171,7 @@ export function report(flags: GlobalFlags, error: unknown, config?: OpsConfig): 
   if (flags.json) {
     const body = {
       ok: false,
+      ...extra,
       error: { code: known ? error.code : "ERR_INTERNAL", message: line, ...(known ? error.details : {}) },
     };
     process.stdout.write(`${redactedJson(flags, body, config)}\n`);

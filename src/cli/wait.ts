@@ -2,8 +2,9 @@
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { type ConfirmResult, describeConfirm, type Expectation, waitForEnforcement } from "../ops/confirm.js";
 import type { OpsContext } from "../ops/context.js";
-import { EXIT } from "../ops/errors.js";
+import { failureCause } from "../ops/errors.js";
 import { recordConfirmation } from "../ops/incidents.js";
+import type { Written } from "./written.js";
 
 export interface WaitFlags {
   wait?: boolean;
@@ -32,15 +33,28 @@ export function withWaitOptions(command: Command): Command {
     );
 }
 
-/** Waits when asked; answers the exit code (unconfirmed → 5) and the JSON part of the result. */
+/** What the incident's confirmations record a wait under: the incident, and the switch version it confirms (lifted, for a lift). */
+export interface RecordAs {
+  incident: string | null | undefined;
+  version: number;
+}
+
+/**
+ * Waits when asked (after the write: `out.wrote` has said so already). Never throws for Redis:
+ * unreadable, it ends in one line saying it cannot confirm and why. Anything not confirmed is an
+ * `unconfirmed` warning (exit 5, or 10 with a journaled audit); a failed record of the
+ * confirmations with the incident is an `incomplete` one. `recordAs` null: nothing to record (a
+ * rules push is confirmed by digest, which the report does not show per change).
+ */
 export async function maybeWait(
   ctx: OpsContext,
   flags: WaitFlags & { json?: boolean },
+  out: Written,
   expectation: Expectation,
   writtenAt: number,
-  incident?: string | null,
-): Promise<{ code: number; json?: ConfirmResult }> {
-  if (!flags.wait) return { code: EXIT.ok };
+  recordAs: RecordAs | null,
+): Promise<ConfirmResult | undefined> {
+  if (!flags.wait) return undefined;
   if (!flags.json)
     process.stderr.write(
       `waiting up to ${flags.timeout} s for every region to enforce it (Ctrl-C stops waiting; the change stays written)…\n`,
@@ -63,40 +77,45 @@ export async function maybeWait(
         );
     },
   }).finally(() => process.off("SIGINT", stop));
-  if (!flags.json) {
-    for (const line of describeConfirm(result, flags.window * 1000)) process.stderr.write(`${line}\n`);
-    if (result.ok) process.stdout.write(`enforced in every region seen (${result.confirmed.length})\n`);
-  }
-  await recordForIncident(ctx, incident, expectation, writtenAt, result);
-  return { code: result.ok ? EXIT.ok : EXIT.unconfirmed, json: result };
+  for (const line of describeConfirm(result, flags.window * 1000)) out.warn(line);
+  if (!result.ok) out.flag("unconfirmed");
+  if (result.ok && !flags.json)
+    process.stdout.write(`enforced in every region seen (${result.confirmed.length})\n`);
+  if (recordAs !== null) await recordForIncident(ctx, out, recordAs, expectation, writtenAt, result);
+  return result;
 }
 
 /**
  * The incident report times each region's confirmation from the write; the isolate reports that
- * prove it expire in minutes, so the confirmations are kept with the incident (never fatal).
+ * prove it expire in minutes, so the confirmations are kept with the incident. A lift's are kept
+ * under the version it lifted, so a switch lifted twice in one incident keeps both.
  */
 async function recordForIncident(
   ctx: OpsContext,
-  incident: string | null | undefined,
+  out: Written,
+  recordAs: RecordAs,
   expectation: Expectation,
   writtenAt: number,
   result: ConfirmResult,
 ): Promise<void> {
-  if (!incident || ctx.redis === undefined || expectation.kind === "digest") return;
+  const incident = recordAs.incident;
+  if (!incident || ctx.redis === undefined || expectation.kind === "digest" || result.confirmed.length === 0)
+    return;
   const incidents = { client: ctx.redis, prefix: ctx.config.prefix, now: ctx.now };
   try {
     for (const region of result.confirmed)
       await recordConfirmation(incidents, incident, {
         switchId: expectation.id,
-        version: expectation.kind === "present" ? expectation.version : 0,
+        version: recordAs.version,
         state: expectation.kind,
         region: region.region,
         at: writtenAt + region.afterMs,
         isolates: region.isolates,
       });
   } catch (error) {
-    ctx.warn(
-      `edge-containment: could not record the confirmations with incident ${incident}: ${String(error)}`,
+    out.warn(
+      `warning: the confirmations were not recorded with incident ${incident} (Redis ${failureCause(error)}): its report will show this change as not confirmed`,
+      "incomplete",
     );
   }
 }

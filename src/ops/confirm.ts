@@ -11,6 +11,7 @@
 
 import type { IsolateRecord } from "../stores/mirror/reader-types.js";
 import type { OpsContext } from "./context.js";
+import { failureCause } from "./errors.js";
 
 export type Expectation =
   | { kind: "present"; id: string; version: number }
@@ -44,8 +45,10 @@ export interface ConfirmResult {
   behind: RegionBehind[];
   /** Reports ignored because their MAC failed or was missing. */
   unverified: Array<{ member: string; trust: string }>;
-  /** Why nothing could be confirmed at all. */
-  reason?: "no-redis" | "no-secret" | "no-isolates" | "timeout" | "interrupted";
+  /** Why it was not confirmed everywhere. */
+  reason?: "no-redis" | "no-secret" | "no-isolates" | "timeout" | "interrupted" | "redis-unavailable";
+  /** With `redis-unavailable`: what Redis did, e.g. "is unreachable" (never the client's message). */
+  redis?: string;
 }
 
 export interface ConfirmOptions {
@@ -60,6 +63,11 @@ export interface ConfirmOptions {
   sleep?: (ms: number) => Promise<void>;
   /** Ends the wait early (a responder's Ctrl-C): the result says what was confirmed by then. */
   signal?: AbortSignal;
+  /**
+   * How long reads of the isolates' reports may fail in a row before the wait ends as
+   * `redis-unavailable` (a blip is retried at the next poll); default 5 s, never past the timeout.
+   */
+  unreachableMs?: number;
 }
 
 /** A pause that ends at once when the wait is interrupted. */
@@ -217,9 +225,31 @@ export async function waitForEnforcement(ctx: OpsContext, options: ConfirmOption
   const confirmed = new Map<string, RegionConfirmation>();
   const pending = new Map<string, RegionBehind>();
   const digests = acceptedDigests(options.expectation);
+  const unreachableMs = options.unreachableMs ?? 5_000;
+  let failingSince: number | undefined;
   for (;;) {
     const now = ctx.now();
-    const records = await ctx.reader.isolates({ sinceMs: now - windowMs });
+    let records: IsolateRecord[];
+    try {
+      records = await ctx.reader.isolates({ sinceMs: now - windowMs });
+      failingSince = undefined;
+    } catch (error) {
+      // Redis down: the isolates cannot report there either. Retried until it has failed for
+      // `unreachableMs` in a row (or the timeout), then said in one line, never thrown.
+      failingSince ??= now;
+      const interrupted = options.signal?.aborted === true;
+      if (now - failingSince >= unreachableMs || now >= deadline || interrupted)
+        return {
+          ok: false,
+          confirmed: [...confirmed.values()],
+          behind: [...pending.values()],
+          unverified: [],
+          reason: interrupted ? "interrupted" : "redis-unavailable",
+          redis: failureCause(error),
+        };
+      await pause(sleep, Math.min(options.pollMs ?? 500, Math.max(0, deadline - now)), options.signal);
+      continue;
+    }
     await digests.refresh(records, now);
     const regions = regionsOf(records, options.expectation, options.writtenAt, digests.accepted);
     for (const [region, state] of regions) {
@@ -252,6 +282,10 @@ export function describeConfirm(result: ConfirmResult, windowMs = 30_000): strin
   const lines: string[] = [];
   if (result.reason === "no-redis")
     return ["enforcement cannot be confirmed: no Redis configured (the isolates report there)"];
+  if (result.reason === "redis-unavailable")
+    return [
+      `not confirmed: cannot read the isolates' reports (Redis ${result.redis ?? "is unreachable"}); the change stays written: \`containment status\` shows the regions once Redis answers`,
+    ];
   if (result.reason === "no-secret")
     return [
       "enforcement cannot be confirmed: set CONTAINMENT_REPORT_SECRET (the deployment's report secret) to verify the isolates' reports",

@@ -11,7 +11,7 @@ import type { Journal } from "./audit/journal.js";
 import type { Signer } from "./audit/sign.js";
 import type { OpsConfig } from "./config.js";
 import { VercelApi } from "./edge-config-api.js";
-import { isOpsError } from "./errors.js";
+import { failureCause, isOpsError } from "./errors.js";
 import type { FastLaneContext } from "./fastlane.js";
 import type { ChangeEvent } from "./notify.js";
 
@@ -27,8 +27,8 @@ export interface OpsContext {
   now(): number;
   /** Present when the responders' fast-lane key is configured. */
   fastLane?: FastLaneContext | undefined;
-  /** Posts a change to the configured webhooks; never throws. */
-  notify(event: ChangeEvent): Promise<void>;
+  /** Posts a change to the configured webhooks; never throws: answers a warning line per webhook that failed. */
+  notify(event: ChangeEvent): Promise<string[]>;
   /** Loud warnings for the responder (journaled audit, failed anchor, failed webhook). */
   warn(line: string): void;
 }
@@ -40,7 +40,8 @@ export interface ContextOptions {
   fetch?: typeof fetch;
   fastLane?: FastLaneContext | undefined;
   now?: () => number;
-  notify?: (event: ChangeEvent) => Promise<void>;
+  /** Answers warning lines for the webhooks that failed (a `string[]`), or nothing. */
+  notify?: (event: ChangeEvent) => Promise<unknown>;
   warn?: (line: string) => void;
   apiTimeoutMs?: number;
 }
@@ -88,7 +89,14 @@ export function createOpsContext(config: OpsConfig, options: ContextOptions = {}
     },
     now,
     fastLane: options.fastLane,
-    notify: options.notify ?? (async () => {}),
+    notify: async (event) => {
+      try {
+        const lines = await options.notify?.(event);
+        return Array.isArray(lines) ? lines.map(String) : [];
+      } catch (error) {
+        return [`warning: the change was not notified (${failureCause(error)}; the change itself stands)`];
+      }
+    },
     warn: options.warn ?? ((line) => console.error(line)),
   };
 }

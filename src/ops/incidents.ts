@@ -90,11 +90,25 @@ export async function listIncidents(ctx: IncidentContext): Promise<IncidentRecor
   return found.filter((x): x is IncidentRecord => x !== undefined).sort((a, b) => b.opened - a.opened);
 }
 
+/** Claims the id and records the incident in one step: a Redis failure never leaves a claimed id without its fields. */
+const OPEN_SCRIPT = `
+if redis.call('HSETNX', KEYS[1], 'id', ARGV[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('SADD', KEYS[2], ARGV[1])
+return 1
+`;
+
 /**
  * Opens an incident; refuses an id already used (an incident's discovery time is evidence and is
- * never silently replaced). Copies the look-back window's aggregates at once.
+ * never silently replaced). Copies the look-back window's aggregates at once; with
+ * `onSnapshotError`, a failure of that copy (the incident is recorded by then) goes there instead
+ * of being thrown.
  */
-export async function openIncident(ctx: IncidentContext, input: OpenIncidentInput): Promise<IncidentRecord> {
+export async function openIncident(
+  ctx: IncidentContext,
+  input: OpenIncidentInput,
+  options: { onSnapshotError?: (error: unknown) => void } = {},
+): Promise<IncidentRecord> {
   const now = (ctx.now ?? Date.now)();
   checkIncidentInput(input, now);
   const incident = strip({
@@ -111,17 +125,26 @@ export async function openIncident(ctx: IncidentContext, input: OpenIncidentInpu
     maxStateResidents: input.maxStateResidents,
     openedBy: input.actor,
   });
-  const key = ctx.prefix + incidentKeys.incident(incident.id);
+  const key = (name: string) => ctx.prefix + name;
   const hash = toHash(incident);
   hash.lookbackMs = String(input.lookbackMs ?? DEFAULT_LOOKBACK_MS);
-  // HSETNX on `id` claims the id atomically; the other fields follow only if we won.
-  if (!(await ctx.client.hsetnx(key, "id", incident.id)))
+  const claimed = Number(
+    await ctx.client.eval(
+      OPEN_SCRIPT,
+      [key(incidentKeys.incident(incident.id)), key(incidentKeys.all)],
+      [incident.id, ...Object.entries(hash).flat()],
+    ),
+  );
+  if (claimed !== 1)
     throw invalid(
       `incident ${incident.id} exists already: pick another id, or see \`containment incident list\``,
     );
-  await ctx.client.hset(key, hash);
-  await ctx.client.sadd(ctx.prefix + incidentKeys.all, incident.id);
-  await snapshotIncident(ctx, incident.id);
+  try {
+    await snapshotIncident(ctx, incident.id);
+  } catch (error) {
+    if (options.onSnapshotError === undefined) throw error;
+    options.onSnapshotError(error);
+  }
   return incident;
 }
 

@@ -76,15 +76,21 @@ export async function postWebhooks(
   );
 }
 
-/** A notifier for an ops context: posts, then reports failures through `warn`. */
+/**
+ * A notifier for an ops context: posts, and answers one warning line per webhook that failed (the
+ * change itself stands); `warn`, when given, also gets each line (`status --watch`).
+ */
 export function webhookNotifier(
   hooks: readonly Webhook[],
-  warn: (line: string) => void,
+  warn?: (line: string) => void,
   options: NotifyOptions = {},
-): (event: ChangeEvent) => Promise<void> {
+): (event: ChangeEvent) => Promise<string[]> {
   return async (event) => {
-    if (hooks.length === 0) return;
-    for (const result of await postWebhooks(hooks, event, options))
-      if (!result.ok) warn(`warning: webhook ${result.url} ${result.error} (the change itself stands)`);
+    if (hooks.length === 0) return [];
+    const lines = (await postWebhooks(hooks, event, options))
+      .filter((result) => !result.ok)
+      .map((result) => `warning: webhook ${result.url} ${result.error} (the change itself stands)`);
+    for (const line of lines) warn?.(line);
+    return lines;
   };
 }

@@ -4,7 +4,8 @@
  * `redisFailure`; the client's own message never reaches the responder, because @upstash/redis puts
  * the whole command (Lua source, values written) in its messages and a URL can carry a password.
  *
- *   unreachable (refused, DNS, timeout, TLS, reset)   ERR_UNAVAILABLE  exit 4
+ *   unreachable (refused, DNS, timeout, TLS, reset,
+ *   a REST endpoint without its Redis)                ERR_UNAVAILABLE  exit 4
  *   credentials or rights refused (WRONGPASS, NOPERM) ERR_AUTH         exit 3
  *   a command refused (WRONGTYPE, a script error, OOM) ERR_UNAVAILABLE  exit 4
  */
@@ -127,7 +128,13 @@ export function redisFailure(error: unknown, command: string, ctx: FailureContex
       { ...details, reason },
     );
   }
-  const unreachable = connectionReason(error, ctx);
+  // A REST endpoint that answers but cannot reach its Redis (the dev bridge: 503 `ERR Redis
+  // unavailable: …`) is an outage too, not a command Redis refused.
+  const unreachable =
+    connectionReason(error, ctx) ??
+    (rest && /^ERR Redis unavailable\b/.test(replyText(chain(error)[0]?.message ?? ""))
+      ? "unavailable behind its REST endpoint"
+      : undefined);
   if (unreachable !== undefined || /Connection is closed|max retries per request/i.test(String(error)))
     return new OpsError(
       "ERR_UNAVAILABLE",

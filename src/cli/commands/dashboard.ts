@@ -51,6 +51,13 @@ async function withActions(
     return {};
   const opened = await openOps(flags);
   closers.push(opened.close);
+  // A failed webhook comes back as a warning line of the change; the dashboard's terminal shows it.
+  const notify = opened.ctx.notify;
+  opened.ctx.notify = async (event) => {
+    const lines = await notify(event);
+    for (const line of lines) opened.ctx.warn(line);
+    return lines;
+  };
   const redis = opened.ctx.redis;
   return { actions: opsActions(opened.ctx), ...(redis ? { redis } : {}) };
 }

@@ -1,8 +1,9 @@
 import { Command } from "commander";
 import { applyExtend, planExtend } from "../../ops/actions/extend.js";
-import { action, emit, type GlobalFlags, withOpsOptions } from "../ops.js";
+import { type GlobalFlags, withOpsOptions } from "../ops.js";
 import { confirm } from "../prompt.js";
 import { maybeWait, type WaitFlags, withWaitOptions } from "../wait.js";
+import { auditNote, factsOf, writeAction } from "../written.js";
 import { durationArg } from "./kill.js";
 
 interface ExtendFlags extends GlobalFlags, WaitFlags {
@@ -28,7 +29,7 @@ export function extendCommand(): Command {
     );
   withWaitOptions(withOpsOptions(command));
   return command.action(
-    action(async ({ ctx }, _flags, id: string) => {
+    writeAction(async ({ ctx }, _flags, out, id: string) => {
       const flags = command.opts() as ExtendFlags;
       const plan = await planExtend(ctx, {
         id,
@@ -39,17 +40,22 @@ export function extendCommand(): Command {
         console.error(`extend ${id}: expires ${plan.before.expiresAt ?? "never"} → ${plan.item.expiresAt}`);
       await confirm(`extend kill switch ${id}?`, { yes: flags.yes });
       const result = await applyExtend(ctx, plan, flags.reason ?? null);
-      for (const line of result.warnings) console.error(line);
-      const waited = await maybeWait(
+      out.wrote(
+        [
+          `extended ${result.key} until ${result.expiresAt} (version ${result.version}) in Edge Config; ${auditNote(result.audit)}`,
+        ],
+        { action: "extend", ...result },
+        factsOf(result),
+      );
+      const wait = await maybeWait(
         ctx,
         flags,
+        out,
         { kind: "present", id, version: result.version },
         result.writtenAt,
+        { incident: plan.item.incident, version: result.version },
       );
-      emit(flags, { action: "extend", ...result, ...(waited.json ? { wait: waited.json } : {}) }, [
-        `extended ${result.key} until ${result.expiresAt} (version ${result.version})`,
-      ]);
-      return waited.code !== 0 ? waited.code : result.audit.journaled ? 9 : 0;
+      if (wait) out.set({ wait });
     }),
   );
 }

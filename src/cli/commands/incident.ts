@@ -8,7 +8,7 @@ import { parseDuration } from "../../core/duration.js";
 import { errorText } from "../../core/errors.js";
 import type { Json } from "../../model/json.js";
 import { type AppendResult, appendAudit } from "../../ops/audit/index.js";
-import { usageError } from "../../ops/errors.js";
+import { describeFailure, failureCause, usageError } from "../../ops/errors.js";
 import { closeIncident, listIncidents, type OpenIncidentInput, openIncident } from "../../ops/incidents.js";
 import {
   GDPR_ROLES,
@@ -19,6 +19,7 @@ import {
 } from "../../ops/report/clocks.js";
 import { action, emit, type Opened, withOpsOptions } from "../ops.js";
 import { parseTime, readIncidentDefaults } from "../report-inputs.js";
+import { auditNote, writeAction } from "../written.js";
 import { exportEvidence } from "./evidence.js";
 
 interface OpenFlags {
@@ -69,12 +70,15 @@ function openInput(id: string, flags: OpenFlags, opened: Opened): OpenIncidentIn
   };
 }
 
-/** Runs `change` between an audited intent and result (the result says whether it failed). */
+/**
+ * Runs `change` between an audited intent and result (the result says whether it failed). Once
+ * `change` succeeded nothing here throws: the answer says whether an entry went to the journal.
+ */
 async function audited<T>(
   opened: Opened,
   draft: { action: string; incident: string; reason: string | null; after: Json },
   change: () => Promise<T>,
-): Promise<T> {
+): Promise<{ value: T; journaled: boolean; warnings: string[] }> {
   const { ctx } = opened;
   const base = {
     ...draft,
@@ -83,31 +87,48 @@ async function audited<T>(
     key: `incident:${draft.incident}`,
     before: null,
   };
-  const anchorWarning = (appended: AppendResult) => {
-    if (appended.anchorError !== undefined)
-      ctx.warn(`warning: the audit anchor was not moved (${appended.anchorError})`);
+  const warnings: string[] = [];
+  const note = (entry: AppendResult, where: string) => {
+    if (entry.journaled)
+      warnings.push(
+        `AUDIT NOT IN REDIS: the ${where} entry went to the journal ${ctx.audit.journal?.location ?? ""} (${entry.error}); run \`containment audit sync\` once Redis is reachable`,
+      );
+    if (entry.anchorError !== undefined)
+      warnings.push(`warning: the audit anchor was not moved (${entry.anchorError})`);
   };
-  anchorWarning(await appendAudit(ctx.audit, { ...base, phase: "intent" }));
+  const intent = await appendAudit(ctx.audit, { ...base, phase: "intent" });
+  note(intent, "intent");
+  let value: T;
   try {
-    const result = await change();
-    anchorWarning(
-      await appendAudit(ctx.audit, {
-        ...base,
-        phase: "result",
-        outcome: "ok",
-        after: JSON.parse(JSON.stringify(result)) as Json,
-      }),
-    );
-    return result;
+    value = await change();
   } catch (error) {
-    await appendAudit(ctx.audit, {
+    const failed = await appendAudit(ctx.audit, {
       ...base,
       phase: "result",
       outcome: "failed",
       detail: errorText(error).slice(0, 300),
-    });
+    }).catch(() => undefined);
+    if (failed !== undefined) note(failed, "result");
+    for (const line of warnings) ctx.warn(line);
     throw error;
   }
+  let journaled = intent.journaled;
+  try {
+    const result = await appendAudit(ctx.audit, {
+      ...base,
+      phase: "result",
+      outcome: "ok",
+      after: JSON.parse(JSON.stringify(value)) as Json,
+    });
+    note(result, "result");
+    journaled ||= result.journaled;
+  } catch (error) {
+    journaled = true;
+    warnings.push(
+      `AUDIT ENTRY NOT RECORDED: neither Redis nor the journal took the result entry (${failureCause(error)}); note it in the incident's record`,
+    );
+  }
+  return { value, journaled, warnings };
 }
 
 function requireRedis(opened: Opened) {
@@ -148,20 +169,35 @@ function openCommand(): Command {
         '\nExample:\n  containment incident open INC-2041 --title "Patient exports of acme" --discovered 2026-12-01T21:40:00Z --data phi --hipaa-role business-associate --gdpr-role processor --dpa-term 24h',
       )
       .action(
-        action(async (opened, flags, id: string) => {
+        writeAction(async (opened, flags, out, id: string) => {
           const input = openInput(id, flags as unknown as OpenFlags, opened);
           const incidents = requireRedis(opened);
           const actor = (await opened.ctx.actor()).name;
-          const incident = await audited(
+          let snapshotError: unknown;
+          const opening = await audited(
             opened,
             { action: "incident-open", incident: id, reason: input.title, after: null },
-            () => openIncident(incidents, { ...input, actor }),
+            () =>
+              openIncident(
+                incidents,
+                { ...input, actor },
+                { onSnapshotError: (error) => (snapshotError = error) },
+              ),
           );
-          emit(flags, { incident }, [
-            `opened ${incident.id}: ${incident.title}`,
-            `discovered ${isoSeconds(incident.discovered)}; notification clocks run from this time (see containment report --incident ${incident.id})`,
-          ]);
-          return 0;
+          const incident = opening.value;
+          out.wrote(
+            [
+              `opened ${incident.id}: ${incident.title} (recorded in Redis); ${opening.journaled ? auditNote({ journaled: true }) : "audited"}`,
+              `discovered ${isoSeconds(incident.discovered)}; notification clocks run from this time (see containment report --incident ${incident.id})`,
+            ],
+            { incident },
+            { warnings: opening.warnings, journaled: opening.journaled },
+          );
+          if (snapshotError !== undefined)
+            out.warn(
+              `warning: the look-back evidence was not copied (${describeFailure(snapshotError)}): \`containment report\` or \`evidence export\` copies it once Redis answers`,
+              "incomplete",
+            );
         }),
       ),
   );
@@ -175,22 +211,37 @@ function closeCommand(): Command {
       .option("--out <dir>", "where the evidence bundle goes (default .containment/evidence/<id>)")
       .addHelpText("after", "\nExample:\n  containment incident close INC-2041 --out evidence/INC-2041")
       .action(
-        action(async (opened, flags, id: string) => {
+        writeAction(async (opened, flags, out, id: string) => {
           const incidents = requireRedis(opened);
           const actor = (await opened.ctx.actor()).name;
-          const incident = await audited(
+          const closing = await audited(
             opened,
             { action: "incident-close", incident: id, reason: null, after: null },
             () => closeIncident(incidents, id, { actor }),
           );
-          const out =
+          const incident = closing.value;
+          out.wrote(
+            [
+              `closed ${id} at ${isoSeconds(incident.closed ?? opened.ctx.now())} (recorded in Redis); ${closing.journaled ? auditNote({ journaled: true }) : "audited"}`,
+            ],
+            { incident },
+            { warnings: closing.warnings, journaled: closing.journaled },
+          );
+          const dir =
             (flags as { out?: string }).out ?? join(opened.config.cwd, ".containment", "evidence", id);
-          const bundle = await exportEvidence(opened, id, out);
-          emit(flags, { incident, evidence: bundle }, [
-            `closed ${id} at ${isoSeconds(incident.closed ?? opened.ctx.now())}`,
-            `evidence bundle: ${out} (${bundle.files} files, audit head ${bundle.auditHead || "(empty)"})`,
-          ]);
-          return 0;
+          try {
+            const bundle = await exportEvidence(opened, id, dir);
+            if (!flags.json)
+              process.stdout.write(
+                `evidence bundle: ${dir} (${bundle.files} files, audit head ${bundle.auditHead || "(empty)"})\n`,
+              );
+            out.set({ evidence: bundle });
+          } catch (error) {
+            out.warn(
+              `warning: the evidence bundle was not written (${describeFailure(error)}): run \`containment evidence export --incident ${id}\``,
+              "incomplete",
+            );
+          }
         }),
       ),
   );

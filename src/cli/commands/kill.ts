@@ -3,9 +3,10 @@ import { parseDuration } from "../../core/duration.js";
 import { applyKill, planKill } from "../../ops/actions/kill.js";
 import { describePreview } from "../../ops/actions/preview.js";
 import { usageError } from "../../ops/errors.js";
-import { action, emit, type GlobalFlags, withOpsOptions } from "../ops.js";
+import { type GlobalFlags, withOpsOptions } from "../ops.js";
 import { confirm } from "../prompt.js";
 import { maybeWait, type WaitFlags, withWaitOptions } from "../wait.js";
+import { auditNote, factsOf, writeAction } from "../written.js";
 
 interface KillFlags extends GlobalFlags, WaitFlags {
   reason: string;
@@ -64,7 +65,7 @@ Example:
     );
   withWaitOptions(withOpsOptions(command));
   return command.action(
-    action(async ({ ctx }, _flags, pattern: string) => {
+    writeAction(async ({ ctx }, _flags, out, pattern: string) => {
       const flags = command.opts() as KillFlags;
       const plan = await planKill(ctx, {
         pattern,
@@ -101,29 +102,22 @@ Example:
       }
       await confirm(`${verb} kill switch ${plan.id}?`, { yes: flags.yes });
       const result = await applyKill(ctx, plan);
-      for (const line of result.warnings) console.error(line);
-      const waited = await maybeWait(
+      out.wrote(
+        [
+          `${result.created ? "created" : "replaced"} ${result.key} (version ${result.version}) in Edge Config${result.fastLane === "published" ? ", published to the fast lane" : ""}; ${auditNote(result.audit)}`,
+        ],
+        { action: "kill", ...result, preview: plan.preview, size: plan.size, item: plan.item },
+        factsOf(result),
+      );
+      const wait = await maybeWait(
         ctx,
         flags,
+        out,
         { kind: "present", id: result.id, version: result.version },
         result.writtenAt,
-        plan.item.incident,
+        { incident: plan.item.incident, version: result.version },
       );
-      emit(
-        flags,
-        {
-          action: "kill",
-          ...result,
-          preview: plan.preview,
-          size: plan.size,
-          item: plan.item,
-          ...(waited.json ? { wait: waited.json } : {}),
-        },
-        [
-          `${result.created ? "created" : "replaced"} ${result.key} (version ${result.version})${result.fastLane === "published" ? ", published to the fast lane" : ""}; audit #${result.audit.intent ?? "journal"}–#${result.audit.result ?? "journal"}`,
-        ],
-      );
-      return waited.code !== 0 ? waited.code : result.audit.journaled ? 9 : 0;
+      if (wait) out.set({ wait });
     }),
   );
 }

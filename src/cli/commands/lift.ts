@@ -1,10 +1,11 @@
 import { Command } from "commander";
-import { applyLift, planLift } from "../../ops/actions/lift.js";
+import { applyLift, type LiftFailure, planLift } from "../../ops/actions/lift.js";
 import { describeMatch } from "../../ops/actions/switch-item.js";
-import { usageError } from "../../ops/errors.js";
-import { action, emit, type GlobalFlags, withOpsOptions } from "../ops.js";
+import { describeFailure, usageError } from "../../ops/errors.js";
+import { type GlobalFlags, withOpsOptions } from "../ops.js";
 import { confirm } from "../prompt.js";
 import { maybeWait, type WaitFlags, withWaitOptions } from "../wait.js";
+import { auditNote, writeAction } from "../written.js";
 
 interface LiftFlags extends GlobalFlags, WaitFlags {
   incident?: string;
@@ -25,7 +26,7 @@ export function liftCommand(): Command {
     );
   withWaitOptions(withOpsOptions(command));
   return command.action(
-    action(async ({ ctx }, _flags, id: string | undefined) => {
+    writeAction(async ({ ctx }, _flags, out, id: string | undefined) => {
       const flags = command.opts() as LiftFlags;
       if (id !== undefined && flags.incident !== undefined)
         throw usageError("give a switch id or --incident, not both");
@@ -41,30 +42,37 @@ export function liftCommand(): Command {
       await confirm(`lift ${plan.switches.length} kill switch${plan.switches.length === 1 ? "" : "es"}?`, {
         yes: flags.yes,
       });
-      const results = await applyLift(ctx, plan, flags.reason ?? null);
-      for (const line of results.flatMap((r) => r.warnings)) console.error(line);
-      let code = 0;
+      const failed: LiftFailure[] = [];
+      const results = await applyLift(ctx, plan, flags.reason ?? null, failed);
+      out.wrote(
+        results.map((r) => `lifted ${r.key} (deleted from Edge Config); ${auditNote(r.audit)}`),
+        { action: "lift", lifted: results },
+        {
+          warnings: results.flatMap((r) => r.warnings),
+          journaled: results.some((r) => r.audit.journaled),
+          incomplete: results.some((r) => r.incomplete),
+        },
+      );
+      // Lifted some, not all: the rest are named, each with why (a conflict, Edge Config down).
+      for (const { id: missed, error } of failed)
+        out.warn(
+          `warning: ${missed} was NOT lifted (${describeFailure(error)}); \`containment list\` shows what is live`,
+          "incomplete",
+        );
+      if (failed.length > 0)
+        out.set({
+          notLifted: failed.map(({ id: missed, error }) => ({ id: missed, error: describeFailure(error) })),
+        });
       const waits = [];
       for (const result of results) {
         const incident = plan.switches.find((s) => s.id === result.id)?.before.incident;
-        const waited = await maybeWait(
-          ctx,
-          flags,
-          { kind: "absent", id: result.id },
-          result.writtenAt,
+        const wait = await maybeWait(ctx, flags, out, { kind: "absent", id: result.id }, result.writtenAt, {
           incident,
-        );
-        if (waited.code !== 0) code = waited.code;
-        if (waited.json) waits.push({ id: result.id, ...waited.json });
+          version: result.version,
+        });
+        if (wait) waits.push({ id: result.id, ...wait });
       }
-      emit(
-        flags,
-        { action: "lift", lifted: results, ...(flags.wait ? { wait: waits } : {}) },
-        results.map(
-          (r) => `lifted ${r.key}; audit #${r.audit.intent ?? "journal"}–#${r.audit.result ?? "journal"}`,
-        ),
-      );
-      return code !== 0 ? code : results.some((r) => r.audit.journaled) ? 9 : 0;
+      if (flags.wait) out.set({ wait: waits });
     }),
   );
 }

@@ -3,6 +3,7 @@ import { formatLeft } from "../../ops/actions/list.js";
 import { listQuarantines, releaseQuarantine } from "../../ops/actions/quarantine.js";
 import { action, emit, type GlobalFlags, withOpsOptions } from "../ops.js";
 import { confirm } from "../prompt.js";
+import { auditNote, writeAction } from "../written.js";
 
 function listCommand(): Command {
   const command = new Command("list")
@@ -38,7 +39,7 @@ function releaseCommand(): Command {
       '\nExample:\n  $ containment quarantine release tenant+user:1f2e3d4c5b6a7980.0a1b2c3d4e5f6789 --reason "partner\'s batch job"',
     );
   return withOpsOptions(command).action(
-    action(async ({ ctx }, _flags, target: string) => {
+    writeAction(async ({ ctx }, _flags, out, target: string) => {
       const flags = command.opts() as GlobalFlags & { reason?: string; incident?: string };
       await confirm(`release quarantine ${target}?`, { yes: flags.yes });
       const result = await releaseQuarantine(
@@ -47,9 +48,13 @@ function releaseCommand(): Command {
         flags.reason ?? null,
         flags.incident ?? ctx.config.incident ?? null,
       );
-      for (const line of result.warnings) console.error(line);
-      emit(flags, { action: "quarantine-release", ...result }, [`released ${target}`]);
-      return result.journaled ? 9 : 0;
+      out.wrote(
+        [
+          `${result.released ? `released quarantine ${target} (deleted from Redis)` : `quarantine ${target} was already gone (expired meanwhile)`}; ${result.journaled ? auditNote({ journaled: true }) : "audited"}`,
+        ],
+        { action: "quarantine-release", ...result },
+        result,
+      );
     }),
   );
 }

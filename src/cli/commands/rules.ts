@@ -16,6 +16,7 @@ import { EXIT, OpsError, usageError } from "../../ops/errors.js";
 import { action, emit, type GlobalFlags, report, withOpsOptions } from "../ops.js";
 import { confirm } from "../prompt.js";
 import { maybeWait, type WaitFlags, withWaitOptions } from "../wait.js";
+import { auditNote, factsOf, writeAction } from "../written.js";
 import { rulesTestCommand } from "./rules-test.js";
 
 function readText(file: string): string {
@@ -170,7 +171,7 @@ function pushCommand(): Command {
       reportInvalid(flags, error);
       return;
     }
-    await action(async ({ ctx }, _flags, _file: string) => {
+    await writeAction(async ({ ctx }, _flags, out, _file: string) => {
       const plan = await planRulesPush(ctx, document);
       if (!flags.json)
         for (const line of [
@@ -179,12 +180,12 @@ function pushCommand(): Command {
         ])
           console.error(line);
       if (flags.dryRun) {
-        emit(flags, { dryRun: true, diff: plan.diff, size: plan.size }, ["dry run: nothing was sent"]);
-        return 0;
+        out.unchanged(["dry run: nothing was sent"], { dryRun: true, diff: plan.diff, size: plan.size });
+        return;
       }
       if (plan.diff.same) {
-        emit(flags, { unchanged: true }, ["nothing to push: the file matches what is live"]);
-        return 0;
+        out.unchanged(["nothing to push: the file matches what is live"], { unchanged: true });
+        return;
       }
       await confirm("push these rules?", { yes: flags.yes });
       const result = await applyRulesPush(
@@ -193,27 +194,20 @@ function pushCommand(): Command {
         flags.reason ?? null,
         flags.incident ?? ctx.config.incident ?? null,
       );
-      for (const line of result.warnings) console.error(line);
-      const waited =
-        result.digest === undefined
-          ? { code: 0 }
-          : await maybeWait(
-              ctx,
-              flags,
-              { kind: "digest", digest: result.digest, current: () => pushedDigestNow(ctx, plan) },
-              result.writtenAt,
-            );
-      emit(
-        flags,
-        {
-          action: "rules-push",
-          ...result,
-          diff: plan.diff,
-          ...(waited.json ? { wait: waited.json } : {}),
-        },
-        [`pushed ${file}: ruleset digest ${result.digest}`],
+      out.wrote(
+        [`pushed ${file} to Edge Config: ruleset digest ${result.digest}; ${auditNote(result.audit)}`],
+        { action: "rules-push", ...result, diff: plan.diff },
+        factsOf(result),
       );
-      return waited.code !== 0 ? waited.code : result.audit.journaled ? EXIT.journaled : 0;
+      const wait = await maybeWait(
+        ctx,
+        flags,
+        out,
+        { kind: "digest", digest: result.digest, current: () => pushedDigestNow(ctx, plan) },
+        result.writtenAt,
+        null,
+      );
+      if (wait) out.set({ wait });
     })(file, flags, cmd);
   });
 }

@@ -18,7 +18,7 @@ import {
 } from "../audit/index.js";
 import type { OpsContext } from "../context.js";
 import type { PatchOperation } from "../edge-config-api.js";
-import { isOpsError, OpsError } from "../errors.js";
+import { failureCause, isOpsError, OpsError } from "../errors.js";
 
 export interface Change {
   action: AuditAction;
@@ -50,7 +50,10 @@ export interface ChangeOutcome {
   /** Client time the PATCH was accepted (start of `--wait`'s clock). */
   writtenAt: number;
   audit: AuditTrace;
+  /** One line each for what failed after the write: journaled audit, anchor, fast lane, webhooks. */
   warnings: string[];
+  /** A step after the write other than the audit append failed (anchor, webhook, fast lane). */
+  incomplete: boolean;
 }
 
 function operationFor(change: Change): PatchOperation {
@@ -160,16 +163,27 @@ export async function applyChange(ctx: OpsContext, change: Change): Promise<Chan
     }
   }
   const writtenAt = ctx.now();
-  const result = await appendAudit(ctx.audit, {
-    ...base,
-    phase: "result",
-    before,
-    after,
-    outcome: "ok",
-    detail: change.detail,
-  });
-  noteJournal(ctx, result, warnings, "result");
-  await ctx.notify({
+  // The change stands from here on: nothing after it may throw it away (docs/runbook.md, "When a
+  // dependency fails"). Each failure is a warning, and `incomplete` or `audit.journaled` says so.
+  let incomplete = false;
+  let result: AppendResult | undefined;
+  try {
+    result = await appendAudit(ctx.audit, {
+      ...base,
+      phase: "result",
+      before,
+      after,
+      outcome: "ok",
+      detail: change.detail,
+    });
+    noteJournal(ctx, result, warnings, "result");
+  } catch (error) {
+    warnings.push(
+      `AUDIT ENTRY NOT RECORDED: neither Redis nor the journal took the result entry (${failureCause(error)}); the change stands: note it in the incident's record`,
+    );
+  }
+  if (result?.anchorError !== undefined) incomplete = true;
+  const notified = await ctx.notify({
     kind: "change",
     action: change.action,
     summary: change.summary,
@@ -178,8 +192,18 @@ export async function applyChange(ctx: OpsContext, change: Change): Promise<Chan
     actor: actor.name,
     at: new Date(writtenAt).toISOString(),
   });
-  const audit: AuditTrace = { journaled: intent.journaled || result.journaled };
+  if (notified.length > 0) incomplete = true;
+  warnings.push(...notified);
+  const audit: AuditTrace = { journaled: intent.journaled || result?.journaled !== false };
   if (intent.record !== undefined) audit.intent = intent.record.entry.seq;
-  if (result.record !== undefined) audit.result = result.record.entry.seq;
-  return { key: change.key, operation: op.operation, detail: change.detail, writtenAt, audit, warnings };
+  if (result?.record !== undefined) audit.result = result.record.entry.seq;
+  return {
+    key: change.key,
+    operation: op.operation,
+    detail: change.detail,
+    writtenAt,
+    audit,
+    warnings,
+    incomplete,
+  };
 }

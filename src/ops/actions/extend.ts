@@ -77,7 +77,7 @@ export async function applyExtend(
     summary: `kill switch ${plan.id} extended until ${plan.item.expiresAt} (${plan.item.incident ?? "no incident"})`,
     detail: "extended",
   });
-  await publish(ctx, plan.item, outcome.warnings);
+  if ((await publish(ctx, plan.item, outcome.warnings)) === "failed") outcome.incomplete = true;
   return {
     ...outcome,
     id: plan.id,

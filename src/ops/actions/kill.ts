@@ -8,7 +8,7 @@
 import type { Json } from "../../model/json.js";
 import type { MatchSpec } from "../../rules/common.js";
 import type { OpsContext } from "../context.js";
-import { OpsError, usageError } from "../errors.js";
+import { failureCause, OpsError, usageError } from "../errors.js";
 import { publishFastLane } from "../fastlane.js";
 import { applyChange, type ChangeOutcome } from "./change.js";
 import { readStore, type SizeReport, sizeReport } from "./edge-config-snapshot.js";
@@ -142,6 +142,7 @@ export async function applyKill(ctx: OpsContext, plan: KillPlan): Promise<KillRe
     detail: created ? "created" : "replaced",
   });
   const fastLane = await publish(ctx, plan.item, outcome.warnings);
+  if (fastLane === "failed") outcome.incomplete = true;
   return { ...outcome, id: plan.id, version: plan.item.version ?? 1, created, fastLane };
 }
 
@@ -157,7 +158,7 @@ export async function publish(
     return "published";
   } catch (error) {
     warnings.push(
-      `warning: not published to the fast lane (${error instanceof Error ? error.message : String(error)}); Edge Config propagation still applies it`,
+      `warning: not published to the fast lane (Redis ${failureCause(error)}); Edge Config propagation still applies it (up to 10 s)`,
     );
     return "failed";
   }

@@ -7,7 +7,7 @@
 import { killSwitchIdOf } from "../../model/edge-config-items.js";
 import type { Json } from "../../model/json.js";
 import type { OpsContext } from "../context.js";
-import { OpsError, usageError } from "../errors.js";
+import { failureCause, OpsError, usageError } from "../errors.js";
 import { withdrawFastLane } from "../fastlane.js";
 import { applyChange, type ChangeOutcome } from "./change.js";
 import { readStore } from "./edge-config-snapshot.js";
@@ -48,37 +48,62 @@ export interface LiftResult extends ChangeOutcome {
   version: number;
 }
 
+/** A switch of the plan that was not lifted, and why (a conflict, Edge Config down meanwhile). */
+export interface LiftFailure {
+  id: string;
+  error: unknown;
+}
+
+/**
+ * Lifts each switch of the plan. Without `failed`, the first failure is thrown (what was lifted
+ * before it stays lifted). With `failed`, a switch that could not be lifted is recorded there and
+ * the others are still lifted; only when none was lifted is the first failure thrown, since
+ * nothing was changed then.
+ */
 export async function applyLift(
   ctx: OpsContext,
   plan: LiftPlan,
   reason: string | null,
+  failed?: LiftFailure[],
 ): Promise<LiftResult[]> {
   const results: LiftResult[] = [];
   let anchor = plan.anchor;
   for (const target of plan.switches) {
-    const outcome = await applyChange(ctx, {
-      action: "lift",
-      key: target.key,
-      before: target.before as unknown as Json,
-      after: undefined,
-      incident: target.before.incident ?? null,
-      reason,
-      anchorCurrent: anchor,
-      summary: `kill switch ${target.id} lifted: ${describeMatch(target.before.match)} passes again (${target.before.incident ?? "no incident"})`,
-      detail: "lifted",
-    });
+    let outcome: ChangeOutcome;
+    try {
+      outcome = await applyChange(ctx, {
+        action: "lift",
+        key: target.key,
+        before: target.before as unknown as Json,
+        after: undefined,
+        incident: target.before.incident ?? null,
+        reason,
+        anchorCurrent: anchor,
+        summary: `kill switch ${target.id} lifted: ${describeMatch(target.before.match)} passes again (${target.before.incident ?? "no incident"})`,
+        detail: "lifted",
+      });
+    } catch (error) {
+      if (failed === undefined) throw error;
+      failed.push({ id: target.id, error });
+      // The anchor as read may be stale now; the next change re-reads it.
+      anchor = undefined;
+      continue;
+    }
     // The next change in this batch must build on the anchor this one moved.
     anchor = undefined;
     if (ctx.fastLane !== undefined) {
       try {
         await withdrawFastLane(ctx.fastLane, target.id, target.before.version ?? 0);
       } catch (error) {
+        outcome.incomplete = true;
         outcome.warnings.push(
-          `warning: not withdrawn from the fast lane (${error instanceof Error ? error.message : String(error)}); its entry lapses within minutes`,
+          `warning: not withdrawn from the fast lane (Redis ${failureCause(error)}); its entry lapses within minutes`,
         );
       }
     }
     results.push({ ...outcome, id: target.id, version: target.before.version ?? 0 });
   }
+  const first = failed?.[0];
+  if (results.length === 0 && first !== undefined) throw first.error;
   return results;
 }

@@ -8,6 +8,7 @@
 import type { MatchSpec } from "../../rules/common.js";
 import { type PatternSegment, parsePattern } from "../../rules/pattern.js";
 import type { OpsContext } from "../context.js";
+import { failureCause } from "../errors.js";
 
 export const PREVIEW_MINUTES = 15;
 /** The mirror's default share of sampled allows (`mirror.sampleAllows`). */
@@ -123,7 +124,7 @@ export async function previewMatch(ctx: OpsContext, match: MatchSpec): Promise<P
       `estimate: no traffic aggregates yet, so counted from sampled events (allows × ${1 / DEFAULT_SAMPLE_ALLOWS})`,
     ]);
   } catch (error) {
-    return empty(`the mirror could not be read (${error instanceof Error ? error.message : String(error)})`);
+    return empty(`the mirror could not be read (Redis ${failureCause(error)})`);
   }
 }
 

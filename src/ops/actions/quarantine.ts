@@ -5,9 +5,9 @@
  */
 
 import type { QuarantineRecord } from "../../stores/mirror/reader-types.js";
-import { appendAudit } from "../audit/index.js";
+import { type AppendResult, appendAudit } from "../audit/index.js";
 import type { OpsContext } from "../context.js";
-import { OpsError, usageError } from "../errors.js";
+import { describeFailure, failureCause, isOpsError, OpsError, usageError } from "../errors.js";
 
 export async function listQuarantines(ctx: OpsContext): Promise<QuarantineRecord[]> {
   if (ctx.reader === undefined)
@@ -24,7 +24,28 @@ export interface ReleaseResult {
   key: string;
   released: boolean;
   journaled: boolean;
+  /** One line each for what failed after the release: journaled audit, anchor, webhooks. */
   warnings: string[];
+  /** A step after the release other than the audit append failed (anchor, webhook). */
+  incomplete: boolean;
+}
+
+function noteAudit(ctx: OpsContext, entry: AppendResult, warnings: string[], where: string): void {
+  if (entry.journaled)
+    warnings.push(
+      `AUDIT NOT IN REDIS: the ${where} entry went to the journal ${ctx.audit.journal?.location ?? ""} (${entry.error}); run \`containment audit sync\` once Redis is reachable`,
+    );
+  if (entry.anchorError !== undefined)
+    warnings.push(`warning: the audit anchor was not moved (${entry.anchorError})`);
+}
+
+/** A Redis failure before the release: nothing was changed, said in one line without the client's words. */
+function redisDown(error: unknown, what: string): OpsError {
+  return new OpsError(
+    isOpsError(error) ? error.code : "ERR_UNAVAILABLE",
+    `${describeFailure(error)}: ${what}; nothing was changed`,
+    isOpsError(error) ? error.details : {},
+  );
 }
 
 /** `target` is `<dimension>:<id>` or `<dimension>:<id>:<rule>` as `quarantine list` prints it. */
@@ -44,9 +65,15 @@ export async function releaseQuarantine(
       "ERR_CONFIG",
       "quarantines live in Redis: set UPSTASH_REDIS_REST_URL/TOKEN (or --redis, or --local)",
     );
+  const redis = ctx.redis;
   const key = `quarantine:${target}`;
   const full = ctx.config.prefix + key;
-  const before = (await ctx.redis.get(full)) ?? null;
+  const before = await redis.get(full).then(
+    (value) => value ?? null,
+    (error: unknown) => {
+      throw redisDown(error, `cannot read quarantine ${target}`);
+    },
+  );
   if (before === null)
     throw new OpsError(
       "ERR_NOT_FOUND",
@@ -63,24 +90,45 @@ export async function releaseQuarantine(
   };
   const warnings: string[] = [];
   const intent = await appendAudit(ctx.audit, { ...base, phase: "intent", before, after: null });
-  const removed = Number(await ctx.redis.del(full)) > 0;
-  const result = await appendAudit(ctx.audit, {
-    ...base,
-    phase: "result",
-    before,
-    after: null,
-    outcome: removed ? "ok" : "failed",
-    detail: removed ? "released" : "already gone",
-  });
-  for (const entry of [intent, result]) {
-    if (entry.journaled)
-      warnings.push(
-        `AUDIT NOT IN REDIS: journaled in ${ctx.audit.journal?.location} (${entry.error}); run containment audit sync`,
-      );
-    if (entry.anchorError !== undefined)
-      warnings.push(`warning: the audit anchor was not moved (${entry.anchorError})`);
+  noteAudit(ctx, intent, warnings, "intent");
+  let removed: boolean;
+  try {
+    removed = Number(await redis.del(full)) > 0;
+  } catch (error) {
+    const failed = await appendAudit(ctx.audit, {
+      ...base,
+      phase: "result",
+      before,
+      after: before,
+      outcome: "failed",
+      detail: `Redis ${failureCause(error)}`,
+    }).catch(() => undefined);
+    if (failed !== undefined) noteAudit(ctx, failed, warnings, "result");
+    for (const line of warnings) ctx.warn(line);
+    throw redisDown(error, `quarantine ${target} was not released`);
   }
-  await ctx.notify({
+  // Released: nothing after this may throw it away (docs/runbook.md, "When a dependency fails").
+  let incomplete = intent.anchorError !== undefined;
+  let journaled = intent.journaled;
+  try {
+    const result = await appendAudit(ctx.audit, {
+      ...base,
+      phase: "result",
+      before,
+      after: null,
+      outcome: removed ? "ok" : "failed",
+      detail: removed ? "released" : "already gone",
+    });
+    noteAudit(ctx, result, warnings, "result");
+    journaled ||= result.journaled;
+    if (result.anchorError !== undefined) incomplete = true;
+  } catch (error) {
+    journaled = true;
+    warnings.push(
+      `AUDIT ENTRY NOT RECORDED: neither Redis nor the journal took the result entry (${failureCause(error)}); the release stands: note it in the incident's record`,
+    );
+  }
+  const notified = await ctx.notify({
     kind: "change",
     action: "quarantine-release",
     summary: `quarantine ${target} released`,
@@ -89,5 +137,7 @@ export async function releaseQuarantine(
     actor: actor.name,
     at: new Date(ctx.now()).toISOString(),
   });
-  return { key, released: removed, journaled: intent.journaled || result.journaled, warnings };
+  if (notified.length > 0) incomplete = true;
+  warnings.push(...notified);
+  return { key, released: removed, journaled, warnings, incomplete };
 }

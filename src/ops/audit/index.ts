@@ -9,11 +9,11 @@
  *   readForVerify(ctx, api)   the chain and the anchor, read so that one cannot run ahead of the other
  */
 import { withDeadline } from "../../core/deadline.js";
-import { errorText } from "../../core/errors.js";
 import { AUDIT_ANCHOR_ITEM } from "../../model/edge-config-items.js";
 import type { Json } from "../../model/json.js";
 import type { ResponderRedis } from "../../model/responder-redis.js";
 import type { PatchOperation, VercelApi } from "../edge-config-api.js";
+import { failureCause } from "../errors.js";
 import { chainEntry, type ReadFilter, readChain } from "./chain.js";
 import { type AuditDraft, type AuditRecord, parseHead } from "./entry.js";
 import type { Journal } from "./journal.js";
@@ -54,7 +54,7 @@ export interface AppendResult {
   /** The chained record; undefined when journaled. */
   record?: AuditRecord;
   journaled: boolean;
-  /** Why it was journaled, or why the anchor write failed. */
+  /** Why it was journaled, or why the anchor write failed: one line naming the dependency, never the client's message. */
   error?: string;
   anchorError?: string;
 }
@@ -99,12 +99,12 @@ export async function appendAudit(
         try {
           await writeAnchor(ctx.api, record.entry.seq, record.hash);
         } catch (error) {
-          out.anchorError = errorText(error);
+          out.anchorError = `the Vercel API ${failureCause(error)}`;
         }
       }
       return out;
     } catch (error) {
-      failure = errorText(error);
+      failure = `Redis ${failureCause(error)}`;
     }
   }
   if (ctx.journal === undefined)

@@ -11,6 +11,7 @@ import { isoSeconds, regulatoryClocks } from "./clocks.js";
 import { SECTION_CONTROLS } from "./controls.js";
 import type {
   AffectedRow,
+  Confirmation,
   FlipSummary,
   Phase,
   ReachedRow,
@@ -45,22 +46,54 @@ export interface Switch extends SwitchState {
   effectiveAt: number;
 }
 
+/** A kill, extend or lift read from the audit trail, in chain order. */
+interface Flip {
+  kind: "kill" | "extend" | "lift";
+  id: string;
+  at: number;
+  version: number;
+}
+
+/**
+ * Whether a recorded confirmation shows the change `flip` made, the way `--wait` decides it
+ * (src/ops/confirm.ts): after a kill or extend, a region enforcing this switch at this version or
+ * a later one (an extend's wait, or a later report, confirms the kill before it too) until the
+ * switch is next lifted; after a lift, the switch absent, until it is next killed. A lift's
+ * confirmation names the version it lifted (`0` in records kept before versions were).
+ */
+function confirms(c: Confirmation, flip: Flip, until: number): boolean {
+  if (c.switchId !== flip.id || c.at < flip.at || c.at >= until) return false;
+  if (flip.kind === "lift") return c.state === "absent" && (c.version === flip.version || c.version === 0);
+  return c.state === "present" && c.version >= flip.version;
+}
+
+/** When the state a flip set ends: the switch's next lift after a kill or extend, its next kill after a lift. */
+function endOf(flips: readonly Flip[], index: number): number {
+  const flip = flips[index] as Flip;
+  const ends = (other: Flip) =>
+    other.id === flip.id && (flip.kind === "lift" ? other.kind === "kill" : other.kind === "lift");
+  return flips.slice(index + 1).find(ends)?.at ?? Number.POSITIVE_INFINITY;
+}
+
 function switchesOf(inputs: ReportInputs): { switches: Switch[]; flips: FlipSummary[] } {
   const { results } = changesOf(inputs.audit);
   const byId = new Map<string, Switch>();
   const flips: FlipSummary[] = [];
+  const read: Array<{ flip: Flip; state: SwitchState | undefined }> = [];
   for (const entry of results) {
     const kind = actionKind(entry.action);
     if (kind !== "kill" && kind !== "extend" && kind !== "lift") continue;
-    const at = entryTime(entry);
     const state = switchOf(entry, kind === "lift" ? "before" : "after");
     const id = state?.id ?? switchIdOf(entry);
     if (id === undefined) continue;
-    const version = state?.version ?? 0;
-    const wanted = kind === "lift" ? "absent" : "present";
+    read.push({ state, flip: { kind, id, at: entryTime(entry), version: state?.version ?? 0 } });
+  }
+  const order = read.map((r) => r.flip);
+  for (const [index, { flip, state }] of read.entries()) {
+    const { kind, id, at, version } = flip;
+    const until = endOf(order, index);
     const confirmations = inputs.confirmations
-      .filter((c) => c.switchId === id && c.state === wanted && (kind === "lift" || c.version === version))
-      .filter((c) => c.at >= at)
+      .filter((c) => confirms(c, flip, until))
       .sort((a, b) => a.at - b.at || a.region.localeCompare(b.region));
     const firstPerRegion = new Map<string, number>();
     for (const c of confirmations) if (!firstPerRegion.has(c.region)) firstPerRegion.set(c.region, c.at);
