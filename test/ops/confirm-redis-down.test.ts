@@ -62,12 +62,12 @@ describe("--wait with Redis down", () => {
     expect(result).toMatchObject({
       ok: false,
       reason: "redis-unavailable",
-      redis: "is unreachable",
+      redis: "is unreachable (unavailable behind its REST endpoint)",
       confirmed: [],
     });
     expect(clock - 1_000_000).toBe(5_000);
     expect(describeConfirm(result)).toEqual([
-      "not confirmed: cannot read the isolates' reports (Redis is unreachable); the change stays written: `containment status` shows the regions once Redis answers",
+      "not confirmed: cannot read the isolates' reports (Redis is unreachable (unavailable behind its REST endpoint)); the change stays written: `containment status` shows the regions once Redis answers",
     ]);
     await redis.server.start();
   });
