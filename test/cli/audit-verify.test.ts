@@ -71,7 +71,8 @@ describe("audit verify and audit anchor through the CLI", { timeout: 120_000 }, 
 
     // The next real change does not anchor over them either.
     const next = await cli(["kill", "/api/reports", "--reason", "leak", "--incident", "INC-9", "--yes"]);
-    expect(next.code).toBe(0);
+    // The switch is written; the anchor step it skipped makes the command end incomplete.
+    expect(next.code).toBe(EXIT.incomplete);
     expect(next.stderr).toMatch(/audit anchor was not moved: .*not written by this command/);
     expect((await cli(["audit", "verify"])).code).toBe(EXIT.tampered);
 

@@ -124,7 +124,7 @@ describe("entries after the Edge Config anchor", () => {
     await appendAudit(streamWriter(), { ...forgedLift("result"), outcome: "failed" });
     // Two foreign entries and one own: an anchor over them would vouch for the forgery.
     const next = await appendAudit(responder(), change("intent", { action: "extend" }));
-    expect(next.anchorError).toMatch(/2 audit entries .* not written by this command/);
+    expect(next.anchorError).toMatch(/^2 audit entries .* not written by this command/);
     expect(await readAnchor(api())).toMatchObject({ seq: 2 });
     expect((await verifyLive()).ok).toBe(false);
     // A change's PATCH refuses to carry the anchor for the same reason.
@@ -145,7 +145,7 @@ describe("entries after the Edge Config anchor", () => {
       expect(verdict).toMatchObject({ ok: false, anchor: "malformed" });
       expect(verdict.firstBreak?.reason).toMatch(/not a chain head/);
       const next = await appendAudit(responder(), change("result"));
-      expect(next.anchorError).toMatch(/holds no chain head/);
+      expect(next.anchorError).toMatch(/^containment_audit_head holds no chain head/);
       expect(ec.items()[AUDIT_ANCHOR_ITEM]).toEqual(junk);
     }
   });

@@ -99,7 +99,8 @@ export async function appendAudit(
         try {
           await writeAnchor(ctx.api, record.entry.seq, record.hash);
         } catch (error) {
-          out.anchorError = `the Vercel API ${failureCause(error)}`;
+          out.anchorError =
+            error instanceof AnchorRefused ? error.reason : `the Vercel API ${failureCause(error)}`;
         }
       }
       return out;
@@ -244,7 +245,15 @@ export function anchorMove(
   return { op };
 }
 
-/** Moves the anchor forward (see anchorMove); throws when it may not move. */
+/** The anchor may not move (see anchorMove): the API worked, the chain is the reason. */
+export class AnchorRefused extends Error {
+  constructor(readonly reason: string) {
+    super(`edge-containment: the anchor stays: ${reason}`);
+    this.name = "AnchorRefused";
+  }
+}
+
+/** Moves the anchor forward (see anchorMove); throws AnchorRefused when it may not move. */
 export async function writeAnchor(
   api: VercelApi,
   seq: number,
@@ -254,7 +263,7 @@ export async function writeAnchor(
   for (let attempt = 0; attempt < 3; attempt++) {
     const current = await api.item(AUDIT_ANCHOR_ITEM);
     const move = anchorMove(current?.value, seq, hash, options);
-    if (move.refused !== undefined) throw new Error(`edge-containment: the anchor stays: ${move.refused}`);
+    if (move.refused !== undefined) throw new AnchorRefused(move.refused);
     if (move.op === undefined) return;
     try {
       await api.patch([move.op]);
