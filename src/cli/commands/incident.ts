@@ -7,7 +7,7 @@ import { Command, Option } from "commander";
 import { parseDuration } from "../../core/duration.js";
 import { errorText } from "../../core/errors.js";
 import type { Json } from "../../model/json.js";
-import { type AppendResult, appendAudit } from "../../ops/audit/index.js";
+import { type AppendResult, appendAudit, appendWarnings } from "../../ops/audit/index.js";
 import { describeFailure, failureCause, usageError } from "../../ops/errors.js";
 import { closeIncident, listIncidents, type OpenIncidentInput, openIncident } from "../../ops/incidents.js";
 import {
@@ -89,12 +89,7 @@ async function audited<T>(
   };
   const warnings: string[] = [];
   const note = (entry: AppendResult, where: string) => {
-    if (entry.journaled)
-      warnings.push(
-        `AUDIT NOT IN REDIS: the ${where} entry went to the journal ${ctx.audit.journal?.location ?? ""} (${entry.error}); run \`containment audit sync\` once Redis is reachable`,
-      );
-    if (entry.anchorError !== undefined)
-      warnings.push(`warning: the audit anchor was not moved (${entry.anchorError})`);
+    warnings.push(...appendWarnings(ctx.audit, entry, where));
   };
   const intent = await appendAudit(ctx.audit, { ...base, phase: "intent" });
   note(intent, "intent");

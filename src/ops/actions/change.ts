@@ -14,6 +14,7 @@ import {
   type AuditAction,
   anchorMove,
   appendAudit,
+  appendWarnings,
   canonicalJson,
 } from "../audit/index.js";
 import type { OpsContext } from "../context.js";
@@ -69,15 +70,6 @@ function same(a: Json | undefined, b: Json | undefined): boolean {
   return (
     (a === undefined) === (b === undefined) && (a === undefined || canonicalJson(a) === canonicalJson(b))
   );
-}
-
-function noteJournal(ctx: OpsContext, result: AppendResult, warnings: string[], where: string): void {
-  if (result.journaled)
-    warnings.push(
-      `AUDIT NOT IN REDIS: the ${where} entry went to the journal ${ctx.audit.journal?.location ?? ""} (${result.error}); run \`containment audit sync\` once Redis is reachable`,
-    );
-  if (result.anchorError !== undefined)
-    warnings.push(`warning: the audit anchor was not moved (${result.anchorError})`);
 }
 
 /**
@@ -142,7 +134,7 @@ export async function applyChange(ctx: OpsContext, change: Change): Promise<Chan
   const before = change.before ?? null;
   const after = change.after ?? null;
   const intent = await appendAudit(ctx.audit, { ...base, phase: "intent", before, after }, { anchor: false });
-  noteJournal(ctx, intent, warnings, "intent");
+  warnings.push(...appendWarnings(ctx.audit, intent, "intent"));
   const op = operationFor(change);
   try {
     await patchWithAnchor(ctx, change, op, intent, warnings);
@@ -157,7 +149,7 @@ export async function applyChange(ctx: OpsContext, change: Change): Promise<Chan
         outcome: "failed",
         detail: errorText(error).slice(0, 300),
       }).catch(() => undefined);
-      if (failed !== undefined) noteJournal(ctx, failed, warnings, "result");
+      if (failed !== undefined) warnings.push(...appendWarnings(ctx.audit, failed, "result"));
       for (const line of warnings) ctx.warn(line);
       throw error;
     }
@@ -176,7 +168,7 @@ export async function applyChange(ctx: OpsContext, change: Change): Promise<Chan
       outcome: "ok",
       detail: change.detail,
     });
-    noteJournal(ctx, result, warnings, "result");
+    warnings.push(...appendWarnings(ctx.audit, result, "result"));
   } catch (error) {
     warnings.push(
       `AUDIT ENTRY NOT RECORDED: neither Redis nor the journal took the result entry (${failureCause(error)}); the change stands: note it in the incident's record`,

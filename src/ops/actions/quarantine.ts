@@ -5,7 +5,7 @@
  */
 
 import type { QuarantineRecord } from "../../stores/mirror/reader-types.js";
-import { type AppendResult, appendAudit } from "../audit/index.js";
+import { appendAudit, appendWarnings } from "../audit/index.js";
 import type { OpsContext } from "../context.js";
 import { describeFailure, failureCause, isOpsError, OpsError, usageError } from "../errors.js";
 
@@ -28,15 +28,6 @@ export interface ReleaseResult {
   warnings: string[];
   /** A step after the release other than the audit append failed (anchor, webhook). */
   incomplete: boolean;
-}
-
-function noteAudit(ctx: OpsContext, entry: AppendResult, warnings: string[], where: string): void {
-  if (entry.journaled)
-    warnings.push(
-      `AUDIT NOT IN REDIS: the ${where} entry went to the journal ${ctx.audit.journal?.location ?? ""} (${entry.error}); run \`containment audit sync\` once Redis is reachable`,
-    );
-  if (entry.anchorError !== undefined)
-    warnings.push(`warning: the audit anchor was not moved (${entry.anchorError})`);
 }
 
 /** A Redis failure before the release: nothing was changed, said in one line without the client's words. */
@@ -90,7 +81,7 @@ export async function releaseQuarantine(
   };
   const warnings: string[] = [];
   const intent = await appendAudit(ctx.audit, { ...base, phase: "intent", before, after: null });
-  noteAudit(ctx, intent, warnings, "intent");
+  warnings.push(...appendWarnings(ctx.audit, intent, "intent"));
   let removed: boolean;
   try {
     removed = Number(await redis.del(full)) > 0;
@@ -103,7 +94,7 @@ export async function releaseQuarantine(
       outcome: "failed",
       detail: `Redis ${failureCause(error)}`,
     }).catch(() => undefined);
-    if (failed !== undefined) noteAudit(ctx, failed, warnings, "result");
+    if (failed !== undefined) warnings.push(...appendWarnings(ctx.audit, failed, "result"));
     for (const line of warnings) ctx.warn(line);
     throw redisDown(error, `quarantine ${target} was not released`);
   }
@@ -119,7 +110,7 @@ export async function releaseQuarantine(
       outcome: removed ? "ok" : "failed",
       detail: removed ? "released" : "already gone",
     });
-    noteAudit(ctx, result, warnings, "result");
+    warnings.push(...appendWarnings(ctx.audit, result, "result"));
     journaled ||= result.journaled;
     if (result.anchorError !== undefined) incomplete = true;
   } catch (error) {

@@ -59,6 +59,21 @@ export interface AppendResult {
   anchorError?: string;
 }
 
+/**
+ * What a responder is told about one appended entry that did not fully land: journaled instead of
+ * chained in Redis, or chained without moving the anchor (docs/runbook.md, "When a dependency fails").
+ */
+export function appendWarnings(audit: AuditContext, entry: AppendResult, where: string): string[] {
+  const lines: string[] = [];
+  if (entry.journaled)
+    lines.push(
+      `AUDIT NOT IN REDIS: the ${where} entry went to the journal ${audit.journal?.location ?? ""} (${entry.error}); run \`containment audit sync\` once Redis is reachable`,
+    );
+  if (entry.anchorError !== undefined)
+    lines.push(`warning: the audit anchor was not moved (${entry.anchorError})`);
+  return lines;
+}
+
 export interface AppendOptions {
   /** Write the anchor after appending (default true); off when the caller puts it in its own PATCH. */
   anchor?: boolean;
