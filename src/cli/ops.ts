@@ -6,12 +6,13 @@
 import { readFileSync } from "node:fs";
 import { type Command, Option } from "commander";
 import type { ResponderRedis } from "../model/responder-redis.js";
-import { appendAudit, createSigner, type Signer } from "../ops/audit/index.js";
+import { appendAudit, appendWarnings, createSigner, type Signer } from "../ops/audit/index.js";
 import { fileJournal } from "../ops/audit/journal-file.js";
 import { loadOpsConfig, type OpsConfig, type OpsFlags } from "../ops/config.js";
 import { createOpsContext, type OpsContext } from "../ops/context.js";
 import { configError, EXIT, isOpsError, OpsError } from "../ops/errors.js";
 import { type FastLaneAuditEntry, fastLaneSigningKey } from "../ops/fastlane.js";
+import type { SnapshotOptions } from "../ops/incident-copies.js";
 import { webhookNotifier } from "../ops/notify.js";
 import { connectRedis } from "../ops/redis-connect.js";
 import { redactOutput } from "./secrets.js";
@@ -108,6 +109,29 @@ async function auditFastLane(ctx: OpsContext, entry: FastLaneAuditEntry): Promis
     ctx.warn(
       `AUDIT NOT IN REDIS: journaled in ${ctx.audit.journal?.location} (${appended.error}); run containment audit sync`,
     );
+}
+
+/**
+ * Enters a new version of an incident copy in the audit chain: its content hash is what
+ * `evidence verify` checks the bundle's aggregates against (docs/contracts.md, "Preserved evidence").
+ */
+export function auditEvidenceVersion(ctx: OpsContext): NonNullable<SnapshotOptions["onVersion"]> {
+  return async (version, incident) => {
+    const appended = await appendAudit(ctx.audit, {
+      actor: await ctx.actor(),
+      claimedActor: ctx.config.actorClaim ?? null,
+      action: "evidence-version",
+      phase: "result",
+      incident,
+      reason: null,
+      key: `incident:${incident}:versions`,
+      before: null,
+      after: { ...version },
+      outcome: "ok",
+      detail: version.findings > 0 ? `${version.findings} tampering finding(s)` : `${version.added} added`,
+    });
+    for (const line of appendWarnings(ctx.audit, appended, "evidence version")) ctx.warn(line);
+  };
 }
 
 export async function openOps(flags: GlobalFlags): Promise<Opened> {

@@ -13,6 +13,8 @@
  *   events.jsonl         {streamId, fields}
  *   confirmations.jsonl  {switchId, version, state, region, at}
  *   quarantines.jsonl    {dimension, id, rule, firstSeen, until}
+ *   versions.jsonl       {n, at, hash, through, added, findings}  versions of the incident copy
+ *   tampering.jsonl      {minute, kind, field, preserved, live, reason, at}  what the live keys contradicted
  *   report.json          the report (schema docs/report.schema.json)
  */
 import { sha256Hex } from "../core/hash.js";

@@ -1,45 +1,182 @@
-/** Incident-scoped copies of the mirror's aggregates without expiry, confirmations, quarantines. See incidents.ts. */
+/** Incident-scoped copies of the mirror's aggregates without expiry (append-only versions), confirmations, quarantines. See incidents.ts. */
 
 import { QUARANTINE_KEYS } from "../rules/rate-limit/keys.js";
 import { MIRROR_KEYS } from "../stores/mirror/layout.js";
 import { type IncidentContext, incidentKeys, incidentWindow, readHash } from "./incident-records.js";
+import {
+  COPY_KINDS,
+  type CopyKind,
+  type CopyVersion,
+  contentHash,
+  type MinuteContent,
+  mergeKey,
+  type TamperFinding,
+} from "./incident-versions.js";
 import type { Confirmation, QuarantineRecord } from "./report/model.js";
 
 const MINUTE = 60_000;
-const DIMENSIONS = ["tenant", "user", "ip"] as const;
+/** Minutes refreshed per round trip (their reads issued together: one REST pipeline). */
+const CHUNK_MINUTES = 120;
+const THROUGH_FIELD = "~through";
+/** Raises sorted-set members of a copy: ARGV score, member pairs. */
+const RAISE_ZSET = "for i = 1, #ARGV, 2 do redis.call('ZADD', KEYS[1], ARGV[i], ARGV[i + 1]) end return 1";
+
+export interface SnapshotResult {
+  /** Copy fields added or raised, events and quarantines copied. */
+  copied: number;
+  /** The version this refresh wrote, when it changed the copy or found tampering. */
+  version?: CopyVersion;
+  /** Tampering findings of this refresh that had not been recorded before. */
+  findings: TamperFinding[];
+}
+
+export interface SnapshotOptions {
+  /** Enters a new version's content hash in the audit chain (the CLI's appendAudit). */
+  onVersion?: ((version: CopyVersion, incident: string) => Promise<void>) | undefined;
+}
 
 /**
- * Copies the window's aggregates and events into the incident's keys without expiry. Idempotent;
- * returns how many keys it refreshed.
+ * Refreshes the incident's copy of the window's aggregates, events and quarantines (no expiry).
+ * The aggregates follow incident-versions.ts: the copy only grows, and only within the retry
+ * horizon; what the live keys contradict is kept as a tampering finding, never copied. A refresh
+ * that changed something writes the next version and hands it to `onVersion`.
  */
-export async function snapshotIncident(ctx: IncidentContext, id: string, until?: number): Promise<number> {
+export async function snapshotIncident(
+  ctx: IncidentContext,
+  id: string,
+  until?: number,
+  options: SnapshotOptions = {},
+): Promise<SnapshotResult> {
   const window = await incidentWindow(ctx, id);
+  const now = (ctx.now ?? Date.now)();
   const to = Math.floor((until ?? window.until) / MINUTE);
   const from = Math.floor(window.since / MINUTE);
-  const key = (name: string) => ctx.prefix + name;
-  let copied = 0;
-  const pairsToCopy: Array<[string, string]> = [];
-  for (let minute = from; minute <= to; minute++) {
-    pairsToCopy.push([MIRROR_KEYS.counts(minute), incidentKeys.counts(id, minute)]);
-    pairsToCopy.push([MIRROR_KEYS.traffic(minute), incidentKeys.traffic(id, minute)]);
-    for (const d of DIMENSIONS)
-      pairsToCopy.push([MIRROR_KEYS.top(minute, d), incidentKeys.top(id, minute, d)]);
-  }
-  // Issued together, a chunk shares one round trip (one REST pipeline; back to back over TCP).
-  const chunkSize = 250;
-  for (let i = 0; i < pairsToCopy.length; i += chunkSize) {
-    const chunk = pairsToCopy.slice(i, i + chunkSize);
-    const replies = await Promise.all(
-      chunk.flatMap(([source, target]) => [
-        ctx.client.copy(key(source), key(target)),
-        ctx.client.persist(key(target)),
-      ]),
+  const versionsKey = ctx.prefix + incidentKeys.versions(id);
+  const versions = await readVersions(ctx, id);
+  const last = versions.at(-1);
+  const through = Number((await ctx.client.hgetall(versionsKey))?.[THROUGH_FIELD] ?? Number.NaN);
+  const covered = (minute: number) => Number.isFinite(through) && minute <= through;
+
+  const content = new Map<number, MinuteContent>();
+  const found: TamperFinding[] = [];
+  let added = 0;
+  for (let start = from; start <= to; start += CHUNK_MINUTES) {
+    const minutes = Array.from({ length: Math.min(CHUNK_MINUTES, to - start + 1) }, (_, i) => start + i);
+    const pairs = minutes.flatMap((minute) => COPY_KINDS.map((kind) => ({ minute, kind })));
+    const read = await Promise.all(
+      pairs.map(({ minute, kind }) =>
+        Promise.all([
+          readKind(ctx, liveKey(minute, kind), kind),
+          readKind(ctx, copyKey(id, minute, kind), kind),
+        ]),
+      ),
     );
-    for (let j = 0; j < replies.length; j += 2) if (replies[j]) copied++;
+    const writes: Array<Promise<unknown>> = [];
+    pairs.forEach(({ minute, kind }, index) => {
+      const [live, copy] = read[index] as [Record<string, number> | null, Record<string, number> | null];
+      const merged = mergeKey(copy ?? {}, live, { minute, kind, covered: covered(minute), now });
+      found.push(...merged.findings);
+      const fields = Object.entries(merged.writes);
+      const result = { ...(copy ?? {}), ...merged.writes };
+      if (Object.keys(result).length > 0) content.set(minute, { ...content.get(minute), [kind]: result });
+      if (fields.length === 0) return;
+      added += fields.length;
+      const target = ctx.prefix + copyKey(id, minute, kind);
+      writes.push(
+        kind.startsWith("top:")
+          ? ctx.client.eval(
+              RAISE_ZSET,
+              [target],
+              fields.flatMap(([field, n]) => [String(n), field]),
+            )
+          : ctx.client.hset(target, Object.fromEntries(fields.map(([field, n]) => [field, String(n)]))),
+      );
+    });
+    await Promise.all(writes);
   }
+  const findings = await recordFindings(ctx, id, found);
+  if (!covered(to)) await ctx.client.hset(versionsKey, { [THROUGH_FIELD]: String(to) });
+
+  let version: CopyVersion | undefined;
+  if (last === undefined || added > 0 || findings.length > 0) {
+    const candidate: CopyVersion = {
+      n: (last?.n ?? 0) + 1,
+      at: now,
+      hash: await contentHash(content),
+      through: to,
+      added,
+      findings: findings.length,
+    };
+    // A concurrent refresh that took the same number first wins; this one's changes are in its copy.
+    if (await ctx.client.hsetnx(versionsKey, String(candidate.n), JSON.stringify(candidate))) {
+      version = candidate;
+      await options.onVersion?.(candidate, id);
+    }
+  }
+  let copied = added;
   copied += await copyEvents(ctx, id, window.since, (to + 1) * MINUTE - 1);
   copied += await copyQuarantines(ctx, id);
-  return copied;
+  return { copied, findings, ...(version ? { version } : {}) };
+}
+
+function liveKey(minute: number, kind: CopyKind): string {
+  return kind.startsWith("top:")
+    ? MIRROR_KEYS.top(minute, kind.slice(4))
+    : MIRROR_KEYS[kind as "counts"](minute);
+}
+
+function copyKey(id: string, minute: number, kind: CopyKind): string {
+  return kind.startsWith("top:")
+    ? incidentKeys.top(id, minute, kind.slice(4))
+    : incidentKeys[kind as "counts"](id, minute);
+}
+
+/** A hash or sorted set as field → number; null when the key does not exist. */
+async function readKind(
+  ctx: IncidentContext,
+  name: string,
+  kind: CopyKind,
+): Promise<Record<string, number> | null> {
+  const key = ctx.prefix + name;
+  if (kind.startsWith("top:")) {
+    const members = await ctx.client.zrangeWithScores(key, 0, -1);
+    return members.length === 0 ? null : Object.fromEntries(members);
+  }
+  const hash = await ctx.client.hgetall(key);
+  if (hash === null || Object.keys(hash).length === 0) return null;
+  return Object.fromEntries(
+    Object.entries(hash)
+      .map(([field, value]) => [field, Number(value)] as const)
+      .filter(([, n]) => Number.isFinite(n)),
+  );
+}
+
+/** Keeps each finding the first time it is seen; returns the ones not recorded before. */
+async function recordFindings(ctx: IncidentContext, id: string, found: TamperFinding[]) {
+  const key = ctx.prefix + incidentKeys.tampering(id);
+  const fresh = await Promise.all(
+    found.map((f) =>
+      ctx.client.hsetnx(key, `${f.kind}|${f.minute}|${f.reason}|${f.field}`, JSON.stringify(f)),
+    ),
+  );
+  return found.filter((_, index) => fresh[index]);
+}
+
+/** The copy's versions, oldest first. */
+export async function readVersions(ctx: IncidentContext, id: string): Promise<CopyVersion[]> {
+  const hash = await readHash(ctx, incidentKeys.versions(id));
+  return Object.entries(hash)
+    .filter(([field]) => field !== THROUGH_FIELD)
+    .map(([, value]) => JSON.parse(value) as CopyVersion)
+    .sort((a, b) => a.n - b.n);
+}
+
+/** Every tampering finding recorded for the incident, by minute. */
+export async function readTampering(ctx: IncidentContext, id: string): Promise<TamperFinding[]> {
+  const hash = await readHash(ctx, incidentKeys.tampering(id));
+  return Object.values(hash)
+    .map((value) => JSON.parse(value) as TamperFinding)
+    .sort((a, b) => a.minute - b.minute || a.kind.localeCompare(b.kind) || a.field.localeCompare(b.field));
 }
 
 async function copyEvents(ctx: IncidentContext, id: string, since: number, until: number): Promise<number> {

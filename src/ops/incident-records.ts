@@ -26,6 +26,10 @@ export const incidentKeys = {
   events: (id: string) => `incident:${id}:events`,
   confirmations: (id: string) => `incident:${id}:confirmations`,
   quarantines: (id: string) => `incident:${id}:quarantines`,
+  /** hash `<n>` → a version of the copy (incident-versions.ts), `~through` → last minute covered */
+  versions: (id: string) => `incident:${id}:versions`,
+  /** hash `<kind>|<minute>|<reason>|<field>` → JSON TamperFinding, the first time a refresh saw it */
+  tampering: (id: string) => `incident:${id}:tampering`,
 } as const;
 
 export function invalid(message: string): ContainmentError {

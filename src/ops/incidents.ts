@@ -17,7 +17,7 @@
  * and on `incident close`: run one of them within the mirror's retention (8 days by default).
  */
 import { parseDuration } from "../core/duration.js";
-import { snapshotIncident } from "./incident-copies.js";
+import { type SnapshotOptions, snapshotIncident } from "./incident-copies.js";
 import {
   DATA_CLASS,
   DEFAULT_LOOKBACK_MS,
@@ -107,7 +107,7 @@ return 1
 export async function openIncident(
   ctx: IncidentContext,
   input: OpenIncidentInput,
-  options: { onSnapshotError?: (error: unknown) => void } = {},
+  options: { onSnapshotError?: (error: unknown) => void } & SnapshotOptions = {},
 ): Promise<IncidentRecord> {
   const now = (ctx.now ?? Date.now)();
   checkIncidentInput(input, now);
@@ -140,7 +140,7 @@ export async function openIncident(
       `incident ${incident.id} exists already: pick another id, or see \`containment incident list\``,
     );
   try {
-    await snapshotIncident(ctx, incident.id);
+    await snapshotIncident(ctx, incident.id, undefined, options);
   } catch (error) {
     if (options.onSnapshotError === undefined) throw error;
     options.onSnapshotError(error);
@@ -151,14 +151,14 @@ export async function openIncident(
 export async function closeIncident(
   ctx: IncidentContext,
   id: string,
-  options: { actor?: string | undefined } = {},
+  options: { actor?: string | undefined } & SnapshotOptions = {},
 ): Promise<IncidentRecord> {
   const incident = await getIncident(ctx, id);
   if (!incident) throw invalid(`no incident ${id}: see \`containment incident list\``);
   if (incident.closed !== undefined)
     throw invalid(`incident ${id} was closed at ${new Date(incident.closed).toISOString()} already`);
   const now = (ctx.now ?? Date.now)();
-  await snapshotIncident(ctx, id, now);
+  await snapshotIncident(ctx, id, now, options);
   const fields = { closed: String(now), ...(options.actor ? { closedBy: options.actor } : {}) };
   await ctx.client.hset(ctx.prefix + incidentKeys.incident(id), fields);
   return { ...incident, closed: now, ...(options.actor ? { closedBy: options.actor } : {}) };

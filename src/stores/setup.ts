@@ -2,9 +2,11 @@
  * Turns `ContainmentOptions.redis` / `mirror` / `identity` (or the Upstash env variables) into the
  * store, keyring and mirror the firewall uses. Setup only: no I/O happens here.
  */
+
 import { type IdentityOptions, Keyring } from "../core/identity.js";
 import { DEFAULT_REDIS_PREFIX } from "../model/defaults.js";
 import type { RateLimitStore } from "../model/rate-limit-store.js";
+import { reportEnvironment } from "./mirror/isolate-report.js";
 import type { MirrorOptions } from "./mirror/options.js";
 import { redisMirror } from "./mirror/redis-mirror.js";
 import { type RedisOption, redisConnection, UpstashStore } from "./redis.js";
@@ -66,7 +68,10 @@ export function createStorage(options: StorageOptions): Storage {
       region: options.region,
       report: options.report,
       ...(options.env.CONTAINMENT_REPORT_SECRET
-        ? { reportSecret: options.env.CONTAINMENT_REPORT_SECRET }
+        ? {
+            reportSecret: options.env.CONTAINMENT_REPORT_SECRET,
+            reportEnvironment: reportEnvironment(options.env),
+          }
         : {}),
     },
     mirrorOptions,

@@ -12,7 +12,15 @@ import { buildReport } from "../../ops/report/build.js";
 import { evidenceFiles, verifyEvidence } from "../../ops/report/evidence.js";
 import { gatherReport } from "../../ops/report/gather.js";
 import { renderMarkdown } from "../../ops/report/markdown.js";
-import { action, emit, type GlobalFlags, type Opened, report, withOpsOptions } from "../ops.js";
+import {
+  action,
+  auditEvidenceVersion,
+  emit,
+  type GlobalFlags,
+  type Opened,
+  report,
+  withOpsOptions,
+} from "../ops.js";
 import { readBundle, writeBundle } from "../report-inputs.js";
 
 export function readKeys(file: string | undefined): KeySet | undefined {
@@ -34,6 +42,7 @@ export async function exportEvidence(opened: Opened, id: string, dir: string) {
   const gathered = await gatherReport(
     { redis, prefix: opened.config.prefix, now: opened.ctx.now, api: opened.ctx.api },
     id,
+    { onVersion: auditEvidenceVersion(opened.ctx) },
   );
   const built = buildReport(gathered.inputs);
   const files = await evidenceFiles(gathered, built, renderMarkdown(built));
@@ -43,6 +52,7 @@ export async function exportEvidence(opened: Opened, id: string, dir: string) {
     files: files.size,
     auditHead: gathered.inputs.verification.head ?? "",
     auditVerified: gathered.inputs.verification.ok,
+    evidenceIntact: built.evidence.intact,
   };
 }
 
@@ -67,8 +77,11 @@ function exportCommand(): Command {
           emit(flags, { evidence: summary }, [
             `wrote ${summary.files} files to ${summary.dir}`,
             `audit head ${summary.auditHead || "(empty)"}: ${summary.auditVerified ? "verified" : "BROKEN"}`,
+            ...(summary.evidenceIntact
+              ? []
+              : ["EVIDENCE TAMPERING: the live mirror keys contradict the preserved copy (tampering.jsonl)"]),
           ]);
-          return summary.auditVerified ? 0 : EXIT.tampered;
+          return summary.auditVerified && summary.evidenceIntact ? 0 : EXIT.tampered;
         }),
       ),
   );

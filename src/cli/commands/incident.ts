@@ -17,7 +17,7 @@ import {
   type HipaaRole,
   isoSeconds,
 } from "../../ops/report/clocks.js";
-import { action, emit, type Opened, withOpsOptions } from "../ops.js";
+import { action, auditEvidenceVersion, emit, type Opened, withOpsOptions } from "../ops.js";
 import { parseTime, readIncidentDefaults } from "../report-inputs.js";
 import { auditNote, writeAction } from "../written.js";
 import { exportEvidence } from "./evidence.js";
@@ -176,7 +176,10 @@ function openCommand(): Command {
               openIncident(
                 incidents,
                 { ...input, actor },
-                { onSnapshotError: (error) => (snapshotError = error) },
+                {
+                  onSnapshotError: (error) => (snapshotError = error),
+                  onVersion: auditEvidenceVersion(opened.ctx),
+                },
               ),
           );
           const incident = opening.value;
@@ -212,7 +215,7 @@ function closeCommand(): Command {
           const closing = await audited(
             opened,
             { action: "incident-close", incident: id, reason: null, after: null },
-            () => closeIncident(incidents, id, { actor }),
+            () => closeIncident(incidents, id, { actor, onVersion: auditEvidenceVersion(opened.ctx) }),
           );
           const incident = closing.value;
           out.wrote(

@@ -12,7 +12,7 @@ import { renderHtml } from "../../ops/report/html.js";
 import { renderMarkdown } from "../../ops/report/markdown.js";
 import type { Report } from "../../ops/report/model.js";
 import { readRulesFile } from "../../ops/rules-file.js";
-import { action, type GlobalFlags, withOpsOptions } from "../ops.js";
+import { action, auditEvidenceVersion, type GlobalFlags, withOpsOptions } from "../ops.js";
 import { loadChartAssets, parseTime } from "../report-inputs.js";
 import { readKeys } from "./evidence.js";
 
@@ -81,6 +81,7 @@ export function reportCommand(): Command {
               until: flags.until === undefined ? undefined : parseTime("--until", flags.until, now),
               document: flags.rules === undefined ? undefined : readRulesFile(flags.rules),
               keys: readKeys(flags.keys),
+              onVersion: auditEvidenceVersion(opened.ctx),
             },
           );
           const report = buildReport(gathered.inputs);
@@ -90,13 +91,17 @@ export function reportCommand(): Command {
             writeFileSync(flags.out, text);
             console.error(`wrote ${flags.out}`);
           }
+          if (!report.evidence.intact)
+            console.error(
+              `edge-containment: EVIDENCE TAMPERING: the live mirror keys contradict the preserved copy in ${report.evidence.tampering.length} place(s) (listed in the report; its numbers are the preserved ones)`,
+            );
           if (!report.audit.verified) {
             console.error(
               `edge-containment: the audit chain is broken: ${report.audit.firstBreak ?? "unknown"}`,
             );
             return EXIT.tampered;
           }
-          return 0;
+          return report.evidence.intact ? 0 : EXIT.tampered;
         }),
       ),
   );

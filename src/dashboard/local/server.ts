@@ -9,6 +9,7 @@
  * its own, on its own origin: `containment dev` starts one beside the firewall rather than under a
  * path of the app it proxies, whose scripts could otherwise read the page and its CSRF token.
  */
+
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
@@ -19,6 +20,7 @@ import type { ResponderRedis } from "../../model/responder-redis.js";
 import { type CoreHandler, createCore, normalizeBasePath } from "../core.js";
 import { problem, securityHeaders } from "../respond.js";
 import { ActionRefused, checkInput, type ResponderActions, ROUTES } from "./actions.js";
+import { fromOwnPage, ownHost } from "./request-guard.js";
 import { type SessionLimits, Sessions, sameSecret } from "./session.js";
 
 export interface LocalDashboardOptions {
@@ -101,7 +103,7 @@ export function createLocalDashboard(options: LocalDashboardOptions): LocalDashb
     if (!target.startsWith("/")) return false;
     const url = new URL(`${origin}${target}`);
     if (!(url.pathname === basePath || url.pathname.startsWith(`${basePath}/`))) return false;
-    if (req.headers.host !== options.host) {
+    if (!ownHost(req, options.host)) {
       await send(
         res,
         problem(
@@ -175,11 +177,6 @@ export function createLocalDashboard(options: LocalDashboardOptions): LocalDashb
     sessionCount: () => sessions.size,
     handle,
   };
-}
-
-/** The request came from the dashboard's own page: its Origin, and no cross-site fetch metadata. */
-function fromOwnPage(req: IncomingMessage, origin: string): boolean {
-  return req.headers.origin === origin && (req.headers["sec-fetch-site"] ?? "same-origin") === "same-origin";
 }
 
 function csrfMatches(req: IncomingMessage, csrf: string): boolean {

@@ -3,8 +3,10 @@
  * Pure: the same inputs give the same report, byte for byte, so a report can be regenerated and
  * compared, and tests need no Redis.
  */
+
 import { parseDuration } from "../../core/duration.js";
 import type { TrafficRow } from "../../stores/mirror/reader-types.js";
+import { findingLine } from "../incident-versions.js";
 import { countRows, isBlockedOutcome, trafficRows } from "./aggregates.js";
 import { actionKind, changesOf, entryTime, type SwitchState, switchIdOf, switchOf } from "./audit-view.js";
 import { isoSeconds, regulatoryClocks } from "./clocks.js";
@@ -341,6 +343,12 @@ export function buildReport(inputs: ReportInputs): Report {
       maxStateResidents: incident.maxStateResidents,
     }),
     controls: SECTION_CONTROLS.map((c) => ({ section: c.section, controls: [...c.controls] })),
+    evidence: {
+      versions: inputs.preserved?.versions.length ?? 0,
+      hash: inputs.preserved?.versions.at(-1)?.hash ?? null,
+      intact: (inputs.preserved?.tampering.length ?? 0) === 0,
+      tampering: (inputs.preserved?.tampering ?? []).map(findingLine),
+    },
     audit: {
       head: v.head,
       entries: v.count,

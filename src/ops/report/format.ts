@@ -176,6 +176,22 @@ function affectedTables(report: Report): Table[] {
   ];
 }
 
+/** The preserved copy's state: its latest version, and every contradiction the live keys showed. */
+export function evidenceLines(report: Report): string[] {
+  const e = report.evidence;
+  const lines = [
+    e.hash === null
+      ? "Preserved evidence: no copy yet"
+      : `Preserved evidence: version ${e.versions}, content ${e.hash} (in the audit chain)`,
+  ];
+  if (!e.intact)
+    lines.push(
+      `EVIDENCE TAMPERING: the live mirror keys contradict the preserved copy in ${e.tampering.length} place(s); the numbers above are the preserved ones`,
+      ...e.tampering.map((line) => `tampering: ${line}`),
+    );
+  return lines;
+}
+
 export function auditLines(report: Report): string[] {
   const a = report.audit;
   const lines = [
@@ -185,6 +201,7 @@ export function auditLines(report: Report): string[] {
       : `audit verify: BROKEN: ${a.firstBreak ?? "unknown"}`,
   ];
   if (a.anchor !== null) lines.push(`Edge Config anchor: ${a.anchor}`);
+  lines.push(...evidenceLines(report));
   for (const change of a.unmatchedChanges) lines.push(`Incomplete change: ${change}`);
   return lines;
 }

@@ -9,7 +9,14 @@ import type { ResponderRedis } from "../../model/responder-redis.js";
 import { type AuditRecord, isAnchor, readAudit, readForVerify, verifyAudit } from "../audit/index.js";
 import type { KeySet } from "../audit/sign.js";
 import type { VercelApi } from "../edge-config-api.js";
-import { readConfirmations, readIncidentQuarantines, snapshotIncident } from "../incident-copies.js";
+import {
+  readConfirmations,
+  readIncidentQuarantines,
+  readTampering,
+  readVersions,
+  type SnapshotOptions,
+  snapshotIncident,
+} from "../incident-copies.js";
 import {
   getIncident,
   type IncidentContext,
@@ -34,6 +41,8 @@ export interface GatherOptions {
   /** The rules document whose data classes apply; default the live one (or the last pushed). */
   document?: unknown;
   keys?: KeySet | undefined;
+  /** Enters a new version of the incident copy in the audit chain (see snapshotIncident). */
+  onVersion?: SnapshotOptions["onVersion"];
 }
 
 export interface Gathered {
@@ -165,7 +174,8 @@ export async function gatherReport(
   const incidents: IncidentContext = { client: ctx.redis, prefix: ctx.prefix, now: ctx.now };
   const incident = await getIncident(incidents, id);
   if (!incident) throw invalid(`no incident ${id}: see \`containment incident list\``);
-  if (incident.closed === undefined) await snapshotIncident(incidents, id);
+  if (incident.closed === undefined)
+    await snapshotIncident(incidents, id, undefined, { onVersion: options.onVersion });
   const window = await incidentWindow(incidents, id);
   const since = options.since ?? window.since;
   const until = options.until ?? window.until;
@@ -188,12 +198,15 @@ export async function gatherReport(
     allowUnanchored: anchor === undefined,
   });
   const audit = chain.filter((record) => belongs(record, id, since, until));
-  const [{ counts, traffic, top }, events, confirmations, quarantines] = await Promise.all([
-    readMinutes(incidents, id, from, to),
-    readEvents(incidents, id, since, until),
-    readConfirmations(incidents, id),
-    readIncidentQuarantines(incidents, id),
-  ]);
+  const [{ counts, traffic, top }, events, confirmations, quarantines, versions, tampering] =
+    await Promise.all([
+      readMinutes(incidents, id, from, to),
+      readEvents(incidents, id, since, until),
+      readConfirmations(incidents, id),
+      readIncidentQuarantines(incidents, id),
+      readVersions(incidents, id),
+      readTampering(incidents, id),
+    ]);
   const document = options.document ?? (await liveDocument(ctx, chain));
   return {
     inputs: {
@@ -220,6 +233,7 @@ export async function gatherReport(
       confirmations,
       quarantines,
       dataClassMap: dataClassMapOf(document),
+      preserved: { versions, tampering },
     },
     audit,
     chain,

@@ -3,6 +3,7 @@
  * Schema is docs/report.schema.json, version in `schemaVersion`). The Markdown and HTML renderers
  * only format it, so the three formats always say the same thing.
  */
+import type { CopyVersion, TamperFinding } from "../incident-versions.js";
 import type { GdprRole, HipaaRole, RegulatoryClock } from "./clocks.js";
 
 export const REPORT_SCHEMA_VERSION = 1;
@@ -103,6 +104,8 @@ export interface ReportInputs {
   quarantines: QuarantineRecord[];
   /** The document's route map plus every rule's patterns with its `dataClasses`. */
   dataClassMap: DataClassMap;
+  /** The incident copy's versions and what the live keys contradicted (incident-versions.ts). */
+  preserved?: { versions: readonly CopyVersion[]; tampering: readonly TamperFinding[] } | undefined;
 }
 
 export type TimelineKind =
@@ -226,6 +229,15 @@ export interface Report {
   }>;
   clocks: RegulatoryClock[];
   controls: ControlReference[];
+  /** The preserved copy the numbers come from (docs/contracts.md, "Preserved evidence"). */
+  evidence: {
+    versions: number;
+    /** Content hash of the latest version (entered in the audit chain), null before the first copy. */
+    hash: string | null;
+    /** False when a refresh found the live keys contradicting the copy. */
+    intact: boolean;
+    tampering: string[];
+  };
   audit: {
     head: string | null;
     entries: number;

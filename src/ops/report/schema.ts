@@ -148,6 +148,12 @@ export const REPORT_SCHEMA = v.strictObject({
   ),
   clocks: v.array(CLOCK),
   controls: v.array(v.strictObject({ section: v.string(), controls: v.array(v.string()) })),
+  evidence: v.strictObject({
+    versions: COUNT,
+    hash: nullableString,
+    intact: v.boolean(),
+    tampering: v.array(v.string()),
+  }),
   audit: v.strictObject({
     head: nullableString,
     entries: COUNT,

@@ -19,6 +19,8 @@ export interface BeatInput {
   readonly now: number;
   readonly enforcement: Enforcement;
   readonly reportSecret: string | undefined;
+  /** The deployment environment the report's MAC is bound to (isolate-report.ts). */
+  readonly reportEnvironment?: string | undefined;
   readonly retentionSeconds: number;
   /** Keys this isolate already gave an expiry (shared with the batches). */
   readonly expiring: Set<string>;
@@ -42,7 +44,7 @@ export async function reportBeats(input: BeatInput): Promise<Command[]> {
     [
       "SET",
       key(MIRROR_KEYS.isolate(member)),
-      await serializeReport(report, input.reportSecret),
+      await serializeReport(report, input.reportSecret, input.reportEnvironment),
       "EX",
       String(REPORT_TTL_SECONDS),
     ],

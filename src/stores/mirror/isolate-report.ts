@@ -7,6 +7,11 @@
  * deployment secret `CONTAINMENT_REPORT_SECRET`: the edge's Redis token alone cannot forge a
  * confirmation that a switch is enforced. Without a secret the report carries no `mac`, and readers
  * treat it as unverified, never as a confirmation.
+ *
+ * The MAC key is bound to the deployment environment (`VERCEL_ENV`, production when unset): it is
+ * HMAC-SHA256(secret, "edge-containment report <environment>"), so a preview deployment that was
+ * given the production secret still writes reports production's readers reject (docs/security.md,
+ * "Preview deployments"). Readers check for production unless told otherwise.
  */
 
 export interface IsolateReport {
@@ -50,36 +55,59 @@ function base64url(bytes: ArrayBuffer): string {
   return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 }
 
+/** The environment a report is bound to when none is named: what `--wait` confirms. */
+export const PRODUCTION_ENVIRONMENT = "production";
+
+/** The edge's environment: `VERCEL_ENV`, production when unset (local runs, other hosts). */
+export function reportEnvironment(env: Readonly<Record<string, string | undefined>>): string {
+  return env.VERCEL_ENV || PRODUCTION_ENVIRONMENT;
+}
+
+function importHmac(raw: BufferSource): Promise<CryptoKey> {
+  return crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+}
+
 const keys = new Map<string, Promise<CryptoKey>>();
-function hmacKey(secret: string): Promise<CryptoKey> {
-  let key = keys.get(secret);
+function hmacKey(secret: string, environment: string): Promise<CryptoKey> {
+  const id = `${environment}\u0000${secret}`;
+  let key = keys.get(id);
   if (!key) {
-    key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
-      "sign",
-    ]);
+    key = importHmac(encoder.encode(secret)).then(async (root) =>
+      importHmac(
+        await crypto.subtle.sign("HMAC", root, encoder.encode(`edge-containment report ${environment}`)),
+      ),
+    );
     // One deployment has one secret; a second entry only appears in tests.
     if (keys.size > 8) keys.clear();
-    keys.set(secret, key);
+    keys.set(id, key);
   }
   return key;
 }
 
-/** base64url HMAC-SHA256 of the canonical JSON of `report` without its `mac`. */
-export async function reportMac(report: IsolateReport, secret: string): Promise<string> {
+/** base64url HMAC-SHA256 of the canonical JSON of `report` without its `mac`, keyed for `environment`. */
+export async function reportMac(
+  report: IsolateReport,
+  secret: string,
+  environment = PRODUCTION_ENVIRONMENT,
+): Promise<string> {
   const { mac: _mac, ...body } = report;
   const signature = await crypto.subtle.sign(
     "HMAC",
-    await hmacKey(secret),
+    await hmacKey(secret, environment),
     encoder.encode(canonicalJson(body)),
   );
   return base64url(signature);
 }
 
 /** The report as stored: canonical JSON, with a `mac` when a secret is configured. */
-export async function serializeReport(report: IsolateReport, secret: string | undefined): Promise<string> {
+export async function serializeReport(
+  report: IsolateReport,
+  secret: string | undefined,
+  environment = PRODUCTION_ENVIRONMENT,
+): Promise<string> {
   const { mac: _mac, ...body } = report;
   if (!secret) return canonicalJson(body);
-  return canonicalJson({ ...body, mac: await reportMac(body as IsolateReport, secret) });
+  return canonicalJson({ ...body, mac: await reportMac(body as IsolateReport, secret, environment) });
 }
 
 /** Compares in time that depends only on the lengths. */
@@ -96,10 +124,14 @@ export type ReportTrust = "verified" | "unsigned" | "bad-mac" | "no-secret";
  * How far a stored report can be trusted: `verified` only when the reader holds the secret and the
  * MAC matches; `unsigned` when the edge wrote no MAC; `no-secret` when the reader cannot check one.
  */
-export async function verifyReport(report: IsolateReport, secret: string | undefined): Promise<ReportTrust> {
+export async function verifyReport(
+  report: IsolateReport,
+  secret: string | undefined,
+  environment = PRODUCTION_ENVIRONMENT,
+): Promise<ReportTrust> {
   if (report.mac === undefined) return "unsigned";
   if (!secret) return "no-secret";
-  return sameText(await reportMac(report, secret), report.mac) ? "verified" : "bad-mac";
+  return sameText(await reportMac(report, secret, environment), report.mac) ? "verified" : "bad-mac";
 }
 
 const isStringArray = (value: unknown): value is string[] =>

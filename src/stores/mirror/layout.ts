@@ -41,6 +41,12 @@ export const MIRROR_KEYS = {
 export const TRAFFIC_OVERFLOW = "~overflow";
 /** Tenant column of a traffic field when the decision had none. */
 export const NO_TENANT_FIELD = "-";
+/**
+ * Lifetime of a flush guard (`mirror:batch:*`), seconds: a flush retried within it applies once.
+ * It is also the mirror's retry horizon: after it nothing legitimate adds to a minute, so an
+ * incident's copy of the minute is frozen (docs/contracts.md, "Preserved evidence").
+ */
+export const BATCH_GUARD_TTL_SECONDS = 3_600;
 /** Lifetime of an isolate's report key, seconds (docs/contracts.md, the isolate report). */
 export const REPORT_TTL_SECONDS = 300;
 

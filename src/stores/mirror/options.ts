@@ -80,6 +80,8 @@ export interface RedisMirrorDeps {
   region?: string;
   /** `CONTAINMENT_REPORT_SECRET`: reports carry a MAC only when it is set. */
   reportSecret?: string;
+  /** `VERCEL_ENV` (production when unset): the environment the reports' MAC is bound to. */
+  reportEnvironment?: string;
   /** This isolate's id (default: random). */
   isolate?: string;
   report?: (event: string, detail?: Readonly<Record<string, unknown>>) => void;

@@ -35,7 +35,7 @@ import {
   parseFlushAnswer,
 } from "./flush-script.js";
 import { reportBeats } from "./heartbeat.js";
-import { isolateMember, MIRROR_KEYS } from "./layout.js";
+import { BATCH_GUARD_TTL_SECONDS, isolateMember, MIRROR_KEYS } from "./layout.js";
 import {
   type Enforcement,
   type Mirror,
@@ -48,7 +48,6 @@ import {
 
 const MAX_TABLE = 10_000;
 const MAX_BACKOFF_MS = 10_000;
-const GUARD_TTL_SECONDS = 3_600;
 /** How long one request's waitUntil may keep flushing as the standby. */
 const STANDBY_BUDGET_MS = 20_000;
 // Wall-clock for coordination, never an injected test clock: a frozen clock would spin the standby loop.
@@ -242,6 +241,7 @@ class RedisMirror implements Mirror {
       now,
       enforcement,
       reportSecret: this.#deps.reportSecret,
+      reportEnvironment: this.#deps.reportEnvironment,
       retentionSeconds: this.#s.retentionSeconds,
       expiring: this.#batchContext.expiring,
     });
@@ -252,7 +252,7 @@ class RedisMirror implements Mirror {
     const key = (name: string): string => this.#prefix + name;
     const { keys, args } = flushArguments({
       guard: batch ? key(MIRROR_KEYS.batch(this.#member, batch.n)) : "",
-      guardTtlSeconds: GUARD_TTL_SECONDS,
+      guardTtlSeconds: BATCH_GUARD_TTL_SECONDS,
       seqKey: key(MIRROR_KEYS.seq),
       // Last contact is the report's score in `isolates` (every 2 s): one command less per flush.
       contactKey: "",
