@@ -38,7 +38,9 @@ export const EXIT = {
   /**
    * `audit verify` (or `evidence verify`, `report`, `audit anchor`) found a broken chain, a bad
    * signature, an anchor that disagrees, is malformed or is missing (without `--allow-unanchored`),
-   * or more entries after the anchor than one change leaves (review them, then `audit anchor`).
+   * or more entries after the anchor than one change leaves (review them, then `audit anchor`);
+   * or (`report`, `evidence export`, `evidence verify`) the live mirror keys contradicted the
+   * incident's preserved copy, or a bundle's aggregates do not hash to its last chained version.
    */
   tampered: 8,
   /**
