@@ -10,7 +10,7 @@ import { appendAudit, appendWarnings, createSigner, type Signer } from "../ops/a
 import { fileJournal } from "../ops/audit/journal-file.js";
 import { loadOpsConfig, type OpsConfig, type OpsFlags } from "../ops/config.js";
 import { createOpsContext, type OpsContext } from "../ops/context.js";
-import { configError, EXIT, isOpsError, OpsError } from "../ops/errors.js";
+import { configError, EXIT, failureCause, isOpsError, OpsError } from "../ops/errors.js";
 import { type FastLaneAuditEntry, fastLaneSigningKey } from "../ops/fastlane.js";
 import type { SnapshotOptions } from "../ops/incident-copies.js";
 import { webhookNotifier } from "../ops/notify.js";
@@ -117,20 +117,28 @@ async function auditFastLane(ctx: OpsContext, entry: FastLaneAuditEntry): Promis
  */
 export function auditEvidenceVersion(ctx: OpsContext): NonNullable<SnapshotOptions["onVersion"]> {
   return async (version, incident) => {
-    const appended = await appendAudit(ctx.audit, {
-      actor: await ctx.actor(),
-      claimedActor: ctx.config.actorClaim ?? null,
-      action: "evidence-version",
-      phase: "result",
-      incident,
-      reason: null,
-      key: `incident:${incident}:versions`,
-      before: null,
-      after: { ...version },
-      outcome: "ok",
-      detail: version.findings > 0 ? `${version.findings} tampering finding(s)` : `${version.added} added`,
-    });
-    for (const line of appendWarnings(ctx.audit, appended, "evidence version")) ctx.warn(line);
+    // The copy is written whatever happens here: a version left out of the chain is what
+    // `evidence verify` then names, so this warns instead of failing the command.
+    try {
+      const appended = await appendAudit(ctx.audit, {
+        actor: await ctx.actor(),
+        claimedActor: ctx.config.actorClaim ?? null,
+        action: "evidence-version",
+        phase: "result",
+        incident,
+        reason: null,
+        key: `incident:${incident}:versions`,
+        before: null,
+        after: { ...version },
+        outcome: "ok",
+        detail: version.findings > 0 ? `${version.findings} tampering finding(s)` : `${version.added} added`,
+      });
+      for (const line of appendWarnings(ctx.audit, appended, "evidence version")) ctx.warn(line);
+    } catch (error) {
+      ctx.warn(
+        `warning: version ${version.n} of ${incident}'s preserved evidence is not in the audit chain (${failureCause(error)}); \`evidence verify\` will name it`,
+      );
+    }
   };
 }
 

@@ -138,6 +138,31 @@ describe("containment incident, report and evidence", { timeout: 180_000 }, () =
     expect((await cli(["evidence", "verify", dir])).code).toBe(0);
   });
 
+  it("keeps the preserved numbers when a live aggregate is rewritten, reports the rewrite as tampering and exits 8", async () => {
+    const minute = Math.floor(Date.now() / 60_000) - 1;
+    const live = `${PREFIX}counts:${minute}`;
+    await redis.io.hset(live, "exports|block", "5");
+    expect((await cli(["incident", "open", "INC-10", "--title", "Rewrite", "--json"])).code).toBe(0);
+    // What the edge's token can do: shrink the live key the copy was refreshed from.
+    await redis.io.hset(live, "exports|block", "1");
+    const run = await cli(["report", "--incident", "INC-10", "--format", "json"]);
+    expect(run.code).toBe(8);
+    expect(run.stderr).toMatch(/EVIDENCE TAMPERING/);
+    const report = JSON.parse(run.stdout) as Report;
+    expect(report.evidence.intact).toBe(false);
+    expect(
+      report.decisions.totals.before.blocked +
+        report.decisions.totals.during.blocked +
+        report.decisions.totals.after.blocked,
+    ).toBe(5);
+    expect((await cli(["report", "--incident", "INC-10"])).stdout).toMatch(/EVIDENCE TAMPERING/);
+    const exported = await cli(["evidence", "export", "--incident", "INC-10", "--out", "evidence-10"]);
+    expect(exported.code).toBe(8);
+    const verify = await cli(["evidence", "verify", join(cwd, "evidence-10")]);
+    expect(verify.code).toBe(8);
+    expect(verify.stderr).toMatch(/EVIDENCE TAMPERING: counts .* exports\|block/);
+  });
+
   it("says the chain is broken, and exits 8, once one audit entry is altered in Redis", async () => {
     const key = `${PREFIX}audit`;
     const entries = (await redis.io.xrange(key, "-", "+")) as Array<[string, string[]]>;
