@@ -72,7 +72,10 @@ describe("incidents in Redis", () => {
     expect(await redis.io.keys("*")).toEqual([]);
   });
 
-  it("copies the window's aggregates into incident keys without expiry, and keeps them when the originals expire", async () => {
+  // A day of look-back is read live and copied several times: seconds on a loaded machine.
+  it("copies the window's aggregates into incident keys without expiry, and keeps them when the originals expire", {
+    timeout: 120_000,
+  }, async () => {
     const m = minute(now);
     await redis.io.hset(`containment:counts:${m - 2}`, "exports|block", "4");
     await redis.io.expire(`containment:counts:${m - 2}`, 600);

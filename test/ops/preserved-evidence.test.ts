@@ -22,6 +22,8 @@ import type { RedisServer } from "../support/redis-server.js";
 
 const P = "containment:";
 const MINUTE = 60_000;
+/** A short look-back keeps each refresh to a few dozen minutes of keys. */
+const LOOKBACK = 30 * MINUTE;
 let server: RedisServer;
 let admin: IoRedis;
 let edge: IoRedis;
@@ -80,12 +82,12 @@ async function edgeWrites(minute: number, n: number) {
   await edge.zincrby(`${P}top:${minute}:tenant`, n, "acme");
 }
 
-describe("preserved evidence and the edge's credential", () => {
+describe("preserved evidence and the edge's credential", { timeout: 120_000 }, () => {
   it("keeps the preserved numbers when the edge rewrites a live aggregate, and reports the rewrite as tampering in every format", async () => {
     await edgeWrites(m - 2, 4);
     await openIncident(
       ctx(),
-      { id: "INC-1", title: "Exports", discovered: now - 10 * MINUTE },
+      { id: "INC-1", title: "Exports", discovered: now - 10 * MINUTE, lookbackMs: LOOKBACK },
       { onVersion },
     );
     const before = await report();
@@ -132,7 +134,7 @@ describe("preserved evidence and the edge's credential", () => {
     await edgeWrites(m - 2, 4);
     await openIncident(
       ctx(),
-      { id: "INC-1", title: "Exports", discovered: now - 10 * MINUTE },
+      { id: "INC-1", title: "Exports", discovered: now - 10 * MINUTE, lookbackMs: LOOKBACK },
       { onVersion },
     );
     await edgeWrites(m - 2, 3);
@@ -164,7 +166,7 @@ describe("preserved evidence and the edge's credential", () => {
     await edgeWrites(m - 2, 4);
     await openIncident(
       ctx(),
-      { id: "INC-1", title: "Exports", discovered: now - 10 * MINUTE },
+      { id: "INC-1", title: "Exports", discovered: now - 10 * MINUTE, lookbackMs: LOOKBACK },
       { onVersion },
     );
     const { gathered, built } = await report();

@@ -203,7 +203,12 @@ const evidenceCases: Case[] = [
       const m = Math.floor(now / MINUTE);
       await edge.hincrby(`${P}counts:${m - 2}`, "exports|block", 4);
       const ctx = { client: responder, prefix: P, now: () => now };
-      await openIncident(ctx, { id: "INC-A", title: "t", discovered: now - 10 * MINUTE });
+      await openIncident(ctx, {
+        id: "INC-A",
+        title: "t",
+        discovered: now - 10 * MINUTE,
+        lookbackMs: 30 * MINUTE,
+      });
       await edge.hset(`${P}counts:${m - 2}`, "exports|block", "0");
       now += MINUTE;
       const gathered = await gatherReport({ redis: responder, prefix: P, now: () => now }, "INC-A", {
