@@ -8,11 +8,30 @@ import { detachedBody } from "../core/detached-body.js";
 import type { NextEventLike, NextMiddleware } from "./next-types.js";
 import { passThrough } from "./pass-through.js";
 
-/** Your middleware: may answer, rewrite, redirect, or return nothing (= continue). */
+type Awaitable<T> = T | Promise<T>;
+
+/** What a Next.js middleware may return (Next's `NextMiddlewareResult`): nothing means continue. */
+// biome-ignore lint/suspicious/noConfusingVoidType: Next's own result type includes void (a handler that returns nothing)
+export type MiddlewareResult = Response | null | undefined | void;
+
+/**
+ * The second argument of a middleware. At run time it is always the `NextFetchEvent` Next passes
+ * (`waitUntil`); the libraries type it differently: Next's `NextMiddleware` and Clerk as
+ * `NextFetchEvent`, Auth.js's `auth(handler)` as a route handler's `{ params }`. Left open so each
+ * documented wrapper composes as published, without casts (test/adapters/compose-types.test.ts).
+ */
+// biome-ignore lint/suspicious/noExplicitAny: the one argument three libraries type three ways (see above)
+export type MiddlewareEvent = any;
+
+/**
+ * Your middleware: may answer, rewrite, redirect, or return nothing (= continue). Next's own
+ * `NextMiddleware`, next-intl's `createMiddleware(routing)`, Auth.js's `auth(handler)` and Clerk's
+ * `clerkMiddleware(handler)` all are one.
+ */
 export type ComposableMiddleware<R extends Request = Request> = (
   request: R,
-  event: NextEventLike,
-) => Response | null | undefined | Promise<Response | null | undefined>;
+  event: MiddlewareEvent,
+) => Awaitable<MiddlewareResult>;
 
 const NOOP_EVENT: NextEventLike = { waitUntil: () => {} };
 
@@ -46,11 +65,15 @@ function withHeaders(answer: Response, headers: Readonly<Record<string, string>>
  * same-origin rewrite is decided again on its destination, so a blocked route cannot be reached
  * through your rewrite either.
  *
+ * To run one of them on part of the app only (an i18n middleware off `/api`), wrap it in `only`
+ * or `except` (path-scope.ts).
+ *
  * @example
- * // middleware.ts
- * import { compose, createNextMiddleware } from "edge-containment/next";
- * import { NextResponse, type NextRequest } from "next/server";
- * export default compose(createNextMiddleware(), (request: NextRequest) => NextResponse.next());
+ * // proxy.ts (middleware.ts before Next 16)
+ * import { compose, createNextMiddleware, except } from "edge-containment/next";
+ * import createMiddleware from "next-intl/middleware";
+ * import { routing } from "./i18n/routing";
+ * export default compose(createNextMiddleware(), except("/api/**", createMiddleware(routing)));
  * export const config = { matcher: "/:path*" };
  */
 export function compose<R extends Request>(
@@ -66,7 +89,9 @@ export function compose<R extends Request>(
     if (first.response) return first.response;
     let answer: Response | undefined;
     for (const middleware of middlewares) {
-      answer = (await middleware(request, event ?? NOOP_EVENT)) ?? undefined;
+      const result = await middleware(request, event ?? NOOP_EVENT);
+      // `void` is "nothing" too (a handler that returns nothing continues).
+      answer = (result as Response | null | undefined) ?? undefined;
       if (answer) break;
     }
     if (!answer) return passThrough(first.headers);

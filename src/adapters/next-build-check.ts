@@ -19,7 +19,12 @@ interface FsLike {
 export interface MatcherCheckOptions {
   /** The rules file whose paths are checked, relative to the project. Default `containment.rules.json`. */
   rulesFile?: string;
-  /** `"warn"` (default) prints one line per finding; `"error"` fails the build; `"off"` skips it. */
+  /**
+   * `"error"` (default): a path the matcher skips that a blocking rule (kill switch, tenant binding,
+   * rate limit) covers, or where a kill switch pushed later would land, fails `next build`; every
+   * finding is printed. `"warn"` only prints them (an explicit choice to ship the hole); `"off"`
+   * skips the check.
+   */
   onSkippedPaths?: "warn" | "error" | "off";
   /** Where findings go (tests). Default `console.warn`. */
   log?: (line: string) => void;
@@ -62,8 +67,8 @@ export function compiledMatchers(fs: FsLike, distDir: string): CompiledMatcher[]
 }
 
 /**
- * Checks a finished build. Returns the findings (also logged); with `onSkippedPaths: "error"` a
- * finding throws, which fails `next build` with its message.
+ * Checks a finished build. Returns the findings' lines (also logged); unless `onSkippedPaths` is
+ * `"warn"`, a hole throws, which fails `next build` with its message (the first hole and the fix).
  */
 export function checkBuild(
   context: BuildContext,
@@ -80,10 +85,13 @@ export function checkBuild(
   const rulesFile = `${context.projectDir}/${options.rulesFile ?? "containment.rules.json"}`;
   const patterns = rulePatterns(readJson(fs, rulesFile));
   const where = "the middleware's config.matcher";
-  const lines = describeCheck(checkMatchers(matchers, patterns, basePath), where);
+  const findings = describeCheck(checkMatchers(matchers, patterns, basePath), where);
   const log = options.log ?? ((line: string) => console.warn(line));
-  for (const line of lines) log(line);
-  if (lines.length > 0 && options.onSkippedPaths === "error")
-    throw new ConfigInvalid(`${lines.length} path(s) skip the firewall: ${lines[0]}`);
-  return lines;
+  for (const { line } of findings) log(line);
+  const holes = findings.filter((finding) => finding.hole);
+  if (holes.length > 0 && options.onSkippedPaths !== "warn")
+    throw new ConfigInvalid(
+      `${holes.length} path(s) skip the firewall, so the build stops (withContainment's matcherCheck.onSkippedPaths "warn" ships them anyway): ${holes[0]?.line.replace(/^edge-containment: /, "")}`,
+    );
+  return findings.map((finding) => finding.line);
 }

@@ -35,6 +35,31 @@ export interface NextConfigLike {
 export interface WithContainmentOptions {
   /** The check that the middleware's `config.matcher` does not skip a rule's path (after `next build`). */
   matcherCheck?: MatcherCheckOptions;
+  /**
+   * The app's locales when an i18n library keeps them out of next.config (next-intl:
+   * `routing.locales`). Without them a locale-shaped first segment is still read without it for
+   * kill switches, rate limits and headers rules; named here, tenant binding reads it so too
+   * (docs/rules.md, "Locale prefixes").
+   */
+  locales?: readonly string[];
+}
+
+/** A locale as it appears in a path: letters, digits, `-` and `_`. */
+const LOCALE_TEXT = /^[A-Za-z0-9_-]{1,35}$/;
+
+function checkedLocales(locales: unknown): string[] {
+  if (locales === undefined) return [];
+  if (!Array.isArray(locales))
+    throw new ConfigInvalid(
+      "withContainment options.locales must be a list of locales, e.g. routing.locales",
+    );
+  return locales.map((locale, index) => {
+    if (typeof locale !== "string" || !LOCALE_TEXT.test(locale))
+      throw new ConfigInvalid(
+        `withContainment options.locales[${index}] must be a locale like "en" or "pt-BR"; ${JSON.stringify(locale)} is not one`,
+      );
+    return locale;
+  });
 }
 
 type ConfigFunction<C> = (phase: string, context: { defaultConfig: unknown }) => C | Promise<C>;
@@ -58,14 +83,14 @@ function withMatcherCheck<C extends NextConfigLike>(config: C, options: MatcherC
   };
 }
 
-async function withTable<C extends NextConfigLike>(config: C): Promise<C> {
+async function withTable<C extends NextConfigLike>(config: C, locales: readonly string[]): Promise<C> {
   const rewrites = config.rewrites ? await config.rewrites() : [];
   // Fail the build, not the first request: a source the adapter cannot read is a hole in the firewall.
   compileRewrites(rewrites);
   const table: NextBuildTable = {
     v: 1,
     basePath: config.basePath ?? "",
-    locales: [...(config.i18n?.locales ?? [])],
+    locales: [...new Set([...(config.i18n?.locales ?? []), ...locales])],
     rewrites,
   };
   return { ...config, env: { ...config.env, [NEXT_BUILD_ENV]: JSON.stringify(table) } };
@@ -76,8 +101,10 @@ async function withTable<C extends NextConfigLike>(config: C): Promise<C> {
  * sees `basePath`, i18n locales and every rewrite (`beforeFiles`, `afterFiles`, `fallback`, with
  * their `has`/`missing` conditions): a rule on a rewrite's destination also blocks its sources.
  * `rewrites()` is called once here and once by Next.js, so it should not have side effects.
- * After `next build` compiled the middleware, it warns about every rule path the middleware's
- * `config.matcher` skips (`options.matcherCheck`; `onSkippedPaths: "error"` fails the build).
+ * After `next build` compiled the middleware, it checks every rule path against the middleware's
+ * `config.matcher`: a path a blocking rule covers that the matcher skips fails the build
+ * (`options.matcherCheck`; `onSkippedPaths: "warn"` only prints it). `options.locales` names an
+ * i18n library's locales that next.config does not hold (next-intl's `routing.locales`).
  *
  * @example
  * // next.config.ts
@@ -88,9 +115,10 @@ export function withContainment<C extends NextConfigLike>(
   config: C | ConfigFunction<C>,
   options: WithContainmentOptions = {},
 ): ConfigFunction<C> {
+  const locales = checkedLocales(options.locales);
   return async (phase, context) => {
     const resolved = typeof config === "function" ? await config(phase, context) : config;
-    return withMatcherCheck(await withTable(resolved), options.matcherCheck);
+    return withMatcherCheck(await withTable(resolved, locales), options.matcherCheck);
   };
 }
 

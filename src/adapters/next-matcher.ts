@@ -24,6 +24,8 @@ export interface MatcherGap {
   pattern: string;
   /** A concrete path (with basePath) that no matcher admits. */
   probe: string;
+  /** The rule blocks requests (all but `headers`): its gap is a hole the build refuses. */
+  blocking: boolean;
 }
 
 export interface MatcherCheck {
@@ -55,15 +57,24 @@ interface RuleLike {
 }
 
 /** Every `match.path` of a rules document (rules and static kill switches), tolerant of a bad one. */
-export function rulePatterns(document: unknown): Array<{ rule: string; pattern: string }> {
+export interface RulePattern {
+  rule: string;
+  pattern: string;
+  /** Kill switches, tenant binding and rate limits block; a headers rule only adds headers. */
+  blocking: boolean;
+}
+
+export function rulePatterns(document: unknown): RulePattern[] {
   const rules = (document as { rules?: unknown } | null)?.rules;
   if (!Array.isArray(rules)) return [];
-  const out: Array<{ rule: string; pattern: string }> = [];
+  const out: RulePattern[] = [];
   for (const rule of rules as RuleLike[]) {
     const path = rule?.match?.path;
     const patterns = typeof path === "string" ? [path] : Array.isArray(path) ? path : [];
     const label = `${rule.kind === "kill-switch" ? "kill switch" : "rule"} ${String(rule.id)}`;
-    for (const pattern of patterns) if (typeof pattern === "string") out.push({ rule: label, pattern });
+    const blocking = rule.kind !== "headers";
+    for (const pattern of patterns)
+      if (typeof pattern === "string") out.push({ rule: label, pattern, blocking });
   }
   return out;
 }
@@ -75,17 +86,17 @@ function withBase(basePath: string, path: string): string {
 /** Checks the rules' paths and a few generic paths against the compiled matchers. */
 export function checkMatchers(
   matchers: readonly CompiledMatcher[],
-  patterns: ReadonlyArray<{ rule: string; pattern: string }>,
+  patterns: ReadonlyArray<RulePattern>,
   basePath = "",
 ): MatcherCheck {
   const compiled = matchers.map((m) => new RegExp(m.regexp));
   const admitted = (path: string) => compiled.some((re) => re.test(path));
   const gaps: MatcherGap[] = [];
-  for (const { rule, pattern } of patterns) {
+  for (const { rule, pattern, blocking } of patterns) {
     const probe = probesOf(pattern)
       .map((p) => withBase(basePath, p))
       .find((p) => !admitted(p));
-    if (probe !== undefined) gaps.push({ rule, pattern, probe });
+    if (probe !== undefined) gaps.push({ rule, pattern, probe, blocking });
   }
   const skippedProbes = GENERIC_PROBES.map((p) => withBase(basePath, p)).filter((p) => !admitted(p));
   const conditional = matchers
@@ -94,20 +105,30 @@ export function checkMatchers(
   return { gaps, skippedProbes, conditional };
 }
 
-/** One line per finding, for the build's output. Empty when the matcher admits everything checked. */
-export function describeCheck(check: MatcherCheck, where: string): string[] {
-  const fix = 'export `config = { matcher: "/:path*" }` (or no matcher at all)';
-  const lines = check.gaps.map(
-    (gap) =>
-      `edge-containment: ${where} skips ${gap.probe}, so ${gap.rule} (${gap.pattern}) never applies; ${fix}`,
-  );
+/** The one-line fix every finding names. */
+export const MATCHER_FIX = 'export `config = { matcher: "/:path*" }` (or no matcher at all)';
+
+/** One finding for the build's output; `hole`: a blocking rule or a kill switch would not apply. */
+export interface MatcherFinding {
+  line: string;
+  hole: boolean;
+}
+
+/** One finding per gap, for the build's output. Empty when the matcher admits everything checked. */
+export function describeCheck(check: MatcherCheck, where: string): MatcherFinding[] {
+  const findings: MatcherFinding[] = check.gaps.map((gap) => ({
+    line: `edge-containment: ${where} skips ${gap.probe}, so ${gap.rule} (${gap.pattern}) never applies; ${MATCHER_FIX}`,
+    hole: gap.blocking,
+  }));
   if (check.skippedProbes.length > 0)
-    lines.push(
-      `edge-containment: ${where} skips ${check.skippedProbes.join(", ")}: a kill switch pushed for such a path during an incident would never apply; ${fix}`,
-    );
+    findings.push({
+      line: `edge-containment: ${where} skips ${check.skippedProbes.join(", ")}: a kill switch pushed for such a path during an incident would never apply; ${MATCHER_FIX}`,
+      hole: true,
+    });
   for (const source of check.conditional)
-    lines.push(
-      `edge-containment: ${where} has a has/missing condition (${source}): requests that do not meet it skip the firewall`,
-    );
-  return lines;
+    findings.push({
+      line: `edge-containment: ${where} has a has/missing condition (${source}): requests that do not meet it skip the firewall`,
+      hole: false,
+    });
+  return findings;
 }

@@ -6,7 +6,12 @@ import { NEXT_BUILD_ENV, parseBuildTable } from "./next-config.js";
 import type { NextEvaluateHints, NextEventLike, NextMiddleware } from "./next-types.js";
 import { passThrough } from "./pass-through.js";
 
-export { type ComposableMiddleware, compose } from "./compose.js";
+export {
+  type ComposableMiddleware,
+  compose,
+  type MiddlewareEvent,
+  type MiddlewareResult,
+} from "./compose.js";
 export type { MatcherCheckOptions } from "./next-build-check.js";
 export {
   type NextBuildTable,
@@ -15,6 +20,7 @@ export {
   withContainment,
 } from "./next-config.js";
 export type { NextEvaluateHints, NextEventLike, NextMiddleware } from "./next-types.js";
+export { except, only } from "./path-scope.js";
 
 /** The part of `NextRequest.nextUrl` the adapter reads: Next builds it from the app's own config. */
 interface NextUrlLike {

@@ -9,6 +9,12 @@ export interface PathCandidate {
   readonly segments: readonly string[];
   /** The same segments lower-cased: what patterns are matched against. */
   readonly lower: readonly string[];
+  /**
+   * A reading with a first segment removed only because it looks like a locale (`/fr/x` read as
+   * `/x`) while no configured locale says so: kill switches, rate limits and headers rules match it,
+   * tenant binding and path tenancy do not (docs/rules.md, "Locale prefixes").
+   */
+  readonly localeGuess?: true;
 }
 
 export type PathFault = "path-control-character" | "path-bad-encoding" | "path-too-long";
@@ -20,7 +26,11 @@ export type PathResult =
 export interface PathOptions {
   /** The app's Next.js `basePath`, e.g. `/docs`; stripped before matching. */
   basePath?: string;
-  /** Locale prefixes (Next.js i18n), e.g. `["en", "de"]`; a leading locale segment is also tried without it. */
+  /**
+   * Locale prefixes (Next.js i18n), e.g. `["en", "de"]`; a leading locale segment is also tried
+   * without it, for every rule. Without them a locale-shaped first segment is still tried without
+   * it, for blocking rules only (see `localeGuess`).
+   */
   locales?: readonly string[];
 }
 
@@ -135,6 +145,18 @@ function addCandidate(list: PathCandidate[], segments: readonly string[]): void 
   list.push({ segments, lower });
 }
 
+/** Adds a guessed-locale reading unless any equal reading is listed (an exact one always wins). */
+function addGuess(
+  guesses: PathCandidate[],
+  exact: readonly PathCandidate[],
+  segments: readonly string[],
+): void {
+  const lower = lowerSegments(segments);
+  for (const existing of exact) if (sameSegments(existing.lower, lower)) return;
+  for (const existing of guesses) if (sameSegments(existing.lower, lower)) return;
+  guesses.push({ segments, lower, localeGuess: true });
+}
+
 function sameSegments(a: readonly string[], b: readonly string[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
@@ -198,6 +220,22 @@ function isLocale(first: string | undefined, locales: ReadonlySet<string> | unde
 }
 
 /**
+ * A BCP 47-shaped first segment, as i18n libraries put in the path (next-intl, next-i18next,
+ * Paraglide, a hand-written `[lang]` segment): a 2-3 letter language, then up to two subtags
+ * (script, region, variant) joined by `-` or `_`; `en`, `pt-BR`, `zh-Hant-TW`, `es_419`. Lower-case
+ * input. `api` is the one 3-letter word no app uses as a locale and almost every app uses as a
+ * route: reading `/api/x` as `/x` would put every API route under every page rule.
+ */
+const LOCALE_SHAPE = /^[a-z]{2,3}(?:[-_][a-z0-9]{2,8}){0,2}$/;
+const NOT_A_LOCALE = "api";
+
+/** A first segment (lower-cased) read as a locale prefix although no configured locale names it. */
+function looksLikeLocale(first: string | undefined): boolean {
+  if (first === undefined || first.length > 20 || !MECHANISMS.locales) return false;
+  return first !== NOT_A_LOCALE && LOCALE_SHAPE.test(first);
+}
+
+/**
  * The path splits differently once decoded (`%`) or at backslashes: more than one reading is possible,
  * so only the general path may answer. The same tests choose the general path's readings.
  */
@@ -221,7 +259,7 @@ function unchangedReading(rawPath: string, prepared: PreparedOptions): PathCandi
   // Most paths are lower case already: then the segments are their own lower-cased form (no
   // character of a string that lower-cases to itself changes in any segment of it either).
   const lower = rawPath.toLowerCase() === rawPath ? segments : lowerSegments(segments);
-  if (isLocale(lower[0], prepared.locales)) return undefined;
+  if (isLocale(lower[0], prepared.locales) || looksLikeLocale(lower[0])) return undefined;
   return { segments, lower };
 }
 
@@ -248,14 +286,22 @@ function generalPath(rawPath: string, prepared: PreparedOptions): PathResult {
   }
 
   const candidates: PathCandidate[] = [];
+  const guessed: string[][] = [];
   for (const reading of readings) {
     for (const form of unwrapForms(withoutBasePath(reading, prepared.basePath))) {
       addCandidate(candidates, form);
-      if (isLocale(form[0]?.toLowerCase(), prepared.locales)) addCandidate(candidates, form.slice(1));
+      const first = form[0]?.toLowerCase();
+      if (isLocale(first, prepared.locales)) addCandidate(candidates, form.slice(1));
+      else if (looksLikeLocale(first)) guessed.push(form.slice(1));
     }
   }
   const primary = candidates[0]?.segments ?? [];
-  return { ok: true, candidates, display: `/${primary.join("/")}` };
+  const display = `/${primary.join("/")}`;
+  if (guessed.length === 0) return { ok: true, candidates, display };
+  // Guesses go last, so a rule that matches an exact reading never reads a guessed one's parameters.
+  const guesses: PathCandidate[] = [];
+  for (const segments of guessed) addGuess(guesses, candidates, segments);
+  return { ok: true, candidates: [...candidates, ...guesses], display };
 }
 
 function checked(rawPath: string): PathResult | undefined {

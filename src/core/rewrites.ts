@@ -285,8 +285,10 @@ export function withRewriteTargets(
     const next: PathCandidate[] = [];
     for (const candidate of frontier) {
       for (const rewrite of rewrites) {
-        const target = apply(rewrite, candidate, facts, basePath);
-        if (!target) continue;
+        const applied = apply(rewrite, candidate, facts, basePath);
+        if (!applied) continue;
+        // A destination reached from a guessed locale reading is as much a guess (core/path.ts).
+        const target: PathCandidate = candidate.localeGuess ? { ...applied, localeGuess: true } : applied;
         const key = target.lower.join("/");
         if (seen.has(key) || all.length >= MAX_CANDIDATES) continue;
         seen.add(key);

@@ -23,11 +23,17 @@ export function devBanner(dev: DevServer, cwd = process.cwd()): string {
   });
   return [
     dev.projectEntry
-      ? `edge-containment dev: your ${relative(cwd, dev.projectEntry) || dev.projectEntry} bundled for the edge (${kb} KB gzipped), running in workerd (compatibility date ${dev.compatibilityDate}, no nodejs_compat)`
+      ? `edge-containment dev: your ${relative(cwd, dev.projectEntry) || dev.projectEntry} bundled for the edge (${kb} KB gzipped, rebuilt when you save it), running in workerd (compatibility date ${dev.compatibilityDate}, no nodejs_compat)`
       : `edge-containment dev: middleware.ts bundled for the edge (${kb} KB gzipped), running in workerd (compatibility date ${dev.compatibilityDate}, no nodejs_compat)`,
     "",
     `  firewall     ${dev.urls.firewall}`,
     `  upstream     ${dev.urls.upstream}${dev.upstreamIsDemo ? "  (built-in demo origin)" : ""}`,
+    ...(dev.upstreamRunsMiddleware
+      ? [
+          `               it runs your ${relative(cwd, dev.projectEntry ?? "") || "middleware"} again: what the firewall passes goes through your middleware twice, once here and once there;`,
+          "               a rewrite of yours (an i18n locale) is left to it, so the path goes on as the client sent it",
+        ]
+      : []),
     `  rules        ${rules}  (watched: saved edits are enforced within 1 s)`,
     `  edge config  ${dev.urls.edgeConfig}  (stand-in; EDGE_CONFIG=${dev.edgeConfigConnection})`,
     ...(dev.projectEntry

@@ -173,13 +173,17 @@ export interface ProjectBundleOptions {
  * @example
  * const { worker } = await bundleProject({ entry: "/app/middleware.ts", env: { EDGE_CONFIG } });
  */
-export async function bundleProject(options: ProjectBundleOptions): Promise<{ worker: EdgeBundleOutput }> {
+export async function bundleProject(
+  options: ProjectBundleOptions,
+): Promise<{ worker: EdgeBundleOutput; inputs: string[] }> {
   const here = dirname(fileURLToPath(import.meta.url));
   const entry = resolve(options.entry);
   const envModule = `globalThis.process ??= { env: {} }; Object.assign(globalThis.process.env, ${JSON.stringify(options.env)});`;
+  // In a Next.js project the upstream is `next dev` / `next start`, which runs the same middleware
+  // itself: the harness then forwards the path as sent and lets it redo its rewrites (project-worker.ts).
   const requestModule = options.nextConfig
-    ? `import { NextRequest } from "next/server";\nexport const toPlatformRequest = (request) => new NextRequest(request, { nextConfig: ${JSON.stringify(options.nextConfig)} });`
-    : "export const toPlatformRequest = (request) => request;";
+    ? `import { NextRequest } from "next/server";\nexport const toPlatformRequest = (request) => new NextRequest(request, { nextConfig: ${JSON.stringify(options.nextConfig)} });\nexport const upstreamRunsMiddleware = true;`
+    : "export const toPlatformRequest = (request) => request;\nexport const upstreamRunsMiddleware = false;";
   const outdir = join(dirname(entry), ".containment");
   const result = await build({
     ...edgeBuildOptions(),
@@ -227,5 +231,14 @@ export async function bundleProject(options: ProjectBundleOptions): Promise<{ wo
       bytes: file.contents.byteLength,
       gzipBytes: gzipBytes(file.text),
     },
+    inputs: projectInputs(metafile, dirname(entry)),
   };
+}
+
+/** The project's own files the bundle was built from (not its packages): what a rebuild watches. */
+function projectInputs(metafile: Metafile, projectDir: string): string[] {
+  return Object.keys(metafile.inputs)
+    .filter((input) => !input.includes("node_modules/") && !input.includes(":"))
+    .map((input) => resolve(input))
+    .filter((path) => path.startsWith(`${projectDir}/`));
 }

@@ -9,4 +9,6 @@ declare module "containment:project" {
 /** Builds what the project's middleware receives: a `NextRequest` in a Next.js project. */
 declare module "containment:request" {
   export function toPlatformRequest(request: Request): Request;
+  /** The upstream is the project's `next dev` / `next start`, which runs its middleware again. */
+  export const upstreamRunsMiddleware: boolean;
 }

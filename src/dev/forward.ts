@@ -38,6 +38,22 @@ function upstreamUrl(requestUrl: string, upstream: string): string {
   return `${base.origin}${prefix}${pathAndQuery(requestUrl)}`;
 }
 
+/**
+ * The origin's response headers with its own address replaced by the one the client used. The
+ * origin sees the request at its internal address (fetch sets Host), so absolute URLs it builds
+ * (`location` of a redirect, next-intl's alternate `link` header, `content-location`, `refresh`)
+ * name it; on Vercel the client never learns an internal address, and locally it must not either.
+ */
+function originHeaders(headers: Headers, internal: string, external: string): Headers {
+  const out = new Headers();
+  for (const [name, value] of headers) {
+    if (name === "set-cookie") continue;
+    out.append(name, value.includes(internal) ? value.replaceAll(internal, external) : value);
+  }
+  for (const cookie of headers.getSetCookie()) out.append("set-cookie", cookie);
+  return out;
+}
+
 export interface ForwardOptions {
   upstream: string;
   fetch?: typeof fetch;
@@ -66,7 +82,7 @@ export async function applyMiddlewareAnswer(
     redirect: "manual",
   });
 
-  const out = new Headers(origin.headers);
+  const out = originHeaders(origin.headers, new URL(options.upstream).origin, new URL(request.url).origin);
   for (const [name, value] of answer.headers) {
     if (!name.startsWith("x-middleware-")) out.set(name, value);
   }

@@ -27,8 +27,11 @@ import { HEADER_PARSER_LIMIT, HEADER_TOO_LARGE_BODY } from "./platform-limits.js
 export interface FrontServerOptions {
   host: string;
   port: number;
-  /** Resolves once the edge runtime is up; requests arriving earlier wait for it. */
-  runtime: Promise<EdgeRuntime>;
+  /**
+   * Resolves once the edge runtime is up; requests arriving earlier wait for it. A function is asked
+   * on every request: `containment dev` swaps in a rebuilt runtime when the project's middleware changes.
+   */
+  runtime: Promise<EdgeRuntime> | (() => Promise<EdgeRuntime>);
 }
 
 export interface FrontServer {
@@ -155,7 +158,7 @@ async function handle(
   headers.push(["x-real-ip", ip], ["x-forwarded-for", ip]);
   const body = method === "GET" || method === "HEAD" ? null : await readBytes(req);
 
-  const runtime = await options.runtime;
+  const runtime = await (typeof options.runtime === "function" ? options.runtime() : options.runtime);
   const response = await runtime.dispatch(url, { method, headers, body });
   for (const [name, value] of response.headers) {
     if (name !== "set-cookie") res.setHeader(name, value);

@@ -2,13 +2,15 @@
  * The workerd harness of `containment dev` in a user's project: runs the project's OWN
  * middleware.ts / proxy.ts (so its options, e.g. `normalize`, are what runs), then does what the
  * platform does with the answer: a block goes to the client, a pass (`x-middleware-next`) or a
- * rewrite (`x-middleware-rewrite`) goes on to the upstream (the user's `next dev`).
+ * rewrite (`x-middleware-rewrite`) goes on to the upstream. In a Next.js project the upstream is
+ * `next dev`, which runs the same middleware again (the banner says so): a rewrite is then left to
+ * it, and the path goes on as the client sent it.
  *
  * bundle.ts builds it with the project's module as `containment:project` and an env module that
  * runs first, so the middleware's factory (`createNextMiddleware()` at module level) reads
  * EDGE_CONFIG and the Redis variables as it would on Vercel.
  */
-import { toPlatformRequest } from "containment:request";
+import { toPlatformRequest, upstreamRunsMiddleware } from "containment:request";
 import type { WaitUntilContext } from "../engine/firewall.js";
 import { applyMiddlewareAnswer } from "./forward.js";
 
@@ -55,6 +57,15 @@ export default {
       (await middleware(toPlatformRequest(request), ctx)) ??
       new Response(null, { headers: { "x-middleware-next": "1" } });
     if (!upstream) return answer;
+    // Next's own server runs the middleware again and redoes the rewrite: sending it the destination
+    // would make it rewrite or redirect a second time (next-intl's default locale redirects back,
+    // a loop). The firewall already decided on the destination (compose checks it).
+    if (upstreamRunsMiddleware && answer.headers.has("x-middleware-rewrite")) {
+      const headers = new Headers(answer.headers);
+      headers.delete("x-middleware-rewrite");
+      headers.set("x-middleware-next", "1");
+      return applyMiddlewareAnswer(request, new Response(null, { headers }), { upstream });
+    }
     const rewritten = rewriteTarget(request, answer);
     if (rewritten) {
       const headers = new Headers(answer.headers);

@@ -8,11 +8,12 @@ import type { DevServerOptions } from "./server-options.js";
 /** The project's middleware with its Next.js config applied: NextRequest, basePath, withContainment's table. */
 export async function projectBundle(entry: string, env: Record<string, string>) {
   const next = await readNextProject(dirname(resolve(entry)));
-  return bundleProject({
+  const bundled = await bundleProject({
     entry,
     env: { ...next.env, ...env },
     ...(next.hasNext ? { nextConfig: next.nextConfig } : {}),
   });
+  return { ...bundled, upstreamRunsMiddleware: next.hasNext };
 }
 
 /**

@@ -8,7 +8,8 @@
  *                                                 ↑ rules: Edge Config stand-in ← rules file (watched)
  */
 import { randomBytes } from "node:crypto";
-import { resolve } from "node:path";
+import { type Stats, unwatchFile, watchFile } from "node:fs";
+import { relative, resolve } from "node:path";
 import { RulesInvalid } from "../core/errors.js";
 import { DEFAULT_REDIS_PREFIX } from "../model/defaults.js";
 import { RULES_ITEM } from "../model/edge-config-items.js";
@@ -42,6 +43,8 @@ export interface DevServer {
   readonly rulesFile: string;
   /** The project's middleware file in project mode. */
   readonly projectEntry?: string;
+  /** Project mode in a Next.js project: the upstream (`next dev`) runs the same middleware again. */
+  readonly upstreamRunsMiddleware?: boolean;
   readonly upstreamIsDemo: boolean;
   /** "memory" or the Redis URL behind the bridge. */
   readonly store: string;
@@ -72,10 +75,11 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     // The port first: a taken port is the likeliest mistake and should not wait for a bundle build.
     const runtime = deferred<EdgeRuntime>();
     let dashboard: DevDashboard | undefined;
+    let current: Promise<EdgeRuntime> = runtime.promise;
     const front = await startFrontServer({
       host: options.host ?? "127.0.0.1",
       port: checked.port,
-      runtime: runtime.promise,
+      runtime: () => current,
     });
     closers.push(front.close);
     const ec = await startRulesSource(checked, initialRules, closers);
@@ -96,7 +100,22 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       }),
       CONTAINMENT_REPORT_SECRET: reportSecret,
     };
-    await startWorkerd(worker, bindings, runtime, closers);
+    await startWorkerd(worker.worker, bindings, runtime, closers);
+    if (options.project && worker.inputs)
+      closers.push(
+        watchProject(worker.inputs, checked.log, async () => {
+          const rebuilt = await workerOf(options, ec, redis, reportSecret, env);
+          const started = await startEdgeRuntime({ worker: rebuilt.worker, bindings });
+          const previous = current;
+          current = Promise.resolve(started);
+          closers.push(started.close);
+          await (await previous).close();
+          const entry = relative(process.cwd(), resolve(options.project?.entry ?? "")) || "the entry";
+          checked.log(
+            `${entry} changed: rebuilt (${(rebuilt.worker.gzipBytes / 1024).toFixed(1)} KB gzipped), now serving it`,
+          );
+        }),
+      );
     if (options.endpointsDir !== false)
       closers.push(recordEndpoints(options.endpointsDir, ec, redis, reportSecret));
     if (redis !== "memory") {
@@ -121,9 +140,10 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       edgeConfigConnection: ec.connectionString,
       rulesFile: checked.rulesFile,
       ...(options.project ? { projectEntry: resolve(options.project.entry) } : {}),
+      ...(worker.upstreamRunsMiddleware ? { upstreamRunsMiddleware: true } : {}),
       upstreamIsDemo: checked.upstream === undefined,
       store: checked.redis ?? "memory",
-      bundleGzipBytes: worker.gzipBytes,
+      bundleGzipBytes: worker.worker.gzipBytes,
       compatibilityDate: COMPATIBILITY_DATE,
       close,
     };
@@ -208,6 +228,13 @@ async function startStore(
   return { url: bridge.url, token: bridge.token };
 }
 
+interface DevWorker {
+  worker: EdgeBundleOutput;
+  /** Project mode: the project's files the bundle was built from. */
+  inputs?: string[];
+  upstreamRunsMiddleware?: boolean;
+}
+
 /** The package's middleware bundle, or in project mode the project's own middleware. */
 async function workerOf(
   options: DevServerOptions,
@@ -215,9 +242,46 @@ async function workerOf(
   redis: DevRedis,
   reportSecret: string,
   env: Record<string, string>,
-): Promise<EdgeBundleOutput> {
-  if (!options.project) return (await bundleEdge({ write: false })).worker;
-  return (await projectBundle(options.project.entry, projectEnv(ec, redis, reportSecret, env))).worker;
+): Promise<DevWorker> {
+  if (!options.project) return { worker: (await bundleEdge({ write: false })).worker };
+  return projectBundle(options.project.entry, projectEnv(ec, redis, reportSecret, env));
+}
+
+/**
+ * Rebuilds when a file of the project's middleware bundle is saved, as `next dev` does: stat-polled
+ * (fs.watch misses saves on some file systems), one rebuild at a time, and a failed one leaves the
+ * last good bundle serving.
+ */
+function watchProject(inputs: readonly string[], log: (line: string) => void, rebuild: () => Promise<void>) {
+  let running: Promise<void> | undefined;
+  let again = false;
+  const run = () => {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = rebuild()
+      .catch((error: unknown) =>
+        log(
+          `middleware rebuild failed, still serving the last good build: ${(error as Error).message ?? error}`,
+        ),
+      )
+      .finally(() => {
+        running = undefined;
+        if (again) {
+          again = false;
+          run();
+        }
+      });
+  };
+  const onChange = (now: Stats, before: Stats) => {
+    if (now.mtimeMs !== before.mtimeMs || now.size !== before.size) run();
+  };
+  for (const file of inputs) watchFile(file, { interval: 250 }, onChange);
+  return async () => {
+    for (const file of inputs) unwatchFile(file, onChange);
+    await running;
+  };
 }
 
 /** `.containment/dev.json`, which `containment … --local` reads; removed on close. */

@@ -22,6 +22,8 @@ interface Binding {
   readonly methods: ReadonlySet<string> | undefined;
   readonly hosts: ((host: string) => boolean) | undefined;
   readonly tenants: ReadonlySet<string> | undefined;
+  /** The rule also matches readings with a guessed locale prefix (all but tenant binding). */
+  readonly guessedLocales: boolean;
 }
 
 export interface MatchedRule {
@@ -49,6 +51,8 @@ export interface CompiledRuleset {
 
 type Matched = MatchedRule & {
   readonly binding: Binding;
+  /** Matched on a reading whose locale prefix is not a guess. */
+  readonly exact: boolean;
   readonly readings: Array<Readonly<Record<string, string>>>;
 };
 
@@ -98,6 +102,7 @@ export function compileRuleset(
       methods: rule.match.methods ? new Set(rule.match.methods) : undefined,
       hosts: rule.match.hosts ? hostMatcher(rule.match.hosts) : undefined,
       tenants: rule.match.tenants ? new Set(rule.match.tenants.map((t) => t.toLowerCase())) : undefined,
+      guessedLocales: rule.kind !== "tenant-binding",
     };
     const patterns = typeof rule.match.path === "string" ? [rule.match.path] : rule.match.path;
     for (const pattern of patterns) {
@@ -128,12 +133,27 @@ export function compileRuleset(
       const accept = (binding: Binding): boolean =>
         binding.methods === undefined || hasAny(binding.methods, methods);
       const hits: TrieMatch<Binding>[] = [];
-      for (let index = 0; index < paths.length; index++)
-        trie.collect((paths[index] as PathCandidate).lower, index, hits, accept);
+      let guesses = false;
+      for (let index = 0; index < paths.length; index++) {
+        const path = paths[index] as PathCandidate;
+        if (path.localeGuess) guesses = true;
+        else trie.collect(path.lower, index, hits, accept);
+      }
+      // Readings whose locale prefix is only guessed (core/path.ts) last, and never for tenant
+      // binding, which reads path positions exactly: a rule matched exactly keeps its exact readings.
+      const exactHits = hits.length;
+      if (guesses) {
+        const acceptGuessed = (binding: Binding): boolean => binding.guessedLocales && accept(binding);
+        for (let index = 0; index < paths.length; index++) {
+          const path = paths[index] as PathCandidate;
+          if (path.localeGuess) trie.collect(path.lower, index, hits, acceptGuessed);
+        }
+      }
       if (hits.length === 0) return [];
       const byRule = hits.length > 1 ? new Map<CompiledRule, Matched>() : undefined;
       const matched: Matched[] = [];
-      for (const { entry, candidate } of hits) {
+      for (let hit = 0; hit < hits.length; hit++) {
+        const { entry, candidate } = hits[hit] as TrieMatch<Binding>;
         const binding = entry.value;
         if (binding.hosts && !binding.hosts(request.host)) continue;
         const segments = paths[candidate]?.segments ?? [];
@@ -148,6 +168,7 @@ export function compileRuleset(
         }
         const earlier = byRule?.get(binding.rule);
         if (earlier) {
+          if (hit >= exactHits && earlier.exact) continue;
           earlier.readings.push(params);
           continue;
         }
@@ -157,6 +178,7 @@ export function compileRuleset(
           params,
           readings: [params],
           binding,
+          exact: hit < exactHits,
         };
         byRule?.set(binding.rule, match);
         matched.push(match);

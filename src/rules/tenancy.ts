@@ -62,6 +62,8 @@ function fromPath(param: string, pattern: readonly PatternSegment[] | undefined)
       if (!pattern) return [];
       const found: string[] = [];
       for (const candidate of request.paths) {
+        // A path position read from a guessed locale reading could name a second tenant: exact only.
+        if (candidate.localeGuess) continue;
         const value = matchPattern(pattern, candidate.segments, candidate.lower)?.[param];
         if (value !== undefined) found.push(value);
       }

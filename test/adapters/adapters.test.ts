@@ -104,7 +104,10 @@ describe("the middleware matcher check after next build", () => {
     for (const kind of ["edge", "node"] as const) {
       const projectDir = builtProject([DOCS_EXCLUSION], kind);
       const lines: string[] = [];
-      checkBuild({ projectDir, distDir: ".next" }, "", { log: (line) => lines.push(line) });
+      checkBuild({ projectDir, distDir: ".next" }, "", {
+        onSkippedPaths: "warn",
+        log: (line) => lines.push(line),
+      });
       expect(lines.join("\n")).toContain("skips /api/patients/x/export, so kill switch exports");
       expect(lines.join("\n")).toContain("rule no-store (/api/patients/**)");
       expect(lines.at(-1)).toContain("/api/containment-probe: a kill switch pushed for such a path");
@@ -112,7 +115,7 @@ describe("the middleware matcher check after next build", () => {
     }
   });
 
-  it("is silent for the catch-all matcher, with and without basePath, and fails the build when asked", () => {
+  it("is silent for the catch-all matcher, with and without basePath", () => {
     const quiet: string[] = [];
     checkBuild({ projectDir: builtProject([CATCH_ALL]), distDir: ".next" }, "", {
       log: (l) => quiet.push(l),
@@ -123,10 +126,31 @@ describe("the middleware matcher check after next build", () => {
       log: (l) => quiet.push(l),
     });
     expect(quiet).toEqual([]);
+  });
+
+  it("fails the build by default on a hole, with the one-line fix; warning only is an explicit choice", () => {
     const projectDir = builtProject([DOCS_EXCLUSION]);
-    expect(() =>
-      checkBuild({ projectDir, distDir: ".next" }, "", { onSkippedPaths: "error", log: () => {} }),
-    ).toThrow(/skip the firewall/);
+    const printed: string[] = [];
+    expect(() => checkBuild({ projectDir, distDir: ".next" }, "", { log: (l) => printed.push(l) })).toThrow(
+      /^edge-containment: 2 path\(s\) skip the firewall, so the build stops \(withContainment's matcherCheck.onSkippedPaths "warn" ships them anyway\): the middleware's config.matcher skips \/api\/patients\/x\/export, so kill switch exports \(\/api\/patients\/\*\/export\) never applies; export `config = \{ matcher: "\/:path\*" \}` \(or no matcher at all\)$/,
+    );
+    expect(printed).toHaveLength(3);
+    expect(
+      checkBuild({ projectDir, distDir: ".next" }, "", { onSkippedPaths: "warn", log: () => {} }),
+    ).toHaveLength(3);
+  });
+
+  it("does not stop the build for a headers rule or a has/missing condition alone: they only warn", () => {
+    const headersOnly = { version: 1, rules: [rules.rules[1]] };
+    // A matcher that admits the generic probes but not /api/patients/**.
+    const skipsPatients = { regexp: "^(?!\\/api\\/patients).*$", originalSource: "/((?!api/patients).*)" };
+    const projectDir = builtProject([skipsPatients]);
+    writeFileSync(join(projectDir, "containment.rules.json"), JSON.stringify(headersOnly));
+    const printed: string[] = [];
+    expect(checkBuild({ projectDir, distDir: ".next" }, "", { log: (l) => printed.push(l) })).toEqual(
+      printed,
+    );
+    expect(printed).toEqual([expect.stringContaining("so rule no-store (/api/patients/**) never applies")]);
   });
 
   it("flags a has/missing condition: requests that do not meet it skip the firewall", () => {
@@ -143,7 +167,7 @@ describe("the middleware matcher check after next build", () => {
     const order: string[] = [];
     const wrapped = withContainment(
       { compiler: { runAfterProductionCompile: async () => void order.push("app's hook") } },
-      { matcherCheck: { log: (line) => order.push(line.slice(0, 40)) } },
+      { matcherCheck: { onSkippedPaths: "warn", log: (line) => order.push(line.slice(0, 40)) } },
     );
     const config = await wrapped("phase-production-build", { defaultConfig: {} });
     // Next calls the hook with the build's directories (its type here is the app's own, argument-free).

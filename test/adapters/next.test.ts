@@ -121,6 +121,16 @@ describe("withContainment(nextConfig)", () => {
     );
   });
 
+  it("adds the locales an i18n library keeps out of next.config, and refuses one that is not a locale", async () => {
+    const wrapped = await withContainment(config, { locales: ["en", "pt-BR"] })("phase-production-build", {
+      defaultConfig: {},
+    });
+    expect(JSON.parse(wrapped.env?.[NEXT_BUILD_ENV] ?? "{}").locales).toEqual(["en", "fr", "pt-BR"]);
+    expect(() => withContainment(config, { locales: ["en", "../x"] })).toThrow(
+      'withContainment options.locales[1] must be a locale like "en" or "pt-BR"; "../x" is not one',
+    );
+  });
+
   it("refuses a table that withContainment did not write, at setup", () => {
     process.env[NEXT_BUILD_ENV] = "{not json";
     expect(() => createNextMiddleware({ rules: RULES, env: {} })).toThrow(

@@ -7,6 +7,50 @@ function readings(raw: string, options = {}): string[] {
   return result.candidates.map((candidate) => `/${candidate.lower.join("/")}`);
 }
 
+/** The readings that are not a guessed locale prefix (tenant binding reads only these). */
+function exactReadings(raw: string, options = {}): string[] {
+  const result = normalizePath(raw, options);
+  if (!result.ok) throw new Error(result.fault);
+  return result.candidates.filter((c) => !c.localeGuess).map((candidate) => `/${candidate.lower.join("/")}`);
+}
+
+function guessedReadings(raw: string, options = {}): string[] {
+  const result = normalizePath(raw, options);
+  if (!result.ok) throw new Error(result.fault);
+  return result.candidates.filter((c) => c.localeGuess).map((candidate) => `/${candidate.lower.join("/")}`);
+}
+
+describe("locale prefixes no option names", () => {
+  it("reads a locale-shaped first segment also without it, as a guess, last", () => {
+    expect(readings("/fr/dashboard/export")).toEqual(["/fr/dashboard/export", "/dashboard/export"]);
+    expect(guessedReadings("/fr/dashboard/export")).toEqual(["/dashboard/export"]);
+    for (const prefix of ["pt-BR", "zh-Hant-TW", "es_419", "FIL", "De", "%64e", "d%45"])
+      expect(guessedReadings(`/${prefix}/dashboard/export`), prefix).toContain("/dashboard/export");
+  });
+
+  it("unwraps RSC, segment prefetch and _next/data spellings under a guessed prefix", () => {
+    expect(guessedReadings("/fr/dashboard/export.rsc")).toContain("/dashboard/export");
+    expect(guessedReadings("/fr/dashboard/export.prefetch.rsc")).toContain("/dashboard/export");
+    expect(guessedReadings("/fr/dashboard/export.segments/__PAGE__.segment.rsc")).toContain(
+      "/dashboard/export",
+    );
+    expect(guessedReadings("/_next/data/b1/fr/dashboard/export.json")).toContain("/dashboard/export");
+    expect(guessedReadings("/docs/fr/dashboard/export", { basePath: "/docs" })).toEqual([
+      "/dashboard/export",
+    ]);
+  });
+
+  it("guesses nothing for configured locales (exact), for api, or for longer first segments", () => {
+    expect(guessedReadings("/de/x", { locales: ["de"] })).toEqual([]);
+    expect(exactReadings("/de/x", { locales: ["de"] })).toEqual(["/de/x", "/x"]);
+    expect(guessedReadings("/api/x")).toEqual([]);
+    expect(guessedReadings("/dashboard/x")).toEqual([]);
+    expect(guessedReadings("/en-us-x-private/x")).toEqual([]);
+    expect(takesFastPath("/api/x")).toBe(true);
+    expect(takesFastPath("/fr/x")).toBe(false);
+  });
+});
+
 describe("path normalization", () => {
   it("decodes percent-encoded letters once", () => {
     expect(readings("/api/patients/1/%65xport")).toEqual(["/api/patients/1/export"]);
@@ -31,7 +75,7 @@ describe("path normalization", () => {
   it("resolves dot segments, also when they are encoded, and never climbs above the root", () => {
     expect(readings("/api/x/../patients/./1/export")).toEqual(["/api/patients/1/export"]);
     expect(readings("/api/x/%2e%2e/patients/1/export")).toEqual(["/api/patients/1/export"]);
-    expect(readings("/../../etc")).toEqual(["/etc"]);
+    expect(exactReadings("/../../etc")).toEqual(["/etc"]);
   });
 
   it("strips a trailing slash, trailing dots and ;parameters", () => {

@@ -140,6 +140,82 @@ describe("containment dev in a project", () => {
   });
 });
 
+/**
+ * A Next.js project: `next/server` resolves (here a stand-in NextRequest: the real one needs the
+ * example app's install), so the upstream is taken to be `next dev`, which runs the same proxy.ts.
+ * The proxy composes an i18n rewrite (as next-intl's does for the default locale) kept off /api.
+ */
+const NEXT_PROXY = (
+  marker: string,
+) => `import { compose, createNextProxy, except } from "../../src/adapters/next.js";
+const toLocale = (request) =>
+  new Response(null, { headers: { "x-middleware-rewrite": new URL("/en" + new URL(request.url).pathname, request.url).href, "x-build": "${marker}" } });
+export const proxy = compose(createNextProxy({ refreshMs: 100 }), except("/api/**", toLocale));
+`;
+const NEXT_SERVER_STAND_IN = `export class NextRequest extends Request {
+  constructor(input, init = {}) { super(input, init); this.nextUrl = new URL(this.url); }
+}
+`;
+
+describe("containment dev in front of a Next.js project", () => {
+  let upstream: EchoUpstream;
+  let cli: Cli | undefined;
+  let dir: string;
+  let firewall: string;
+
+  beforeAll(async () => {
+    upstream = await startEchoUpstream();
+    dir = fixture("dev-project-next", {
+      "package.json": JSON.stringify({ name: "fixture-next-app", private: true, type: "module" }),
+      "proxy.ts": NEXT_PROXY("one"),
+      "containment.rules.json": JSON.stringify({
+        version: 1,
+        rules: [{ id: "page-freeze", kind: "kill-switch", match: { path: "/dashboard/export" } }],
+      }),
+    });
+    mkdirSync(join(dir, "node_modules/next"), { recursive: true });
+    writeFileSync(
+      join(dir, "node_modules/next/package.json"),
+      JSON.stringify({ name: "next", type: "module" }),
+    );
+    writeFileSync(join(dir, "node_modules/next/server.js"), NEXT_SERVER_STAND_IN);
+    cli = startCli(dir, ["--port", "0", "--upstream", upstream.url]);
+    firewall = /firewall\s+(http:\/\/\S+)/.exec(await banner(cli))?.[1] ?? "";
+  }, 90_000);
+
+  afterAll(async () => {
+    cli?.child.kill("SIGTERM");
+    await cli?.exited;
+    await upstream?.close();
+  });
+
+  it("says the upstream runs the middleware again, and leaves its rewrite to it: no second rewrite, no loop", async () => {
+    expect(cli?.output()).toContain(
+      "it runs your proxy.ts again: what the firewall passes goes through your middleware twice",
+    );
+    const page = await fetch(`${firewall}/about`);
+    expect(((await page.json()) as { path?: string }).path).toBe("/about");
+    expect(page.headers.get("x-build")).toBe("one");
+    expect(page.headers.get("x-middleware-rewrite")).toBeNull();
+    const api = await fetch(`${firewall}/api/patients`);
+    expect(((await api.json()) as { path?: string }).path).toBe("/api/patients");
+    for (const path of ["/dashboard/export", "/fr/dashboard/export", "/en/dashboard/export.rsc"])
+      expect((await fetch(`${firewall}${path}`)).status, path).toBe(503);
+  });
+
+  it("rebuilds when the proxy is saved, and says so", async () => {
+    writeFileSync(join(dir, "proxy.ts"), NEXT_PROXY("two"));
+    const deadline = Date.now() + 30_000;
+    let build = "";
+    while (build !== "two" && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      build = (await fetch(`${firewall}/about`)).headers.get("x-build") ?? "";
+    }
+    expect(build).toBe("two");
+    expect(cli?.output()).toMatch(/proxy\.ts changed: rebuilt \([\d.]+ KB gzipped\), now serving it/);
+  });
+});
+
 describe("finding the project's middleware", () => {
   it("picks middleware.ts or proxy.ts, and refuses both at once as Next does", () => {
     const one = fixture("find-one", { "package.json": "{}", "proxy.ts": "" });

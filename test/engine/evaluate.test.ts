@@ -330,3 +330,52 @@ describe("the decision engine", () => {
     expect(noHeader.response?.status).toBe(503);
   });
 });
+
+describe("locale prefixes no option names", () => {
+  it("puts a kill switch and a headers rule on the same route under any locale-shaped prefix", async () => {
+    const containment = firewall({
+      rules: [
+        { id: "page", kind: "kill-switch", match: { path: "/dashboard/export" } },
+        { id: "private", kind: "headers", match: { path: "/account" }, set: { "cache-control": "no-store" } },
+      ],
+    });
+    for (const path of ["/fr/dashboard/export", "/PT-br/dashboard/%65xport", "/%66r/dashboard/export.rsc"])
+      expect((await decide(containment, path)).response?.status, path).toBe(503);
+    expect((await decide(containment, "/fr/dashboard")).response).toBeUndefined();
+    expect((await decide(containment, "/de-AT/account")).headers["cache-control"]).toBe("no-store");
+    // api is no locale: a page rule does not reach API routes of the same name.
+    expect((await decide(containment, "/api/dashboard/export")).response).toBeUndefined();
+  });
+
+  it("keeps tenant binding exact: a guessed prefix binds nothing, a configured locale does", async () => {
+    const rules = {
+      version: 1 as const,
+      rules: [
+        {
+          id: "bind",
+          kind: "tenant-binding" as const,
+          match: { path: "/app/:tenant/**" },
+          tenant: { from: "path" as const, param: "tenant" },
+          token: { claim: "org", secretEnv: "TB_SECRET", algorithms: ["HS256" as const] },
+        },
+        {
+          id: "freeze-acme",
+          kind: "kill-switch" as const,
+          match: { path: "/app/:tenant/x", tenants: ["acme"] },
+        },
+      ],
+    };
+    const env = { TB_SECRET: "s".repeat(40) };
+    const guessed = createContainment({ rules, env, onReport: silent });
+    const bare = await guessed.decide(new Request("https://app.example.com/app/acme/y"));
+    expect(bare.decision.rule).toBe("bind");
+    // The kill switch (blocking) reads the guessed reading; the binding does not.
+    const killed = await guessed.decide(new Request("https://app.example.com/en/app/acme/x"));
+    expect(killed.decision.rule).toBe("freeze-acme");
+    const unbound = await guessed.decide(new Request("https://app.example.com/en/app/acme/y"));
+    expect(unbound.response).toBeUndefined();
+    const configured = createContainment({ rules, env, normalize: { locales: ["en"] }, onReport: silent });
+    const bound = await configured.decide(new Request("https://app.example.com/en/app/acme/y"));
+    expect(bound.decision.rule).toBe("bind");
+  });
+});

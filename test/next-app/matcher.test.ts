@@ -1,7 +1,7 @@
 /**
  * The middleware's `config.matcher`: paths it skips never reach the firewall. A real
- * `next build` of the example with the exclusion matcher Next's docs show must name the rules it
- * skips (the example's own catch-all matcher building without such a line is checked on the builds
+ * `next build` of the example with the exclusion matcher Next's docs show must fail, naming the
+ * rules it skips and the one-line fix (the example's own catch-all matcher building without such a line is checked on the builds
  * test/next-app/next-app.test.ts makes anyway). The check reads the matchers Next compiled into its
  * manifests, from `withContainment`'s runAfterProductionCompile hook.
  */
@@ -12,7 +12,7 @@ import { variantWith } from "./variants.js";
 const enabled = nextSuitesRun();
 const DOCS_MATCHER = '"/((?!api|_next/static|_next/image|favicon.ico).*)"';
 
-describe.skipIf(!enabled)("next build warns when the middleware matcher skips a rule's path", () => {
+describe.skipIf(!enabled)("next build fails when the middleware matcher skips a rule's path", () => {
   let skipping = "";
 
   beforeAll(() => {
@@ -20,8 +20,19 @@ describe.skipIf(!enabled)("next build warns when the middleware matcher skips a 
     const dir = variantWith("skipping-matcher", {
       edit: { "middleware.ts": (text) => text.replace('matcher: "/:path*"', `matcher: ${DOCS_MATCHER}`) },
     });
-    skipping = nextBuild(dir).output;
+    try {
+      skipping = `built: ${nextBuild(dir).output}`;
+    } catch (error) {
+      skipping = (error as Error).message;
+    }
   }, 10 * 60_000);
+
+  it("stops the build with the first hole and the one-line fix", () => {
+    expect(skipping).toMatch(/^next build failed/);
+    expect(skipping).toMatch(
+      /path\(s\) skip the firewall, so the build stops .*; export `config = \{ matcher: "\/:path\*" \}`/,
+    );
+  });
 
   it("names each rule of containment.rules.json under the skipped /api paths, and the kill-switch risk", () => {
     const lines = skipping.split("\n").filter((line) => line.includes("edge-containment:"));
