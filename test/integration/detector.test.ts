@@ -294,6 +294,29 @@ describe("aiming a detector at a victim fails", () => {
     expect(await quarantineKeys()).toHaveLength(2);
   });
 
+  it("a whole-tenant key only proposes containment: nothing is contained until a person approves", async () => {
+    const edge = isolate(
+      withDetector({
+        by: ["tenant"],
+        threshold: 3,
+        action: {
+          quarantine: { path: "/api/:tenant/patients/**", for: "15m", wholeTenant: "with-approval" },
+        },
+      }),
+    );
+    // Two users, two distinct records each: the tenant's count (4) crosses 3.
+    await readAll(edge, await token("a"), range(0, 2));
+    await readAll(edge, await token("b"), range(2, 4));
+    expect((await detections()).map((d) => d.action)).toEqual(["awaiting-approval"]);
+    expect(await quarantineKeys()).toEqual([]);
+    expect(await edge.get("/api/acme/patients/1", await token("c"))).toBe(200);
+    const [event] = receiver.posts.map((p) => JSON.parse(p.body) as { payload: Record<string, unknown> });
+    expect(event?.payload.severity).toBe("critical");
+    expect(event?.payload.custom_details).toMatchObject({
+      approve: expect.stringContaining("detections approve"),
+    });
+  });
+
   it("a route marked never-contain stays open to a quarantined subject", async () => {
     const edge = isolate(
       withDetector({ threshold: 2 }, { detection: { neverContain: ["/api/:tenant/patients/emergency/**"] } }),
