@@ -55,9 +55,14 @@ afterEach(async () => {
   for (const isolate of isolates.splice(0)) await isolate.settle();
 });
 
-function isolate(document: unknown, env: Record<string, string> = {}): Isolate {
+function isolate(
+  document: unknown,
+  env: Record<string, string> = {},
+  options: { now?: () => number; reports?: string[] } = {},
+): Isolate {
   const background: Promise<unknown>[] = [];
   const containment = createContainment({
+    ...(options.now ? { now: options.now } : {}),
     rules: document,
     redis: redis.connection,
     mirror: false,
@@ -69,7 +74,7 @@ function isolate(document: unknown, env: Record<string, string> = {}): Isolate {
       CONTAINMENT_PAGERDUTY_URL: `${receiver.url}/pagerduty`,
       ...env,
     },
-    onReport: () => {},
+    onReport: (event) => options.reports?.push(event),
   });
   const made: Isolate = {
     containment,
@@ -325,6 +330,33 @@ describe("aiming a detector at a victim fails", () => {
     await readAll(edge, mallory, range(0, 3));
     expect(await edge.get("/api/acme/patients/search", mallory)).toBe(429);
     expect(await edge.get("/api/acme/patients/emergency/now", mallory)).toBe(200);
+  });
+});
+
+describe("when Redis fails", () => {
+  it("no request waits on a frozen Redis, and after 5 s without a flush the detector's fail mode decides", async () => {
+    let clock = Date.now();
+    const reports: string[] = [];
+    const edge = isolate(withDetector({ failMode: "closed" }), {}, { now: () => clock, reports });
+    const mallory = await token("mallory");
+    expect(await edge.get("/api/acme/patients/0", mallory)).toBe(200);
+    await edge.settle();
+    await redis.server.pause();
+    try {
+      const started = Date.now();
+      for (const id of range(1, 6)) expect(await edge.get(`/api/acme/patients/${id}`, mallory)).toBe(200);
+      expect(Date.now() - started).toBeLessThan(1_000);
+      await edge.settle();
+      expect(reports).toContain("detector-flush-error");
+      // Still within 5 s of the failure: served (one lost flush is not an outage).
+      expect(await edge.get("/api/acme/patients/7", mallory)).toBe(200);
+      clock += 6_000;
+      // failMode closed refuses the detector's quarantine scope only; other routes are untouched.
+      expect(await edge.get("/api/acme/patients/8", mallory)).toBe(503);
+      expect(await edge.get("/api/acme/appointments/1", mallory)).toBe(200);
+    } finally {
+      redis.server.resume();
+    }
   });
 });
 
