@@ -4,7 +4,7 @@
  * isolate knows of the quarantines detectors set. Requests never wait on it (docs/detection.md).
  */
 
-export type DetectorType = "enumeration" | "honeytoken" | "probing";
+export type DetectorType = "enumeration" | "honeytoken" | "probing" | "surge";
 
 /** What a trip may do, decided in Redis under the budget and the settling guard. */
 export type DetectPlan =
@@ -46,6 +46,8 @@ export interface DetectCount {
   readonly threshold: number;
   /** Enumeration: the keyed pseudonym of the parameter value; otherwise absent (a count of 1). */
   readonly value?: string;
+  /** Surge: trips only above `multiplier` × the key's trailing rate per window (and the threshold). */
+  readonly surge?: { readonly baselineKey: string; readonly multiplier: number; readonly baselineMs: number };
   readonly plan: DetectPlan;
 }
 

@@ -40,6 +40,7 @@ describe("docs/contracts.md", () => {
       counter: ["<detector>", "<key>", "<window>"],
       epoch: ["<detector>", "<specDigest>"],
       spike: ["<detector>", "<specDigest>"],
+      baseline: ["<detector>", "<key>"],
       budget: ["<detector>", "<keyClass>", "<window>"],
       detection: ["<id>"],
     };

@@ -333,6 +333,57 @@ describe("aiming a detector at a victim fails", () => {
   });
 });
 
+describe("surge detector", () => {
+  it("trips above 10x the key's own trailing rate and the floor; a busy key and a key without history do not", async () => {
+    // An injected clock walks whole 1-minute windows; the baseline is the key's own history.
+    let clock = Math.ceil(Date.now() / 60_000) * 60_000 + 1_000;
+    const edge = isolate(
+      withDetector({
+        id: "export-surge",
+        detect: "surge",
+        match: { path: "/api/:tenant/exports", methods: ["GET"] },
+        param: undefined,
+        window: "1m",
+        baseline: "10m",
+        multiplier: 10,
+        threshold: 100,
+        action: "alert",
+      }),
+      {},
+      { now: () => clock },
+    );
+    const long = { exp: Math.floor(Date.now() / 1000) + 7_200 };
+    const steady = await token("steady", "acme", long);
+    const busy = await token("busy", "acme", long);
+    const fresh = await token("fresh", "acme", long);
+    const burst = async (bearer: string, n: number) => {
+      for (let i = 0; i < n; i++) await edge.get("/api/acme/exports", bearer);
+    };
+    for (let window = 0; window < 11; window++) {
+      await burst(steady, 3);
+      await burst(busy, 20);
+      await edge.settle();
+      clock += 60_000;
+    }
+    await burst(steady, 101);
+    await burst(busy, 150);
+    await burst(fresh, 150);
+    await edge.settle();
+    const trips = await detections();
+    expect(trips.map((d) => [d.type, d.value, d.action])).toEqual([["surge", "101", "alert"]]);
+    expect(trips[0]?.id).toMatch(/^export-surge\./);
+  });
+
+  it("refuses a surge without a multiplier, with its JSON path", () => {
+    expect(() =>
+      createContainment({
+        rules: withDetector({ detect: "surge", param: undefined, action: "alert" }),
+        onReport: () => {},
+      }),
+    ).toThrow(/multiplier/);
+  });
+});
+
 describe("when Redis fails", () => {
   it("no request waits on a frozen Redis, and after 5 s without a flush the detector's fail mode decides", async () => {
     let clock = Date.now();

@@ -14,9 +14,9 @@ import { confirm } from "../prompt.js";
 import { writeAction } from "../written.js";
 
 export function detectionLine(d: DetectionRow): string {
-  const measure = d.type === "enumeration" ? "distinct" : d.type === "probing" ? "refusals" : "hits";
+  const measure: Record<string, string> = { enumeration: "distinct", probing: "refusals", surge: "requests" };
   const released = d.state === "released" ? `  released by ${d.releasedBy ?? "?"}` : "";
-  return `${d.id}  ${new Date(d.at).toISOString()}  ${d.type} ${d.detector} on ${d.route}  ${d.key}${d.tenant ? ` tenant ${d.tenant}` : ""}  ${d.value} ${measure} > ${d.threshold}  ${d.action}${released}`;
+  return `${d.id}  ${new Date(d.at).toISOString()}  ${d.type} ${d.detector} on ${d.route}  ${d.key}${d.tenant ? ` tenant ${d.tenant}` : ""}  ${d.value} ${measure[d.type] ?? "hits"} > ${d.threshold}  ${d.action}${released}`;
 }
 
 function listCommand(): Command {

@@ -10,6 +10,8 @@
 export const DETECT_KEYS = {
   /** HyperLogLog (enumeration) or counter (honeytoken, probing) of one key in one window. */
   counter: (detector: string, key: string, window: string) => `detect:${detector}:${key}:${window}`,
+  /** Surge: the key's trailing request count and since when (`n`, `since`), decayed by halves. */
+  baseline: (detector: string, key: string) => `detect:baseline:${detector}:${key}`,
   /** When a detector spec (by its digest) was first seen anywhere: the start of its settling time. */
   epoch: (detector: string, specDigest: string) => `detect:epoch:${detector}:${specDigest}`,
   /** Distinct keys a detector tripped on since that spec was first seen: a spike pauses actions. */

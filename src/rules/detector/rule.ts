@@ -67,6 +67,7 @@ interface Settings {
   readonly allowCidrs: readonly Cidr[];
   /** Digest of the spec: a change restarts the settling guard (keys.ts, `epoch`). */
   readonly specDigest: string;
+  readonly surge: { multiplier: number; baselineMs: number } | undefined;
 }
 
 function patternsOf(path: string | readonly string[]): (readonly PatternSegment[])[] {
@@ -102,9 +103,24 @@ function checkSpec(spec: DetectorRuleSpec, context: CompileContext): void {
     throw fault("threshold", `is required for a ${spec.detect} detector: it trips above this count`);
   if (spec.detect === "enumeration" && (spec.threshold ?? 0) < 1)
     throw fault("threshold", "must be at least 1 for enumeration (distinct values above it trip)");
-  if (spec.detect === "probing" && spec.param !== undefined)
-    throw fault("param", "is not used by probing (it counts tenant-binding refusals)");
-  if (spec.detect !== "probing") {
+  if ((spec.detect === "probing" || spec.detect === "surge") && spec.param !== undefined)
+    throw fault(
+      "param",
+      `is not used by ${spec.detect} (it counts requests${spec.detect === "probing" ? " refused by tenant binding" : ""})`,
+    );
+  if (spec.detect === "surge" && spec.multiplier === undefined)
+    throw fault(
+      "multiplier",
+      "is required for surge: it trips above this multiple of the key's trailing rate, like 10",
+    );
+  if (spec.detect !== "surge" && (spec.multiplier !== undefined || spec.baseline !== undefined))
+    throw fault(spec.multiplier !== undefined ? "multiplier" : "baseline", "is only for surge detectors");
+  if (
+    spec.detect === "surge" &&
+    (parseDuration(spec.baseline ?? "24h") as number) < 10 * (parseDuration(spec.window ?? "1m") as number)
+  )
+    throw fault("baseline", "must reach back at least 10 windows, or the trailing rate is noise");
+  if (spec.detect === "enumeration" || spec.detect === "honeytoken") {
     if (spec.param === undefined)
       throw fault("param", `is required for ${spec.detect}: the :parameter of match.path to count`);
     const paths = typeof spec.match.path === "string" ? [spec.match.path] : spec.match.path;
@@ -192,6 +208,13 @@ function settingsOf(spec: DetectorRuleSpec, context: CompileContext): Settings {
     allowSubjects: new Set(spec.allow?.subjects ?? []),
     allowCidrs: (spec.allow?.cidrs ?? []).flatMap((text) => parseCidr(text) ?? []),
     specDigest: specDigestOf(spec),
+    surge:
+      spec.detect === "surge"
+        ? {
+            multiplier: spec.multiplier as number,
+            baselineMs: parseDuration(spec.baseline ?? "24h") as number,
+          }
+        : undefined,
   };
 }
 
@@ -312,6 +335,9 @@ async function count(
     windowMs: settings.windowMs,
     threshold: settings.threshold,
     ...(value === undefined ? {} : { value }),
+    ...(settings.surge
+      ? { surge: { baselineKey: DETECT_KEYS.baseline(spec.id, keyName), ...settings.surge } }
+      : {}),
     plan: planOf(settings, key, monitor, now, id),
   };
   store.count(entry, ctx.waitUntil);
@@ -364,6 +390,11 @@ function compileDetector(spec: DetectorRuleSpec, context: CompileContext): Place
     const { request } = ctx;
     if (settings.countMethods && !request.methods.some((m) => settings.countMethods?.has(m))) return;
     const matched = matchAny(request, settings.countPatterns);
+    if (spec.detect === "surge") {
+      if (matched)
+        await count(settings, active, ctx, key, undefined, settings.countRoutes[matched.index] as string);
+      return;
+    }
     const raw = matched?.params[spec.param as string];
     if (matched === undefined || raw === undefined || raw === "" || !keyring) return;
     const route = settings.countRoutes[matched.index] as string;

@@ -17,7 +17,9 @@ import {
  *
  * - `enumeration`: distinct values of a route parameter per key per window (a HyperLogLog);
  * - `honeytoken`: a request for a decoy value (stored as a keyed hash) by a verified subject;
- * - `probing`: tenant-binding refusals per key per window.
+ * - `probing`: tenant-binding refusals per key per window;
+ * - `surge`: requests per key per window above a multiple of the key's own trailing rate and an
+ *   absolute floor (`threshold`).
  *
  * Keys: `user` and `tenant` are what tenant binding verified; `ip` and `addressed-tenant` come from
  * the request and may only alert (an attacker chooses them: compile refuses a quarantine on them).
@@ -61,8 +63,8 @@ export const DETECTOR_RULE = v.strictObject({
   id: RULE_ID,
   kind: v.literal("detector"),
   detect: v.picklist(
-    ["enumeration", "honeytoken", "probing"],
-    'must be "enumeration", "honeytoken" or "probing"',
+    ["enumeration", "honeytoken", "probing", "surge"],
+    'must be "enumeration", "honeytoken", "probing" or "surge"',
   ),
   match: MATCH,
   mode: v.optional(RULE_MODE),
@@ -75,6 +77,10 @@ export const DETECTOR_RULE = v.strictObject({
   threshold: v.optional(
     v.pipe(v.number(), v.integer("must be a whole number"), v.minValue(0), v.maxValue(1_000_000)),
   ),
+  /** Surge: trips above this multiple of the key's own trailing rate (and above `threshold`). */
+  multiplier: v.optional(v.pipe(v.number(), v.minValue(1.5), v.maxValue(1000))),
+  /** Surge: how far back the trailing rate reaches (default 24h). */
+  baseline: v.optional(DURATION),
   decoys: v.optional(v.pipe(v.array(DECOY), v.minLength(1), v.maxLength(1000))),
   /** The secret decoys are keyed with (default CONTAINMENT_DECOY_KEY). */
   decoyKeyEnv: v.optional(ENV_NAME),

@@ -69,7 +69,9 @@ export function summaryOf(detection: Detection): string {
       ? `${detection.value} distinct records`
       : detection.type === "probing"
         ? `${detection.value} tenant-binding refusals`
-        : `${detection.value} decoy hits`;
+        : detection.type === "surge"
+          ? `${detection.value} requests in the window, far above its trailing rate`
+          : `${detection.value} decoy hits`;
   const tenant = detection.tenant ? ` tenant ${detection.tenant}` : "";
   return `${detection.type} detector ${detection.detector} tripped: ${measure} (threshold ${detection.threshold}) on ${detection.route} by ${detection.dimension} ${detection.keyId}${tenant}; ${DOING[detection.action] ?? detection.action}`;
 }

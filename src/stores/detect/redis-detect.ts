@@ -128,6 +128,9 @@ export function redisDetectStore(options: DetectStoreOptions): DetectStore {
       win: entry.window,
       wms: entry.windowMs,
       p: entry.plan,
+      ...(entry.surge
+        ? { s: { k: entry.surge.baselineKey, m: entry.surge.multiplier, ms: entry.surge.baselineMs } }
+        : {}),
     }));
     const args = [
       options.prefix,

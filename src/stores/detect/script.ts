@@ -11,7 +11,8 @@
  * over-count by one batch (documented: docs/detection.md).
  *
  * ARGV: prefix, now, isolate, stream key, stream length, detection TTL ms, batch JSON
- *   {c: [{k, h, n, v, ttl, th, id, d, det, typ, dim, kid, route, ten, win, wms, p: plan}], w: [key…]}
+ *   {c: [{k, h, n, v, ttl, th, id, d, det, typ, dim, kid, route, ten, win, wms, p: plan, s?: surge}], w: [key…]}
+ *   (surge: {k: baseline key, m: multiplier, ms: baseline ms})
  * Answer: JSON {c: [[k, value, action?]], w: [[key, pttl]]}.
  */
 export const DETECT_FLUSH_SCRIPT = `local P, now, isolate = ARGV[1], tonumber(ARGV[2]), ARGV[3]
@@ -32,6 +33,24 @@ local function decide(p)
   if redis.call('SET', P .. p.quarantineKey, p.record, 'NX', 'PX', p.forMs) then return 'quarantined' end
   return 'already-quarantined'
 end
+-- Surge: the key's trailing rate per window from its baseline hash (n requests since \`since\`,
+-- halved when older than the baseline), counted before this window; no history, no trip.
+local function surging(e, value)
+  local b = P .. e.s.k
+  local n = tonumber(redis.call('HGET', b, 'n') or '0')
+  local since = tonumber(redis.call('HGET', b, 'since') or '') or now
+  if now - since > e.s.ms then
+    since = now - math.floor((now - since) / 2)
+    n = math.floor(n / 2)
+  end
+  redis.call('HSET', b, 'n', n + e.n, 'since', since)
+  redis.call('PEXPIRE', b, e.s.ms * 2)
+  local history = e.win * e.wms - since
+  if history < e.wms then return false end
+  local before = n - (value - e.n)
+  if before < 0 then before = 0 end
+  return value > e.s.m * (before / (history / e.wms))
+end
 for _, e in ipairs(batch.c) do
   local key = P .. e.k
   local value
@@ -45,7 +64,13 @@ for _, e in ipairs(batch.c) do
   end
   if redis.call('PTTL', key) < 0 then redis.call('PEXPIRE', key, e.ttl) end
   local row = {e.k, value}
-  if value > e.th and redis.call('EXISTS', P .. e.d) == 0 then
+  local over = value > e.th
+  if e.s then
+    -- Always called: the baseline learns from every batch, not only from those above the floor.
+    local surge = surging(e, value)
+    over = over and surge
+  end
+  if over and redis.call('EXISTS', P .. e.d) == 0 then
     local action = decide(e.p)
     local fields = {'id', e.id, 'detector', e.det, 'type', e.typ, 'route', e.route, 'dimension', e.dim,
       'key', e.kid, 'tenant', e.ten, 'value', tostring(value), 'threshold', tostring(e.th),
