@@ -10,6 +10,7 @@ import { EXIT } from "../ops/errors.js";
 import { packageRoot } from "../ops/package-root.js";
 import { auditCommand } from "./commands/audit.js";
 import { dashboardCommand } from "./commands/dashboard.js";
+import { detectionsCommand } from "./commands/detections.js";
 import { devCommand } from "./commands/dev.js";
 import { doctorCommand } from "./commands/doctor.js";
 import { evidenceCommand } from "./commands/evidence.js";
@@ -43,6 +44,7 @@ export function createProgram(): Command {
     .addCommand(listCommand())
     .addCommand(statusCommand())
     .addCommand(quarantineCommand())
+    .addCommand(detectionsCommand())
     .addCommand(auditCommand())
     .addCommand(doctorCommand())
     .addCommand(incidentCommand())

@@ -68,8 +68,11 @@ export class Keyring {
     this.ipv6Prefix = clampPrefix(options.ipv6Prefix, 64, 128);
   }
 
-  /** Keyed pseudonym of `value`; `kind` separates domains, so tenant `x` and user `x` differ. */
-  async pseudonym(kind: IdentityDimension, value: string): Promise<string> {
+  /**
+   * Keyed pseudonym of `value`; `kind` separates domains, so tenant `x` and user `x` differ.
+   * `value` is for record ids a detector counts (docs/detection.md): Redis sees only the pseudonym.
+   */
+  async pseudonym(kind: IdentityDimension | "value", value: string): Promise<string> {
     const cacheKey = `${kind}\u0000${value}`;
     const known = this.#cache.get(cacheKey);
     if (known !== undefined) return known;

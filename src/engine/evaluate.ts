@@ -284,6 +284,22 @@ function finalDecision(run: Run): Decision {
   });
 }
 
+/** Rules after the one that ended evaluation may observe it (detectors count refusals); never throws. */
+function observeRest(run: Run, index: number, by: MatchedRule, verdict: Verdict): void {
+  for (let next = index + 1; next < run.matches.length; next++) {
+    const match = run.matches[next] as MatchedRule;
+    if (!match.rule.observe) continue;
+    try {
+      match.rule.observe(contextOf(run, match), verdict, by.rule.kind);
+    } catch (error) {
+      run.services.report("rule-error", {
+        rule: match.rule.id,
+        message: error instanceof Error ? error.message : String(error),
+      });
+    }
+  }
+}
+
 /**
  * Runs the matching rules in phase order and folds their verdicts into one decision. The first
  * enforcing block ends evaluation; monitor-mode blocks and fail-open errors are kept as notes.
@@ -311,12 +327,16 @@ export async function evaluate(
       ip !== undefined && request.ipTrusted && ruleset.breakGlass.some((cidr) => cidrContains(cidr, ip)),
     bypassed: undefined,
   };
-  for (const match of run.matches) {
+  for (let index = 0; index < run.matches.length; index++) {
+    const match = run.matches[index] as MatchedRule;
     const pending = verdictOf(match, contextOf(run, match), services);
     const verdict = pending instanceof Promise ? await pending : pending;
     if (!verdict) continue;
     const ended = apply(run, match, verdict);
-    if (ended) return ended;
+    if (ended) {
+      observeRest(run, index, match, verdict);
+      return ended;
+    }
   }
   return { decision: finalDecision(run), headers: run.headers };
 }

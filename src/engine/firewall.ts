@@ -99,7 +99,9 @@ function setup(options: ContainmentOptions): Setup {
     baseReport(event, detail);
     if (mirror && SOURCE_EVENTS.has(event)) mirror.recordSource(event, detail, region);
   };
+  const fetcher: typeof fetch = options.fetch ?? ((input, init) => fetch(input, init));
   const storage = createStorage({
+    fetch: fetcher,
     redis: options.redis,
     redisPrefix: options.redisPrefix,
     mirror: options.mirror,
@@ -112,10 +114,11 @@ function setup(options: ContainmentOptions): Setup {
   mirror = storage.mirror;
   const services: Services = {
     now,
-    fetch: options.fetch ?? ((input, init) => fetch(input, init)),
+    fetch: fetcher,
     env,
     report,
     ...(storage.store ? { store: storage.store } : {}),
+    ...(storage.detect ? { detect: storage.detect } : {}),
     keyring: storage.keyring,
   };
   return { env, region, services, storage };

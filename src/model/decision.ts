@@ -2,7 +2,7 @@
  * The rule kinds a rules document can hold, as the public Decision type names them. The registry
  * (src/rules/kinds.ts) is where kinds are defined; it fails to compile until a new kind is named here.
  */
-export type RuleKind = "kill-switch" | "rate-limit" | "tenant-binding" | "headers";
+export type RuleKind = "kill-switch" | "rate-limit" | "tenant-binding" | "detector" | "headers";
 
 export type Outcome = "allow" | "block" | "rate-limited" | "monitor" | "error";
 

@@ -1,4 +1,5 @@
 import type { Keyring } from "../core/identity.js";
+import type { DetectStore } from "./detect-store.js";
 import type { RateLimitStore } from "./rate-limit-store.js";
 
 /**
@@ -14,6 +15,8 @@ export interface Services {
   report(event: string, detail?: Readonly<Record<string, unknown>>): void;
   /** Where rate-limit counters and quarantines live (Redis or the per-isolate memory store); absent when none is configured. */
   store?: RateLimitStore;
+  /** Where detectors count (Redis, batched); absent without Redis: detectors then fail by their fail mode. */
+  detect?: DetectStore;
   /** Turns identities into pseudonymous keys (salt, IP bucket prefixes). */
   keyring?: Keyring;
 }

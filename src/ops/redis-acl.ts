@@ -3,11 +3,12 @@
  * permissions: `~` read+write, `%R~` read only). Redis ACLs have no "all but" for keys, so each
  * role lists the keys it may write; the lists are derived from the layouts that define the keys
  * (docs/contracts.md), so a key added to a layout is granted with it:
- *   edge        writes the mirror and rate-limit keys, reads the fast lane
+ *   edge        writes the mirror, rate-limit and detector keys, reads the fast lane
  *   responder   all of that, plus appends to the audit chain, keeps incidents, publishes to the fast lane
  *   reader      reads everything, writes nothing (dashboards)
  */
 import { keyPatterns } from "../core/key-patterns.js";
+import { DETECT_KEYS } from "../rules/detector/keys.js";
 import { RATE_LIMIT_KEY_PATTERNS } from "../rules/rate-limit/keys.js";
 import { FASTLANE_HASH } from "../sources/fastlane.js";
 import { MIRROR_KEYS } from "../stores/mirror/layout.js";
@@ -18,7 +19,7 @@ export type RedisRole = "edge" | "responder" | "reader";
 
 /** Key globs each role may write, relative to the prefix. */
 export const WRITABLE_KEYS: Readonly<Record<Exclude<RedisRole, "reader">, readonly string[]>> = (() => {
-  const edge = [...keyPatterns(MIRROR_KEYS), ...RATE_LIMIT_KEY_PATTERNS];
+  const edge = [...keyPatterns(MIRROR_KEYS), ...RATE_LIMIT_KEY_PATTERNS, ...keyPatterns(DETECT_KEYS)];
   return {
     edge,
     responder: [...edge, ...keyPatterns(AUDIT_KEYS), ...keyPatterns(incidentKeys), FASTLANE_HASH],

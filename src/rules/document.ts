@@ -32,6 +32,14 @@ export const RULES_DOCUMENT = v.pipe(
         v.check((map) => Object.keys(map).length <= 256, "must map at most 256 route patterns"),
       ),
     ),
+    /** Detectors (docs/detection.md): routes no detector may ever contain automatically. */
+    detection: v.optional(
+      v.strictObject({
+        neverContain: v.optional(
+          v.pipe(v.array(PATH_PATTERN), v.maxLength(64, "must list at most 64 patterns")),
+        ),
+      }),
+    ),
     rules: v.pipe(v.array(RULE), v.maxLength(20_000, "must hold at most 20000 rules")),
   }),
   v.rawCheck(({ dataset, addIssue }) => {

@@ -2,18 +2,20 @@
  * The rule kinds, once, in evaluation order: break-glass is checked before any rule, then kill
  * switches, tenant binding (before rate limits, so unauthenticated traffic spends no quota and
  * `user` keys come from a verified token), rate limits (each checks quarantine in the same Redis
- * round trip as its counter), headers. The document schema, the kind names, compile dispatch and
+ * round trip as its counter), detectors (after binding: they key on what it verified; they
+ * observe its refusals), headers. The document schema, the kind names, compile dispatch and
  * the phase order all come from this list: adding a kind is its own file plus one line here
  * (docs/architecture.md, "Adding a rule kind").
  */
 import type * as v from "valibot";
 import type { RuleKind } from "../model/decision.js";
+import { DETECTOR } from "./detector/rule.js";
 import { HEADERS } from "./headers.js";
 import { KILL_SWITCH } from "./kill-switch.js";
 import { RATE_LIMIT } from "./rate-limit/rule.js";
 import { TENANT_BINDING } from "./tenant-binding/rule.js";
 
-export const RULE_KINDS = [KILL_SWITCH, TENANT_BINDING, RATE_LIMIT, HEADERS] as const;
+export const RULE_KINDS = [KILL_SWITCH, TENANT_BINDING, RATE_LIMIT, DETECTOR, HEADERS] as const;
 
 type Registered = (typeof RULE_KINDS)[number];
 

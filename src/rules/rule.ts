@@ -31,6 +31,8 @@ export interface CompileContext {
   readonly services: Services;
   readonly tenants: Readonly<Record<string, { readonly origins: readonly string[] }>> | undefined;
   readonly rules: readonly SiblingSpec[];
+  /** Route patterns the document marks as never automatically contained (docs/detection.md). */
+  readonly neverContain?: readonly string[];
 }
 
 export interface RuleContext {
@@ -66,4 +68,9 @@ export interface CompiledRule {
   /** Kill switches: the item's version (docs/contracts.md), named `id@version` in reports. */
   readonly version?: number;
   evaluate(context: RuleContext): Verdict | undefined | Promise<Verdict | undefined>;
+  /**
+   * Sees the verdict of an earlier rule that ended evaluation before this one ran (detectors count
+   * tenant-binding refusals this way). Never changes the answer; work goes to `waitUntil`.
+   */
+  observe?(context: RuleContext, verdict: Verdict, by: RuleKind): void;
 }

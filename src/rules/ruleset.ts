@@ -85,7 +85,12 @@ export function compileRuleset(
   source: RulesetSource,
   services: Services,
 ): CompiledRuleset {
-  const context: CompileContext = { services, tenants: document.tenants, rules: document.rules };
+  const context: CompileContext = {
+    services,
+    tenants: document.tenants,
+    rules: document.rules,
+    ...(document.detection?.neverContain ? { neverContain: document.detection.neverContain } : {}),
+  };
   const rules: CompiledRule[] = [];
   // Assigned into the freshly compiled object rather than spread into a copy: on Node 20 a spread
   // followed by more properties costs 1.5-2 µs an object, thousands of times at cold start.

@@ -5,8 +5,10 @@
 
 import { type IdentityOptions, Keyring } from "../core/identity.js";
 import { DEFAULT_REDIS_PREFIX } from "../model/defaults.js";
+import type { DetectStore } from "../model/detect-store.js";
 import type { RateLimitStore } from "../model/rate-limit-store.js";
 import { reportEnvironment } from "./mirror/isolate-report.js";
+import { redisDetectStore } from "./detect/redis-detect.js";
 import type { MirrorOptions } from "./mirror/options.js";
 import { redisMirror } from "./mirror/redis-mirror.js";
 import { type RedisOption, redisConnection, UpstashStore } from "./redis.js";
@@ -21,11 +23,14 @@ export interface StorageOptions {
   env: Readonly<Record<string, string | undefined>>;
   region: string;
   now: () => number;
+  fetch?: typeof fetch;
   report: (event: string, detail?: Readonly<Record<string, unknown>>) => void;
 }
 
 export interface Storage {
   store?: RateLimitStore;
+  /** Detectors' batches (Redis only: a per-isolate memory store has nothing global to count in). */
+  detect?: DetectStore;
   keyring: Keyring;
   mirror?: StorageMirror;
   mirrorKind?: "redis" | "memory";
@@ -59,7 +64,16 @@ export function createStorage(options: StorageOptions): Storage {
   // a secret they all share (rotating it renames every identity: counters and quarantines restart).
   const keyring = new Keyring(configuredSalt ?? `upstash-token:${connection.token}`, identity);
   const store = new UpstashStore({ connection, prefix });
-  if (!mirrorOn) return { store, keyring };
+  const detect = redisDetectStore({
+    client: store.primary,
+    prefix,
+    now: options.now,
+    fetch: options.fetch ?? ((input, init) => fetch(input, init)),
+    env: options.env,
+    region: options.region,
+    report: options.report,
+  });
+  if (!mirrorOn) return { store, detect, keyring };
   const mirror = redisMirror(
     {
       client: store.primary,
@@ -76,5 +90,5 @@ export function createStorage(options: StorageOptions): Storage {
     },
     mirrorOptions,
   );
-  return { store, keyring, mirror, mirrorKind: "redis" };
+  return { store, detect, keyring, mirror, mirrorKind: "redis" };
 }

@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { aclCommands } from "../../src/ops/redis-acl.js";
+import { DETECT_KEYS } from "../../src/rules/detector/keys.js";
 import { MIRROR_KEYS } from "../../src/stores/mirror/layout.js";
 
 const page = readFileSync(new URL("../../docs/contracts.md", import.meta.url), "utf8").replaceAll("\\|", "|");
@@ -32,6 +33,21 @@ describe("docs/contracts.md", () => {
         return (key as (...a: string[]) => string)(...(args ?? []));
       });
     for (const name of names) expect(page, name).toContain(`\`${name}\``);
+  });
+
+  it("names every key detectors write (src/rules/detector/keys.ts)", () => {
+    const args: Record<string, string[]> = {
+      counter: ["<detector>", "<key>", "<window>"],
+      epoch: ["<detector>", "<specDigest>"],
+      spike: ["<detector>", "<specDigest>"],
+      baseline: ["<detector>", "<key>"],
+      budget: ["<detector>", "<keyClass>", "<window>"],
+      detection: ["<id>"],
+    };
+    for (const [name, key] of Object.entries(DETECT_KEYS)) {
+      const text = typeof key === "string" ? key : (key as (...a: string[]) => string)(...(args[name] ?? []));
+      expect(page, name).toContain(`\`${text}\``);
+    }
   });
 
   it("prints the ACL users as containment doctor --print-acl does (default prefix)", () => {

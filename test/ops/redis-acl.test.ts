@@ -1,9 +1,11 @@
 import { Redis as IoRedis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createContainment } from "../../src/engine/firewall.js";
 import { APPEND_SCRIPT } from "../../src/ops/audit/chain.js";
 import { aclRules, type RedisRole } from "../../src/ops/redis-acl.js";
 import { EDGE_USER, type RedisFixture, startRedisFixture, until } from "../integration/redis-fixture.js";
 import { type Harness, startHarness } from "../support/harness.js";
+import { mintHs } from "../support/jwt.js";
 import { type RedisServer, startRedisServer } from "../support/redis-server.js";
 
 let server: RedisServer;
@@ -130,6 +132,70 @@ describe("the edge's ACL, derived from the layouts that write its keys", () => {
       "quarantine:",
     ])
       expect(keys.some((key) => key.startsWith(`${P}${family}`))).toBe(true);
+    const refused = [];
+    for (const key of keys) {
+      const answer = await redis.io.call("ACL", "DRYRUN", EDGE_USER.name, "DEL", key);
+      if (answer !== "OK") refused.push(key);
+    }
+    expect(refused).toEqual([]);
+  });
+
+  it("grants every key a detector writes (counters, budget, settling guard, detections, its quarantine)", async () => {
+    const secret = "acl-test-secret-of-at-least-32-bytes-long";
+    const background: Promise<unknown>[] = [];
+    const containment = createContainment({
+      redis: redis.connection,
+      mirror: false,
+      env: { CONTAINMENT_SALT: "s", SECRET: secret },
+      onReport: () => {},
+      rules: {
+        version: 1,
+        rules: [
+          {
+            id: "bind",
+            kind: "tenant-binding",
+            match: { path: "/api/:tenant/**" },
+            tenant: { from: "path", param: "tenant" },
+            token: { claim: "org", secretEnv: "SECRET", algorithms: ["HS256"] },
+          },
+          {
+            id: "enum",
+            kind: "detector",
+            detect: "enumeration",
+            match: { path: "/api/:tenant/patients/:id" },
+            param: "id",
+            by: ["tenant", "user"],
+            window: "10m",
+            threshold: 2,
+            action: { quarantine: { path: "/api/:tenant/patients/**", for: "1m" } },
+          },
+        ],
+      },
+    });
+    const now = Math.floor(Date.now() / 1000);
+    const token = await mintHs(secret, { sub: "u", org: "acme", iat: now, exp: now + 600 });
+    for (const id of ["1", "2", "3"])
+      await containment.decide(
+        new Request(`http://localhost/api/acme/patients/${id}`, {
+          headers: { authorization: `Bearer ${token}` },
+        }),
+        { waitUntil: (p) => background.push(p) },
+      );
+    while (background.length > 0) await Promise.allSettled(background.splice(0));
+    const keys = await redis.io.keys(`${P}*`);
+    for (const family of [
+      "detect:enum:",
+      "detect:budget:",
+      "detect:epoch:",
+      "detect:spike:",
+      "detection:",
+      "detections",
+      "quarantine:",
+    ])
+      expect(
+        keys.some((key) => key.startsWith(`${P}${family}`)),
+        family,
+      ).toBe(true);
     const refused = [];
     for (const key of keys) {
       const answer = await redis.io.call("ACL", "DRYRUN", EDGE_USER.name, "DEL", key);

@@ -8,6 +8,7 @@ import { parseDuration } from "../../core/duration.js";
 import { errorText } from "../../core/errors.js";
 import type { Json } from "../../model/json.js";
 import { type AppendResult, appendAudit, appendWarnings } from "../../ops/audit/index.js";
+import { enterDetections, readDetection } from "../../ops/detections.js";
 import { describeFailure, failureCause, usageError } from "../../ops/errors.js";
 import { closeIncident, listIncidents, type OpenIncidentInput, openIncident } from "../../ops/incidents.js";
 import {
@@ -23,7 +24,8 @@ import { auditNote, writeAction } from "../written.js";
 import { exportEvidence } from "./evidence.js";
 
 interface OpenFlags {
-  title: string;
+  title?: string;
+  fromDetection?: string;
   discovered?: string;
   data?: string;
   hipaaRole?: HipaaRole;
@@ -48,7 +50,7 @@ function openInput(id: string, flags: OpenFlags, opened: Opened): OpenIncidentIn
     throw usageError("--lookback must be a duration like 24h");
   return {
     id,
-    title: flags.title,
+    title: flags.title ?? "",
     discovered:
       flags.discovered === undefined
         ? undefined
@@ -138,7 +140,11 @@ function openCommand(): Command {
     new Command("open")
       .description("open an incident; its discovery time starts the notification clocks of the report")
       .argument("<id>", "incident id, e.g. INC-2041 (kill switches reference it)")
-      .requiredOption("--title <text>", "what happened, in a few words")
+      .option("--title <text>", "what happened, in a few words (required unless --from-detection)")
+      .option(
+        "--from-detection <id>",
+        "open it from a detection (`detections list`): entered into the audit chain, named in the incident's audit entry",
+      )
       .option(
         "--discovered <time>",
         "when it was discovered (ISO 8601 with zone, or a duration ago like 40m); default now",
@@ -165,13 +171,38 @@ function openCommand(): Command {
       )
       .action(
         writeAction(async (opened, flags, out, id: string) => {
-          const input = openInput(id, flags as unknown as OpenFlags, opened);
+          const given = flags as unknown as OpenFlags;
+          const detection =
+            given.fromDetection === undefined
+              ? undefined
+              : await readDetection(opened.ctx, given.fromDetection);
+          if (given.title === undefined && detection === undefined)
+            throw usageError("--title is required (or --from-detection <id>, whose detection names it)");
+          const input = openInput(
+            id,
+            {
+              ...given,
+              title: given.title ?? `${detection?.type} detection ${detection?.id} on ${detection?.route}`,
+            },
+            opened,
+          );
           const incidents = requireRedis(opened);
           const actor = (await opened.ctx.actor()).name;
+          if (detection) {
+            const entered = await enterDetections(opened.ctx, [detection]);
+            for (const line of entered.warnings) opened.ctx.warn(line);
+          }
           let snapshotError: unknown;
           const opening = await audited(
             opened,
-            { action: "incident-open", incident: id, reason: input.title, after: null },
+            {
+              action: "incident-open",
+              incident: id,
+              reason: input.title,
+              after: detection
+                ? { fromDetection: detection.id, detectedAt: new Date(detection.at).toISOString() }
+                : null,
+            },
             () =>
               openIncident(
                 incidents,
@@ -187,6 +218,11 @@ function openCommand(): Command {
             [
               `opened ${incident.id}: ${incident.title} (recorded in Redis); ${opening.journaled ? auditNote({ journaled: true }) : "audited"}`,
               `discovered ${isoSeconds(incident.discovered)}; notification clocks run from this time (see containment report --incident ${incident.id})`,
+              ...(detection
+                ? [
+                    `from detection ${detection.id}, which tripped at ${isoSeconds(detection.at)}${given.discovered === undefined ? `: if that is when the leak was discovered, a person decides so with --discovered ${isoSeconds(detection.at)}` : ""}`,
+                  ]
+                : []),
             ],
             { incident },
             { warnings: opening.warnings, journaled: opening.journaled },

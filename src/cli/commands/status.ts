@@ -4,6 +4,7 @@ import { readStatus, type StatusSnapshot } from "../../ops/actions/status.js";
 import { webhookNotifier } from "../../ops/notify.js";
 import { action, emit, withOpsOptions } from "../ops.js";
 import { writeRaw } from "../terminal.js";
+import { detectionLine } from "./detections.js";
 
 export function statusLines(s: StatusSnapshot): string[] {
   const lines = [
@@ -28,6 +29,11 @@ export function statusLines(s: StatusSnapshot): string[] {
   else if (s.counts.length === 0) lines.push("  nothing");
   for (const c of s.counts ?? []) lines.push(`  ${c.rule.padEnd(24)} ${c.outcome.padEnd(13)} ${c.n}`);
   lines.push(`quarantined identities: ${s.quarantined ?? "?"}`);
+  const open = s.detections?.filter((d) => d.state === "open") ?? [];
+  lines.push(
+    `detections: ${s.detections === null ? "?" : `${open.length} open of the latest ${s.detections.length}`}`,
+  );
+  for (const d of s.detections?.slice(0, 5) ?? []) lines.push(`  ${detectionLine(d)}`);
   lines.push(`rejected rules pushes (last hour): ${s.rejectedPushes?.length ?? "?"}`);
   for (const p of s.rejectedPushes?.slice(0, 3) ?? [])
     lines.push(`  ${new Date(p.at).toISOString()} ${p.region}: ${p.message.slice(0, 120)}`);

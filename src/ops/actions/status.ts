@@ -1,7 +1,7 @@
 /**
  * `status`: one snapshot of containment: the digest live in Edge Config, each region's isolates
  * and what they enforce, the switches with time left, blocked / rate-limited counts of the last
- * minutes per rule, quarantines, rejected pushes, mirror drops, and Edge Config items that changed
+ * minutes per rule, quarantines, the latest detections, rejected pushes, mirror drops, and Edge Config items that changed
  * without a matching audit entry (the Vercel UI, curl, Terraform). Every part that cannot be read
  * says so instead of failing the whole snapshot.
  */
@@ -11,6 +11,7 @@ import { KILL_SWITCH_PREFIX, RULES_ITEM } from "../../model/edge-config-items.js
 import type { Json } from "../../model/json.js";
 import { canonicalJson, readAudit } from "../audit/index.js";
 import type { OpsContext } from "../context.js";
+import { type DetectionRow, listDetections } from "../detections.js";
 import { readStore } from "./edge-config-snapshot.js";
 import { type SwitchRow, switchRows } from "./list.js";
 
@@ -29,6 +30,8 @@ export interface StatusSnapshot {
   regions: RegionStatus[] | null;
   counts: Array<{ rule: string; outcome: string; n: number }> | null;
   quarantined: number | null;
+  /** The latest detections (newest first), with what they did and who released them. */
+  detections: DetectionRow[] | null;
   rejectedPushes: Array<{ at: number; region: string; message: string }> | null;
   drops: { decisions: number; events: number } | null;
   /** Keys whose current value no audit result entry wrote. */
@@ -95,7 +98,7 @@ export async function readStatus(ctx: OpsContext): Promise<StatusSnapshot> {
   if (reader === undefined)
     problems.push("no Redis configured: regions, counts, quarantines and drops are not shown");
   const minute = Math.floor(now / 60_000);
-  const [regions, counts, quarantined, rejectedPushes, drops, unaudited] = await Promise.all([
+  const [regions, counts, quarantined, detections, rejectedPushes, drops, unaudited] = await Promise.all([
     reader
       ? part(problems, "isolate reports", async () =>
           regionsOf(await reader.isolates({ sinceMs: now - 5 * 60_000 })),
@@ -116,6 +119,7 @@ export async function readStatus(ctx: OpsContext): Promise<StatusSnapshot> {
         })
       : null,
     reader ? part(problems, "quarantines", async () => (await reader.quarantines()).length) : null,
+    ctx.redis ? part(problems, "detections", () => listDetections(ctx, 20)) : null,
     reader
       ? part(problems, "rejected pushes", async () =>
           (await reader.rejectedPushes({ sinceMs: now - 3_600_000 })).map((p) => ({
@@ -135,6 +139,7 @@ export async function readStatus(ctx: OpsContext): Promise<StatusSnapshot> {
     regions,
     counts,
     quarantined,
+    detections,
     rejectedPushes,
     drops,
     unaudited,
