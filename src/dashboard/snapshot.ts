@@ -252,7 +252,8 @@ export function admittedSeries(
         },
       ]
     : switches
-        .filter((s) => s.state !== "expired")
+        // A switch known only from isolate reports has no readable path to match.
+        .filter((s) => s.state !== "expired" && s.path.startsWith("/"))
         .map((s) => ({
           label: `${s.id} route`,
           scope: { routes: [s.path], tenants: [], methods: [] },

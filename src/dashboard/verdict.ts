@@ -291,9 +291,7 @@ export function containmentVerdict(input: VerdictInput): Verdict {
     };
   }
   if (sure.length === 0 && maybe.length === 0)
-    reasons.unshift(
-      `no requests in scope arrived in ${judged}: nothing shows whether the switches hold (traffic resumes, or check with \`containment rules test\`)`,
-    );
+    reasons.unshift(`no requests in scope arrived in ${judged}: nothing shows whether the switches hold`);
   const silent = regions.filter((r) => !r.confirmed);
   for (const r of silent) reasons.push(`region ${r.region} not confirmed: ${r.detail}`);
   const blocking = sure.length > 0 && reasons.length === 0;
