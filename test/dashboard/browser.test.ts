@@ -20,6 +20,8 @@ import { cellTexts, focusedMatches, tabTo, waitForText } from "./browser-page.js
 import { DASHBOARD_RULES, sendTraffic } from "./fixtures.js";
 
 const SCREENSHOT = process.env.DASHBOARD_SCREENSHOT ?? join(".tmp", "dashboard.png");
+/** The isolates MAC their enforcement reports with it, so the page shows regions as confirmed. */
+const REPORT_SECRET = "browser-test-report-secret-0123456789";
 const require = createRequire(import.meta.url);
 const AXE = readFileSync(join(dirname(require.resolve("axe-core")), "axe.min.js"), "utf8");
 
@@ -64,7 +66,7 @@ beforeAll(async () => {
     startHarness("workerd", {
       edgeConfig: ec.connectionString,
       redis: redis.connection,
-      env: { VERCEL_REGION: region },
+      env: { VERCEL_REGION: region, CONTAINMENT_REPORT_SECRET: REPORT_SECRET },
       options: { refreshMs: 100 },
     });
   [iad, fra] = await Promise.all([edge("iad1"), edge("fra1")]);
@@ -91,6 +93,7 @@ beforeAll(async () => {
   dash = await startLocalDashboard({
     redis: restRedis(redis.connection),
     edgeConfig: ec.connectionString,
+    reportSecret: REPORT_SECRET,
     actions: actions.actions,
     refreshMs: 300,
     port: 0,

@@ -86,6 +86,17 @@ function drawPartial(u: uPlotType): void {
     right - 4,
     top + 14 * devicePixelRatio,
   );
+  // Its counts so far as hollow markers, joined to nothing: visible, never the end of a line.
+  const last = snapshot.minutes.length - 1;
+  charted(snapshot).forEach((series, i) => {
+    const n = series.counts[last] ?? 0;
+    const stroke = u.series[i + 1]?.stroke;
+    ctx.strokeStyle = typeof stroke === "string" ? stroke : "#111827";
+    ctx.lineWidth = 2 * devicePixelRatio;
+    ctx.beginPath();
+    ctx.arc(right, u.valToPos(n, "y", true), 4 * devicePixelRatio, 0, 2 * Math.PI);
+    ctx.stroke();
+  });
   ctx.restore();
 }
 
