@@ -13,6 +13,7 @@ import {
   type ScopeRow,
   type VerdictInput,
 } from "../../src/dashboard/verdict.js";
+import { verdictInputFrom } from "../../src/dashboard/verdict-input.js";
 import { parsePattern } from "../../src/rules/pattern.js";
 
 const M = Math.floor(Date.parse("2026-12-07T05:41:00Z") / 60_000);
@@ -252,5 +253,123 @@ describe("matching a recorded route against the declared scope", () => {
     expect(scope.match({ route: "/api/x", method: "GET", tenant: "acme" })).toBe("yes");
     expect(scope.match({ route: "/api/x", method: "GET", tenant: "-" })).toBe("maybe");
     expect(scope.match({ route: "/api/x", method: "POST", tenant: "acme" })).toBe("no");
+  });
+});
+
+describe("the verdict's input from today's mirror", () => {
+  it("takes regions from decision events, confirmations from verified reports, and silent isolates from the ledger", () => {
+    const event = (fields: Record<string, string>, at: number) => ({
+      streamId: `${at}-0`,
+      count: 1,
+      aggregate: false,
+      first: at,
+      last: at,
+      fields,
+    });
+    const input = verdictInputFrom({
+      now: NOW,
+      incident: {
+        id: "INC-2041",
+        dataClasses: [],
+        clocks: [],
+        scope: { routes: [SWITCH_ROUTE], tenants: ["acme"] },
+      },
+      traffic: { rows: [row({})], overflow: { [L]: 2 } },
+      events: [
+        event(
+          { outcome: "block", route: SWITCH_ROUTE, method: "GET", tenant: "acme", region: "iad1" },
+          NOW - 30_000,
+        ),
+        event({ kind: "source", outcome: "rules-invalid", region: "fra1" }, NOW - 20_000),
+      ],
+      isolates: [
+        {
+          member: "iad1:a",
+          region: "iad1",
+          isolate: "a",
+          at: NOW - 4_000,
+          trust: "verified",
+          report: {
+            v: 1,
+            region: "iad1",
+            isolate: "a",
+            seq: 9,
+            at: NOW - 4_000,
+            digest: "d",
+            switches: ["freeze-patients@2"],
+            fast: ["hot@1"],
+          },
+        },
+      ],
+      ledger: [
+        {
+          member: "iad1:a",
+          region: "iad1",
+          isolate: "a",
+          seq: 9,
+          accounted: 9,
+          gap: 0,
+          lastContact: NOW - 4_000,
+        },
+        {
+          member: "fra1:b",
+          region: "fra1",
+          isolate: "b",
+          seq: 5,
+          accounted: 2,
+          gap: 3,
+          lastContact: NOW - 300_000,
+        },
+      ],
+      switches: [
+        {
+          id: "freeze-patients",
+          version: 2,
+          path: SWITCH_ROUTE,
+          status: 503,
+          monitor: false,
+          state: "active",
+          incident: "INC-2041",
+        },
+        {
+          id: "watch",
+          version: 1,
+          path: SWITCH_ROUTE,
+          status: 503,
+          monitor: true,
+          state: "active",
+          incident: "INC-2041",
+        },
+        {
+          id: "other",
+          version: 1,
+          path: "/x",
+          status: 503,
+          monitor: false,
+          state: "active",
+          incident: "INC-9",
+        },
+      ],
+      freshMs: 120_000,
+      lookbackMinutes: 15,
+    });
+    expect(input.scope).toEqual({ routes: [SWITCH_ROUTE], tenants: ["acme"], methods: [] });
+    expect(input.sightings).toEqual([
+      { minute: L, route: SWITCH_ROUTE, method: "GET", tenant: "acme", outcome: "block", region: "iad1" },
+    ]);
+    expect(input.isolates).toEqual([
+      {
+        region: "iad1",
+        isolate: "a",
+        lastSeen: NOW - 4_000,
+        verified: true,
+        enforcing: ["freeze-patients@2", "hot@1"],
+        gap: 0,
+      },
+      { region: "fra1", isolate: "b", lastSeen: NOW - 300_000, verified: false, enforcing: [], gap: 3 },
+    ]);
+    // Only the incident's enforcing switches must be confirmed: a monitor-only one blocks nothing.
+    expect(input.switches).toEqual([{ id: "freeze-patients", version: 2 }]);
+    expect(input.overflow).toEqual({ [L]: 2 });
   });
 });
