@@ -4,7 +4,8 @@
  * mirror's retention (counts/top/traffic expire after days, `events` is capped; a SOC 2 Type II
  * period runs a year and HIPAA documentation is kept six years):
  *
- *   incident:<id>                     hash: id, title, discovered, opened, closed?, dataClasses, roles, terms
+ *   incident:<id>                     hash: id, title, discovered, opened, closed?, dataClasses, roles, terms,
+ *                                     scopeRoutes?, scopeTenants?, scopeMethods? (the declared exposure scope)
  *   incident:<id>:counts:<minute>     copy of counts:<minute>   (PERSIST)
  *   incident:<id>:traffic:<minute>    copy of traffic:<minute>  (PERSIST)
  *   incident:<id>:top:<minute>:<dim>  copy of top:<minute>:<dim> (PERSIST)
