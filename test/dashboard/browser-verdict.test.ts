@@ -4,8 +4,8 @@
  * switch that holds (contained), the same switch narrowed so it misses a tenant of the incident's
  * declared scope (NOT contained, naming route, method and tenant, with the admitted requests in the
  * chart), and no traffic in scope with the regions gone quiet (unknown, saying which). The
- * dashboard's clock is injected one minute ahead, so the minute the traffic is sent in is its last
- * complete minute; moving it further ahead is how the traffic stops. Screenshots of each state are
+ * dashboard's clock is injected and pinned after each scenario's traffic (pinAfter); moving it five
+ * minutes on is how the traffic stops. Screenshots of each state are
  * saved under .tmp/screens (git-ignored).
  */
 import { mkdirSync, readFileSync } from "node:fs";
@@ -52,8 +52,14 @@ let fra: Harness;
 let dash: StartedLocalDashboard;
 let browser: Browser;
 let page: Page;
-/** The dashboard's clock runs this far ahead of the isolates'. */
-let ahead = 60_000;
+/**
+ * The dashboard's clock, pinned 30 s into the minute after the traffic a scenario sent: that minute
+ * is then its last complete one, however long a loaded machine takes to show it.
+ */
+let pinned = Date.now();
+const pinAfter = (at: number): void => {
+  pinned = (Math.floor(at / 60_000) + 1) * 60_000 + 30_000;
+};
 /** What the browser logged as an error or fetched with a 4xx/5xx, from the first load on. */
 const faults: string[] = [];
 
@@ -91,7 +97,7 @@ beforeAll(async () => {
     reportSecret: SECRET,
     refreshMs: 300,
     port: 0,
-    now: () => Date.now() + ahead,
+    now: () => pinned,
     onAccessUrl: () => {},
   });
   browser = await chromium.launch({ executablePath, args: ["--no-sandbox", "--disable-gpu"] });
@@ -142,6 +148,7 @@ describe("the dashboard's verdict in a browser", { timeout: 120_000 }, () => {
   it("reads contained when the switch holds for every tenant of the scope and both regions confirm", async () => {
     await sendTraffic(iad, { blocks: 4, exports: 0, tenant: "acme", ip: "198.51.100.20" });
     await sendTraffic(fra, { blocks: 3, exports: 0, tenant: "globex", ip: "203.0.113.9" });
+    pinAfter(Date.now());
     await page.goto(dash.url);
     await waitForText(
       page,
@@ -181,6 +188,7 @@ describe("the dashboard's verdict in a browser", { timeout: 120_000 }, () => {
       "the narrowed switch in fra1",
     );
     await sendTraffic(fra, { blocks: 3, exports: 0, tenant: "globex", ip: "203.0.113.9" });
+    pinAfter(Date.now());
     await waitForText(
       page,
       "#verdict-headline",
@@ -214,7 +222,7 @@ describe("the dashboard's verdict in a browser", { timeout: 120_000 }, () => {
   });
 
   it("reads unknown when no traffic in scope arrives and the regions that served it go quiet, saying which", async () => {
-    ahead += 5 * 60_000;
+    pinned += 5 * 60_000;
     await waitForText(page, "#verdict-headline", /^Unknown: no requests in scope arrived in /, 30_000);
     expect(await page.getAttribute("#verdict", "data-state")).toBe("unknown");
     await waitForText(
