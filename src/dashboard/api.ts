@@ -5,6 +5,10 @@
  * renamed field would be `v: 2` under `/api/v2/`.
  */
 
+import type { Verdict } from "./verdict.js";
+
+export type { AdmittedEntry, RegionVerdict, Verdict } from "./verdict.js";
+
 export const API_VERSION = 1;
 
 /** Outcomes the per-minute chart plots: what responders watch fall to zero. */
@@ -18,8 +22,15 @@ export interface Snapshot {
   prefix: string;
   /** Whole minutes since the epoch, oldest first: the x axis of every series. */
   minutes: number[];
-  /** Blocked and rate-limited decisions per minute per rule (`counts:<minute>`). */
+  /**
+   * Blocked and rate-limited decisions per minute per rule (`counts:<minute>`), then requests
+   * admitted on protected routes (`outcome: "admitted"`): in the open incident's declared scope,
+   * or on the active kill switches' routes when it declares none. The last minute is the current,
+   * partial one (`generatedAt` says how far into it).
+   */
   series: SeriesEntry[];
+  /** Has the leak stopped? Measured against the open incident's declared scope; null without one. */
+  verdict: Verdict | null;
   /** Kill switches: from Edge Config when the dashboard can read it, else as isolates report them. */
   switches: SwitchEntry[];
   switchesSource: "edge-config" | "isolate-reports" | "none";
@@ -45,8 +56,9 @@ export interface Snapshot {
 }
 
 export interface SeriesEntry {
+  /** The rule, or for admitted requests what they were measured against (`INC-2041 scope`). */
   rule: string;
-  outcome: (typeof CHARTED_OUTCOMES)[number];
+  outcome: (typeof CHARTED_OUTCOMES)[number] | "admitted";
   /** One count per entry of `minutes`. */
   counts: number[];
   total: number;
@@ -96,6 +108,8 @@ export interface QuarantineEntry {
   id: string;
   /** The rule of a rule-scoped quarantine. */
   rule?: string;
+  /** The tenant the quarantined identity belongs to, as events name it (the id is a keyed pseudonym). */
+  tenant?: string;
   /** Seconds until the quarantine lifts by itself; -1 without expiry. */
   ttlSeconds: number;
 }
@@ -136,8 +150,12 @@ export interface IncidentEntry {
   dataClasses: string[];
   /** No HIPAA or GDPR role was given when the incident was opened, so no clock can be computed. */
   rolesMissing?: boolean;
+  /** The declared exposure scope the verdict is measured against (`incident open --scope-route`). */
+  scope?: { routes: string[]; tenants?: string[]; methods?: string[] };
   /** Regulatory clocks started by the discovery time, soonest first. */
-  clocks: Array<{ name: string; deadline: number; msLeft: number }>;
+  clocks: Array<{ name: string; deadline: number; msLeft: number; role?: string }>;
+  /** Obligations of the incident's roles with no computable deadline, and why (e.g. no contract term entered). */
+  undated?: Array<{ name: string; role: string; basis: string }>;
 }
 
 export interface AuditState {

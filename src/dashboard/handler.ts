@@ -34,7 +34,7 @@ export interface DashboardHandlerOptions {
   edgeConfig?: string;
   /** The deployment's `CONTAINMENT_REPORT_SECRET`, so enforcement reports show as verified. */
   reportSecret?: string;
-  /** Seconds between live updates. Default 5 (each update is ~100 read commands). */
+  /** Seconds between live updates. Default 5 (each update is ~130 read commands). */
   refreshSeconds?: number;
   /** Lifetime of one event-stream response before the browser reconnects; default 50 s (under serverless limits). */
   streamSeconds?: number;

@@ -38,7 +38,7 @@ export async function readIncident(
 
 export function incidentEntry(incident: IncidentRecord, now: number): IncidentEntry {
   const term = (t: string | undefined) => (t === undefined ? undefined : parseDuration(t));
-  const clocks = regulatoryClocks({
+  const all = regulatoryClocks({
     discovered: incident.discovered,
     hipaaRole: incident.hipaaRole,
     gdprRole: incident.gdprRole,
@@ -46,20 +46,24 @@ export function incidentEntry(incident: IncidentRecord, now: number): IncidentEn
     dpaTermMs: term(incident.dpaTerm),
     individuals: incident.individuals,
     maxStateResidents: incident.maxStateResidents,
-  })
-    .filter((c) => c.deadline !== null && c.applicability !== "not-applicable")
+  }).filter((c) => c.applicability !== "not-applicable");
+  const nameOf = (c: (typeof all)[number]) => {
+    const conditional = c.applicability === "conditional" ? " (if it applies)" : "";
+    // GDPR citations already name their framework ("GDPR Art. 33(1)"); HIPAA's do not ("45 CFR …").
+    const cited = c.citation.startsWith(c.framework) ? c.citation : `${c.framework} ${c.citation}`;
+    return `${cited}: ${c.requirement} → ${c.recipient}${conditional}`;
+  };
+  const clocks = all
+    .filter((c) => c.deadline !== null)
     .map((c) => {
       const deadline = Date.parse(c.deadline as string);
-      const conditional = c.applicability === "conditional" ? " (if it applies)" : "";
-      // GDPR citations already name their framework ("GDPR Art. 33(1)"); HIPAA's do not ("45 CFR …").
-      const cited = c.citation.startsWith(c.framework) ? c.citation : `${c.framework} ${c.citation}`;
-      return {
-        name: `${cited}: ${c.requirement} → ${c.recipient}${conditional}`,
-        deadline,
-        msLeft: deadline - now,
-      };
+      return { name: nameOf(c), deadline, msLeft: deadline - now, role: c.role };
     })
     .sort((a, b) => a.deadline - b.deadline);
+  // Every role's obligations are shown: one without a computable deadline says why, not nothing.
+  const undated = all
+    .filter((c) => c.deadline === null)
+    .map((c) => ({ name: nameOf(c), role: c.role, basis: c.basis }));
   const entry: IncidentEntry = {
     id: incident.id,
     dataClasses: incident.dataClasses,
@@ -67,6 +71,13 @@ export function incidentEntry(incident: IncidentRecord, now: number): IncidentEn
     discovered: incident.discovered,
     opened: incident.opened,
   };
+  if (undated.length > 0) entry.undated = undated;
+  if (incident.scopeRoutes)
+    entry.scope = {
+      routes: incident.scopeRoutes,
+      ...(incident.scopeTenants ? { tenants: incident.scopeTenants } : {}),
+      ...(incident.scopeMethods ? { methods: incident.scopeMethods } : {}),
+    };
   if (incident.title) entry.title = incident.title.slice(0, 300);
   if (incident.hipaaRole === undefined && incident.gdprRole === undefined) entry.rolesMissing = true;
   return entry;

@@ -73,6 +73,7 @@ export function renderPage(options: PageOptions): string {
 <meta name="containment-base" content="${base}">
 ${csrf}
 <title>${title}</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="${base}assets/${ASSET_NAMES.uplotCss}">
 <link rel="stylesheet" href="${base}assets/${ASSET_NAMES.appCss}">
 <script src="${base}assets/${ASSET_NAMES.uplotJs}" defer></script>
@@ -82,23 +83,39 @@ ${csrf}
 <a class="skip" href="#main">Skip to content</a>
 <header>
   <h1>${title}</h1>
-  <p><span id="live" role="status" aria-live="polite">Connecting…</span> <span id="updated"></span>${options.csrf === undefined ? "" : ' <button type="button" id="logout">Log out</button>'}</p>
+  <p><span id="live" role="status" aria-live="polite">Connecting…</span> <span id="updated"></span> <span id="zone"></span>${options.csrf === undefined ? "" : ' <button type="button" id="logout">Log out</button>'}</p>
   <p id="problems" role="alert" hidden></p>
 </header>
 <main id="main" tabindex="-1">
+<section id="verdict" aria-labelledby="verdict-h" data-state="none">
+  <h2 id="verdict-h">Has the leak stopped?</h2>
+  <p class="verdict-line"><span id="verdict-mark" aria-hidden="true">–</span> <strong id="verdict-headline" aria-live="polite">Connecting…</strong></p>
+  <ul id="verdict-why" hidden></ul>
+  <div id="verdict-admitted" hidden>
+    <table id="verdict-admitted-table"><caption>Admitted in the incident's scope</caption>
+      <thead><tr><th scope="col">Route</th><th scope="col">Method</th><th scope="col">Tenant</th><th scope="col">Requests</th><th scope="col">Minutes (UTC)</th><th scope="col">Regions</th></tr></thead><tbody></tbody></table>
+  </div>
+  <div id="verdict-regions" hidden>
+    <table id="verdict-regions-table"><caption>Regions that served traffic in scope</caption>
+      <thead><tr><th scope="col">Region</th><th scope="col">Enforcement</th><th scope="col">Admitted (events)</th><th scope="col">What its isolates report</th></tr></thead><tbody></tbody></table>
+  </div>
+  <p class="hint">Measured against the incident's declared exposure scope, over the last complete minute and the current one; the kill switches' own scope does not count.</p>
+</section>
+<div class="split">
+<section id="traffic" aria-labelledby="traffic-h">
+  <h2 id="traffic-h">Requests per minute: admitted in scope, blocked, rate-limited</h2>
+  <div id="chart" role="img" aria-labelledby="traffic-h" aria-describedby="chart-summary"></div>
+  <ul id="chart-summary" class="summary"></ul>
+  <details id="chart-data">
+    <summary>Chart data as a table</summary>
+    <div class="scroll" tabindex="0" role="region" aria-label="Chart data table"><table id="chart-table"><caption>Requests per minute by rule and outcome (UTC; the newest minute is partial)</caption><thead></thead><tbody></tbody></table></div>
+  </details>
+</section>
 <section id="incident" aria-labelledby="incident-h">
   <h2 id="incident-h">Open incident</h2>
   <div id="incident-body"><p>No open incident.</p></div>
 </section>
-<section id="traffic" aria-labelledby="traffic-h">
-  <h2 id="traffic-h">Blocked and rate-limited requests per minute, per rule</h2>
-  <div id="chart" role="img" aria-labelledby="traffic-h" aria-describedby="chart-summary"></div>
-  <p id="chart-summary"></p>
-  <details id="chart-data">
-    <summary>Chart data as a table</summary>
-    <div class="scroll" tabindex="0" role="region" aria-label="Chart data table"><table id="chart-table"><caption>Requests per minute by rule and outcome</caption><thead></thead><tbody></tbody></table></div>
-  </details>
-</section>
+</div>
 <section id="switches" aria-labelledby="switches-h">
   <h2 id="switches-h">Kill switches</h2>
   <p id="switches-source" class="hint"></p>
@@ -107,12 +124,20 @@ ${csrf}
     <tbody></tbody></table>
 </section>
 ${options.actions ? ACTIONS_FORM : ""}
+<div class="split">
 <section id="regions" aria-labelledby="regions-h">
   <h2 id="regions-h">Enforcement by region</h2>
   <table id="regions-table"><caption class="sr">Ruleset digest each region enforces</caption>
     <thead><tr><th scope="col">Region</th><th scope="col">Ruleset digest</th><th scope="col">Isolates</th><th scope="col">Enforcing since</th><th scope="col">Last report</th><th scope="col">Switches enforced</th></tr></thead>
     <tbody></tbody></table>
 </section>
+<section id="quarantines" aria-labelledby="quarantines-h">
+  <h2 id="quarantines-h">Quarantined identities</h2>
+  <table id="quarantines-table"><caption class="sr">Identities blocked after repeated rate-limit trips</caption>
+    <thead><tr><th scope="col">Dimension</th><th scope="col">Identity</th><th scope="col">Lifts in</th>${options.actions ? '<th scope="col">Actions</th>' : ""}</tr></thead>
+    <tbody></tbody></table>
+</section>
+</div>
 <section id="top" aria-labelledby="top-h">
   <h2 id="top-h">Most blocked</h2>
   <p class="hint" id="top-window"></p>
@@ -122,16 +147,10 @@ ${options.actions ? ACTIONS_FORM : ""}
     <table id="top-ip"><caption>Networks</caption><thead><tr><th scope="col">Network</th><th scope="col">Blocked</th></tr></thead><tbody></tbody></table>
   </div>
 </section>
-<section id="quarantines" aria-labelledby="quarantines-h">
-  <h2 id="quarantines-h">Quarantined identities</h2>
-  <table id="quarantines-table"><caption class="sr">Identities blocked after repeated rate-limit trips</caption>
-    <thead><tr><th scope="col">Dimension</th><th scope="col">Identity</th><th scope="col">Lifts in</th>${options.actions ? '<th scope="col">Actions</th>' : ""}</tr></thead>
-    <tbody></tbody></table>
-</section>
 <section id="events" aria-labelledby="events-h">
   <h2 id="events-h">Newest events</h2>
   <div class="scroll" tabindex="0" role="region" aria-labelledby="events-h"><table id="events-table"><caption class="sr">Newest mirrored decisions, newest first</caption>
-    <thead><tr><th scope="col">Time</th><th scope="col">Outcome</th><th scope="col">Rule</th><th scope="col">Status</th><th scope="col">Method</th><th scope="col">Path</th><th scope="col">Tenant</th><th scope="col">User</th><th scope="col">Network</th><th scope="col">Region</th></tr></thead>
+    <thead><tr><th scope="col">Time (UTC)</th><th scope="col">Outcome</th><th scope="col">Rule</th><th scope="col">Status</th><th scope="col">Method</th><th scope="col">Path</th><th scope="col">Tenant</th><th scope="col">User</th><th scope="col">Network</th><th scope="col">Region</th></tr></thead>
     <tbody></tbody></table></div>
 </section>
 <section id="health" aria-labelledby="health-h">
@@ -139,10 +158,10 @@ ${options.actions ? ACTIONS_FORM : ""}
   <dl id="health-list"></dl>
   <h3 id="rejected-h">Rejected rules pushes</h3>
   <table id="rejected-table"><caption class="sr">Rules documents the edge refused</caption>
-    <thead><tr><th scope="col">Time</th><th scope="col">Region</th><th scope="col">Why</th></tr></thead><tbody></tbody></table>
+    <thead><tr><th scope="col">Time (UTC)</th><th scope="col">Region</th><th scope="col">Why</th></tr></thead><tbody></tbody></table>
   <h3 id="audit-h">Audit trail</h3>
   <table id="audit-table"><caption class="sr">Newest audit entries</caption>
-    <thead><tr><th scope="col">Seq</th><th scope="col">Time</th><th scope="col">Actor</th><th scope="col">Action</th><th scope="col">Phase</th><th scope="col">Incident</th></tr></thead><tbody></tbody></table>
+    <thead><tr><th scope="col">Seq</th><th scope="col">Time (UTC)</th><th scope="col">Actor</th><th scope="col">Action</th><th scope="col">Phase</th><th scope="col">Incident</th></tr></thead><tbody></tbody></table>
 </section>
 </main>
 </body>

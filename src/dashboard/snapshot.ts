@@ -14,6 +14,8 @@ import type {
   MirrorEvent,
   TopEntry as MirrorTopEntry,
   QuarantineRecord,
+  TrafficMinutes,
+  TrafficRow,
 } from "../stores/mirror/reader-types.js";
 import {
   type AuditState,
@@ -28,7 +30,10 @@ import {
   type TopEntry,
 } from "./api.js";
 import { readEnforcing, readIncident } from "./incident-and-audit.js";
+import { compileScope, type DeclaredScope } from "./scope-match.js";
 import { readEdgeConfig, switchesFromReports } from "./switches.js";
+import { containmentVerdict, type Verdict } from "./verdict.js";
+import { verdictInputFrom } from "./verdict-input.js";
 
 export interface SnapshotSource {
   redis: ResponderRedis;
@@ -49,6 +54,8 @@ export interface SnapshotSource {
 const TOP_N = 10;
 /** Isolates not heard from for this long no longer count in their region. */
 export const ISOLATE_FRESH_MS = 120_000;
+/** Minutes before the judged ones in which a region counts as having served traffic in scope. */
+export const VERDICT_LOOKBACK_MINUTES = 15;
 
 /** Each part under its own deadline: a slow or failing part becomes a `problem`, the rest still shows. */
 async function part<T>(
@@ -79,6 +86,7 @@ export async function buildSnapshot(source: SnapshotSource): Promise<Snapshot> {
   const edgeConfig = source.edgeConfig;
   const [
     counts,
+    traffic,
     tenants,
     users,
     ips,
@@ -92,6 +100,7 @@ export async function buildSnapshot(source: SnapshotSource): Promise<Snapshot> {
     config,
   ] = await Promise.all([
     part("counts", () => reader.counts(range), [] as CountRow[], ms, problems),
+    part("traffic", () => reader.traffic(range), { rows: [], overflow: {} } as TrafficMinutes, ms, problems),
     part("top tenants", () => reader.top(topRange, "tenant", TOP_N), [] as MirrorTopEntry[], ms, problems),
     part("top users", () => reader.top(topRange, "user", TOP_N), [] as MirrorTopEntry[], ms, problems),
     part("top networks", () => reader.top(topRange, "ip", TOP_N), [] as MirrorTopEntry[], ms, problems),
@@ -142,12 +151,30 @@ export async function buildSnapshot(source: SnapshotSource): Promise<Snapshot> {
   }
   const minutes = Array.from({ length: source.minutes }, (_, i) => range.from + i);
   const decisions = events.filter((e) => e.fields.kind !== "source");
+  const verdict: Verdict | null = incident
+    ? containmentVerdict(
+        verdictInputFrom({
+          now,
+          incident,
+          traffic,
+          events,
+          isolates,
+          ledger,
+          switches: switchList,
+          freshMs: ISOLATE_FRESH_MS,
+          lookbackMinutes: VERDICT_LOOKBACK_MINUTES,
+        }),
+      )
+    : null;
+  if (verdict && problems.some((p) => /^(traffic|events|isolate reports|mirror ledger):/.test(p)))
+    Object.assign(verdict, unreadable(verdict));
   return {
     v: 1,
     generatedAt: now,
     prefix: source.prefix,
     minutes,
-    series: seriesOf(counts, minutes),
+    series: [...seriesOf(counts, minutes), ...admittedSeries(traffic.rows, minutes, incident, switchList)],
+    verdict,
     switches: switchList,
     switchesSource,
     regions,
@@ -182,7 +209,7 @@ export function seriesOf(rows: readonly CountRow[], minutes: readonly number[]):
   for (const row of rows) {
     const outcome = row.outcome as SeriesEntry["outcome"];
     const at = index.get(row.minute);
-    if (at === undefined || !CHARTED_OUTCOMES.includes(outcome)) continue;
+    if (at === undefined || !(CHARTED_OUTCOMES as readonly string[]).includes(outcome)) continue;
     const id = `${row.rule}|${outcome}`;
     let entry = byKey.get(id);
     if (!entry) {
@@ -193,6 +220,57 @@ export function seriesOf(rows: readonly CountRow[], minutes: readonly number[]):
     entry.total += row.n;
   }
   return [...byKey.values()].sort((a, b) => b.total - a.total || a.rule.localeCompare(b.rule));
+}
+
+/** A verdict built on parts that could not be read proves nothing: it says so. */
+function unreadable(verdict: Verdict): Partial<Verdict> {
+  if (verdict.state === "not-contained") return {};
+  const reason = "part of the mirror could not be read (see the problems above)";
+  return { state: "unknown", headline: `Unknown: ${reason}`, reasons: [reason, ...verdict.reasons] };
+}
+
+/**
+ * Requests admitted on protected routes, per minute: in the incident's declared scope, or on the
+ * active kill switches' routes (with their tenants and methods) when it declares none. A switch that
+ * misses a tenant or a method shows here as admitted traffic, never as silence.
+ */
+export function admittedSeries(
+  rows: readonly TrafficRow[],
+  minutes: readonly number[],
+  incident: IncidentEntry | null,
+  switches: readonly SwitchEntry[],
+): SeriesEntry[] {
+  const scopes: Array<{ label: string; scope: DeclaredScope }> = incident?.scope
+    ? [
+        {
+          label: `${incident.id} scope`,
+          scope: {
+            routes: incident.scope.routes,
+            tenants: incident.scope.tenants ?? [],
+            methods: incident.scope.methods ?? [],
+          },
+        },
+      ]
+    : switches
+        // A switch known only from isolate reports has no readable path to match.
+        .filter((s) => s.state !== "expired" && s.path.startsWith("/"))
+        .map((s) => ({
+          label: `${s.id} route`,
+          scope: { routes: [s.path], tenants: [], methods: [] },
+        }));
+  const index = new Map(minutes.map((m, i) => [m, i]));
+  return scopes.map(({ label, scope }) => {
+    const matcher = compileScope(scope);
+    const entry: SeriesEntry = { rule: label, outcome: "admitted", counts: minutes.map(() => 0), total: 0 };
+    for (const row of rows) {
+      const at = index.get(row.minute);
+      if (at === undefined || (row.outcome !== "allow" && row.outcome !== "monitor")) continue;
+      if (matcher.match(row) !== "yes") continue;
+      entry.counts[at] = (entry.counts[at] ?? 0) + row.n;
+      entry.total += row.n;
+    }
+    return entry;
+  });
 }
 
 export function topOf(entries: readonly MirrorTopEntry[]): TopEntry[] {
@@ -282,6 +360,9 @@ function quarantineOf(q: QuarantineRecord): QuarantineEntry {
     ttlSeconds: q.ttlMs < 0 ? -1 : Math.ceil(q.ttlMs / 1000),
   };
   if (q.rule !== undefined) entry.rule = q.rule;
+  // The key holds a pseudonym; the stored record names the tenant as events do.
+  const tenant = typeof q.record === "object" ? q.record.tenant : undefined;
+  if (typeof tenant === "string" && tenant !== "") entry.tenant = tenant.slice(0, 128);
   return entry;
 }
 

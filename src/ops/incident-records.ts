@@ -48,6 +48,9 @@ export function toHash(incident: IncidentRecord): Record<string, string> {
 const num = (text: string | undefined): number | undefined =>
   text === undefined || text === "" ? undefined : Number(text);
 
+const list = (text: string | undefined): string[] | undefined =>
+  text === undefined || text === "" ? undefined : text.split(",").filter(Boolean);
+
 export function fromHash(hash: Record<string, string>): IncidentRecord | undefined {
   if (!hash.id || !hash.discovered) return undefined;
   return {
@@ -63,6 +66,9 @@ export function fromHash(hash: Record<string, string>): IncidentRecord | undefin
     dpaTerm: hash.dpaTerm,
     individuals: num(hash.individuals),
     maxStateResidents: num(hash.maxStateResidents),
+    scopeRoutes: list(hash.scopeRoutes),
+    scopeTenants: list(hash.scopeTenants),
+    scopeMethods: list(hash.scopeMethods),
     openedBy: hash.openedBy,
     closedBy: hash.closedBy,
   };

@@ -4,7 +4,8 @@
  * mirror's retention (counts/top/traffic expire after days, `events` is capped; a SOC 2 Type II
  * period runs a year and HIPAA documentation is kept six years):
  *
- *   incident:<id>                     hash: id, title, discovered, opened, closed?, dataClasses, roles, terms
+ *   incident:<id>                     hash: id, title, discovered, opened, closed?, dataClasses, roles, terms,
+ *                                     scopeRoutes?, scopeTenants?, scopeMethods? (the declared exposure scope)
  *   incident:<id>:counts:<minute>     copy of counts:<minute>   (PERSIST)
  *   incident:<id>:traffic:<minute>    copy of traffic:<minute>  (PERSIST)
  *   incident:<id>:top:<minute>:<dim>  copy of top:<minute>:<dim> (PERSIST)
@@ -17,6 +18,7 @@
  * and on `incident close`: run one of them within the mirror's retention (8 days by default).
  */
 import { parseDuration } from "../core/duration.js";
+import { parsePattern } from "../rules/pattern.js";
 import { type SnapshotOptions, snapshotIncident } from "./incident-copies.js";
 import {
   DATA_CLASS,
@@ -47,6 +49,10 @@ export interface OpenIncidentInput {
   dpaTerm?: string | undefined;
   individuals?: number | undefined;
   maxStateResidents?: number | undefined;
+  /** The declared exposure scope: path patterns (`/api/:tenant/patients/**`), tenants, methods. */
+  scopeRoutes?: readonly string[] | undefined;
+  scopeTenants?: readonly string[] | undefined;
+  scopeMethods?: readonly string[] | undefined;
   actor?: string | undefined;
   lookbackMs?: number | undefined;
 }
@@ -82,6 +88,36 @@ export function checkIncidentInput(input: OpenIncidentInput, now: number): void 
     ["--max-state-residents", input.maxStateResidents],
   ] as const)
     if (n !== undefined && (!Number.isInteger(n) || n < 0)) throw invalid(`${flag} must be a whole number`);
+  checkScope(input);
+}
+
+/** The declared scope is stored comma-joined, so a comma can be in none of its parts. */
+function checkScope(input: OpenIncidentInput): void {
+  for (const route of input.scopeRoutes ?? []) {
+    const parsed = parsePattern(route);
+    if (typeof parsed === "string" || route.includes(","))
+      throw invalid(
+        `--scope-route ${JSON.stringify(route)} ${typeof parsed === "string" ? parsed : "may not contain a comma"}: give a path pattern like /api/:tenant/patients/**`,
+      );
+  }
+  for (const tenant of input.scopeTenants ?? [])
+    if (!SCOPE_TENANT.test(tenant))
+      throw invalid(`--scope-tenant ${JSON.stringify(tenant)} must be a tenant id (letters, digits, _ . -)`);
+  for (const method of input.scopeMethods ?? [])
+    if (!/^[A-Z]{1,16}$/.test(method))
+      throw invalid(`--scope-method ${JSON.stringify(method)} must be an HTTP method like GET or POST`);
+}
+
+const SCOPE_TENANT = /^[\w.-]{1,128}$/;
+
+function scopeOf(input: OpenIncidentInput): Partial<IncidentRecord> {
+  const unique = (items: readonly string[] | undefined) =>
+    items === undefined || items.length === 0 ? undefined : [...new Set(items)];
+  return {
+    scopeRoutes: unique(input.scopeRoutes),
+    scopeTenants: unique(input.scopeTenants),
+    scopeMethods: unique(input.scopeMethods),
+  };
 }
 
 export async function listIncidents(ctx: IncidentContext): Promise<IncidentRecord[]> {
@@ -123,6 +159,7 @@ export async function openIncident(
     dpaTerm: input.dpaTerm,
     individuals: input.individuals,
     maxStateResidents: input.maxStateResidents,
+    ...scopeOf(input),
     openedBy: input.actor,
   });
   const key = (name: string) => ctx.prefix + name;

@@ -58,13 +58,34 @@ describe("containment incident, report and evidence", { timeout: 180_000 }, () =
       "phi",
       "--individuals",
       "812",
+      "--scope-route",
+      "/api/:tenant/patients/**",
+      "--scope-route",
+      "/api/:tenant/export/**",
+      "--scope-tenant",
+      "acme, globex",
+      "--scope-method",
+      "get,post",
       "--json",
     ]);
     expect(open.stderr).toBe("");
     expect(open.json).toMatchObject({
       ok: true,
-      incident: { id: "INC-9", hipaaRole: "covered-entity", gdprRole: "controller", individuals: 812 },
+      incident: {
+        id: "INC-9",
+        hipaaRole: "covered-entity",
+        gdprRole: "controller",
+        individuals: 812,
+        scopeRoutes: ["/api/:tenant/patients/**", "/api/:tenant/export/**"],
+        scopeTenants: ["acme", "globex"],
+        scopeMethods: ["GET", "POST"],
+      },
     });
+    const unscoped = await cli(["incident", "open", "INC-11", "--title", "x", "--scope-route", "api/x"]);
+    expect(unscoped.code).not.toBe(0);
+    expect(unscoped.stderr.trim().split("\n")).toEqual([
+      expect.stringMatching(/--scope-route "api\/x" must start with \/: give a path pattern like/),
+    ]);
     const again = await cli(["incident", "open", "INC-9", "--title", "x", "--json"]);
     expect(again.code).not.toBe(0);
     expect(again.stderr).toMatch(/exists already/);

@@ -88,7 +88,7 @@ describe.each(runtimes)("the mounted dashboard handler in the %s", (_name, fetch
     const f = fetcher();
     const page = await f("/containment/", { headers: auth });
     expect(page.status).toBe(200);
-    expect(await page.text()).toContain("Blocked and rate-limited requests per minute");
+    expect(await page.text()).toContain("Has the leak stopped?");
     await until(
       async () => {
         const snap = (await (await f("/containment/api/v1/snapshot", { headers: auth })).json()) as {

@@ -53,6 +53,36 @@ describe("incidents in Redis", () => {
     expect((await listIncidents(ctx)).map((i) => i.id)).toEqual(["INC-7"]);
   });
 
+  it("stores the declared exposure scope with the incident, and refuses a scope that is not one", async () => {
+    const opened = await openIncident(ctx, {
+      id: "INC-8",
+      title: "Patient exports",
+      scopeRoutes: ["/api/:tenant/patients/**", "/api/:tenant/records/*"],
+      scopeTenants: ["acme", "globex", "acme"],
+      scopeMethods: ["GET", "POST"],
+    });
+    expect(await getIncident(ctx, "INC-8")).toEqual(opened);
+    expect(opened).toMatchObject({
+      scopeRoutes: ["/api/:tenant/patients/**", "/api/:tenant/records/*"],
+      scopeTenants: ["acme", "globex"],
+      scopeMethods: ["GET", "POST"],
+    });
+    expect((await getIncident(ctx, "INC-8"))?.scopeTenants).toEqual(["acme", "globex"]);
+    await expect(openIncident(ctx, { id: "I-2", title: "x", scopeRoutes: ["api/x"] })).rejects.toThrow(
+      /--scope-route "api\/x" must start with \/: give a path pattern/,
+    );
+    await expect(openIncident(ctx, { id: "I-2", title: "x", scopeRoutes: ["/a,b"] })).rejects.toThrow(
+      /may not contain a comma/,
+    );
+    await expect(openIncident(ctx, { id: "I-2", title: "x", scopeTenants: ["a b"] })).rejects.toThrow(
+      /--scope-tenant "a b"/,
+    );
+    await expect(openIncident(ctx, { id: "I-2", title: "x", scopeMethods: ["get"] })).rejects.toThrow(
+      /--scope-method "get"/,
+    );
+    expect(await getIncident(ctx, "I-2")).toBeUndefined();
+  });
+
   it("refuses an id that exists, keeping the first discovery time", async () => {
     await openIncident(ctx, { id: "INC-7", title: "first", discovered: now - 1000 });
     await expect(openIncident(ctx, { id: "INC-7", title: "second", discovered: now })).rejects.toThrow(

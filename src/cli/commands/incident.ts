@@ -18,6 +18,7 @@ import {
   type HipaaRole,
   isoSeconds,
 } from "../../ops/report/clocks.js";
+import type { IncidentRecord } from "../../ops/report/model.js";
 import { action, auditEvidenceVersion, emit, type Opened, withOpsOptions } from "../ops.js";
 import { parseTime, readIncidentDefaults } from "../report-inputs.js";
 import { auditNote, writeAction } from "../written.js";
@@ -35,7 +36,16 @@ interface OpenFlags {
   individuals?: string;
   maxStateResidents?: string;
   lookback?: string;
+  scopeRoute?: string[];
+  scopeTenant?: string;
+  scopeMethod?: string;
 }
+
+const commaList = (text: string | undefined): string[] | undefined =>
+  text
+    ?.split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 function count(flag: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
@@ -68,6 +78,9 @@ function openInput(id: string, flags: OpenFlags, opened: Opened): OpenIncidentIn
     dpaTerm: flags.dpaTerm ?? defaults.dpaTerm,
     individuals: count("--individuals", flags.individuals),
     maxStateResidents: count("--max-state-residents", flags.maxStateResidents),
+    scopeRoutes: flags.scopeRoute,
+    scopeTenants: commaList(flags.scopeTenant),
+    scopeMethods: commaList(flags.scopeMethod)?.map((m) => m.toUpperCase()),
     lookbackMs,
   };
 }
@@ -128,6 +141,15 @@ async function audited<T>(
   return { value, journaled, warnings };
 }
 
+/** What the dashboard's verdict will be measured against (docs/dashboard.md, the verdict). */
+function scopeLine(incident: IncidentRecord): string {
+  if (!incident.scopeRoutes)
+    return "no exposure scope declared (--scope-route): the dashboard cannot say whether the leak has stopped";
+  const tenants = incident.scopeTenants?.join(", ") ?? "every tenant";
+  const methods = incident.scopeMethods?.join(", ") ?? "every method";
+  return `exposure scope: ${incident.scopeRoutes.join(", ")}; ${tenants}; ${methods}`;
+}
+
 function requireRedis(opened: Opened) {
   const redis = opened.ctx.redis;
   if (redis === undefined)
@@ -165,9 +187,16 @@ function openCommand(): Command {
       .option("--individuals <n>", "affected individuals, once known (never derived from request counts)")
       .option("--max-state-residents <n>", "affected residents of the most affected State (HIPAA §164.406)")
       .option("--lookback <duration>", "mirror evidence kept from before discovery", "24h")
+      .option(
+        "--scope-route <pattern>",
+        "exposure scope: a path pattern the incident is about (repeat for several); the dashboard's verdict is measured against it",
+        (value: string, previous: string[] = []) => [...previous, value],
+      )
+      .option("--scope-tenant <ids>", "exposure scope: tenants, comma-separated (default: every tenant)")
+      .option("--scope-method <methods>", "exposure scope: methods, comma-separated (default: every method)")
       .addHelpText(
         "after",
-        '\nExample:\n  containment incident open INC-2041 --title "Patient exports of acme" --discovered 2026-12-01T21:40:00Z --data phi --hipaa-role business-associate --gdpr-role processor --dpa-term 24h',
+        '\nExample:\n  containment incident open INC-2041 --title "Patient exports of acme" --discovered 2026-12-01T21:40:00Z --data phi --scope-route "/api/:tenant/patients/**" --scope-tenant acme --hipaa-role business-associate --gdpr-role processor --dpa-term 24h',
       )
       .action(
         writeAction(async (opened, flags, out, id: string) => {
@@ -223,6 +252,7 @@ function openCommand(): Command {
                     `from detection ${detection.id}, which tripped at ${isoSeconds(detection.at)}${given.discovered === undefined ? `: if that is when the leak was discovered, a person decides so with --discovered ${isoSeconds(detection.at)}` : ""}`,
                   ]
                 : []),
+              scopeLine(incident),
             ],
             { incident },
             { warnings: opening.warnings, journaled: opening.journaled },

@@ -16,14 +16,17 @@ import {
   switchesPanel,
   topPanel,
 } from "./panels.js";
-import { $, ACTIONS, api, CSRF, clock } from "./view.js";
+import { verdictPanel } from "./verdict.js";
+import { $, ACTIONS, api, CSRF, clock, viewerZone } from "./view.js";
 
 function render(snapshot: Snapshot): void {
   $("updated").textContent = `Updated ${clock(snapshot.generatedAt)}.`;
+  $("zone").textContent = viewerZone(snapshot.generatedAt);
   const problems = $("problems");
   problems.hidden = snapshot.problems.length === 0;
   problems.textContent =
     snapshot.problems.length === 0 ? "" : `Partly unavailable: ${snapshot.problems.join("; ")}`;
+  verdictPanel(snapshot);
   incidentPanel(snapshot);
   drawChart(snapshot);
   chartTable(snapshot);

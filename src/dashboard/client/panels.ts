@@ -4,7 +4,7 @@
  */
 import type { EventEntry, RegionEntry, Snapshot, SwitchEntry } from "../api.js";
 import { extendDialog, liftDialog, releaseDialog } from "./actions.js";
-import { $, ACTIONS, ago, button, clock, duration, el, fill, row, scopeOf } from "./view.js";
+import { $, ACTIONS, ago, button, clock, dateTime, duration, el, fill, row, scopeOf } from "./view.js";
 
 function stateOf(s: SwitchEntry): string {
   const mode = s.monitor ? " (monitor only: logs, blocks nothing)" : "";
@@ -90,7 +90,8 @@ export function quarantinesPanel(snapshot: Snapshot): void {
   const rows = snapshot.quarantines.map((q) => {
     const cells: Array<string | Node> = [
       q.dimension,
-      q.id,
+      // The tenant by name, as the events table shows it; the key's id is a keyed pseudonym.
+      q.tenant ? `${q.tenant} (key ${q.id})` : q.id,
       q.ttlSeconds < 0 ? "no expiry" : duration(q.ttlSeconds * 1000),
     ];
     if (ACTIONS)
@@ -149,7 +150,14 @@ export function healthPanel(snapshot: Snapshot): void {
   fill(
     "audit-table",
     snapshot.audit.recent.map((a) =>
-      row([a.seq ?? "—", a.ts ?? "—", a.actor ?? "—", a.action ?? "—", a.phase ?? "—", a.incident ?? "—"]),
+      row([
+        a.seq ?? "—",
+        a.ts ? `${a.ts.replace("T", " ").slice(0, 19)} UTC` : "—",
+        a.actor ?? "—",
+        a.action ?? "—",
+        a.phase ?? "—",
+        a.incident ?? "—",
+      ]),
     ),
     "No audit entries.",
   );
@@ -165,16 +173,40 @@ export function incidentPanel(snapshot: Snapshot): void {
   const dl = el("dl");
   const add = (k: string, v: string) => dl.append(el("dt", k), el("dd", v));
   add("Incident", `${incident.id}${incident.title ? `: ${incident.title}` : ""}`);
-  if (incident.discovered) add("Discovered", new Date(incident.discovered).toLocaleString());
+  if (incident.discovered) add("Discovered", dateTime(incident.discovered));
   if (incident.dataClasses.length > 0) add("Data classes", incident.dataClasses.join(", "));
+  add("Exposure scope", scopeText(incident.scope));
+  const parts: HTMLElement[] = [dl];
   if (incident.rolesMissing)
-    add("Regulatory clocks", "none computed: the incident was opened without a HIPAA or GDPR role");
-  for (const c of incident.clocks)
-    add(
-      c.name,
-      c.msLeft > 0
-        ? `${duration(c.msLeft)} left (due ${new Date(c.deadline).toLocaleString()})`
-        : `OVERDUE by ${duration(c.msLeft)}`,
+    parts.push(
+      el("p", "Regulatory clocks: none computed, the incident was opened without a HIPAA or GDPR role."),
     );
-  body.replaceChildren(dl);
+  // One list per legal role, each obligation with its deadline or why it has none.
+  const roles = [
+    ...new Set([...incident.clocks.map((c) => c.role ?? ""), ...(incident.undated ?? []).map((u) => u.role)]),
+  ];
+  for (const role of roles) {
+    parts.push(el("h3", role === "" ? "Regulatory clocks" : `Clocks as ${role}`));
+    const list = el("dl");
+    for (const c of incident.clocks.filter((c) => (c.role ?? "") === role))
+      list.append(
+        el("dt", c.name),
+        el(
+          "dd",
+          c.msLeft > 0
+            ? `${duration(c.msLeft)} left (due ${dateTime(c.deadline)})`
+            : `OVERDUE by ${duration(c.msLeft)} (was due ${dateTime(c.deadline)})`,
+        ),
+      );
+    for (const u of (incident.undated ?? []).filter((u) => u.role === role))
+      list.append(el("dt", u.name), el("dd", `no computed deadline: ${u.basis}`));
+    parts.push(list);
+  }
+  body.replaceChildren(...parts);
+}
+
+function scopeText(scope: NonNullable<Snapshot["incident"]>["scope"]): string {
+  if (!scope)
+    return "not declared (containment incident open … --scope-route): the verdict cannot be measured";
+  return `${scope.routes.join(", ")}; ${scope.tenants ? `tenants ${scope.tenants.join(", ")}` : "every tenant"}; ${scope.methods ? scope.methods.join(", ") : "every method"}`;
 }

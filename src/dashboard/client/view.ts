@@ -70,10 +70,24 @@ export function fill(tableId: string, rows: HTMLTableRowElement[], empty: string
   }
 }
 
-export const clock = (ms: number): string =>
-  new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
-export const minuteLabel = (minute: number): string =>
-  new Date(minute * 60_000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+/** Times are UTC everywhere, as in the CLI and the audit trail, with the zone written out. */
+export const clock = (ms: number): string => `${new Date(ms).toISOString().slice(11, 19)} UTC`;
+/** `HH:MM` of a minute bucket, UTC (the zone is named by the column or the sentence around it). */
+export const minuteLabel = (minute: number): string => new Date(minute * 60_000).toISOString().slice(11, 16);
+/** `2026-12-07 05:41 UTC`. */
+export const dateTime = (ms: number): string =>
+  `${new Date(ms).toISOString().slice(0, 16).replace("T", " ")} UTC`;
+
+/** The viewer's own zone, labelled, for the header: the page itself stays in UTC. */
+export function viewerZone(now: number): string {
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "local";
+  const offset = -new Date(now).getTimezoneOffset();
+  const sign = offset < 0 ? "−" : "+";
+  const hh = String(Math.floor(Math.abs(offset) / 60)).padStart(2, "0");
+  const mm = String(Math.abs(offset) % 60).padStart(2, "0");
+  const local = new Date(now + offset * 60_000).toISOString().slice(11, 16);
+  return `All times are UTC. Your zone: ${zone} (UTC${sign}${hh}:${mm}), now ${local} there.`;
+}
 
 export function duration(ms: number): string {
   const abs = Math.abs(ms);

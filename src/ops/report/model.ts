@@ -26,6 +26,14 @@ export interface IncidentRecord {
   /** Responder inputs; never derived from request counts. */
   individuals?: number | undefined;
   maxStateResidents?: number | undefined;
+  /**
+   * The declared exposure scope (what the incident is about), entered when it is opened: path
+   * patterns, tenants and methods (empty: every tenant / method). The dashboard's verdict is
+   * measured against it, never against the kill switches' own scope (docs/dashboard.md).
+   */
+  scopeRoutes?: string[] | undefined;
+  scopeTenants?: string[] | undefined;
+  scopeMethods?: string[] | undefined;
   openedBy?: string | undefined;
   closedBy?: string | undefined;
 }
