@@ -70,7 +70,7 @@ function factGroupHtml(g: FactGroup): string {
   const value = (f: FactGroup["facts"][number]) =>
     f.value !== null
       ? escapeHtml(f.value)
-      : `<span class="gap">GAP</span>${f.gap ? ` <span class="gap">fill with <code>${escapeHtml(f.gap)}</code></span>` : ""}`;
+      : `<span class="gap">GAP</span>${f.gap ? `<span class="gap">: fill with <code>${escapeHtml(f.gap)}</code></span>` : ""}`;
   return `<h3>${escapeHtml(g.title)}</h3>${g.note ? `<p class="note">${escapeHtml(g.note)}</p>` : ""}<dl>${g.facts
     .map((f) => `<dt>${escapeHtml(f.label)}</dt><dd>${value(f)}</dd>`)
     .join("")}</dl>`;

@@ -32,10 +32,8 @@ function gapsOf(incident: IncidentRecord, anomaly: EarliestAnomaly | null, versi
   if (!incident.discoveryReason)
     gaps.push({
       field: "discoveryReason",
-      what: "Who chose the discovery time, and why",
-      command: set(
-        `--discovered ${anomaly?.at ?? isoSeconds(incident.discovered)} --discovery-reason "…" (keep or change the time)`,
-      ),
+      what: "Who chose the discovery time, and why (keep the time or change it; the earliest anomalous evidence is offered)",
+      command: set(`--discovered ${anomaly?.at ?? isoSeconds(incident.discovered)} --discovery-reason "…"`),
     });
   if (incident.individuals === undefined || !incident.individualsBasis)
     gaps.push({
