@@ -32,8 +32,9 @@ function gapsOf(incident: IncidentRecord, anomaly: EarliestAnomaly | null, versi
   if (!incident.discoveryReason)
     gaps.push({
       field: "discoveryReason",
-      what: "Who chose the discovery time, and why (keep the time or change it; the earliest anomalous evidence is offered)",
-      command: set(`--discovered ${anomaly?.at ?? isoSeconds(incident.discovered)} --discovery-reason "…"`),
+      // The command keeps the time entered: the earliest evidence is offered in words, never pre-filled.
+      what: `Who chose the discovery time, and why${anomaly ? ` (the earliest anomalous evidence, ${anomaly.at}, is offered: change the time only if you decide so)` : ""}`,
+      command: set(`--discovered ${isoSeconds(incident.discovered)} --discovery-reason "…"`),
     });
   if (incident.individuals === undefined || !incident.individualsBasis)
     gaps.push({
