@@ -15,13 +15,18 @@
  *   quarantines.jsonl    {dimension, id, rule, firstSeen, until}
  *   versions.jsonl       {n, at, hash, through, added, findings}  versions of the incident copy
  *   tampering.jsonl      {minute, kind, field, preserved, live, reason, at}  what the live keys contradicted
- *   report.json          the report (schema docs/report.schema.json)
+ *   report.json          the report (schema docs/report.schema.json), also report.md, report.html
+ *   timeline.ndjson      the report's timeline, one JSON object per line (incident tools, GRC platforms)
+ *   signoffs.json        the approvers' signed sign-offs of the incident record's versions
+ *   manifest.sig.json    the responder's signature over manifest.json, timestamped (with a signing key)
  */
 import { sha256Hex } from "../core/hash.js";
 
 export const BUNDLE_FORMAT = "edge-containment-evidence";
 export const BUNDLE_VERSION = 1;
 export const MANIFEST = "manifest.json";
+/** The responder's signature over manifest.json (evidence-signatures.ts); the one file the manifest cannot list. */
+export const MANIFEST_SIG = "manifest.sig.json";
 
 export interface BundleFile {
   name: string;
@@ -55,7 +60,7 @@ export interface BundleContents {
 }
 
 const encoder = new TextEncoder();
-const NAME = /^[a-z][a-z0-9-]{0,40}\.(jsonl|json|md|html)$/;
+const NAME = /^[a-z][a-z0-9-]{0,40}\.(jsonl|ndjson|json|md|html)$/;
 
 function jsonl(records: readonly unknown[]): string {
   return records.map((record) => `${JSON.stringify(record)}\n`).join("");
@@ -146,7 +151,8 @@ export async function checkBundle(files: ReadonlyMap<string, string>): Promise<B
       problems.push(`${expected.name} has ${actual.bytes} bytes, manifest says ${expected.bytes}`);
   }
   for (const name of files.keys())
-    if (name !== MANIFEST && !listed.has(name)) problems.push(`${name} is not listed in the manifest`);
+    if (name !== MANIFEST && name !== MANIFEST_SIG && !listed.has(name))
+      problems.push(`${name} is not listed in the manifest`);
   return { ok: problems.length === 0, manifest, problems };
 }
 

@@ -4,6 +4,12 @@ import type { ResponderRedis } from "../model/responder-redis.js";
 import { MIRROR_KEYS } from "../stores/mirror/layout.js";
 import type { GdprRole, HipaaRole } from "./report/clocks.js";
 import type { IncidentRecord } from "./report/model.js";
+import {
+  NARRATIVE_FIELDS,
+  type NoticeEntry,
+  type NotificationDecision,
+  type SignOff,
+} from "./report/narrative.js";
 
 export interface IncidentContext {
   client: ResponderRedis;
@@ -36,13 +42,27 @@ export function invalid(message: string): ContainmentError {
   return new ConfigInvalid(message);
 }
 
+/** Lists of entries (not of names) are stored as JSON in their hash field. */
+const JSON_FIELDS = new Set(["decisions", "notices", "signoffs"]);
+
 export function toHash(incident: IncidentRecord): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [field, value] of Object.entries(incident)) {
     if (value === undefined) continue;
-    out[field] = Array.isArray(value) ? value.join(",") : String(value);
+    if (JSON_FIELDS.has(field)) out[field] = JSON.stringify(value);
+    else out[field] = Array.isArray(value) ? value.join(",") : String(value);
   }
   return out;
+}
+
+function jsonList<T>(text: string | undefined): T[] | undefined {
+  if (text === undefined || text === "") return undefined;
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return Array.isArray(parsed) ? (parsed as T[]) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 const num = (text: string | undefined): number | undefined =>
@@ -71,6 +91,18 @@ export function fromHash(hash: Record<string, string>): IncidentRecord | undefin
     scopeMethods: list(hash.scopeMethods),
     openedBy: hash.openedBy,
     closedBy: hash.closedBy,
+    ...Object.fromEntries(NARRATIVE_FIELDS.map((f) => [f.key, hash[f.key] || undefined])),
+    discoveredBy: hash.discoveredBy,
+    discoveryReason: hash.discoveryReason,
+    individualsBasis: hash.individualsBasis,
+    records: num(hash.records),
+    recordsBasis: hash.recordsBasis,
+    decisions: jsonList<NotificationDecision>(hash.decisions),
+    notices: jsonList<NoticeEntry>(hash.notices),
+    signoffs: jsonList<SignOff>(hash.signoffs),
+    version: num(hash.version),
+    replaces: hash.replaces,
+    revision: num(hash.revision),
   };
 }
 

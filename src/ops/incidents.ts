@@ -42,6 +42,8 @@ export interface OpenIncidentInput {
   title: string;
   /** UTC ms; default now. */
   discovered?: number | undefined;
+  /** Why this discovery time (the person deciding it is `actor`). */
+  discoveryReason?: string | undefined;
   dataClasses?: readonly string[] | undefined;
   hipaaRole?: HipaaRole | undefined;
   gdprRole?: GdprRole | undefined;
@@ -63,6 +65,11 @@ export function checkIncidentInput(input: OpenIncidentInput, now: number): void 
     throw invalid(`incident id must be 1-64 letters, digits, _ . : or - (got ${JSON.stringify(input.id)})`);
   if (input.title.trim() === "" || input.title.length > 200)
     throw invalid("--title must be 1-200 characters");
+  if (
+    input.discoveryReason !== undefined &&
+    (input.discoveryReason.trim() === "" || input.discoveryReason.length > 4000)
+  )
+    throw invalid("--discovery-reason must be text of 1-4000 characters");
   if (
     input.discovered !== undefined &&
     (!Number.isFinite(input.discovered) || input.discovered > now + 60_000)
@@ -161,6 +168,8 @@ export async function openIncident(
     maxStateResidents: input.maxStateResidents,
     ...scopeOf(input),
     openedBy: input.actor,
+    discoveryReason: input.discoveryReason?.trim() || undefined,
+    discoveredBy: input.discoveryReason?.trim() ? input.actor : undefined,
   });
   const key = (name: string) => ctx.prefix + name;
   const hash = toHash(incident);

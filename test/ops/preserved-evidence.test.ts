@@ -16,9 +16,9 @@ import { openIncident, readVersions } from "../../src/ops/incidents.js";
 import { buildReport } from "../../src/ops/report/build.js";
 import { evidenceFiles, verifyEvidence } from "../../src/ops/report/evidence.js";
 import { gatherReport } from "../../src/ops/report/gather.js";
-import { renderMarkdown } from "../../src/ops/report/markdown.js";
 import { startAclRedis } from "../support/acl-redis.js";
 import type { RedisServer } from "../support/redis-server.js";
+import { renderedReport } from "../support/rendered-report.js";
 
 const P = "containment:";
 const MINUTE = 60_000;
@@ -109,7 +109,7 @@ describe("preserved evidence and the edge's credential", { timeout: 120_000 }, (
     expect(after.built.evidence.tampering.join("\n")).toMatch(
       /counts .* exports\|block: the live key says 1, the preserved copy 4/,
     );
-    expect(renderMarkdown(after.built)).toMatch(/EVIDENCE TAMPERING/);
+    expect(renderedReport(after.built)).toMatch(/EVIDENCE TAMPERING/);
     // The copy itself is out of the edge's reach.
     await expect(edge.hset(`${P}incident:INC-1:counts:${m - 2}`, "exports|block", "0")).rejects.toThrow(
       /NOPERM/,
@@ -124,7 +124,7 @@ describe("preserved evidence and the edge's credential", { timeout: 120_000 }, (
     expect(later.built.evidence.intact).toBe(false);
 
     // The bundle carries it too: `evidence verify` fails (exit 8 in the CLI).
-    const files = await evidenceFiles(later.gathered, later.built, renderMarkdown(later.built));
+    const files = await evidenceFiles(later.gathered, later.built, renderedReport(later.built));
     const check = await verifyEvidence(files);
     expect(check.ok).toBe(false);
     expect(check.problems.join("\n")).toMatch(/EVIDENCE TAMPERING: counts .* exports\|block/);
@@ -148,7 +148,7 @@ describe("preserved evidence and the edge's credential", { timeout: 120_000 }, (
       .map((r) => (r.entry.after as { hash: string }).hash);
     expect(chained).toEqual(versions.map((v) => v.hash));
     const clean = await verifyEvidence(
-      await evidenceFiles(late.gathered, late.built, renderMarkdown(late.built)),
+      await evidenceFiles(late.gathered, late.built, renderedReport(late.built)),
     );
     expect(clean.problems).toEqual([]);
     expect(clean.ok).toBe(true);
@@ -170,7 +170,7 @@ describe("preserved evidence and the edge's credential", { timeout: 120_000 }, (
       { onVersion },
     );
     const { gathered, built } = await report();
-    const files = new Map(await evidenceFiles(gathered, built, renderMarkdown(built)));
+    const files = new Map(await evidenceFiles(gathered, built, renderedReport(built)));
     expect((await verifyEvidence(files)).ok).toBe(true);
     // Edit counts.jsonl and fix up its manifest line: only the version's content hash still knows.
     const counts = (files.get("counts.jsonl") ?? "").replace('"exports|block":4', '"exports|block":1');

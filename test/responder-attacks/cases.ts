@@ -32,6 +32,7 @@ import {
 import { sampleInputs } from "../ops/report/sample-inputs.js";
 import { type AclRedis, startAclRedis } from "../support/acl-redis.js";
 import { rawRequest } from "../support/raw-http.js";
+import { renderedReport } from "../support/rendered-report.js";
 
 export type Family =
   | "forged and replayed reports"
@@ -218,7 +219,7 @@ const evidenceCases: Case[] = [
       const blocked = report.decisions.perMinute.reduce((sum, row) => sum + row.blocked, 0);
       expect(blocked).toBe(4);
       expect(report.evidence.intact).toBe(false);
-      const check = await verifyEvidence(await evidenceFiles(gathered, report, renderMarkdown(report)));
+      const check = await verifyEvidence(await evidenceFiles(gathered, report, renderedReport(report)));
       expect(check.ok).toBe(false);
     },
   },

@@ -11,6 +11,7 @@ import { EXIT, usageError } from "../../ops/errors.js";
 import { buildReport } from "../../ops/report/build.js";
 import { evidenceFiles, verifyEvidence } from "../../ops/report/evidence.js";
 import { gatherReport } from "../../ops/report/gather.js";
+import { renderHtml } from "../../ops/report/html.js";
 import { renderMarkdown } from "../../ops/report/markdown.js";
 import {
   action,
@@ -21,7 +22,7 @@ import {
   report,
   withOpsOptions,
 } from "../ops.js";
-import { readBundle, writeBundle } from "../report-inputs.js";
+import { loadChartAssets, readBundle, writeBundle } from "../report-inputs.js";
 
 export function readKeys(file: string | undefined): KeySet | undefined {
   if (file === undefined) return undefined;
@@ -45,11 +46,18 @@ export async function exportEvidence(opened: Opened, id: string, dir: string) {
     { onVersion: auditEvidenceVersion(opened.ctx) },
   );
   const built = buildReport(gathered.inputs);
-  const files = await evidenceFiles(gathered, built, renderMarkdown(built));
+  const signer = opened.ctx.audit.signer;
+  const files = await evidenceFiles(
+    gathered,
+    built,
+    { markdown: renderMarkdown(built), html: renderHtml(built, loadChartAssets()) },
+    signer,
+  );
   writeBundle(dir, files);
   return {
     dir,
     files: files.size,
+    signedBy: signer?.kid ?? null,
     auditHead: gathered.inputs.verification.head ?? "",
     auditVerified: gathered.inputs.verification.ok,
     evidenceIntact: built.evidence.intact,
@@ -59,7 +67,9 @@ export async function exportEvidence(opened: Opened, id: string, dir: string) {
 function exportCommand(): Command {
   return withOpsOptions(
     new Command("export")
-      .description("write the incident's evidence bundle (JSONL + manifest with SHA-256 and the audit head)")
+      .description(
+        "write the incident's evidence bundle: the report in every format, JSONL, NDJSON timeline, sign-offs, and a manifest with SHA-256 and the audit head (signed with --sign-key)",
+      )
       .requiredOption("--incident <id>", "incident id")
       .option("--out <dir>", "directory (default .containment/evidence/<id>)")
       .addHelpText(
@@ -80,6 +90,9 @@ function exportCommand(): Command {
             ...(summary.evidenceIntact
               ? []
               : ["EVIDENCE TAMPERING: the live mirror keys contradict the preserved copy (tampering.jsonl)"]),
+            summary.signedBy === null
+              ? "manifest not signed: pass --sign-key (the audit signing key) to sign it"
+              : `manifest signed with key ${summary.signedBy}`,
           ]);
           return summary.auditVerified && summary.evidenceIntact ? 0 : EXIT.tampered;
         }),
@@ -90,10 +103,13 @@ function exportCommand(): Command {
 function verifyCommand(): Command {
   return new Command("verify")
     .description(
-      "check an evidence bundle: every file against the manifest, the audit chain against its head",
+      "check an evidence bundle: every file against the manifest, the manifest's and sign-offs' signatures, the audit chain against its head (exit 8 on any edit after signing)",
     )
     .argument("<dir>", "directory written by `evidence export` or `incident close`")
-    .option("--keys <file>", "JWK set whose keys must have signed every audit entry")
+    .option(
+      "--keys <file>",
+      "JWK set whose keys must have signed every audit entry, the manifest and the sign-offs",
+    )
     .option("--json", "print one machine-readable JSON object")
     .addHelpText(
       "after",
@@ -104,13 +120,21 @@ function verifyCommand(): Command {
         const check = await verifyEvidence(readBundle(dir), { keys: readKeys(flags.keys) });
         if (flags.json)
           process.stdout.write(
-            `${JSON.stringify({ ok: check.ok, problems: check.problems, audit: check.audit })}\n`,
+            `${JSON.stringify({
+              ok: check.ok,
+              problems: check.problems,
+              notes: check.notes,
+              manifestSignedAt: check.manifestSignedAt,
+              signoffs: check.signoffs,
+              audit: check.audit,
+            })}\n`,
           );
-        else if (check.ok)
+        else if (check.ok) {
           console.log(
-            `ok: ${check.manifest?.files.length ?? 0} files match the manifest; audit chain verifies to ${check.audit?.head || "(empty)"}`,
+            `ok: ${check.manifest?.files.length ?? 0} files match the manifest${check.manifestSignedAt ? ` signed at ${check.manifestSignedAt}` : ""}; ${check.signoffs} sign-off signature(s) verify; audit chain verifies to ${check.audit?.head || "(empty)"}`,
           );
-        else for (const problem of check.problems) console.error(`edge-containment: ${dir}: ${problem}`);
+          for (const note of check.notes) console.log(`note: ${note}`);
+        } else for (const problem of check.problems) console.error(`edge-containment: ${dir}: ${problem}`);
         process.exitCode = check.ok ? 0 : EXIT.tampered;
       } catch (error) {
         report(flags, error);

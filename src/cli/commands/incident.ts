@@ -23,11 +23,14 @@ import { action, auditEvidenceVersion, emit, type Opened, withOpsOptions } from 
 import { parseTime, readIncidentDefaults } from "../report-inputs.js";
 import { auditNote, writeAction } from "../written.js";
 import { exportEvidence } from "./evidence.js";
+import { audited, requireRedis } from "./incident-audited.js";
+import { decideCommand, notifiedCommand, setCommand, signOffCommand } from "./incident-narrative.js";
 
 interface OpenFlags {
   title?: string;
   fromDetection?: string;
   discovered?: string;
+  discoveryReason?: string;
   data?: string;
   hipaaRole?: HipaaRole;
   gdprRole?: GdprRole;
@@ -65,6 +68,7 @@ function openInput(id: string, flags: OpenFlags, opened: Opened): OpenIncidentIn
       flags.discovered === undefined
         ? undefined
         : parseTime("--discovered", flags.discovered, opened.ctx.now()),
+    discoveryReason: flags.discoveryReason,
     dataClasses:
       flags.data === undefined
         ? defaults.dataClasses
@@ -85,62 +89,6 @@ function openInput(id: string, flags: OpenFlags, opened: Opened): OpenIncidentIn
   };
 }
 
-/**
- * Runs `change` between an audited intent and result (the result says whether it failed). Once
- * `change` succeeded nothing here throws: the answer says whether an entry went to the journal.
- */
-async function audited<T>(
-  opened: Opened,
-  draft: { action: string; incident: string; reason: string | null; after: Json },
-  change: () => Promise<T>,
-): Promise<{ value: T; journaled: boolean; warnings: string[] }> {
-  const { ctx } = opened;
-  const base = {
-    ...draft,
-    actor: await ctx.actor(),
-    claimedActor: ctx.config.actorClaim ?? null,
-    key: `incident:${draft.incident}`,
-    before: null,
-  };
-  const warnings: string[] = [];
-  const note = (entry: AppendResult, where: string) => {
-    warnings.push(...appendWarnings(ctx.audit, entry, where));
-  };
-  const intent = await appendAudit(ctx.audit, { ...base, phase: "intent" });
-  note(intent, "intent");
-  let value: T;
-  try {
-    value = await change();
-  } catch (error) {
-    const failed = await appendAudit(ctx.audit, {
-      ...base,
-      phase: "result",
-      outcome: "failed",
-      detail: errorText(error).slice(0, 300),
-    }).catch(() => undefined);
-    if (failed !== undefined) note(failed, "result");
-    for (const line of warnings) ctx.warn(line);
-    throw error;
-  }
-  let journaled = intent.journaled;
-  try {
-    const result = await appendAudit(ctx.audit, {
-      ...base,
-      phase: "result",
-      outcome: "ok",
-      after: JSON.parse(JSON.stringify(value)) as Json,
-    });
-    note(result, "result");
-    journaled ||= result.journaled;
-  } catch (error) {
-    journaled = true;
-    warnings.push(
-      `AUDIT ENTRY NOT RECORDED: neither Redis nor the journal took the result entry (${failureCause(error)}); note it in the incident's record`,
-    );
-  }
-  return { value, journaled, warnings };
-}
-
 /** What the dashboard's verdict will be measured against (docs/dashboard.md, the verdict). */
 function scopeLine(incident: IncidentRecord): string {
   if (!incident.scopeRoutes)
@@ -148,13 +96,6 @@ function scopeLine(incident: IncidentRecord): string {
   const tenants = incident.scopeTenants?.join(", ") ?? "every tenant";
   const methods = incident.scopeMethods?.join(", ") ?? "every method";
   return `exposure scope: ${incident.scopeRoutes.join(", ")}; ${tenants}; ${methods}`;
-}
-
-function requireRedis(opened: Opened) {
-  const redis = opened.ctx.redis;
-  if (redis === undefined)
-    throw usageError("incidents live in Redis: set UPSTASH_REDIS_REST_URL/TOKEN or --redis (or use --local)");
-  return { client: redis, prefix: opened.config.prefix, now: opened.ctx.now };
 }
 
 function openCommand(): Command {
@@ -170,6 +111,10 @@ function openCommand(): Command {
       .option(
         "--discovered <time>",
         "when it was discovered (ISO 8601 with zone, or a duration ago like 40m); default now",
+      )
+      .option(
+        "--discovery-reason <text>",
+        "why this discovery time (recorded with who chose it; the report offers the earliest anomalous evidence)",
       )
       .option("--data <classes>", "data classes involved, comma-separated: phi,pii,payment")
       .addOption(
@@ -337,12 +282,16 @@ function listCommand(): Command {
 
 export function incidentCommand(): Command {
   return new Command("incident")
-    .description("open, close and list incidents")
+    .description("open, close and list incidents; record their narrative, decisions and sign-off")
     .addHelpText(
       "after",
       `\nExample:\n  $ containment incident open INC-2041 --title "patient export leak" --data phi`,
     )
     .addCommand(openCommand())
     .addCommand(closeCommand())
-    .addCommand(listCommand());
+    .addCommand(listCommand())
+    .addCommand(setCommand())
+    .addCommand(decideCommand())
+    .addCommand(notifiedCommand())
+    .addCommand(signOffCommand());
 }

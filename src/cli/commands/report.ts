@@ -7,6 +7,7 @@ import { writeFileSync } from "node:fs";
 import { Command, Option } from "commander";
 import { EXIT, usageError } from "../../ops/errors.js";
 import { buildReport } from "../../ops/report/build.js";
+import { timelineNdjson } from "../../ops/report/evidence.js";
 import { gatherReport } from "../../ops/report/gather.js";
 import { renderHtml } from "../../ops/report/html.js";
 import { renderMarkdown } from "../../ops/report/markdown.js";
@@ -16,7 +17,7 @@ import { action, auditEvidenceVersion, type GlobalFlags, withOpsOptions } from "
 import { loadChartAssets, parseTime } from "../report-inputs.js";
 import { readKeys } from "./evidence.js";
 
-type Format = "md" | "json" | "html";
+type Format = "md" | "json" | "html" | "ndjson";
 
 interface ReportFlags extends GlobalFlags {
   incident: string;
@@ -30,6 +31,7 @@ interface ReportFlags extends GlobalFlags {
 
 export function renderReport(report: Report, format: Format): string {
   if (format === "json") return `${JSON.stringify(report, null, 2)}\n`;
+  if (format === "ndjson") return timelineNdjson(report);
   if (format === "html") return renderHtml(report, loadChartAssets());
   return renderMarkdown(report);
 }
@@ -38,6 +40,7 @@ function formatOf(flags: ReportFlags): Format {
   if (flags.format) return flags.format;
   if (flags.out?.endsWith(".html")) return "html";
   if (flags.out?.endsWith(".json")) return "json";
+  if (flags.out?.endsWith(".ndjson")) return "ndjson";
   return "md";
 }
 
@@ -51,11 +54,10 @@ export function reportCommand(): Command {
       .option("--since <time>", "window start (ISO 8601 or a duration ago); default the incident's look-back")
       .option("--until <time>", "window end; default the incident's close (or now)")
       .addOption(
-        new Option("--format <format>", "md, json or html (default from --out, else md)").choices([
-          "md",
-          "json",
-          "html",
-        ]),
+        new Option(
+          "--format <format>",
+          "md, json, html, or ndjson (the timeline, one event per line, for incident tools; default from --out, else md)",
+        ).choices(["md", "json", "html", "ndjson"]),
       )
       .option("--out <file>", "write to this file instead of stdout")
       .option("--rules <file>", "rules document whose dataClasses apply (default the live one)")

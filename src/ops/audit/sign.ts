@@ -15,6 +15,8 @@ import {
 
 export interface Signer {
   readonly kid: string;
+  /** The public half, so a signed evidence bundle can name the key that checks it. */
+  readonly publicJwk?: JWK;
   sign(hash: string): Promise<string>;
 }
 
@@ -35,6 +37,7 @@ export async function createSigner(jwk: JWK): Promise<Signer> {
   const key = await importJWK({ ...jwk, alg: "EdDSA" }, "EdDSA");
   return {
     kid,
+    publicJwk: { kty: "OKP", crv: "Ed25519", x: jwk.x ?? "", kid, alg: "EdDSA", use: "sig" },
     sign: (hash) => new CompactSign(encoder.encode(hash)).setProtectedHeader({ alg: "EdDSA", kid }).sign(key),
   };
 }

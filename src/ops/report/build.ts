@@ -8,6 +8,7 @@ import { parseDuration } from "../../core/duration.js";
 import type { TrafficRow } from "../../stores/mirror/reader-types.js";
 import { findingLine } from "../incident-versions.js";
 import { countRows, isBlockedOutcome, trafficRows } from "./aggregates.js";
+import { earliestAnomaly } from "./anomaly.js";
 import { actionKind, changesOf, entryTime, type SwitchState, switchIdOf, switchOf } from "./audit-view.js";
 import { isoSeconds, regulatoryClocks } from "./clocks.js";
 import { SECTION_CONTROLS } from "./controls.js";
@@ -22,6 +23,7 @@ import type {
   RuleMinute,
 } from "./model.js";
 import { REPORT_SCHEMA_ID, REPORT_SCHEMA_VERSION } from "./model.js";
+import { narrativeSection } from "./narrative-section.js";
 import { quarantinesOf } from "./quarantines.js";
 import { routeWithin, rowInScope } from "./routes.js";
 import { buildTimeline } from "./timeline.js";
@@ -129,9 +131,12 @@ function switchesOf(inputs: ReportInputs): { switches: Switch[]; flips: FlipSumm
   return { switches: [...byId.values()], flips };
 }
 
+/** The kill's and the last lift's own minutes are mixed, and say so (model.ts, Phase). */
 function phaseOf(minuteMs: number, start: number | undefined, end: number | undefined): Phase {
   if (start === undefined || minuteMs + MINUTE <= start) return "before";
+  if (minuteMs <= start) return "kill-minute";
   if (end !== undefined && minuteMs >= end) return "after";
+  if (end !== undefined && minuteMs + MINUTE >= end) return "lift-minute";
   return "during";
 }
 
@@ -177,7 +182,13 @@ function perMinute(inputs: ReportInputs, start?: number, end?: number): RuleMinu
 
 function totalsOf(minutes: readonly RuleMinute[]): Report["decisions"]["totals"] {
   const zero = () => ({ blocked: 0, rateLimited: 0, monitored: 0, allowed: 0, errors: 0 });
-  const totals = { before: zero(), during: zero(), after: zero() };
+  const totals = {
+    before: zero(),
+    "kill-minute": zero(),
+    during: zero(),
+    "lift-minute": zero(),
+    after: zero(),
+  };
   for (const m of minutes) {
     const t = totals[m.phase];
     t.blocked += m.blocked;
@@ -262,24 +273,6 @@ function affected(inputs: ReportInputs, rows: readonly TrafficRow[], switches: r
   return { tenants: sortedRows(tenants), routes: sortedRows(routes), dataClasses: sortedRows(classes) };
 }
 
-function earliestAnomaly(inputs: ReportInputs): Report["incident"]["earliestAnomaly"] {
-  let best: { at: number; rule: string; outcome: string } | undefined;
-  for (const event of inputs.events) {
-    const at = Number(event.ts);
-    if (!Number.isFinite(at) || at < inputs.since || at > inputs.until) continue;
-    const outcome = event.outcome ?? "";
-    if (outcome === "allow" || event.kind === "source") continue;
-    if (!best || at < best.at) best = { at, rule: event.rule ?? "-", outcome };
-  }
-  for (const row of countRows(inputs.counts)) {
-    const at = row.minute * MINUTE;
-    if (row.outcome === "allow" || at + MINUTE <= inputs.since || at > inputs.until) continue;
-    // A minute without a sampled event: its start is the earliest the aggregate can prove.
-    if (!best || at + MINUTE <= best.at) best = { at, rule: row.rule, outcome: row.outcome };
-  }
-  return best ? { at: isoSeconds(best.at), rule: best.rule, outcome: best.outcome } : null;
-}
-
 function seconds(from: number, to: number | undefined): number | null {
   return to === undefined ? null : Math.round((to - from) / 1000);
 }
@@ -297,7 +290,7 @@ export function buildReport(inputs: ReportInputs): Report {
   const firstKill = kills[0]?.writtenAtMs;
   const confirmedTimes = kills.flatMap((f) => f.confirmations.map((c) => Date.parse(c.at)));
   const firstConfirmed = confirmedTimes.length > 0 ? Math.min(...confirmedTimes) : undefined;
-  const anomaly = earliestAnomaly(inputs);
+  const anomaly = earliestAnomaly(inputs, new Set(switches.map((s) => s.id)));
   const { unmatchedIntents } = changesOf(inputs.audit);
   const v = inputs.verification;
   return {
@@ -317,6 +310,7 @@ export function buildReport(inputs: ReportInputs): Report {
       individuals: incident.individuals ?? null,
       earliestAnomaly: anomaly,
     },
+    narrative: narrativeSection(incident, anomaly),
     scope: { establishes: ESTABLISHES, doesNotEstablish: DOES_NOT_ESTABLISH },
     timeline: buildTimeline(inputs, anomaly),
     containment: {

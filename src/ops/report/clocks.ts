@@ -223,7 +223,7 @@ function processorClocks(input: ClockInputs): RegulatoryClock[] {
         applicability: "applies",
         basis:
           term === undefined
-            ? "no fixed deadline in the regulation and no term in the data processing agreement"
+            ? 'no fixed deadline in the regulation ("without undue delay"); the data processing agreement\'s term was not entered: enter it with `containment incident set <id> --dpa-term 24h`'
             : `the data processing agreement's term of ${describeTerm(term)} from awareness`,
       },
       d,

@@ -4,8 +4,16 @@
  * manifest's SHA-256, then the audit chain inside against the manifest's head).
  */
 import { type AuditRecord, verifyAudit } from "../audit/index.js";
-import type { KeySet } from "../audit/sign.js";
-import { type BundleCheck, buildBundle, checkBundle, parseJsonl } from "../evidence-bundle.js";
+import type { KeySet, Signer } from "../audit/sign.js";
+import {
+  type BundleCheck,
+  buildBundle,
+  checkBundle,
+  MANIFEST,
+  MANIFEST_SIG,
+  parseJsonl,
+} from "../evidence-bundle.js";
+import { checkSignatures, SIGNOFFS, signManifest } from "../evidence-signatures.js";
 import {
   type CopyKind,
   type CopyVersion,
@@ -18,14 +26,23 @@ import { isoSeconds } from "./clocks.js";
 import type { Gathered } from "./gather.js";
 import type { MinuteFields, Report } from "./model.js";
 
-/** name → text of every file of the bundle, manifest included. */
-export function evidenceFiles(
+/** The report's timeline as NDJSON: one event per line, for incident tools and GRC platforms. */
+export function timelineNdjson(report: Report): string {
+  return report.timeline.map((t) => `${JSON.stringify({ incident: report.incident.id, ...t })}\n`).join("");
+}
+
+/**
+ * name → text of every file of the bundle, manifest included: the report in every format, and with
+ * `signer` the manifest's signature (`manifest.sig.json`).
+ */
+export async function evidenceFiles(
   gathered: Gathered,
   report: Report,
-  markdown: string,
+  rendered: { markdown: string; html: string },
+  signer?: Signer | undefined,
 ): Promise<Map<string, string>> {
   const { inputs } = gathered;
-  return buildBundle({
+  const files = await buildBundle({
     incident: { ...inputs.incident },
     window: { since: isoSeconds(inputs.since), until: isoSeconds(inputs.until) },
     createdAt: isoSeconds(inputs.generatedAt),
@@ -42,8 +59,24 @@ export function evidenceFiles(
       versions: [...(inputs.preserved?.versions ?? [])],
       tampering: [...(inputs.preserved?.tampering ?? [])],
     },
-    documents: { report, "report.md": markdown },
+    documents: {
+      report,
+      "report.md": rendered.markdown,
+      "report.html": rendered.html,
+      "timeline.ndjson": timelineNdjson(report),
+      [SIGNOFFS]: inputs.incident.signoffs ?? [],
+    },
   });
+  if (signer !== undefined) {
+    const signature = await signManifest(
+      files.get(MANIFEST) ?? "",
+      inputs.incident.id,
+      signer,
+      inputs.generatedAt,
+    );
+    files.set(MANIFEST_SIG, `${JSON.stringify(signature, null, 2)}\n`);
+  }
+  return files;
 }
 
 function records<T>(files: ReadonlyMap<string, string>, name: string): T[] | undefined {
@@ -96,6 +129,10 @@ async function preservedProblems(
 
 export interface EvidenceCheck extends BundleCheck {
   audit?: { ok: boolean; head: string; count: number; firstBreak?: string };
+  /** What was and was not signed, said plainly (an unsigned manifest is a note, not a failure, without --keys). */
+  notes: string[];
+  manifestSignedAt: string | null;
+  signoffs: number;
 }
 
 /** @example const check = await verifyEvidence(readBundle(dir)); if (!check.ok) console.error(check.problems); */
@@ -103,8 +140,18 @@ export async function verifyEvidence(
   files: ReadonlyMap<string, string>,
   options: { keys?: KeySet | undefined } = {},
 ): Promise<EvidenceCheck> {
-  const check = await checkBundle(files);
-  if (!check.manifest) return check;
+  const bundle = await checkBundle(files);
+  if (!bundle.manifest) return { ...bundle, notes: [], manifestSignedAt: null, signoffs: 0 };
+  const signatures = await checkSignatures(files, options.keys);
+  const check = {
+    ...bundle,
+    manifest: bundle.manifest,
+    ok: bundle.ok && signatures.problems.length === 0,
+    problems: [...bundle.problems, ...signatures.problems],
+    notes: signatures.notes,
+    manifestSignedAt: signatures.manifestSignedAt,
+    signoffs: signatures.signoffs,
+  };
   const text = files.get("audit.jsonl");
   if (text === undefined) return check;
   let records: AuditRecord[];

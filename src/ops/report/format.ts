@@ -8,7 +8,7 @@ export interface Table {
   title: string;
   /** Section name in SECTION_CONTROLS whose controls are printed under the table. */
   section: string;
-  note?: string;
+  note?: string | undefined;
   head: string[];
   rows: string[][];
   empty: string;
@@ -72,7 +72,7 @@ export function tablesOf(report: Report): Table[] {
     {
       title: "Decisions per rule per minute",
       section: "Decisions per rule per minute",
-      note: "All decisions, from the per-minute counts (not samples). Phase: before the first kill switch, during containment, after the last lift.",
+      note: "All decisions, from the per-minute counts (not samples). Phase: before the first kill switch; kill-minute, the minute it was written in (part before, part during); during containment; lift-minute, the minute of the last lift (part during, part after); after.",
       head: ["Minute (UTC)", "Phase", "Rule", "Blocked", "Rate-limited", "Monitored", "Allowed", "Errors"],
       rows: report.decisions.perMinute.map((m) => [
         m.minute,
@@ -132,7 +132,10 @@ export function tablesOf(report: Report): Table[] {
         k.citation,
         k.role,
         k.recipient,
-        k.deadline ?? "no fixed deadline",
+        k.deadline ??
+          (k.id === "gdpr-33.2"
+            ? `GAP: the DPA's term (containment incident set ${report.incident.id} --dpa-term 24h)`
+            : "no fixed deadline"),
         k.applicability,
         k.basis,
       ]),

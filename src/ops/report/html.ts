@@ -4,8 +4,10 @@
  * without scripts, and the per-minute chart drawn by uPlot, the dashboard's charting library.
  */
 import { escapeHtml } from "../../core/escape.js";
+import { CHART_SCRIPT } from "./chart-script.js";
 import { SECTION_CONTROLS } from "./controls.js";
 import { auditLines, type Table, tablesOf } from "./format.js";
+import { type FactGroup, narrativeGroups, narrativeTables } from "./format-narrative.js";
 import type { Report } from "./model.js";
 
 export interface ChartAssets {
@@ -38,7 +40,8 @@ h1{font-size:1.6rem;margin:0 0 .25rem}h2{font-size:1.15rem;margin:2rem 0 .5rem;b
 table{border-collapse:collapse;width:100%;margin:.5rem 0}th,td{border:1px solid var(--line);padding:.25rem .5rem;text-align:left;vertical-align:top}
 th{background:#f6f8fa}td:first-child{white-space:nowrap}td.n{text-align:right;font-variant-numeric:tabular-nums}.controls{color:var(--muted);font-size:.85rem}
 .broken{color:var(--bad);font-weight:600}.ok{color:var(--ok);font-weight:600}code{font-family:ui-monospace,monospace;word-break:break-all}
-#chart{min-height:320px}.cols{display:grid;grid-template-columns:1fr 1fr;gap:1rem}
+#chart{min-height:340px}.gap{color:var(--bad);font-weight:600}.gap code{font-weight:400;color:var(--fg);background:#fff1f0;padding:0 .2rem}
+.missing{border:1px solid #f4c7c3;background:#fff8f7;padding:.5rem 1rem;border-radius:4px}h3{font-size:1rem;margin:1.25rem 0 .35rem}.note{color:var(--muted);margin:.2rem 0 .4rem}.cols{display:grid;grid-template-columns:1fr 1fr;gap:1rem}
 @media print{body{margin:0;max-width:none;font-size:11px}h2{break-after:avoid}table,tr,#chart{break-inside:avoid}}
 `;
 
@@ -63,6 +66,28 @@ function controlsHtml(section: string): string {
   return controls.length > 0 ? `<p class="controls">Evidences: ${escapeHtml(controls.join("; "))}</p>` : "";
 }
 
+function factGroupHtml(g: FactGroup): string {
+  const value = (f: FactGroup["facts"][number]) =>
+    f.value !== null
+      ? escapeHtml(f.value)
+      : `<span class="gap">GAP</span>${f.gap ? `<span class="gap">: fill with <code>${escapeHtml(f.gap)}</code></span>` : ""}`;
+  return `<h3>${escapeHtml(g.title)}</h3>${g.note ? `<p class="note">${escapeHtml(g.note)}</p>` : ""}<dl>${g.facts
+    .map((f) => `<dt>${escapeHtml(f.label)}</dt><dd>${value(f)}</dd>`)
+    .join("")}</dl>`;
+}
+
+function narrativeHtml(report: Report): string {
+  const gaps = report.narrative.gaps;
+  const missing =
+    gaps.length === 0
+      ? "<p>Every field the report asks for is entered.</p>"
+      : `<div class="missing"><p><strong>${gaps.length} ${gaps.length === 1 ? "field is" : "fields are"} missing</strong>, each with the command that fills it:</p><ul>${gaps
+          .map((g) => `<li>${escapeHtml(g.what)}: <code>${escapeHtml(g.command)}</code></li>`)
+          .join("")}</ul></div>`;
+  const tables = narrativeTables(report).map((t) => tableHtml(t, false));
+  return `<section><h2>Narrative and decisions</h2>${missing}${narrativeGroups(report).map(factGroupHtml).join("")}</section>\n${tables.join("\n")}`;
+}
+
 /** Per-minute totals over all rules, and the flips as markers, for the chart. */
 function chartData(report: Report) {
   const minutes = [...new Set(report.decisions.perMinute.map((m) => m.minuteMs))].sort((a, b) => a - b);
@@ -81,23 +106,12 @@ function chartData(report: Report) {
   }
   const markers = report.containment.flips.map((f) => ({
     at: f.writtenAtMs / 1000,
-    label: `${f.action} ${f.switchId}`,
+    action: f.action,
+    label: `${f.action} ${f.switchId}@${f.version} ${f.writtenAt.slice(11, 19)}`,
   }));
-  return { x: minutes.map((m) => m / 1000), ...series, markers };
+  // Minutes are bucket starts: plot each at its start so a kill written at 21:48:23 sits inside its minute.
+  return { x: minutes.map((m) => m / 1000), ...series, markers, lanes: markers.length };
 }
-
-const CHART_SCRIPT = `
-(function(){var d=JSON.parse(document.getElementById("chart-data").textContent);var el=document.getElementById("chart");
-if(d.x.length===0){el.textContent="No decisions were counted in the window.";return}
-var markers={hooks:{draw:[function(u){var c=u.ctx;c.save();c.strokeStyle="#b42318";c.setLineDash([4,3]);c.fillStyle="#b42318";c.font=Math.round(11*devicePixelRatio)+"px sans-serif";
-d.markers.forEach(function(m){var x=Math.round(u.valToPos(m.at,"x",true));c.beginPath();c.moveTo(x,u.bbox.top);c.lineTo(x,u.bbox.top+u.bbox.height);c.stroke();c.fillText(m.label,x+4,u.bbox.top+12*devicePixelRatio)});c.restore()}]}};
-var opts={title:"Decisions per minute (all rules)",width:Math.min(el.clientWidth||900,1100),height:320,plugins:[markers],scales:{x:{time:true}},
-series:[{label:"minute (UTC)",value:function(u,v){return v==null?"":new Date(v*1000).toISOString().slice(11,16)}},
-{label:"blocked",stroke:"#b42318",width:2,points:{show:true}},{label:"rate-limited",stroke:"#bc4c00",width:2,points:{show:true}},
-{label:"monitored",stroke:"#8250df",width:2,points:{show:true}},{label:"allowed",stroke:"#1a7f37",width:2,points:{show:true}}],
-axes:[{values:function(u,vs){return vs.map(function(v){return new Date(v*1000).toISOString().slice(11,16)})}},{}]};
-new uPlot(opts,[d.x,d.blocked,d.rateLimited,d.monitored,d.allowed],el);document.body.setAttribute("data-chart","ready")})();
-`;
 
 /** @example writeFileSync("report.html", renderHtml(report, loadChartAssets())); */
 export function renderHtml(report: Report, assets: ChartAssets): string {
@@ -108,15 +122,15 @@ export function renderHtml(report: Report, assets: ChartAssets): string {
     [
       "Earliest anomalous evidence",
       i.earliestAnomaly
-        ? `${i.earliestAnomaly.at} (${i.earliestAnomaly.rule}: ${i.earliestAnomaly.outcome})`
-        : "none in the window",
+        ? `${i.earliestAnomaly.at} (${i.earliestAnomaly.basis}); offered, not imposed`
+        : "none above the look-back's normal",
     ],
     ["Opened / closed", `${i.opened} / ${i.closed ?? "not yet"}`],
     ["Data classes", i.dataClasses.join(", ") || "none entered"],
     ["Legal roles", `HIPAA ${i.hipaaRole ?? "not set"}; GDPR ${i.gdprRole ?? "not set"}`],
     [
       "Affected individuals (responder input)",
-      i.individuals === null ? "not entered" : String(i.individuals),
+      i.individuals === null ? "GAP, see Narrative and decisions" : String(i.individuals),
     ],
   ];
   const audit = auditLines(report);
@@ -136,6 +150,7 @@ export function renderHtml(report: Report, assets: ChartAssets): string {
 <section><dl>${facts.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join("")}</dl>
 <div class="cols"><div><h2>What this report establishes</h2><ul>${report.scope.establishes.map((l) => `<li>${escapeHtml(l)}</li>`).join("")}</ul></div>
 <div><h2>What it does not establish</h2><ul>${report.scope.doesNotEstablish.map((l) => `<li>${escapeHtml(l)}</li>`).join("")}</ul></div></div></section>
+${narrativeHtml(report)}
 ${sections.join("\n")}
 <section><h2>Audit chain</h2><ul>${audit
     .map(

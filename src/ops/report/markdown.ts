@@ -7,6 +7,7 @@
 import { Markdown, md } from "../../core/escape.js";
 import { SECTION_CONTROLS } from "./controls.js";
 import { auditLines, type Table, tablesOf } from "./format.js";
+import { type FactGroup, narrativeGroups, narrativeTables } from "./format-narrative.js";
 import type { Report } from "./model.js";
 
 function controlsLine(section: string): Markdown {
@@ -42,6 +43,31 @@ function table(t: Table, withControls: boolean): Markdown {
   return lines(out);
 }
 
+function group(g: FactGroup): Markdown {
+  const out: Markdown[] = [md`### ${g.title}`, md``];
+  if (g.note) out.push(md`_${g.note}_`, md``);
+  for (const f of g.facts)
+    out.push(
+      f.value !== null
+        ? md`- **${f.label}:** ${f.value}`
+        : md`- **${f.label}:** **GAP**${f.gap ? md` (fill with: ${f.gap})` : md``}`,
+    );
+  return lines(out);
+}
+
+function narrative(report: Report): Markdown {
+  const gaps = report.narrative.gaps;
+  const out: Markdown[] = [md`## Narrative and decisions`, md``];
+  out.push(
+    gaps.length === 0
+      ? md`Every field the report asks for is entered.`
+      : md`**${gaps.length} ${gaps.length === 1 ? "field is" : "fields are"} missing** (each below with the command that fills it):`,
+  );
+  if (gaps.length > 0) out.push(md``, ...gaps.map((g) => md`- ${g.what}: ${g.command}`));
+  for (const g of narrativeGroups(report)) out.push(md``, group(g));
+  return lines(out);
+}
+
 /** @example writeFileSync("report.md", renderMarkdown(report)); */
 export function renderMarkdown(report: Report): string {
   const i = report.incident;
@@ -52,11 +78,11 @@ export function renderMarkdown(report: Report): string {
     md`Generated ${report.generatedAt} from the decision mirror and the audit chain; window ${report.window.since} – ${report.window.until} (UTC).`,
     md``,
     md`- Discovered (entered by the responder): **${i.discovered}**`,
-    md`- Earliest anomalous evidence in the mirror: ${anomaly ? md`**${anomaly.at}** (${anomaly.rule}: ${anomaly.outcome})` : md`none in the window`}`,
+    md`- Earliest anomalous evidence in the mirror (offered, not imposed): ${anomaly ? md`**${anomaly.at}** (${anomaly.basis})` : md`none above the look-back's normal`}`,
     md`- Opened ${i.opened}; closed ${i.closed ?? "not yet"}`,
     md`- Data classes: ${i.dataClasses.length > 0 ? i.dataClasses.join(", ") : "none entered"}`,
     md`- Legal roles: HIPAA ${i.hipaaRole ?? "not set"}; GDPR ${i.gdprRole ?? "not set"}`,
-    md`- Affected individuals (responder input): ${i.individuals ?? "not entered"}`,
+    md`- Affected individuals (responder input): ${i.individuals ?? "GAP, see Narrative and decisions"}`,
     md``,
     md`### What this report establishes`,
     md``,
@@ -68,6 +94,7 @@ export function renderMarkdown(report: Report): string {
   ];
   const tables = tablesOf(report);
   const sections = tables.map((t, index) => table(t, tables[index + 1]?.section !== t.section));
+  const decisions = narrativeTables(report).map((t) => table(t, false));
   const audit = [
     md`## Audit chain`,
     md``,
@@ -75,5 +102,5 @@ export function renderMarkdown(report: Report): string {
     md``,
     controlsLine("Audit chain"),
   ];
-  return `${[lines(head), ...sections, lines(audit)].map((part) => part.text).join("\n\n")}\n`;
+  return `${[lines(head), narrative(report), ...decisions, ...sections, lines(audit)].map((part) => part.text).join("\n\n")}\n`;
 }

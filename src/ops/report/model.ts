@@ -5,11 +5,13 @@
  */
 import type { CopyVersion, TamperFinding } from "../incident-versions.js";
 import type { GdprRole, HipaaRole, RegulatoryClock } from "./clocks.js";
+import type { NarrativeInputs, NarrativeSection } from "./narrative.js";
 
 export const REPORT_SCHEMA_VERSION = 1;
 export const REPORT_SCHEMA_ID = "https://edge-containment.dev/schemas/report-v1.json";
 
-export interface IncidentRecord {
+/** The incident as recorded: what `incident open` entered plus the narrative (narrative.ts). */
+export interface IncidentRecord extends NarrativeInputs {
   id: string;
   title: string;
   /** Discovery time the responder entered (UTC ms). */
@@ -126,6 +128,9 @@ export type TimelineKind =
   | "rules-push"
   | "quarantine-release"
   | "confirmed"
+  | "notification-decision"
+  | "notified"
+  | "signed-off"
   | "incident-closed"
   | "other";
 
@@ -153,7 +158,11 @@ export interface FlipSummary {
   confirmations: Array<{ region: string; at: string; secondsAfterWrite: number }>;
 }
 
-export type Phase = "before" | "during" | "after";
+/**
+ * `kill-minute`: the minute the first kill switch was written in (part before, part during);
+ * `lift-minute`: the minute the last lift was written in (part during, part after).
+ */
+export type Phase = "before" | "kill-minute" | "during" | "lift-minute" | "after";
 
 export interface RuleMinute {
   minute: string;
@@ -182,6 +191,19 @@ export interface AffectedRow {
   admitted: number;
 }
 
+/** The first minute a rule's non-allowed decisions rose above the look-back's normal (anomaly.ts). */
+export interface EarliestAnomaly {
+  at: string;
+  rule: string;
+  outcome: string;
+  /** Decisions of that rule and outcome in that minute. */
+  count: number;
+  /** The look-back's normal minute for it (median) and the threshold it exceeded. */
+  normal: number;
+  threshold: number;
+  basis: string;
+}
+
 export interface ControlReference {
   section: string;
   controls: string[];
@@ -202,8 +224,9 @@ export interface Report {
     hipaaRole: HipaaRole | null;
     gdprRole: GdprRole | null;
     individuals: number | null;
-    earliestAnomaly: { at: string; rule: string; outcome: string } | null;
+    earliestAnomaly: EarliestAnomaly | null;
   };
+  narrative: NarrativeSection;
   scope: { establishes: string[]; doesNotEstablish: string[] };
   timeline: TimelineEntry[];
   containment: {

@@ -14,7 +14,7 @@ const TIME = v.pipe(
 const COUNT = v.pipe(v.number(), v.integer(), v.minValue(0));
 const SECONDS = v.nullable(v.pipe(v.number(), v.integer()));
 const nullableString = v.nullable(v.string());
-const PHASE = v.picklist(["before", "during", "after"]);
+const PHASE = v.picklist(["before", "kill-minute", "during", "lift-minute", "after"]);
 const OUTCOMES = {
   blocked: COUNT,
   rateLimited: COUNT,
@@ -44,6 +44,9 @@ const TIMELINE_ENTRY = v.strictObject({
     "rules-push",
     "quarantine-release",
     "confirmed",
+    "notification-decision",
+    "notified",
+    "signed-off",
     "incident-closed",
     "other",
   ]),
@@ -69,6 +72,66 @@ const CLOCK = v.strictObject({
   basis: v.string(),
 });
 
+const TEXT = v.nullable(v.string());
+
+/** What people entered (narrative.ts); each missing field is one of `gaps`, with its command. */
+const NARRATIVE = v.strictObject({
+  version: v.pipe(v.number(), v.integer(), v.minValue(1)),
+  replaces: v.nullable(v.strictObject({ version: COUNT, sha256: v.string() })),
+  text: v.array(
+    v.strictObject({
+      field: v.string(),
+      label: v.string(),
+      regime: v.nullable(v.picklist(["hipaa", "gdpr"])),
+      value: TEXT,
+      gap: TEXT,
+    }),
+  ),
+  discovery: v.strictObject({
+    at: TIME,
+    decidedBy: TEXT,
+    reason: TEXT,
+    earliestEvidence: v.nullable(TIME),
+    gap: TEXT,
+  }),
+  affected: v.strictObject({
+    individuals: v.nullable(COUNT),
+    individualsBasis: TEXT,
+    records: v.nullable(COUNT),
+    recordsBasis: TEXT,
+    maxStateResidents: v.nullable(COUNT),
+    individualsGap: TEXT,
+    recordsGap: TEXT,
+    maxStateResidentsGap: TEXT,
+  }),
+  gdprDocumentation: v.nullable(v.strictObject({ facts: TEXT, effects: TEXT, remedialAction: TEXT })),
+  decisions: v.array(
+    v.strictObject({
+      regime: v.picklist(["hipaa", "gdpr", "state", "contract", "other"]),
+      decision: v.picklist(["notify", "do-not-notify"]),
+      decidedBy: v.string(),
+      decidedAt: TIME,
+      reason: v.string(),
+    }),
+  ),
+  notices: v.array(v.strictObject({ at: TIME, to: v.string(), via: v.string(), by: v.string(), note: TEXT })),
+  signoffs: v.array(
+    v.strictObject({
+      version: COUNT,
+      approver: v.string(),
+      role: v.string(),
+      signedAt: TIME,
+      kid: v.string(),
+      sha256: v.string(),
+      current: v.boolean(),
+    }),
+  ),
+  decisionGaps: v.array(v.string()),
+  noticesGap: TEXT,
+  signoffGap: TEXT,
+  gaps: v.array(v.strictObject({ field: v.string(), what: v.string(), command: v.string() })),
+});
+
 export const REPORT_SCHEMA = v.strictObject({
   $schema: v.literal(REPORT_SCHEMA_ID),
   schemaVersion: v.literal(REPORT_SCHEMA_VERSION),
@@ -84,8 +147,19 @@ export const REPORT_SCHEMA = v.strictObject({
     hipaaRole: v.nullable(v.picklist(["covered-entity", "business-associate"])),
     gdprRole: v.nullable(v.picklist(["controller", "processor"])),
     individuals: v.nullable(COUNT),
-    earliestAnomaly: v.nullable(v.strictObject({ at: TIME, rule: v.string(), outcome: v.string() })),
+    earliestAnomaly: v.nullable(
+      v.strictObject({
+        at: TIME,
+        rule: v.string(),
+        outcome: v.string(),
+        count: COUNT,
+        normal: v.number(),
+        threshold: v.number(),
+        basis: v.string(),
+      }),
+    ),
   }),
+  narrative: NARRATIVE,
   scope: v.strictObject({ establishes: v.array(v.string()), doesNotEstablish: v.array(v.string()) }),
   timeline: v.array(TIMELINE_ENTRY),
   containment: v.strictObject({
@@ -114,7 +188,9 @@ export const REPORT_SCHEMA = v.strictObject({
     ),
     totals: v.strictObject({
       before: v.strictObject(OUTCOMES),
+      "kill-minute": v.strictObject(OUTCOMES),
       during: v.strictObject(OUTCOMES),
+      "lift-minute": v.strictObject(OUTCOMES),
       after: v.strictObject(OUTCOMES),
     }),
   }),

@@ -25,10 +25,13 @@ const ORDER: readonly TimelineKind[] = [
   "kill",
   "extend",
   "confirmed",
+  "notified",
+  "notification-decision",
   "quarantine-release",
   "lift",
   "other",
   "incident-closed",
+  "signed-off",
 ];
 
 function scopeText(entry: AuditView, side: "before" | "after"): string {
@@ -79,6 +82,24 @@ function fromAudit(entry: AuditView): TimelineEntry {
   };
 }
 
+type Point = (atMs: number, kind: TimelineKind, summary: string, extra?: Partial<TimelineEntry>) => void;
+
+/** The people's entries: notification decisions, pages and notices, sign-offs. */
+function pointsOfNarrative(inputs: ReportInputs, point: Point): void {
+  const { incident } = inputs;
+  for (const d of incident.decisions ?? [])
+    point(d.decidedAt, "notification-decision", `${d.regime}: ${d.notify ? "notify" : "do not notify"}`, {
+      actor: d.decidedBy,
+      reason: d.reason,
+    });
+  for (const n of incident.notices ?? [])
+    point(n.at, "notified", `notified ${n.to} via ${n.via}`, { actor: n.by, reason: n.note });
+  for (const s of incident.signoffs ?? [])
+    point(s.signedAt, "signed-off", `version ${s.version} signed off (${s.role}, key ${s.kid})`, {
+      actor: s.approver,
+    });
+}
+
 export function buildTimeline(
   inputs: ReportInputs,
   anomaly: Report["incident"]["earliestAnomaly"],
@@ -93,9 +114,10 @@ export function buildTimeline(
     point(
       Date.parse(anomaly.at),
       "earliest-anomaly",
-      `earliest non-allowed decision in the mirror (${anomaly.rule}: ${anomaly.outcome})`,
+      `earliest anomalous evidence, offered for the discovery decision: ${anomaly.count} ${anomaly.outcome} decisions of ${anomaly.rule} in a minute (normal ${anomaly.normal})`,
     );
   }
+  pointsOfNarrative(inputs, point);
   const results = changesOf(inputs.audit).results.map(fromAudit);
   if (!results.some((entry) => entry.kind === "incident-opened"))
     point(incident.opened, "incident-opened", "incident opened", { actor: incident.openedBy });

@@ -24,15 +24,18 @@ describe("the incident report model", () => {
     ]);
   });
 
-  it("splits decisions per rule per minute into before, during and after containment", () => {
+  it("splits decisions per rule per minute into before, the kill's minute, during and after containment", () => {
     const report = buildReport(inputs());
     const phases = Object.fromEntries(
       report.decisions.perMinute.map((m) => [`${m.minute} ${m.rule}`, m.phase]),
     );
     expect(phases["2026-12-01T20:02:00Z -"]).toBe("before");
-    expect(phases["2026-12-01T20:03:00Z exports"]).toBe("during");
+    // The kill was written at 20:03:10: that minute is part before, part during, and says so.
+    expect(phases["2026-12-01T20:03:00Z exports"]).toBe("kill-minute");
+    expect(phases["2026-12-01T20:04:00Z exports"]).toBe("during");
     expect(phases["2026-12-01T20:08:00Z -"]).toBe("after");
-    expect(report.decisions.totals.during.blocked).toBe(10);
+    expect(report.decisions.totals["kill-minute"].blocked).toBe(4);
+    expect(report.decisions.totals.during.blocked).toBe(6);
     expect(report.decisions.totals.before).toMatchObject({ allowed: 15, rateLimited: 2 });
   });
 
@@ -59,10 +62,13 @@ describe("the incident report model", () => {
   it("puts the responder's discovery time beside the earliest anomalous evidence", () => {
     const report = buildReport(inputs());
     expect(report.incident.discovered).toBe("2026-12-01T20:01:30Z");
-    expect(report.incident.earliestAnomaly).toEqual({
+    expect(report.incident.earliestAnomaly).toMatchObject({
       at: "2026-12-01T20:02:17Z",
       rule: "export-limit",
       outcome: "rate-limited",
+      count: 2,
+      normal: 0,
+      threshold: 1,
     });
   });
 
