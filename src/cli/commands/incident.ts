@@ -5,11 +5,8 @@
 import { join } from "node:path";
 import { Command, Option } from "commander";
 import { parseDuration } from "../../core/duration.js";
-import { errorText } from "../../core/errors.js";
-import type { Json } from "../../model/json.js";
-import { type AppendResult, appendAudit, appendWarnings } from "../../ops/audit/index.js";
 import { enterDetections, readDetection } from "../../ops/detections.js";
-import { describeFailure, failureCause, usageError } from "../../ops/errors.js";
+import { describeFailure, usageError } from "../../ops/errors.js";
 import { closeIncident, listIncidents, type OpenIncidentInput, openIncident } from "../../ops/incidents.js";
 import {
   GDPR_ROLES,
