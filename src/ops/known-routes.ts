@@ -75,7 +75,7 @@ export async function recordedShapes(ctx: OpsContext): Promise<string[]> {
     .filter((path) => path.startsWith("/") && typeof parsePattern(path) !== "string");
 }
 
-export async function knownRoutes(ctx: OpsContext, projectDir = process.cwd()): Promise<KnownRoutes> {
+export async function knownRoutes(ctx: OpsContext, projectDir = ctx.config.cwd): Promise<KnownRoutes> {
   const sources: string[] = [];
   const notes: string[] = [];
   const manifest = await manifestRoutes(projectDir);

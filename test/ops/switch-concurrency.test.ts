@@ -4,7 +4,7 @@
  * dashboard's flip form refuses a replacement that blocks less. Against the Vercel API stand-in
  * and a real redis-server.
  */
-import { mkdtempSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -13,6 +13,7 @@ import { type EdgeConfigServer, startEdgeConfigServer } from "../../src/dev/edge
 import { applyExtend, planExtend } from "../../src/ops/actions/extend.js";
 import { applyKill, planKill } from "../../src/ops/actions/kill.js";
 import { applyLift, planLift } from "../../src/ops/actions/lift.js";
+import { planRulesPush } from "../../src/ops/actions/rules.js";
 import { memoryJournal } from "../../src/ops/audit/index.js";
 import { loadOpsConfig } from "../../src/ops/config.js";
 import { createOpsContext, type OpsContext } from "../../src/ops/context.js";
@@ -22,10 +23,12 @@ import { type RedisFixture, startRedisFixture } from "../integration/redis-fixtu
 let ec: EdgeConfigServer;
 let redis: RedisFixture;
 let ctx: OpsContext;
+let cwd: string;
 
 beforeAll(async () => {
   ec = await startEdgeConfigServer({ items: { containment: { version: 1, rules: [] } } });
   redis = await startRedisFixture();
+  cwd = mkdtempSync(join(tmpdir(), "switch-cas-"));
   const config = loadOpsConfig({
     env: {
       EDGE_CONFIG_ID: ec.id,
@@ -35,7 +38,7 @@ beforeAll(async () => {
       UPSTASH_REDIS_REST_TOKEN: redis.connection.token,
       CONTAINMENT_REDIS_PREFIX: "cas:",
     },
-    cwd: mkdtempSync(join(tmpdir(), "switch-cas-")),
+    cwd,
   });
   ctx = createOpsContext(config, {
     redis: restRedis(redis.connection),
@@ -123,5 +126,30 @@ describe("two responders writing one switch from the same read", { timeout: 60_0
       dryRun: true,
     });
     expect(wider.summary).toMatch(/Changes: tenants acme,globex → acme,globex,initech/);
+  });
+
+  it("rules push refuses a rule added on a route nobody has, naming the nearest, unless --new-route", async () => {
+    mkdirSync(join(cwd, ".next"), { recursive: true });
+    writeFileSync(
+      join(cwd, ".next", "app-path-routes-manifest.json"),
+      JSON.stringify({ "/api/[tenant]/export/route": "/api/[tenant]/export" }),
+    );
+    const doc = {
+      version: 1,
+      rules: [
+        {
+          id: "x",
+          kind: "headers",
+          match: { path: "/api/:tenant/exprot" },
+          set: { "cache-control": "no-store" },
+        },
+      ],
+    };
+    await expect(planRulesPush(ctx, doc)).rejects.toThrow(
+      /did you mean \/api\/:tenant\/export\?.*--new-route/,
+    );
+    await expect(planRulesPush(ctx, doc, { newRoute: true })).resolves.toMatchObject({
+      diff: { added: ["x"] },
+    });
   });
 });

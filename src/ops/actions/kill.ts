@@ -52,7 +52,7 @@ export interface KillInput {
   narrow?: boolean;
   /** The responder means a route no manifest or traffic knows (`--new-route`). */
   newRoute?: boolean;
-  /** Where `.next/` is looked for; default the working directory. */
+  /** Where `.next/` is looked for; default the project directory (`config.cwd`). */
   projectDir?: string;
 }
 
