@@ -14,9 +14,11 @@ import { applyExtend, planExtend } from "../../src/ops/actions/extend.js";
 import { applyKill, planKill } from "../../src/ops/actions/kill.js";
 import { applyLift, planLift } from "../../src/ops/actions/lift.js";
 import { planRulesPush } from "../../src/ops/actions/rules.js";
+import { readStatus } from "../../src/ops/actions/status.js";
 import { memoryJournal } from "../../src/ops/audit/index.js";
 import { loadOpsConfig } from "../../src/ops/config.js";
 import { createOpsContext, type OpsContext } from "../../src/ops/context.js";
+import { closeIncident, openIncident } from "../../src/ops/incidents.js";
 import { restRedis } from "../../src/ops/redis-rest.js";
 import { type RedisFixture, startRedisFixture } from "../integration/redis-fixture.js";
 
@@ -151,5 +153,20 @@ describe("two responders writing one switch from the same read", { timeout: 60_0
     await expect(planRulesPush(ctx, doc, { newRoute: true })).resolves.toMatchObject({
       diff: { added: ["x"] },
     });
+  });
+
+  it("status alerts on a switch about to lift itself while its incident is open, not once it is closed", async () => {
+    const kill = (incident: string, pattern: string) =>
+      planKill(ctx, { pattern, reason: "r", incident, forMs: 10 * 60_000, newRoute: true }).then((p) =>
+        applyKill(ctx, p),
+      );
+    await kill("INC-OPEN", "/api/:tenant/soon");
+    await kill("INC-DONE", "/api/:tenant/later");
+    const incidents = { client: restRedis(redis.connection), prefix: "cas:" };
+    await openIncident(incidents, { id: "INC-DONE", title: "t" });
+    await closeIncident(incidents, "INC-DONE");
+    const status = await readStatus(ctx);
+    expect(status.expiring.map((e) => [e.id, e.incident])).toEqual([["api-soon", "INC-OPEN"]]);
+    expect(status.expiring[0]?.leftMs).toBeLessThanOrEqual(10 * 60_000);
   });
 });
