@@ -70,6 +70,11 @@ export class Written {
     if (facts.incomplete) this.#after.incomplete = true;
   }
 
+  /** More lines on stdout after the first (what a change left in force, …); none with --json. */
+  more(lines: readonly string[]): void {
+    if (!this.flags.json) for (const line of lines) process.stdout.write(this.#line(line));
+  }
+
   /** Nothing to write (a dry run, nothing differs): says so, `"written": false`, and ends with 0. */
   unchanged(lines: readonly string[], json: Record<string, unknown>): void {
     this.#unchanged = true;

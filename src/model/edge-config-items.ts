@@ -9,6 +9,14 @@ export const RULES_ITEM = "containment";
 /** Each kill switch is its own item, `containment_kill_<id>`. */
 export const KILL_SWITCH_PREFIX = "containment_kill_";
 
+/**
+ * A switch's revision marker, `containment_rev_<id>_<n>`: every responder write of switch `<id>`
+ * creates marker n+1 and deletes marker n in the same PATCH. Vercel's `create` fails on an existing
+ * key, so of two writes made against the same read only the first lands (docs/runbook.md, "Two
+ * responders at once"). The firewall never reads these.
+ */
+export const SWITCH_REVISION_PREFIX = "containment_rev_";
+
 /** The fast lane's public key (Ed25519 JWK): only a responder with Edge Config rights can change it. */
 export const FASTLANE_KEY_ITEM = "containment_fastlane_key";
 
@@ -18,6 +26,11 @@ export const AUDIT_ANCHOR_ITEM = "containment_audit_head";
 /** The item key of kill switch `id`. */
 export function killSwitchItem(id: string): string {
   return KILL_SWITCH_PREFIX + id;
+}
+
+/** The revision marker `n` of switch `id`. */
+export function switchRevisionItem(id: string, n: number): string {
+  return `${SWITCH_REVISION_PREFIX}${id}_${n}`;
 }
 
 /** The kill-switch id an item key names, or undefined when the key is not a kill switch's. */

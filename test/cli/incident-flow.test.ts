@@ -81,6 +81,7 @@ describe("the incident flow through the CLI, the Vercel API stand-in, a real Red
     };
     expect(body.items.map((i) => [i.operation, i.key])).toEqual([
       ["create", "containment_kill_api-patients-export"],
+      ["create", "containment_rev_api-patients-export_1"],
       ["create", "containment_audit_head"],
     ]);
     expect((await edge.fetch("/api/acme/patients/7/export")).status).toBe(503);
@@ -108,11 +109,34 @@ describe("the incident flow through the CLI, the Vercel API stand-in, a real Red
 
   it("loses neither of two kills flipped at the same time by two responders, and says created vs replaced", async () => {
     const [a, b] = await Promise.all([
-      cli(["kill", "/api/reports/**", "--reason", "a", "--incident", "INC-8", "--yes", "--json"]),
-      cli(["kill", "/api/invoices/**", "--reason", "b", "--incident", "INC-8", "--yes", "--json"], {
-        VERCEL_TOKEN: "bob-token",
-        CONTAINMENT_ACTOR: "bob@oncall",
-      }),
+      cli([
+        "kill",
+        "/api/reports/**",
+        "--reason",
+        "a",
+        "--incident",
+        "INC-8",
+        "--yes",
+        "--json",
+        "--new-route",
+      ]),
+      cli(
+        [
+          "kill",
+          "/api/invoices/**",
+          "--reason",
+          "b",
+          "--incident",
+          "INC-8",
+          "--yes",
+          "--json",
+          "--new-route",
+        ],
+        {
+          VERCEL_TOKEN: "bob-token",
+          CONTAINMENT_ACTOR: "bob@oncall",
+        },
+      ),
     ]);
     expect([a.code, b.code]).toEqual([0, 0]);
     expect(ec.items()["containment_kill_api-reports"]).toMatchObject({ version: 1 });
@@ -126,6 +150,7 @@ describe("the incident flow through the CLI, the Vercel API stand-in, a real Red
       "INC-8",
       "--yes",
       "--json",
+      "--new-route",
     ]);
     expect(again.json).toMatchObject({ created: false, detail: "replaced", version: 2, operation: "update" });
     const bobs = (await audit()).filter((r) => r.entry.actor.name === "bob");

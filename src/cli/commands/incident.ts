@@ -5,8 +5,10 @@
 import { join } from "node:path";
 import { Command, Option } from "commander";
 import { parseDuration } from "../../core/duration.js";
+import { readStore } from "../../ops/actions/edge-config-snapshot.js";
+import { inForceOf } from "../../ops/actions/incident-switches.js";
 import { enterDetections, readDetection } from "../../ops/detections.js";
-import { describeFailure, usageError } from "../../ops/errors.js";
+import { describeFailure, OpsError, usageError } from "../../ops/errors.js";
 import { closeIncident, listIncidents, type OpenIncidentInput, openIncident } from "../../ops/incidents.js";
 import {
   GDPR_ROLES,
@@ -215,10 +217,33 @@ function closeCommand(): Command {
       .description("close an incident and write its evidence bundle")
       .argument("<id>", "incident id")
       .option("--out <dir>", "where the evidence bundle goes (default .containment/evidence/<id>)")
+      .option(
+        "--leave-switches",
+        "close even though kill switches of this incident are still in force (they stay in force)",
+      )
       .addHelpText("after", "\nExample:\n  containment incident close INC-2041 --out evidence/INC-2041")
       .action(
         writeAction(async (opened, flags, out, id: string) => {
           const incidents = requireRedis(opened);
+          // An incident closed while its switches still block leaves blocks nobody owns: named, refused.
+          let live: ReturnType<typeof inForceOf> = [];
+          try {
+            live = inForceOf((await readStore(opened.ctx)).items, id, opened.ctx.now());
+          } catch (error) {
+            out.warn(
+              `warning: could not read Edge Config to check for kill switches of ${id} still in force (${describeFailure(error)}): \`containment list\` shows them`,
+            );
+          }
+          if (live.length > 0 && !(flags as { leaveSwitches?: boolean }).leaveSwitches)
+            throw new OpsError(
+              "ERR_CONFLICT",
+              `refused: kill switch${live.length === 1 ? "" : "es"} of ${id} still in force: ${live.map((r) => `${r.id} (${r.match})`).join(", ")}. Nothing was changed; lift them (containment lift --incident ${id}) or add --leave-switches`,
+              { inForce: live.map((r) => r.id) },
+            );
+          if (live.length > 0)
+            out.warn(
+              `note: closing ${id} with kill switch${live.length === 1 ? "" : "es"} still in force: ${live.map((r) => r.id).join(", ")} (--leave-switches)`,
+            );
           const actor = (await opened.ctx.actor()).name;
           const closing = await audited(
             opened,

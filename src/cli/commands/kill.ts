@@ -1,8 +1,10 @@
 import { Command, InvalidArgumentError } from "commander";
 import { parseDuration } from "../../core/duration.js";
-import { applyKill, planKill } from "../../ops/actions/kill.js";
+import { applyKill, type KillInput, type KillPlan, planKill, refusal } from "../../ops/actions/kill.js";
 import { describePreview } from "../../ops/actions/preview.js";
-import { usageError } from "../../ops/errors.js";
+import { describeDiff } from "../../ops/actions/switch-scope.js";
+import type { OpsContext } from "../../ops/context.js";
+import { isOpsError, usageError } from "../../ops/errors.js";
 import { type GlobalFlags, withOpsOptions } from "../ops.js";
 import { confirm } from "../prompt.js";
 import { maybeWait, type WaitFlags, withWaitOptions } from "../wait.js";
@@ -21,7 +23,12 @@ interface KillFlags extends GlobalFlags, WaitFlags {
   id?: string;
   monitor?: boolean;
   allRoutes?: boolean;
+  narrow?: boolean;
+  newRoute?: boolean;
 }
+
+/** Plans a concurrent responder's write made stale are re-made against the store as it is now. */
+const MAX_REPLANS = 3;
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -36,6 +43,72 @@ function statusArg(text: string): number {
   if (!/^\d{3}$/.test(text) || n < 400 || n > 599)
     throw new InvalidArgumentError("must be a 4xx or 5xx status, e.g. 503");
   return n;
+}
+
+/** What the responder reads before confirming: the change, its diff, what stays beside it, the route check. */
+function describePlan(plan: KillPlan, pattern: string): string[] {
+  const verb =
+    plan.before === undefined
+      ? "create"
+      : `replace (version ${plan.before.version ?? 0} → ${plan.item.version})`;
+  const lines = [
+    `${verb} kill switch ${plan.id}: ${pattern} → ${plan.item.status}${plan.item.expiresAt ? ` until ${plan.item.expiresAt}` : " until lifted"}${plan.item.mode === "monitor" ? " (monitor only)" : ""}`,
+  ];
+  if (plan.before !== undefined) {
+    lines.push(`  ${plan.id} as it is (old → new):`, ...describeDiff(plan.diff));
+    if (plan.narrows.length > 0)
+      lines.push(`  THIS BLOCKS LESS than the switch it replaces: ${plan.narrows.join("; ")}`);
+  }
+  for (const other of plan.alongside)
+    lines.push(
+      `  kill switch ${other.id} (${other.incident ?? "no incident"}) on this route stays in force beside it`,
+    );
+  if (plan.routes.known === 0)
+    lines.push(
+      `  warning: no known routes to check the pattern against (no .next route manifest here, no recorded traffic${plan.routes.notes.length > 0 ? `; ${plan.routes.notes.join("; ")}` : ""}): a misspelled route would block nothing`,
+    );
+  else if (plan.routes.unknown.length > 0 && plan.newRoute)
+    lines.push(`  ${plan.routes.unknown.map((u) => u.pattern).join(", ")}: a new route (--new-route)`);
+  lines.push(describePreview(plan.preview));
+  lines.push(`store: ${plan.size.after} of ${plan.size.limit} bytes (${plan.size.plan} plan)`);
+  return lines;
+}
+
+/**
+ * Plans, shows, confirms and writes; when another responder's write lands between this read and
+ * this write (the revision marker's `create` conflicts), re-plans against the store as it is now
+ * and shows and confirms that instead: a write is never made against a store nobody looked at.
+ */
+async function planConfirmApply(
+  ctx: OpsContext,
+  flags: KillFlags,
+  input: KillInput,
+): Promise<{ plan: KillPlan; result: Awaited<ReturnType<typeof applyKill>> }> {
+  for (let attempt = 1; ; attempt++) {
+    const plan = await planKill(ctx, input);
+    if (!flags.json) for (const line of describePlan(plan, String(input.pattern))) console.error(line);
+    const refused = refusal(plan);
+    if (refused !== undefined) throw refused;
+    if (plan.everyRoute) {
+      if (!flags.allRoutes && !process.stdin.isTTY)
+        throw usageError(
+          "this switch blocks EVERY route of every tenant: add --all-routes to confirm that, or narrow it with --tenant/--method/--host",
+        );
+      if (!flags.allRoutes)
+        await confirm("This blocks EVERY route for EVERY tenant.", { phrase: "block every route" });
+    }
+    const verb = plan.before === undefined ? "create" : plan.narrows.length > 0 ? "NARROW" : "replace";
+    await confirm(`${verb} kill switch ${plan.id}?`, { yes: flags.yes });
+    try {
+      return { plan, result: await applyKill(ctx, plan) };
+    } catch (error) {
+      if (!isOpsError(error) || error.code !== "ERR_CONFLICT" || attempt >= MAX_REPLANS) throw error;
+      if (!flags.json)
+        console.error(
+          `another responder changed kill switch ${plan.id} meanwhile: nothing of this was written; planning again against the store as it is now`,
+        );
+    }
+  }
 }
 
 /** `containment kill <pattern>`: block a route now, through Edge Config. */
@@ -55,6 +128,11 @@ export function killCommand(): Command {
     .option("--id <id>", "switch id (default: from the pattern's literal segments)")
     .option("--monitor", "record what it would block, block nothing")
     .option("--all-routes", "confirm a switch that blocks every route (/** with no scope)")
+    .option(
+      "--narrow",
+      "allow replacing this incident's switch with one that blocks less (fewer paths, tenants, methods or hosts, monitor, ends sooner, another incident)",
+    )
+    .option("--new-route", "allow a pattern that matches no known route (Next.js manifest, recorded traffic)")
     .option("-y, --yes", "do not ask for confirmation")
     .addHelpText(
       "after",
@@ -67,7 +145,7 @@ Example:
   return command.action(
     writeAction(async ({ ctx }, _flags, out, pattern: string) => {
       const flags = command.opts() as KillFlags;
-      const plan = await planKill(ctx, {
+      const input: KillInput = {
         pattern,
         reason: flags.reason,
         incident: flags.incident as string,
@@ -80,33 +158,24 @@ Example:
         ...(flags.message !== undefined ? { message: flags.message } : {}),
         ...(flags.id !== undefined ? { id: flags.id } : {}),
         ...(flags.monitor ? { monitor: true } : {}),
-      });
-      const verb =
-        plan.before === undefined
-          ? "create"
-          : `replace (version ${plan.before.version ?? 0} → ${plan.item.version})`;
-      if (!flags.json) {
-        console.error(
-          `${verb} kill switch ${plan.id}: ${pattern} → ${plan.item.status}${plan.item.expiresAt ? ` until ${plan.item.expiresAt}` : " until lifted"}${plan.item.mode === "monitor" ? " (monitor only)" : ""}`,
-        );
-        console.error(describePreview(plan.preview));
-        console.error(`store: ${plan.size.after} of ${plan.size.limit} bytes (${plan.size.plan} plan)`);
-      }
-      if (plan.everyRoute) {
-        if (!flags.allRoutes && !process.stdin.isTTY)
-          throw usageError(
-            "this switch blocks EVERY route of every tenant: add --all-routes to confirm that, or narrow it with --tenant/--method/--host",
-          );
-        if (!flags.allRoutes)
-          await confirm("This blocks EVERY route for EVERY tenant.", { phrase: "block every route" });
-      }
-      await confirm(`${verb} kill switch ${plan.id}?`, { yes: flags.yes });
-      const result = await applyKill(ctx, plan);
+        ...(flags.narrow ? { narrow: true } : {}),
+        ...(flags.newRoute ? { newRoute: true } : {}),
+      };
+      const { plan, result } = await planConfirmApply(ctx, flags, input);
       out.wrote(
         [
           `${result.created ? "created" : "replaced"} ${result.key} (version ${result.version}) in Edge Config${result.fastLane === "published" ? ", published to the fast lane" : ""}; ${auditNote(result.audit)}`,
         ],
-        { action: "kill", ...result, preview: plan.preview, size: plan.size, item: plan.item },
+        {
+          action: "kill",
+          ...result,
+          preview: plan.preview,
+          size: plan.size,
+          item: plan.item,
+          diff: plan.diff,
+          narrows: plan.narrows,
+          alongside: plan.alongside,
+        },
         factsOf(result),
       );
       const wait = await maybeWait(

@@ -1,5 +1,6 @@
 import { Command } from "commander";
 import { applyLift, type LiftFailure, planLift } from "../../ops/actions/lift.js";
+import { describeStillBlocking, stillBlockingNow } from "../../ops/actions/still-blocking.js";
 import { describeMatch } from "../../ops/actions/switch-item.js";
 import { describeFailure, usageError } from "../../ops/errors.js";
 import { type GlobalFlags, withOpsOptions } from "../ops.js";
@@ -53,6 +54,16 @@ export function liftCommand(): Command {
           incomplete: results.some((r) => r.incomplete),
         },
       );
+      // Whether the route is open again: what else still covers it, from the store as it is now.
+      const still = [];
+      for (const result of results) {
+        const match = plan.switches.find((s) => s.id === result.id)?.before.match;
+        if (match === undefined) continue;
+        const now = await stillBlockingNow(ctx, match);
+        still.push({ id: result.id, ...(now ?? { unknown: true }) });
+        out.more([describeStillBlocking(describeMatch(match), now)]);
+      }
+      out.set({ stillBlocking: still });
       // Lifted some, not all: the rest are named, each with why (a conflict, Edge Config down).
       for (const { id: missed, error } of failed)
         out.warn(

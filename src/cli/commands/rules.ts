@@ -147,6 +147,7 @@ interface PushFlags extends GlobalFlags, WaitFlags {
   dryRun?: boolean;
   reason?: string;
   incident?: string;
+  newRoute?: boolean;
 }
 
 function pushCommand(): Command {
@@ -156,6 +157,10 @@ function pushCommand(): Command {
     .option("--dry-run", "check and show the diff, send nothing")
     .option("--reason <text>", "why (recorded in the audit trail)")
     .option("--incident <id>", "incident id, if the push is part of one")
+    .option(
+      "--new-route",
+      "allow rules on a pattern that matches no known route (Next.js manifest, recorded traffic)",
+    )
     .option("-y, --yes", "do not ask for confirmation")
     .addHelpText(
       "after",
@@ -172,7 +177,7 @@ function pushCommand(): Command {
       return;
     }
     await writeAction(async ({ ctx }, _flags, out, _file: string) => {
-      const plan = await planRulesPush(ctx, document);
+      const plan = await planRulesPush(ctx, document, { newRoute: flags.newRoute === true });
       if (!flags.json)
         for (const line of [
           ...diffLines(plan.diff),

@@ -24,6 +24,10 @@ export function statusLines(s: StatusSnapshot): string[] {
     lines.push(
       `  ${w.state.padEnd(8)} ${w.id}@${w.version} ${w.match} ${formatLeft(w.leftMs)} by ${w.by ?? "?"} ${w.incident ?? ""}`,
     );
+  for (const e of s.expiring)
+    lines.push(
+      `ALERT: kill switch ${e.id}@${e.version} of open incident ${e.incident ?? "(none)"} lifts itself in ${formatSpan(e.leftMs)} (${e.expiresAt}): extend it (containment extend ${e.id} --for 1h) or the route is served again`,
+    );
   lines.push("blocked / rate-limited, last 5 minutes:");
   if (s.counts === null) lines.push("  (not available)");
   else if (s.counts.length === 0) lines.push("  nothing");
@@ -55,8 +59,9 @@ function alertsOf(s: StatusSnapshot, seen: Alerts): string[] {
   for (const w of s.switches)
     if (w.state === "expiring" && !seen.expiring.has(`${w.id}@${w.version}`)) {
       seen.expiring.add(`${w.id}@${w.version}`);
+      const open = s.expiring.some((e) => e.id === w.id && e.version === w.version);
       out.push(
-        `kill switch ${w.id}@${w.version} expires in ${formatSpan(w.leftMs ?? 0)} (${w.incident ?? "no incident"})`,
+        `kill switch ${w.id}@${w.version} expires in ${formatSpan(w.leftMs ?? 0)} (${w.incident ?? "no incident"}${open ? ", incident still open: extend it or the route is served again" : ""})`,
       );
     }
   const rejected = s.rejectedPushes?.length ?? 0;

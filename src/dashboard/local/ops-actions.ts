@@ -7,7 +7,7 @@
  */
 import { parseDuration } from "../../core/duration.js";
 import { applyExtend, planExtend } from "../../ops/actions/extend.js";
-import { applyKill, type KillInput, planKill } from "../../ops/actions/kill.js";
+import { applyKill, type KillInput, planKill, refusal } from "../../ops/actions/kill.js";
 import { applyLift, planLift } from "../../ops/actions/lift.js";
 import { describePreview } from "../../ops/actions/preview.js";
 import { releaseQuarantine } from "../../ops/actions/quarantine.js";
@@ -51,12 +51,26 @@ export function opsActions(ctx: OpsContext): ResponderActions {
           ? "create"
           : `replace (version ${plan.before.version ?? 0} → ${plan.item.version})`;
       const preview = describePreview(plan.preview);
+      // The CLI's rules: a replacement that blocks less, or a route nobody has, is refused here
+      // before the confirmation (the page has no --narrow: narrowing on purpose is the CLI's).
+      const refused = refusal(plan);
+      if (refused !== undefined) throw refused;
+      const changed = plan.diff.filter((d) => d.from !== d.to && plan.before !== undefined);
+      const diff =
+        changed.length === 0
+          ? ""
+          : ` Changes: ${changed.map((d) => `${d.field} ${d.from} → ${d.to}`).join("; ")}.`;
+      const beside = plan.alongside
+        .map((o) => ` Switch ${o.id} (${o.incident ?? "no incident"}) stays in force beside it.`)
+        .join("");
       if (input.dryRun)
         return {
-          summary: `${verb} kill switch ${plan.id}. ${preview}. Store: ${plan.size.after} of ${plan.size.limit} bytes (${plan.size.plan} plan).`,
+          summary: `${verb} kill switch ${plan.id}.${diff}${beside} ${preview}. Store: ${plan.size.after} of ${plan.size.limit} bytes (${plan.size.plan} plan).`,
           detail: {
             id: plan.id,
             everyRoute: plan.everyRoute,
+            diff: plan.diff,
+            alongside: plan.alongside,
             preview: plan.preview,
             size: plan.size,
             item: plan.item,

@@ -36,6 +36,8 @@ export interface Change {
   summary: string;
   /** What the result says happened, e.g. `created`, `replaced`, `extended`, `lifted`. */
   detail: string;
+  /** Sent in the same PATCH, so it fails if the item was written since it was read (switch-revision.ts). */
+  guard?: PatchOperation[];
 }
 
 export interface AuditTrace {
@@ -97,7 +99,8 @@ async function patchWithAnchor(
     }
     const anchorOp = move.op;
     try {
-      await ctx.api.patch(anchorOp === undefined ? [op] : [op, anchorOp]);
+      const guard = change.guard ?? [];
+      await ctx.api.patch(anchorOp === undefined ? [op, ...guard] : [op, ...guard, anchorOp]);
       return;
     } catch (error) {
       if (!isOpsError(error) || error.code !== "ERR_CONFLICT" || anchorOp === undefined) throw error;

@@ -5,11 +5,13 @@
 
 import type { Json } from "../../model/json.js";
 import type { OpsContext } from "../context.js";
+import type { PatchOperation } from "../edge-config-api.js";
 import { OpsError, usageError } from "../errors.js";
 import { applyChange, type ChangeOutcome } from "./change.js";
 import { readStore } from "./edge-config-snapshot.js";
 import { publish } from "./kill.js";
 import { asSwitch, checkSwitchItem, type SwitchItem, switchKey } from "./switch-item.js";
+import { revisionGuard } from "./switch-revision.js";
 
 export interface ExtendPlan {
   id: string;
@@ -17,6 +19,7 @@ export interface ExtendPlan {
   before: SwitchItem;
   item: SwitchItem;
   anchor: Json | undefined;
+  guard: PatchOperation[];
 }
 
 export async function planExtend(
@@ -52,7 +55,14 @@ export async function planExtend(
     expiresAt: new Date(expiresAt).toISOString(),
     version: (before.version ?? 0) + 1,
   });
-  return { id: input.id, key, before, item, anchor: snapshot.anchor };
+  return {
+    id: input.id,
+    key,
+    before,
+    item,
+    anchor: snapshot.anchor,
+    guard: revisionGuard(snapshot.items, input.id),
+  };
 }
 
 export interface ExtendResult extends ChangeOutcome {
@@ -76,6 +86,7 @@ export async function applyExtend(
     anchorCurrent: plan.anchor,
     summary: `kill switch ${plan.id} extended until ${plan.item.expiresAt} (${plan.item.incident ?? "no incident"})`,
     detail: "extended",
+    guard: plan.guard,
   });
   if ((await publish(ctx, plan.item, outcome.warnings)) === "failed") outcome.incomplete = true;
   return {

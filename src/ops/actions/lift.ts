@@ -7,14 +7,16 @@
 import { killSwitchIdOf } from "../../model/edge-config-items.js";
 import type { Json } from "../../model/json.js";
 import type { OpsContext } from "../context.js";
+import type { PatchOperation } from "../edge-config-api.js";
 import { failureCause, OpsError, usageError } from "../errors.js";
 import { withdrawFastLane } from "../fastlane.js";
 import { applyChange, type ChangeOutcome } from "./change.js";
 import { readStore } from "./edge-config-snapshot.js";
 import { asSwitch, describeMatch, type SwitchItem, switchKey } from "./switch-item.js";
+import { revisionGuard } from "./switch-revision.js";
 
 export interface LiftPlan {
-  switches: Array<{ id: string; key: string; before: SwitchItem }>;
+  switches: Array<{ id: string; key: string; before: SwitchItem; guard: PatchOperation[] }>;
   anchor: Json | undefined;
 }
 
@@ -31,7 +33,7 @@ export async function planLift(
     const item = id === undefined ? undefined : asSwitch(value);
     if (id === undefined || item === undefined) continue;
     if (input.id !== undefined ? key === switchKey(input.id) : item.incident === input.incident)
-      switches.push({ id, key, before: item });
+      switches.push({ id, key, before: item, guard: revisionGuard(snapshot.items, id) });
   }
   if (switches.length === 0)
     throw new OpsError(
@@ -81,6 +83,7 @@ export async function applyLift(
         anchorCurrent: anchor,
         summary: `kill switch ${target.id} lifted: ${describeMatch(target.before.match)} passes again (${target.before.incident ?? "no incident"})`,
         detail: "lifted",
+        guard: target.guard,
       });
     } catch (error) {
       if (failed === undefined) throw error;

@@ -11,6 +11,7 @@ import type { RulesDocument } from "../../rules/document.js";
 import { canonicalJson } from "../audit/index.js";
 import type { OpsContext } from "../context.js";
 import { OpsError } from "../errors.js";
+import { knownRoutes, nearestRoutes, unknownPatterns } from "../known-routes.js";
 import { applyChange, type ChangeOutcome } from "./change.js";
 import { readStore, type SizeReport, sizeReport } from "./edge-config-snapshot.js";
 
@@ -91,7 +92,43 @@ export interface PushPlan {
   switches: DigestedSwitch[];
 }
 
-export async function planRulesPush(ctx: OpsContext, document: unknown): Promise<PushPlan> {
+/** Patterns of the rules a push adds, or whose match it changes: the ones checked against known routes. */
+function newPatterns(diff: RulesDiff, document: RulesDocument): string[] {
+  const touched = new Set([
+    ...diff.added,
+    ...diff.changed.filter((c) => c.fields.some((f) => f.path.startsWith("match"))).map((c) => c.id),
+  ]);
+  const out: string[] = [];
+  for (const rule of document.rules as Array<{ id?: string; match?: { path?: string | string[] } }>) {
+    if (rule.id === undefined || !touched.has(rule.id)) continue;
+    const path = rule.match?.path;
+    out.push(...(Array.isArray(path) ? path : typeof path === "string" ? [path] : []));
+  }
+  return [...new Set(out)];
+}
+
+/**
+ * A rule added (or moved) onto a route no manifest or traffic knows is refused unless `newRoute`
+ * (docs/runbook.md, "A route nobody has"); with nothing known at all, nothing is refused.
+ */
+async function checkRoutes(ctx: OpsContext, patterns: string[], newRoute: boolean): Promise<void> {
+  if (patterns.length === 0 || newRoute) return;
+  const known = await knownRoutes(ctx);
+  const unknown = unknownPatterns(patterns, known.routes);
+  if (unknown.length === 0) return;
+  const nearest = nearestRoutes(unknown[0] as string, known.routes);
+  throw new OpsError(
+    "ERR_REJECTED",
+    `refused: ${unknown.join(", ")} matches no route known from ${known.sources.join(" and ")}${nearest.length > 0 ? `; did you mean ${nearest.join(" or ")}?` : ""} Nothing was sent; add --new-route if the route is new`,
+    { unknownRoutes: unknown.map((pattern) => ({ pattern, nearest: nearestRoutes(pattern, known.routes) })) },
+  );
+}
+
+export async function planRulesPush(
+  ctx: OpsContext,
+  document: unknown,
+  options: { newRoute?: boolean } = {},
+): Promise<PushPlan> {
   const checked = checkDocument(document);
   if (!checked.ok) {
     const first = checked.issues[0];
@@ -110,10 +147,12 @@ export async function planRulesPush(ctx: OpsContext, document: unknown): Promise
       `the store would be ${size.after} bytes, over the ${size.plan} plan's ${size.limit}-byte limit: nothing was sent`,
       { size },
     );
+  const diff = diffRules(before, document as Json);
+  await checkRoutes(ctx, newPatterns(diff, checked.value), options.newRoute === true);
   return {
     document: checked.value,
     before,
-    diff: diffRules(before, document as Json),
+    diff,
     switches: [...snapshot.items]
       .filter(([key]) => key.startsWith(KILL_SWITCH_PREFIX))
       .map(([key, spec]) => ({ key, spec })),

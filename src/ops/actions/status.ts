@@ -13,6 +13,7 @@ import { canonicalJson, readAudit } from "../audit/index.js";
 import type { OpsContext } from "../context.js";
 import { type DetectionRow, listDetections } from "../detections.js";
 import { readStore } from "./edge-config-snapshot.js";
+import { type ExpiringSwitch, expiringSwitches } from "./incident-switches.js";
 import { type SwitchRow, switchRows } from "./list.js";
 
 export interface RegionStatus {
@@ -27,6 +28,8 @@ export interface StatusSnapshot {
   at: number;
   digest: string | null;
   switches: SwitchRow[];
+  /** Switches lifting themselves within 15 minutes while their incident is open: each an alert. */
+  expiring: ExpiringSwitch[];
   regions: RegionStatus[] | null;
   counts: Array<{ rule: string; outcome: string; n: number }> | null;
   quarantined: number | null;
@@ -132,10 +135,13 @@ export async function readStatus(ctx: OpsContext): Promise<StatusSnapshot> {
     reader ? part(problems, "mirror drops", () => reader.drops()) : null,
     ctx.redis ? part(problems, "audit comparison", () => unauditedKeys(ctx, snapshot.items)) : null,
   ]);
+  const switches = switchRows(snapshot.items, now);
+  const expiring = (await expiringSwitches(ctx, switches)).filter((s) => s.incidentOpen);
   return {
     at: now,
     digest,
-    switches: switchRows(snapshot.items, now),
+    switches,
+    expiring,
     regions,
     counts,
     quarantined,

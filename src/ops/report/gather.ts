@@ -73,9 +73,19 @@ export function auditView(record: AuditRecord): AuditView {
   return { ...(entry as unknown as AuditView), actor, hash: record.hash };
 }
 
-function belongs(record: AuditRecord, id: string, since: number, until: number): boolean {
+/** The incident a switch version as recorded belongs to (the audit entry's before or after item). */
+function itemIncident(item: unknown): unknown {
+  return item !== null && typeof item === "object" ? (item as { incident?: unknown }).incident : undefined;
+}
+
+/**
+ * An entry is in an incident's report when it was made for it, or when it changed a switch the
+ * incident owned (a version that moved or replaced that incident's switch is part of its story).
+ */
+export function belongsToIncident(record: AuditRecord, id: string, since: number, until: number): boolean {
   const entry = record.entry;
   if (entry?.incident === id) return true;
+  if (itemIncident(entry?.before) === id || itemIncident(entry?.after) === id) return true;
   const at = Date.parse(String(entry?.ts));
   return (entry?.incident === null || entry?.incident === undefined) && at >= since && at <= until;
 }
@@ -197,7 +207,7 @@ export async function gatherReport(
     keys: options.keys,
     allowUnanchored: anchor === undefined,
   });
-  const audit = chain.filter((record) => belongs(record, id, since, until));
+  const audit = chain.filter((record) => belongsToIncident(record, id, since, until));
   const [{ counts, traffic, top }, events, confirmations, quarantines, versions, tampering] =
     await Promise.all([
       readMinutes(incidents, id, from, to),
