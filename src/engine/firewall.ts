@@ -208,6 +208,7 @@ export function createContainment(options: ContainmentOptions = {}): Containment
   function noteRuleset(ruleset: CompiledRuleset): CompiledRuleset {
     if (ruleset !== noted) {
       noted = ruleset;
+      mirror?.noteRuleset?.(ruleset);
       tell(enforcementOf(ruleset));
     }
     return ruleset;

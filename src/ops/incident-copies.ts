@@ -21,6 +21,7 @@ export async function snapshotIncident(ctx: IncidentContext, id: string, until?:
   const pairsToCopy: Array<[string, string]> = [];
   for (let minute = from; minute <= to; minute++) {
     pairsToCopy.push([MIRROR_KEYS.counts(minute), incidentKeys.counts(id, minute)]);
+    pairsToCopy.push([MIRROR_KEYS.shapes(minute), incidentKeys.shapes(id, minute)]);
     pairsToCopy.push([MIRROR_KEYS.traffic(minute), incidentKeys.traffic(id, minute)]);
     for (const d of DIMENSIONS)
       pairsToCopy.push([MIRROR_KEYS.top(minute, d), incidentKeys.top(id, minute, d)]);

@@ -26,6 +26,7 @@ export function evidenceFiles(
     records: {
       audit: gathered.chain,
       counts: inputs.counts,
+      shapes: inputs.shapes ?? [],
       traffic: inputs.traffic,
       top: gathered.top,
       events: gathered.events,
