@@ -177,6 +177,11 @@ export class MirrorAccumulator {
   }
 
   #countShape(minute: number, decision: Decision): void {
+    this.addShape(minute, this.#shapeFieldOf(minute, decision), 1);
+  }
+
+  /** The field a decision counts in: its own while capacity lasts, else the folded one. */
+  #shapeFieldOf(minute: number, decision: Decision): string {
     const scope = this.#scope;
     const tenant = scope.tenant(decision.tenant);
     const field = shapeField(
@@ -187,20 +192,20 @@ export class MirrorAccumulator {
       decision.outcome,
     );
     const names = this.#shapeNamesOf(minute);
-    if (names.reserved.has(field) || names.general.has(field)) return this.addShape(minute, field, 1);
+    if (names.reserved.has(field) || names.general.has(field)) return field;
     if (scope.reserved(decision.path)) {
       if (names.reserved.size < this.#limits.reservedShapes) {
         names.reserved.add(field);
-        return this.addShape(minute, field, 1);
+        return field;
       }
       this.#taken.shapeDrops++;
-      return this.addShape(minute, this.#folded(names, SHAPE_OVERFLOW_RESERVED, decision, tenant), 1);
+      return this.#folded(names, SHAPE_OVERFLOW_RESERVED, decision, tenant);
     }
     if (names.general.size < this.#limits.generalShapes) {
       names.general.add(field);
-      return this.addShape(minute, field, 1);
+      return field;
     }
-    this.addShape(minute, this.#folded(names, SHAPE_OTHER, decision, tenant), 1);
+    return this.#folded(names, SHAPE_OTHER, decision, tenant);
   }
 
   /** A folded field keeps method and tenant while their combinations are few, then folds them too. */
