@@ -6,7 +6,16 @@
  *
  *   open incident (discovered 5 min ago) → exports from three tenants → `rules test` of the switch
  *   → `kill --wait` → the same exports again (blocked) → a tenant trips the reports rate limit and
- *   is quarantined → `quarantine release` → `lift --wait` → a few exports → `incident close` → report
+ *   is quarantined → `quarantine release` → a second incident's kill on another route for one
+ *   tenant, and its lift → `lift --wait` → a few exports → `incident close` → report
+ *
+ * The incident is drawn from the scope relations a report must get right whatever rules overlap
+ * (docs/recorded-format.md): the first kill is NARROWER than the headers rule that matched the same
+ * requests before it (`/api/:tenant/export` under `/api/:tenant/**`) and EQUAL to its data-class
+ * route; the second incident's kill, for one tenant, is EQUAL to the headers rule and BROADER than
+ * its own data-class route (`/api/:tenant/items/**`).
+ * `expectedOf` computes, from the requests the script sent and the answers it got, what each
+ * report must say; `npm run drill` prints both and fails when they differ.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -46,14 +55,23 @@ const DRILL_RULES = {
       dataClasses: ["pii"],
     },
     {
-      id: "phi-no-store",
+      // Broader than the kill switch: before format 2 the mirror counted the exports under this
+      // rule's pattern, and the report read 0 admitted in the narrower switch's scope.
+      id: "api-no-store",
       kind: "headers",
-      match: { path: "/api/:tenant/export" },
+      match: { path: "/api/:tenant/**" },
       set: { "cache-control": "private, no-store" },
-      dataClasses: ["phi"],
     },
   ],
 };
+
+export const SECOND_INCIDENT = "DRILL-2";
+export const SECOND_SWITCH = "api-globex";
+/** The second incident's switch: one tenant, equal to the headers rule, broader than `/api/:tenant/items/**`. */
+export const SECOND_SCOPE = { path: "/api/:tenant/**", tenants: ["globex"] };
+/** globex item reads before the second kill (admitted) and while it is in force (blocked). */
+export const SECOND_BEFORE = 3;
+export const SECOND_DURING = 2;
 
 /** The kill switch as a document rule, for `rules test` before it is pushed. */
 const PROPOSED_RULES = {
@@ -67,11 +85,27 @@ const PROPOSED_RULES = {
 export interface SentRequest {
   at: number;
   minute: number;
-  phase: "warmup" | "background" | "before" | "during" | "after" | "quarantine";
+  phase:
+    | "warmup"
+    | "background"
+    | "before"
+    | "during"
+    | "after"
+    | "quarantine"
+    | "second-before"
+    | "second-during";
   method: string;
   path: string;
   tenant: string;
   status: number;
+  /** The firewall answered itself (kill switch, rate limit, quarantine): the origin never saw it. */
+  refused: boolean;
+}
+
+/** The firewall's own refusals carry the rule that refused; the demo origin's 404s do not. */
+async function refusedBy(response: Response): Promise<boolean> {
+  const text = await response.text();
+  return response.status >= 400 && /"rule":/.test(text);
 }
 
 export interface CliRun {
@@ -98,6 +132,8 @@ export interface DrillResult {
   ledger: DrillLedger;
   /** The report as JSON, and rendered. */
   report: Record<string, unknown>;
+  /** The second incident's report, as JSON. */
+  secondReport: Record<string, unknown>;
   markdown: string;
   html: string;
   evidenceDir: string;
@@ -178,7 +214,8 @@ function startDev(dir: string, port: number, redisUrl: string, env: NodeJS.Proce
     output += chunk;
   });
   child.once("exit", (code) => {
-    if (code !== 0 && code !== null)
+    // Stopped by the drill itself (SIGTERM: tsx answers 143): not a failure worth its output.
+    if (code !== 0 && code !== null && code !== 143)
       process.stderr.write(`drill: containment dev exited ${code}\n${output}\n`);
   });
   return child;
@@ -255,8 +292,9 @@ export async function runDrill(options: { log?: (line: string) => void } = {}): 
         const at = Date.now();
         const response = await fetch(`${base}/api/acme/items/1`).catch(() => undefined);
         if (!response) return false;
-        await response.arrayBuffer();
+        const refused = await refusedBy(response);
         ledger.sent.push({
+          refused,
           at,
           minute: Math.floor(at / 60_000),
           phase: "warmup",
@@ -272,12 +310,16 @@ export async function runDrill(options: { log?: (line: string) => void } = {}): 
     );
     await drillSteps(dir, base, ledger, cli, log);
     const report = json(must(await cli(["report", "--incident", INCIDENT, "--format", "json"]), [0]));
+    const secondReport = json(
+      must(await cli(["report", "--incident", SECOND_INCIDENT, "--format", "json"]), [0]),
+    );
     must(await cli(["report", "--incident", INCIDENT, "--format", "md", "--out", "report.md"]));
     must(await cli(["report", "--incident", INCIDENT, "--format", "html", "--out", "report.html"]));
     return {
       dir,
       ledger,
       report,
+      secondReport,
       markdown: readFileSync(join(dir, "report.md"), "utf8"),
       html: readFileSync(join(dir, "report.html"), "utf8"),
       evidenceDir: join(dir, "evidence"),
@@ -307,8 +349,9 @@ async function send(
     method,
     headers: method === "POST" ? { "content-type": "application/json" } : {},
   });
-  await response.arrayBuffer();
+  const refused = await refusedBy(response);
   ledger.sent.push({
+    refused,
     at,
     minute: Math.floor(at / 60_000),
     phase,
@@ -421,6 +464,7 @@ async function drillSteps(
       "--json",
     ]),
   );
+  await secondIncident(base, ledger, cli);
   ledger.lift = must(
     await whileTrafficFlows(base, ledger, () =>
       cli(["lift", SWITCH, "--reason", "drill: fixed", "--wait", "--timeout", "60", "--yes", "--json"]),
@@ -435,6 +479,74 @@ async function drillSteps(
   await until(() => mirrored(dir, ledger), 30_000, "the mirror to record every request");
   must(await cli(["incident", "close", INCIDENT, "--out", "evidence", "--json"]));
   log(`drill: sent ${ledger.sent.length} requests`);
+}
+
+/** Another incident's kill on another route, for one tenant, written and lifted while the first holds. */
+async function secondIncident(
+  base: string,
+  ledger: DrillLedger,
+  cli: (args: string[]) => Promise<CliRun>,
+): Promise<void> {
+  const discovered = new Date(Date.now() - 60_000).toISOString();
+  must(
+    await cli([
+      "incident",
+      "open",
+      SECOND_INCIDENT,
+      "--title",
+      "One tenant's item listings scraped",
+      "--discovered",
+      discovered,
+      "--data",
+      "pii",
+      "--json",
+    ]),
+  );
+  await roomInMinute(5_000);
+  for (let i = 0; i < SECOND_BEFORE; i++)
+    await send(base, ledger, "second-before", "GET", `/api/globex/items/${3000 + i}/detail`, "globex");
+  must(
+    await cli([
+      "kill",
+      SECOND_SCOPE.path,
+      "--id",
+      SECOND_SWITCH,
+      ...SECOND_SCOPE.tenants.flatMap((tenant) => ["--tenant", tenant]),
+      "--reason",
+      "drill: item listings scraped",
+      "--incident",
+      SECOND_INCIDENT,
+      "--yes",
+      "--json",
+    ]),
+  );
+  // No --wait here: the switch is in force once the isolate sees it, which the answers show.
+  await until(
+    async () => {
+      await send(base, ledger, "second-during", "GET", "/api/globex/items/3999/detail", "globex");
+      return ledger.sent[ledger.sent.length - 1]?.status === 503;
+    },
+    30_000,
+    "the second switch to be enforced",
+  );
+  for (let i = 1; i < SECOND_DURING; i++)
+    await send(base, ledger, "second-during", "GET", `/api/globex/items/${4000 + i}/detail`, "globex");
+  must(
+    await cli([
+      "lift",
+      "--incident",
+      SECOND_INCIDENT,
+      "--reason",
+      "drill: scraper blocked upstream",
+      "--yes",
+      "--json",
+    ]),
+  );
+  // Lifted: the next minute's traffic is after it, as for the first incident.
+  const liftMinute = Math.floor(Date.now() / 60_000);
+  await until(() => Math.floor(Date.now() / 60_000) > liftMinute, 65_000, "the minute after the second lift");
+  await send(base, ledger, "background", "GET", "/api/acme/items/5000", "acme");
+  must(await cli(["incident", "close", SECOND_INCIDENT, "--json"]));
 }
 
 /** Every request the script sent is in `counts` (the mirror is exact: counted once or dropped). */
@@ -457,4 +569,100 @@ async function mirrored(dir: string, ledger: DrillLedger): Promise<boolean> {
     for (const n of body.result ?? []) total += Number(n);
   }
   return total >= ledger.sent.length;
+}
+
+/** One number of a report beside what the drill's clients were served. */
+export interface DrillCheck {
+  incident: string;
+  what: string;
+  report: string;
+  served: string;
+  ok: boolean;
+}
+
+interface ReportView {
+  window: { since: string; until: string };
+  containment: {
+    flips: Array<{
+      switchId: string;
+      action: string;
+      writtenAtMs: number;
+      confirmations: Array<{ at: string }>;
+    }>;
+  };
+  reachedBeforeContainment: { total: number; upper?: number };
+  affected: { tenants: Array<{ name: string; admitted: number; uncertain?: number }> };
+}
+
+/**
+ * The drill's own reading of each incident's scope (regular expressions over the paths it sent,
+ * independent of the code that builds the report): its switch, and its data classes' routes.
+ */
+const DRILL_SCOPES: Record<string, { switchId: string; inSwitch: RegExp; inClasses: RegExp }> = {
+  [INCIDENT]: { switchId: SWITCH, inSwitch: /^\/api\/[^/]+\/export$/, inClasses: /^\/api\/[^/]+\/export$/ },
+  [SECOND_INCIDENT]: {
+    switchId: SECOND_SWITCH,
+    inSwitch: /^\/api\/globex\//,
+    inClasses: /^\/api\/[^/]+\/(items(\/|$)|reports$)/,
+  },
+};
+
+/**
+ * What a report must say, from the requests the drill sent and the answers its clients got:
+ * admitted requests in the switch's scope through the minute it took effect ("reached before
+ * containment"), and admitted requests per tenant on the switch's or the incident's data-class
+ * routes in the window ("affected tenants"). Minutes are the aggregates' unit, as in the report.
+ */
+export function drillChecks(
+  incident: string,
+  raw: Record<string, unknown>,
+  ledger: DrillLedger,
+): DrillCheck[] {
+  const report = raw as unknown as ReportView;
+  const scope = DRILL_SCOPES[incident];
+  if (!scope) throw new Error(`drill: no scope for ${incident}`);
+  const since = Date.parse(report.window.since);
+  const until = Date.parse(report.window.until);
+  // The report reads the incident's copies, made when it closed (`until`): a request in that last
+  // minute but after the close is not in them.
+  const inWindow = (s: SentRequest) => s.minute * 60_000 + 60_000 > since && s.at <= until;
+  const admitted = (s: SentRequest) => !s.refused;
+  const kill = report.containment.flips.find((f) => f.switchId === scope.switchId && f.action === "kill");
+  const effective = kill
+    ? Math.max(kill.writtenAtMs, ...kill.confirmations.map((c) => Date.parse(c.at)))
+    : Number.NEGATIVE_INFINITY;
+  const reached = ledger.sent.filter(
+    (s) =>
+      inWindow(s) && admitted(s) && scope.inSwitch.test(s.path) && s.minute <= Math.floor(effective / 60_000),
+  ).length;
+  const r = report.reachedBeforeContainment;
+  const reachedText =
+    r.upper !== undefined && r.upper !== r.total ? `${r.total}–${r.upper}` : String(r.total);
+  const checks: DrillCheck[] = [
+    {
+      incident,
+      what: "reached before containment",
+      report: reachedText,
+      served: String(reached),
+      ok: reachedText === String(reached),
+    },
+  ];
+  const served = new Map<string, number>();
+  for (const s of ledger.sent)
+    if (inWindow(s) && admitted(s) && (scope.inSwitch.test(s.path) || scope.inClasses.test(s.path)))
+      served.set(s.tenant, (served.get(s.tenant) ?? 0) + 1);
+  const listed = new Map(report.affected.tenants.map((t) => [t.name, t]));
+  for (const tenant of new Set([...served.keys(), ...listed.keys()])) {
+    const row = listed.get(tenant);
+    const text = row ? `${row.admitted}${row.uncertain ? ` (+${row.uncertain} uncertain)` : ""}` : "absent";
+    const want = String(served.get(tenant) ?? 0);
+    checks.push({
+      incident,
+      what: `affected tenant ${tenant}: admitted`,
+      report: text,
+      served: want,
+      ok: (row ? `${row.admitted}` : "0") === want && !row?.uncertain,
+    });
+  }
+  return checks;
 }

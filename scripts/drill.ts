@@ -1,11 +1,16 @@
 /**
- * `npm run drill`: runs the scripted incident drill (scripts/drill-lib.ts) and writes the report it
- * produced to docs/drill/ (report.md, report.html, report.json and a screenshot, report.png), the example docs/report.md links.
+ * `npm run drill`: runs the scripted incident drill (scripts/drill-lib.ts), prints each report's
+ * numbers beside what the drill's clients were served, and exits 1 when any differ.
+ *
+ * The reports go to a temporary directory (the working tree stays clean); `npm run drill --
+ * --refresh-example` writes them to docs/drill/ instead (report.md, report.html, report.json and a
+ * screenshot, report.png), the example docs/report.md links.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
 import { chromium } from "playwright-core";
-import { ROOT, runDrill } from "./drill-lib.js";
+import { type DrillCheck, drillChecks, INCIDENT, ROOT, runDrill, SECOND_INCIDENT } from "./drill-lib.js";
 
 /** docs/report.md's screenshot: the HTML report as headless Chromium renders it, offline. */
 async function screenshot(html: string, file: string): Promise<void> {
@@ -24,15 +29,51 @@ async function screenshot(html: string, file: string): Promise<void> {
   }
 }
 
-const out = join(ROOT, "docs", "drill");
+function table(checks: readonly DrillCheck[]): string[] {
+  const rows = [
+    ["incident", "number", "report", "served", ""],
+    ...checks.map((c) => [c.incident, c.what, c.report, c.served, c.ok ? "ok" : "DIFFERS"]),
+  ];
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? "").length))) ?? [];
+  return rows.map((row) =>
+    row
+      .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+      .join("  ")
+      .trimEnd(),
+  );
+}
+
+const refresh = process.argv.includes("--refresh-example");
+const out = refresh ? join(ROOT, "docs", "drill") : mkdtempSync(join(tmpdir(), "containment-drill-"));
+const shown = refresh ? relative(ROOT, out) : out;
 const drill = await runDrill({ log: (line) => console.log(line) });
+let failed = 0;
 try {
   mkdirSync(out, { recursive: true });
   writeFileSync(join(out, "report.md"), drill.markdown);
   writeFileSync(join(out, "report.html"), drill.html);
   writeFileSync(join(out, "report.json"), `${JSON.stringify(drill.report, null, 2)}\n`);
-  await screenshot(drill.html, join(out, "report.png"));
-  console.log(`drill: wrote ${join("docs", "drill")}/report.{md,html,json,png}`);
+  writeFileSync(join(out, "report-second.json"), `${JSON.stringify(drill.secondReport, null, 2)}\n`);
+  if (!refresh) writeFileSync(join(out, "ledger.json"), `${JSON.stringify(drill.ledger.sent, null, 2)}\n`);
+  if (refresh) await screenshot(drill.html, join(out, "report.png"));
+  const checks = [
+    ...drillChecks(INCIDENT, drill.report, drill.ledger),
+    ...drillChecks(SECOND_INCIDENT, drill.secondReport, drill.ledger),
+  ];
+  failed = checks.filter((c) => !c.ok).length;
+  console.log("");
+  console.log("the reports' numbers beside what the drill's clients were served:");
+  for (const line of table(checks)) console.log(`  ${line}`);
+  console.log("");
+  console.log(
+    `drill: ${drill.ledger.sent.length} requests, ${drill.ledger.runs.length} commands; reports in ${shown}/report.{md,html,json${refresh ? ",png" : ""}}`,
+  );
+  console.log(
+    failed === 0
+      ? `drill: OK, all ${checks.length} numbers equal what the clients were served`
+      : `drill: FAILED, ${failed} of ${checks.length} numbers differ from what the clients were served`,
+  );
 } finally {
   await drill.close();
 }
+process.exitCode = failed === 0 ? 0 : 1;

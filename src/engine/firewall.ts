@@ -211,6 +211,7 @@ export function createContainment(options: ContainmentOptions = {}): Containment
   function noteRuleset(ruleset: CompiledRuleset): CompiledRuleset {
     if (ruleset !== noted) {
       noted = ruleset;
+      mirror?.noteRuleset?.(ruleset);
       tell(enforcementOf(ruleset));
     }
     return ruleset;

@@ -8,7 +8,8 @@
  *   incident.json        the incident record
  *   audit.jsonl          the audit records as stored (entry, hash, stream id, signature)
  *   counts.jsonl         {minute, fields}            per minute, `rule|outcome → n`
- *   traffic.jsonl        {minute, fields}            per minute, `route|method|tenant|outcome → n`
+ *   shapes.jsonl         {minute, fields}            per minute, `host|shape|method|tenant|outcome → n`
+ *   traffic.jsonl        {minute, fields}            format 1 minutes, `route|method|tenant|outcome → n`
  *   top.jsonl            {minute, dimension, members}
  *   events.jsonl         {streamId, fields}
  *   confirmations.jsonl  {switchId, version, state, region, at}

@@ -26,6 +26,7 @@ export const incidentKeys = {
   incident: (id: string) => `incident:${id}`,
   all: "incidents",
   counts: (id: string, minute: number) => `incident:${id}:${MIRROR_KEYS.counts(minute)}`,
+  shapes: (id: string, minute: number) => `incident:${id}:${MIRROR_KEYS.shapes(minute)}`,
   traffic: (id: string, minute: number) => `incident:${id}:${MIRROR_KEYS.traffic(minute)}`,
   top: (id: string, minute: number, dimension: string) =>
     `incident:${id}:${MIRROR_KEYS.top(minute, dimension)}`,

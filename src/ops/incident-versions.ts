@@ -25,8 +25,15 @@ export function isFrozen(minute: number, now: number): boolean {
   return now > (minute + 1) * MINUTE + EVIDENCE_RETRY_HORIZON_MS;
 }
 
-export type CopyKind = "counts" | "traffic" | "top:tenant" | "top:user" | "top:ip";
-export const COPY_KINDS: readonly CopyKind[] = ["counts", "traffic", "top:tenant", "top:user", "top:ip"];
+export type CopyKind = "counts" | "shapes" | "traffic" | "top:tenant" | "top:user" | "top:ip";
+export const COPY_KINDS: readonly CopyKind[] = [
+  "counts",
+  "shapes",
+  "traffic",
+  "top:tenant",
+  "top:user",
+  "top:ip",
+];
 
 /** One preserved number the live keys contradict. */
 export interface TamperFinding {

@@ -4,16 +4,28 @@
  * store, the clock set to each request's minute), compared with what was decided then.
  *
  * Two sources:
- * - the all-decision traffic aggregates (`traffic:<minute>`: route, method, tenant, outcome, n):
- *   one synthetic request per aggregated decision, on a concrete path built from the route
- *   (`:tenant` → the row's tenant, other parameters → a placeholder the redactor turns back into
- *   `:id`). Aggregates hold no token, user or address, so tenant-binding rules are left out (say
- *   so) and rate limits count per tenant and route only (an estimate, labelled as one);
+ * - the all-decision route shapes (`shapes:<minute>`: host, shape, method, tenant, outcome, n;
+ *   docs/recorded-format.md), or format 1's `traffic:<minute>` for older minutes: one synthetic
+ *   request per aggregated decision, on a concrete path built from the shape (`:id` and other
+ *   parameters → a placeholder the redactor turns back into `:id`, a format-1 `:tenant` → the
+ *   row's tenant), on the recorded host. Aggregates hold no token, user or address, so
+ *   tenant-binding rules are left out (say so) and rate limits count per tenant and route only (an
+ *   estimate, labelled as one). Rows the shapes cannot place for a proposed rule (folded by a cap,
+ *   an identifier-like literal against `:id`) are counted as uncertain by src/ops/exposure.ts, the
+ *   evaluation the preview and the report use;
  * - recorded requests (`--requests` JSONL or HAR): each request exactly, headers included.
  */
 import { createContainment } from "../engine/firewall.js";
 import type { Outcome } from "../model/decision.js";
 import { memoryStore } from "../stores/memory.js";
+import {
+  ANY_HOST,
+  SHAPE_OTHER,
+  SHAPE_OVERFLOW_RESERVED,
+  UNDECLARED_TENANT,
+} from "../stores/mirror/layout.js";
+import type { ShapeRow } from "../stores/mirror/shape-rows.js";
+import { type CompiledScope, compileScope, MAY_REASONS, type MayReason } from "./exposure.js";
 
 export interface ReplayRequest {
   method: string;
@@ -29,6 +41,8 @@ export interface ReplayRequest {
   /** The route as recorded (aggregates), for grouping. */
   route?: string;
   tenant?: string;
+  /** The recorded row itself (aggregates): what the exposure evaluation reads. */
+  row?: ShapeRow;
 }
 
 export type Verdict = "blocked" | "rate-limited" | "admitted";
@@ -51,6 +65,11 @@ export interface ReplayResult {
   newRateLimited: number;
   /** Blocked before, admitted now. */
   newlyAdmitted: number;
+  /**
+   * Admitted now, but a proposed rule may cover them: the recorded shapes cannot tell (folded by
+   * the mirror's cardinality cap, an identifier-like literal against `:id`). An upper bound's part.
+   */
+  uncertain: number;
   /** Grouped by rule, route, method, tenant; only where the verdict changed (or was unknown). */
   changes: ReplayChange[];
   notes: string[];
@@ -76,7 +95,8 @@ function verdictOfDecision(outcome: Outcome, failClosed: boolean): Verdict {
 export function concretePath(route: string, tenant: string): string {
   const segments = route.split("/").slice(1);
   const out = segments.map((segment) => {
-    if (segment === ":tenant") return tenant === "-" ? "unknown-tenant" : encodeURIComponent(tenant);
+    if (segment === ":tenant")
+      return tenant === "-" || tenant === UNDECLARED_TENANT ? "unknown-tenant" : encodeURIComponent(tenant);
     if (segment.startsWith(":")) return PLACEHOLDER_ID;
     if (segment === "*" || segment === "**") return "x";
     return segment;
@@ -130,9 +150,16 @@ export async function replay(
   });
   const groups = new Map<string, ReplayChange>();
   let total = 0;
-  const counts = { newBlocks: 0, newRateLimited: 0, newlyAdmitted: 0 };
+  const counts = { newBlocks: 0, newRateLimited: 0, newlyAdmitted: 0, uncertain: 0 };
+  const scopes = refusingScopes(document);
+  const doubts = new Set<MayReason>();
   for (const request of requests) {
     const n = Math.max(1, Math.floor(request.n ?? 1));
+    if (request.row && FOLDED.has(request.row.shape)) {
+      // Counted without its route: no request can be replayed, only bounded.
+      if (mayCover(scopes, request.row, doubts)) counts.uncertain += n;
+      continue;
+    }
     for (let i = 0; i < n; i++) {
       if (total >= MAX_REPLAYED) {
         notes.push(`stopped after ${MAX_REPLAYED} requests: narrow --since`);
@@ -149,6 +176,7 @@ export async function replay(
         decision.outcome === "error" && decision.failMode === "closed",
       );
       const before = verdictOf(request.outcome);
+      if (after === "admitted" && request.row && mayCover(scopes, request.row, doubts)) counts.uncertain++;
       if (before === after) continue;
       if (after === "blocked" && before !== "blocked") counts.newBlocks++;
       if (after === "rate-limited" && before !== "rate-limited") counts.newRateLimited++;
@@ -162,7 +190,32 @@ export async function replay(
       else groups.set(key, { rule, route, method: decision.method, tenant, before, after, requests: 1 });
     }
   }
+  if (counts.uncertain > 0)
+    notes.push(
+      `${counts.uncertain} recorded requests may also be covered by the proposed rules: ${[...doubts].map((why) => MAY_REASONS[why]).join("; ")}`,
+    );
   return { source, requests: total, ...counts, changes: sorted(groups), notes };
+}
+
+const FOLDED = new Set([SHAPE_OTHER, SHAPE_OVERFLOW_RESERVED]);
+
+/** The proposed document's rules that can refuse a request, as exposure scopes. */
+function refusingScopes(document: unknown): CompiledScope[] {
+  const rules = (document as { rules?: Array<{ kind?: string; match?: unknown }> }).rules ?? [];
+  return rules
+    .filter((rule) => rule.kind !== "headers" && typeof rule.match === "object" && rule.match !== null)
+    .map((rule) => compileScope(rule.match as Parameters<typeof compileScope>[0]));
+}
+
+/** Some proposed rule may cover the row, and the row cannot say whether. */
+function mayCover(scopes: readonly CompiledScope[], row: ShapeRow, doubts: Set<MayReason>): boolean {
+  for (const scope of scopes) {
+    const reach = scope.reach(row);
+    if (reach.reach !== "may") continue;
+    if (reach.why) doubts.add(reach.why);
+    return true;
+  }
+  return false;
 }
 
 function sorted(groups: Map<string, ReplayChange>): ReplayChange[] {
@@ -197,4 +250,24 @@ export function requestsFromTraffic(
       route: row.route,
       tenant: row.tenant,
     }));
+}
+
+/** Requests standing for route-shape rows (one entry per row, `n` decisions), both formats. */
+export function requestsFromShapes(rows: readonly ShapeRow[]): ReplayRequest[] {
+  return [...rows]
+    .sort((a, b) => a.minute - b.minute)
+    .map((row) => {
+      const path = concretePath(row.shape, row.tenant);
+      const host = row.host === ANY_HOST ? "replay.invalid" : row.host;
+      return {
+        method: row.method,
+        url: `https://${host}${path}`,
+        at: row.minute * 60_000,
+        outcome: row.outcome,
+        n: row.n,
+        route: row.shape,
+        tenant: row.tenant,
+        row,
+      };
+    });
 }

@@ -1,6 +1,7 @@
 import type { Keyring } from "../core/identity.js";
 import type { RateLimitStore } from "../model/rate-limit-store.js";
 import type { DecisionSink } from "../model/sink.js";
+import type { CompiledRuleset } from "../rules/ruleset.js";
 import type { Enforcement, MirrorOptions, MirrorStats } from "./mirror/options.js";
 
 /** The decision mirror as the firewall holds it: a sink that also reports its health. */
@@ -9,6 +10,8 @@ export interface StorageMirror extends DecisionSink {
   recordSource(event: string, detail?: Readonly<Record<string, unknown>>, region?: string): void;
   /** What the isolate enforces (ruleset digest, kill switches), for its enforcement report. */
   noteEnforcement?(enforcement: Enforcement): void;
+  /** The ruleset in force: which route shapes have reserved capacity (docs/recorded-format.md). */
+  noteRuleset?(ruleset: CompiledRuleset): void;
 }
 
 /**

@@ -52,9 +52,9 @@ afterAll(async () => {
   await ec?.close();
 });
 
-/** The traffic aggregate fields (`route|method|tenant|outcome`) the edge wrote so far. */
-async function trafficFields(): Promise<string[]> {
-  const keys = await redis.io.keys(`${PREFIX}traffic:*`);
+/** The route-shape fields (`host|shape|method|tenant|outcome`) the edge wrote so far. */
+async function shapeFields(): Promise<string[]> {
+  const keys = await redis.io.keys(`${PREFIX}shapes:*`);
   const fields = await Promise.all(keys.map((key) => redis.io.hkeys(key)));
   return fields.flat();
 }
@@ -79,12 +79,12 @@ describe("hostile text from requests and stores, through the firewall, Redis and
     // Before containment: the request passes (no rule yet) and the mirror counts it by its path.
     expect((await edge.fetch(HOSTILE_PATH)).status).toBe(200);
     await until(
-      async () => (await trafficFields()).some((field) => field.startsWith("/api/")),
+      async () => (await shapeFields()).some((field) => field.startsWith("*|/api/")),
       30_000,
-      "the traffic aggregate",
+      "the route shapes",
     );
-    const field = (await trafficFields()).find((f) => f.startsWith("/api/")) as string;
-    expect(field.split("|")).toEqual([KEPT_PATH, "GET", "-", "allow"]);
+    const field = (await shapeFields()).find((f) => f.startsWith("*|/api/")) as string;
+    expect(field.split("|")).toEqual(["*", KEPT_PATH, "GET", "~undeclared", "allow"]);
     expect(field).not.toMatch(/[<>"'`\\]/);
 
     // Containment, by an actor whose name carries markup and control sequences.

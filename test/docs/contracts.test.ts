@@ -13,6 +13,7 @@ const page = readFileSync(new URL("../../docs/contracts.md", import.meta.url), "
 /** How the page writes each key that takes arguments. */
 const PLACEHOLDERS: Record<string, string[]> = {
   counts: ["<minute>"],
+  shapes: ["<minute>"],
   traffic: ["<minute>"],
   top: ["<minute>", "<tenant|user|ip>"],
   isolate: ["<region>:<isolate>"],

@@ -140,7 +140,7 @@ export async function expectExactMirror(h: Harness, redis: RedisFixture, tally: 
   const seen = await evidence(redis);
   expect(seen.counted).toBe(tally.decisions);
   expect(seen.duplicateIds).toBe(0);
-  expect(seen.drops).toEqual({ decisions: 0, events: 0 });
+  expect(seen.drops).toEqual({ decisions: 0, events: 0, shapes: 0 });
   expect(seen.eventDecisions).toBe(tally.decisions);
   return seen;
 }

@@ -203,7 +203,7 @@ describe.each(HARNESSES)("decision mirroring to a real Redis (%s)", (name) => {
     expect(everything).toContain("/api/acme/patients/:id/notes");
   });
 
-  it("counts every decision in traffic:<minute> by route, method, tenant and outcome, allows included", async () => {
+  it("counts every decision in shapes:<minute> by route shape, method, tenant and outcome, allows included", async () => {
     harness = await startHarness(name, {
       rules: RULES,
       redis: redis.connection,
@@ -214,37 +214,48 @@ describe.each(HARNESSES)("decision mirroring to a real Redis (%s)", (name) => {
     for (let i = 0; i < 3; i++) await (await harness.fetch("/api/acme/frozen")).arrayBuffer();
     await (await harness.fetch("/api/globex/frozen", { method: "HEAD" })).arrayBuffer();
     await until(async () => sum(await counted()) === 13, 30_000, "13 counted decisions");
-    const keys = await redis.io.keys("containment:traffic:*");
+    const keys = await redis.io.keys("containment:shapes:*");
     expect(keys).toHaveLength(1);
-    const traffic = await redis.io.hgetall(keys[0] as string);
-    const total = Object.values(traffic).reduce((t, n) => t + Number(n), 0);
+    const shapes = await redis.io.hgetall(keys[0] as string);
+    const total = Object.values(shapes).reduce((t, n) => t + Number(n), 0);
     // Every decision, not the 1 % sample of allows the stream keeps (here none: sampleAllows 0).
     expect(total).toBe(13);
-    expect(traffic["/api/:tenant/frozen|GET|acme|block"]).toBe("3");
-    expect(traffic["/api/:tenant/frozen|HEAD|globex|block"]).toBe("1");
-    const allows = Object.entries(traffic).filter(([field]) => field.endsWith("|allow"));
+    expect(shapes["*|/api/acme/frozen|GET|acme|block"]).toBe("3");
+    expect(shapes["*|/api/globex/frozen|HEAD|globex|block"]).toBe("1");
+    // By shape, whatever rule matched: identifiers redacted, never a raw one.
+    expect(shapes["*|/api/acme/items/:id|GET|~undeclared|allow"]).toBe("7");
+    expect(shapes["*|/api/globex/items/:id|GET|~undeclared|allow"]).toBe("2");
+    const allows = Object.entries(shapes).filter(([field]) => field.endsWith("|allow"));
     expect(allows.reduce((t, [, n]) => t + Number(n), 0)).toBe(9);
-    expect(allows.every(([field]) => !/\|\d+\|/.test(field) && !field.includes("/items/0"))).toBe(true);
+    expect(allows.every(([field]) => !/\/\d+\|/.test(field))).toBe(true);
     expect(await redis.io.xlen("containment:events")).toBe(4);
     expect(await redis.io.ttl(keys[0] as string)).toBeGreaterThan(86_400);
+    expect(await redis.io.get("containment:mirror:format")).toBe("2");
+    expect(await redis.io.keys("containment:traffic:*")).toEqual([]);
   });
 
-  it("puts a minute's traffic beyond trafficCap distinct fields in ~overflow, exactly", async () => {
+  it("folds a minute's shapes beyond capacity into ~other and ~overflow-reserved, exactly", async () => {
     harness = await startHarness(name, {
       rules: RULES,
       redis: redis.connection,
-      options: { mirror: { sampleAllows: 0, trafficCap: 2 } },
+      options: { mirror: { sampleAllows: 0, reservedShapes: 2, generalShapes: 1 } },
     });
     const tenants = ["acme", "globex", "initech", "umbrella", "hooli"];
     for (const tenant of tenants)
       for (let i = 0; i < 2; i++) await (await harness.fetch(`/api/${tenant}/frozen`)).arrayBuffer();
-    await until(async () => sum(await counted()) === 10, 30_000, "10 counted decisions");
-    const [key] = await redis.io.keys("containment:traffic:*");
-    const traffic = await redis.io.hgetall(key as string);
-    const named = Object.keys(traffic).filter((field) => field !== "~overflow");
-    expect(named).toHaveLength(2);
-    expect(named.every((field) => traffic[field] === "2")).toBe(true);
-    expect(traffic["~overflow"]).toBe("6");
+    for (const path of ["/one", "/two", "/three"]) await (await harness.fetch(path)).arrayBuffer();
+    await until(async () => sum(await counted()) === 13, 30_000, "13 counted decisions");
+    const [key] = await redis.io.keys("containment:shapes:*");
+    const shapes = await redis.io.hgetall(key as string);
+    const named = Object.keys(shapes).filter((field) => !field.split("|")[1]?.startsWith("~"));
+    expect(named).toHaveLength(3);
+    const reserved = named.filter((field) => field.includes("/frozen"));
+    expect(reserved.every((field) => shapes[field] === "2")).toBe(true);
+    const overflow = Object.entries(shapes).filter(([field]) => field.startsWith("*|~overflow-reserved|"));
+    expect(overflow.reduce((t, [, n]) => t + Number(n), 0)).toBe(6);
+    const other = Object.entries(shapes).filter(([field]) => field.startsWith("*|~other|"));
+    expect(other.reduce((t, [, n]) => t + Number(n), 0)).toBe(2);
+    expect(await redis.io.get("containment:mirror:drops:shapes")).toBe("6");
   });
 
   it("folds events into aggregates when the buffer overflows, dropping none", async () => {

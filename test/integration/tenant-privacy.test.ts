@@ -1,7 +1,7 @@
 /**
  * a request's tenant is resolved in one validated function (rules/tenancy.ts
  * resolveTenant), so an identifier in the tenant position of a path never reaches Redis: not in
- * `events`, not in `top:*:tenant`, not in `traffic:*`, not in a rate-limit or quarantine key.
+ * `events`, not in `top:*:tenant`, not in `shapes:*`, not in a rate-limit or quarantine key.
  * (A value inside the tenant id alphabet, such as `555-12-3456`, is an opaque tenant id by
  * definition and is recorded; the alphabet keeps out e-mail addresses and anything encoded.)
  * Identifiers go in every position a decision records (tenant segment, other path segments,

@@ -124,7 +124,8 @@ describe("the edge's ACL, derived from the layouts that write its keys", () => {
     for (const family of [
       "events",
       "counts:",
-      "traffic:",
+      "shapes:",
+      "mirror:format",
       "isolates",
       "mirror:seq",
       "rl:",

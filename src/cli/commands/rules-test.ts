@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import { usageError } from "../../ops/errors.js";
-import { type ReplayResult, replay, requestsFromTraffic } from "../../ops/replay.js";
+import { type ReplayResult, replay, requestsFromShapes } from "../../ops/replay.js";
 import { parseRecordedRequests } from "../../ops/replay-input.js";
 import { readRulesFile } from "../../ops/rules-file.js";
 import { action, type GlobalFlags, report, withOpsOptions } from "../ops.js";
@@ -75,11 +75,11 @@ export function rulesTestCommand(): Command {
           const now = opened.ctx.now();
           const since = parseTime("--since", flags.since, now);
           const until = flags.until === undefined ? now : parseTime("--until", flags.until, now);
-          const traffic = await reader.traffic({
+          const shapes = await reader.shapes({
             from: Math.floor(since / 60_000),
             to: Math.floor(until / 60_000),
           });
-          return print(flags, file, await replay(document, requestsFromTraffic(traffic.rows), "aggregates"));
+          return print(flags, file, await replay(document, requestsFromShapes(shapes), "aggregates"));
         })(_options as GlobalFlags, command);
       }),
   );

@@ -1,90 +1,62 @@
 /**
  * "This would have blocked 4,210 requests from 3 tenants": what a switch's match covered in the last
- * 15 minutes, from the all-decision traffic aggregates (`traffic:<minute>`). Where those are empty
- * (a deployment from before them), an estimate from the sampled `events` stream, labelled as one.
- * Hosts are not in the aggregates, so a host-scoped switch is previewed without that scope (an
- * overestimate, said so): for a warning before a block, too high is the safe side.
+ * 15 minutes, from the mirror's route shapes (every decision, whatever rule matched it; evaluated by
+ * src/ops/exposure.ts, docs/recorded-format.md). Where shapes cannot tell (a cap was reached, hosts
+ * were not recorded, an identifier-like literal) the preview gives bounds and says why. Where the
+ * mirror holds no aggregates at all, an estimate from the sampled `events` stream, labelled as one.
  */
 import type { MatchSpec } from "../../rules/common.js";
-import { type PatternSegment, parsePattern } from "../../rules/pattern.js";
+import { ANY_HOST, UNDECLARED_TENANT } from "../../stores/mirror/layout.js";
+import type { ShapeRow } from "../../stores/mirror/shape-rows.js";
 import type { OpsContext } from "../context.js";
 import { failureCause } from "../errors.js";
+import { addTo, type Bounds, boundsText, compileScope, emptyBounds, MAY_REASONS } from "../exposure.js";
 
 export const PREVIEW_MINUTES = 15;
 /** The mirror's default share of sampled allows (`mirror.sampleAllows`). */
 const DEFAULT_SAMPLE_ALLOWS = 0.01;
 
 export interface Preview {
-  source: "traffic" | "events-estimate" | "unavailable";
+  source: "shapes" | "events-estimate" | "unavailable";
   minutes: number;
+  /** Requests certainly inside the match. */
   requests: number;
+  /** Requests that may be (equal to `requests` when the shapes tell exactly). */
+  upper: number;
   tenants: number;
   /** Busiest matching routes, most first. */
   routes: Array<{ route: string; n: number }>;
   notes: string[];
 }
 
-/** Does a route template (`/api/:tenant/export`) fall under the pattern? Template placeholders count as matches. */
-export function routeMatches(pattern: readonly PatternSegment[], route: string): boolean {
-  const segments = route
-    .split("/")
-    .slice(1)
-    .filter((part, index, all) => part !== "" || index < all.length - 1);
-  for (const [index, part] of pattern.entries()) {
-    if (part.type === "rest") return true;
-    const segment = segments[index];
-    if (segment === undefined) return false;
-    if (part.type === "literal" && segment.toLowerCase() !== part.value && !/^[:*]/.test(segment))
-      return false;
-  }
-  return segments.length === pattern.length;
-}
-
-interface Row {
-  route: string;
-  method: string;
-  tenant: string;
-  n: number;
-}
-
-function matcher(match: MatchSpec): (row: Row) => boolean {
-  const patterns = (Array.isArray(match.path) ? match.path : [match.path])
-    .map((path) => parsePattern(path))
-    .filter((parsed): parsed is PatternSegment[] => typeof parsed !== "string");
-  const methods = match.methods === undefined ? undefined : new Set(match.methods);
-  const tenants =
-    match.tenants === undefined ? undefined : new Set(match.tenants.map((t) => t.toLowerCase()));
-  return (row) =>
-    (methods === undefined || methods.has(row.method.toUpperCase())) &&
-    (tenants === undefined || tenants.has(row.tenant.toLowerCase())) &&
-    patterns.some((pattern) => routeMatches(pattern, row.route));
-}
-
 function summarize(
-  rows: readonly Row[],
+  rows: readonly ShapeRow[],
   match: MatchSpec,
   source: Preview["source"],
   notes: string[],
 ): Preview {
-  const covered = rows.filter(matcher(match));
+  const scope = compileScope(match);
+  const bounds: Bounds = emptyBounds();
   const byRoute = new Map<string, number>();
   const tenants = new Set<string>();
-  let requests = 0;
-  for (const row of covered) {
-    requests += row.n;
-    byRoute.set(row.route, (byRoute.get(row.route) ?? 0) + row.n);
-    if (row.tenant !== "-" && row.tenant !== "") tenants.add(row.tenant.toLowerCase());
+  for (const row of rows) {
+    const reach = scope.reach(row);
+    addTo(bounds, reach, row.n);
+    if (reach.reach !== "match") continue;
+    byRoute.set(row.shape, (byRoute.get(row.shape) ?? 0) + row.n);
+    if (reach.tenant !== UNDECLARED_TENANT) tenants.add(reach.tenant.toLowerCase());
   }
   const routes = [...byRoute]
     .sort((a, b) => b[1] - a[1])
     .slice(0, 5)
     .map(([route, n]) => ({ route, n: Math.round(n) }));
-  if (match.hosts !== undefined)
-    notes.push("hosts are not in the aggregates: counted without the host scope");
+  for (const why of bounds.why)
+    notes.push(`up to ${Math.round(bounds.upper - bounds.exact)} more: ${MAY_REASONS[why]}`);
   return {
     source,
     minutes: PREVIEW_MINUTES,
-    requests: Math.round(requests),
+    requests: Math.round(bounds.exact),
+    upper: Math.round(bounds.upper),
     tenants: tenants.size,
     routes,
     notes,
@@ -97,6 +69,7 @@ export async function previewMatch(ctx: OpsContext, match: MatchSpec): Promise<P
     source: "unavailable",
     minutes: PREVIEW_MINUTES,
     requests: 0,
+    upper: 0,
     tenants: 0,
     routes: [],
     notes: [note],
@@ -105,21 +78,22 @@ export async function previewMatch(ctx: OpsContext, match: MatchSpec): Promise<P
   const now = ctx.now();
   const to = Math.floor(now / 60_000);
   try {
-    const traffic = await ctx.reader.traffic({ from: to - PREVIEW_MINUTES + 1, to });
-    if (traffic.rows.length > 0) {
-      const notes: string[] = [];
-      const overflow = Object.values(traffic.overflow).reduce((sum, n) => sum + n, 0);
-      if (overflow > 0)
-        notes.push(`${overflow} decisions beyond the aggregates' cardinality cap are not itemized`);
-      return summarize(traffic.rows, match, "traffic", notes);
-    }
+    const shapes = await ctx.reader.shapes({ from: to - PREVIEW_MINUTES + 1, to });
+    if (shapes.length > 0) return summarize(shapes, match, "shapes", []);
     const events = await ctx.reader.events({ sinceMs: now - PREVIEW_MINUTES * 60_000, limit: 10_000 });
-    const rows = events.map((event) => ({
-      route: event.fields.route ?? event.fields.path ?? "",
-      method: event.fields.method ?? "",
-      tenant: event.fields.tenant ?? "-",
-      n: event.count * (event.fields.outcome === "allow" ? 1 / DEFAULT_SAMPLE_ALLOWS : 1),
-    }));
+    const rows = events.map(
+      (event): ShapeRow => ({
+        minute: Math.floor(event.last / 60_000),
+        host: event.fields.host ?? ANY_HOST,
+        // Single events carry the shape (`path`); aggregates only the rule's pattern.
+        shape: event.fields.path ?? event.fields.route ?? "",
+        method: event.fields.method ?? "",
+        tenant: event.fields.tenant ?? UNDECLARED_TENANT,
+        outcome: event.fields.outcome ?? "",
+        n: event.count * (event.fields.outcome === "allow" ? 1 / DEFAULT_SAMPLE_ALLOWS : 1),
+        format: event.fields.path ? 2 : 1,
+      }),
+    );
     return summarize(rows, match, "events-estimate", [
       `estimate: no traffic aggregates yet, so counted from sampled events (allows × ${1 / DEFAULT_SAMPLE_ALLOWS})`,
     ]);
@@ -131,7 +105,11 @@ export async function previewMatch(ctx: OpsContext, match: MatchSpec): Promise<P
 export function describePreview(preview: Preview): string {
   if (preview.source === "unavailable") return `preview: ${preview.notes.join("; ")}`;
   const label = preview.source === "events-estimate" ? "about " : "";
-  const head = `in the last ${preview.minutes} minutes this would have blocked ${label}${preview.requests.toLocaleString("en-US")} requests from ${preview.tenants} tenant${preview.tenants === 1 ? "" : "s"}`;
+  const count =
+    preview.upper > preview.requests
+      ? `between ${boundsText({ exact: preview.requests, upper: preview.upper, why: [] }).replace("–", " and ")}`
+      : preview.requests.toLocaleString("en-US");
+  const head = `in the last ${preview.minutes} minutes this would have blocked ${label}${count} requests from ${preview.tenants} tenant${preview.tenants === 1 ? "" : "s"}`;
   const routes = preview.routes.map((r) => `${r.route} (${r.n.toLocaleString("en-US")})`).join(", ");
   return [head + (routes ? `: ${routes}` : ""), ...preview.notes.map((note) => `  (${note})`)].join("\n");
 }

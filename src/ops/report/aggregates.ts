@@ -3,6 +3,7 @@
  */
 import { TRAFFIC_OVERFLOW } from "../../stores/mirror/layout.js";
 import type { CountRow, TrafficRow } from "../../stores/mirror/reader-types.js";
+import { type ShapeRow, shapeRowsOf } from "../../stores/mirror/shape-rows.js";
 import type { MinuteFields } from "./model.js";
 
 /** `counts:<minute>` field `rule|outcome`. */
@@ -37,6 +38,30 @@ export function trafficRows(minutes: readonly MinuteFields[]): { rows: TrafficRo
     }
   }
   return { rows, overflow };
+}
+
+/**
+ * Route-shape rows of the window: a minute's `shapes` (format 2) where it has them, else its
+ * format-1 `traffic` (docs/recorded-format.md, compatibility).
+ */
+export function shapeRowsOfMinutes(
+  shapes: readonly MinuteFields[],
+  traffic: readonly MinuteFields[],
+): ShapeRow[] {
+  const byMinute = new Map<number, { shapes: Record<string, number>; traffic: Record<string, number> }>();
+  const at = (minute: number) => {
+    let entry = byMinute.get(minute);
+    if (!entry) {
+      entry = { shapes: {}, traffic: {} };
+      byMinute.set(minute, entry);
+    }
+    return entry;
+  };
+  for (const { minute, fields } of shapes) Object.assign(at(minute).shapes, fields);
+  for (const { minute, fields } of traffic) Object.assign(at(minute).traffic, fields);
+  return [...byMinute]
+    .sort((a, b) => a[0] - b[0])
+    .flatMap(([minute, entry]) => shapeRowsOf(minute, entry.shapes, entry.traffic));
 }
 
 /** Outcomes that did not reach the origin. A fail-closed `error` blocks; the aggregate cannot tell it

@@ -54,6 +54,7 @@ export interface SwitchScope {
   path: string | string[];
   methods?: string[];
   tenants?: string[];
+  hosts?: string[];
 }
 
 export interface SwitchState {
@@ -79,10 +80,16 @@ export function switchOf(entry: AuditView, side: "before" | "after"): SwitchStat
   if (path === undefined) return undefined;
   const methods = strings(match.methods);
   const tenants = strings(match.tenants);
+  const hosts = strings(match.hosts);
   return {
     id,
     version: typeof item?.version === "number" ? item.version : 0,
-    scope: { path, ...(methods ? { methods } : {}), ...(tenants ? { tenants } : {}) },
+    scope: {
+      path,
+      ...(methods ? { methods } : {}),
+      ...(tenants ? { tenants } : {}),
+      ...(hosts ? { hosts } : {}),
+    },
     dataClasses: strings(item?.dataClasses) ?? [],
     incident: typeof item?.incident === "string" ? item.incident : undefined,
   };

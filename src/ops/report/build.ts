@@ -5,9 +5,21 @@
  */
 
 import { parseDuration } from "../../core/duration.js";
-import type { TrafficRow } from "../../stores/mirror/reader-types.js";
+import { SHAPE_OTHER, SHAPE_OVERFLOW_RESERVED, TRAFFIC_OVERFLOW } from "../../stores/mirror/layout.js";
+import type { ShapeRow } from "../../stores/mirror/shape-rows.js";
+import {
+  addTo,
+  admittedReach,
+  type Bounds,
+  type CompiledScope,
+  compileScope,
+  emptyBounds,
+  MAY_REASONS,
+  type MayReason,
+  type RowReach,
+} from "../exposure.js";
 import { findingLine } from "../incident-versions.js";
-import { countRows, isBlockedOutcome, trafficRows } from "./aggregates.js";
+import { countRows, isBlockedOutcome, shapeRowsOfMinutes } from "./aggregates.js";
 import { earliestAnomaly } from "./anomaly.js";
 import { actionKind, changesOf, entryTime, type SwitchState, switchIdOf, switchOf } from "./audit-view.js";
 import { isoSeconds, regulatoryClocks } from "./clocks.js";
@@ -25,7 +37,6 @@ import type {
 import { REPORT_SCHEMA_ID, REPORT_SCHEMA_VERSION } from "./model.js";
 import { narrativeSection } from "./narrative-section.js";
 import { quarantinesOf } from "./quarantines.js";
-import { routeWithin, rowInScope } from "./routes.js";
 import { buildTimeline } from "./timeline.js";
 
 const MINUTE = 60_000;
@@ -200,33 +211,59 @@ function totalsOf(minutes: readonly RuleMinute[]): Report["decisions"]["totals"]
   return totals;
 }
 
-function inWindow(inputs: ReportInputs, row: TrafficRow): boolean {
+function inWindow(inputs: ReportInputs, row: ShapeRow): boolean {
   const minuteMs = row.minute * MINUTE;
   return minuteMs + MINUTE > inputs.since && minuteMs <= inputs.until;
 }
 
-/** Admitted traffic inside a switch's scope, from the window's start through the minute it took effect. */
-function reached(rows: readonly TrafficRow[], switches: readonly Switch[]): ReachedRow[] {
+interface Scoped {
+  readonly switch: Switch;
+  readonly scope: CompiledScope;
+}
+
+/** A row's reach into a switch's scope, admitted requests only (a folded format-1 row may be either). */
+function admittedInScope(scoped: Scoped, row: ShapeRow): RowReach {
+  const reach = scoped.scope.reach(row);
+  const admitted = admittedReach(row.outcome);
+  if (admitted === "none") return { reach: "none", tenant: reach.tenant };
+  if (admitted === "may" && reach.reach === "match")
+    return { reach: "may", tenant: reach.tenant, why: "folded" };
+  return reach;
+}
+
+/**
+ * Admitted traffic inside a switch's scope, from the window's start through the minute it took
+ * effect, evaluated on route shapes whatever rule matched (src/ops/exposure.ts). Rows are the
+ * requests certainly inside; the bounds add those the shapes cannot place (and say why).
+ */
+function reached(rows: readonly ShapeRow[], scoped: readonly Scoped[]): Report["reachedBeforeContainment"] {
   const out = new Map<string, ReachedRow>();
-  for (const s of switches) {
-    const lastMinute = Math.floor(s.effectiveAt / MINUTE);
-    for (const row of rows) {
-      if (row.minute > lastMinute || isBlockedOutcome(row.outcome)) continue;
-      if (!rowInScope(s.scope, row.route, row.method, row.tenant)) continue;
-      const key = [s.id, row.route, row.method, row.tenant].join("\u0000");
-      const known = out.get(key);
-      if (known) known.requests += row.n;
-      else
-        out.set(key, {
-          switchId: s.id,
-          route: row.route,
-          method: row.method,
-          tenant: row.tenant,
-          requests: row.n,
-        });
+  const bounds: Bounds = emptyBounds();
+  for (const row of rows) {
+    // A request counts once even when two switches cover it: the certain reach wins.
+    let best: { reach: RowReach; switchId: string } | undefined;
+    for (const s of scoped) {
+      if (row.minute > Math.floor(s.switch.effectiveAt / MINUTE)) continue;
+      const reach = admittedInScope(s, row);
+      if (reach.reach === "none" || best?.reach.reach === "match") continue;
+      if (!best || reach.reach === "match") best = { reach, switchId: s.switch.id };
     }
+    if (!best) continue;
+    addTo(bounds, best.reach, row.n);
+    if (best.reach.reach !== "match") continue;
+    const key = [best.switchId, row.shape, row.method, best.reach.tenant].join("\u0000");
+    const known = out.get(key);
+    if (known) known.requests += row.n;
+    else
+      out.set(key, {
+        switchId: best.switchId,
+        route: row.shape,
+        method: row.method,
+        tenant: best.reach.tenant,
+        requests: row.n,
+      });
   }
-  return [...out.values()].sort(
+  const sorted = [...out.values()].sort(
     (a, b) =>
       a.switchId.localeCompare(b.switchId) ||
       b.requests - a.requests ||
@@ -234,44 +271,68 @@ function reached(rows: readonly TrafficRow[], switches: readonly Switch[]): Reac
       a.tenant.localeCompare(b.tenant) ||
       a.method.localeCompare(b.method),
   );
+  return { total: bounds.exact, upper: bounds.upper, bounds: reasons(bounds.why), rows: sorted };
 }
 
-function classesOf(inputs: ReportInputs, row: TrafficRow, inScope: readonly Switch[]): string[] {
-  const classes = new Set<string>();
-  for (const [pattern, names] of Object.entries(inputs.dataClassMap))
-    if (routeWithin(pattern, row.route, row.tenant)) for (const name of names) classes.add(name);
-  for (const s of inScope) for (const name of s.dataClasses) classes.add(name);
-  return [...classes];
+function reasons(why: readonly MayReason[]): string[] {
+  return why.map((w) => MAY_REASONS[w]);
 }
 
-function bump(table: Map<string, AffectedRow>, name: string, row: TrafficRow): void {
-  const entry = table.get(name) ?? { name, requests: 0, blocked: 0, admitted: 0 };
-  entry.requests += row.n;
-  if (isBlockedOutcome(row.outcome)) entry.blocked += row.n;
-  else entry.admitted += row.n;
+function bump(table: Map<string, AffectedRow>, name: string, row: ShapeRow, certain: boolean): void {
+  const entry = table.get(name) ?? { name, requests: 0, blocked: 0, admitted: 0, uncertain: 0 };
+  if (!certain) entry.uncertain += row.n;
+  else {
+    entry.requests += row.n;
+    if (isBlockedOutcome(row.outcome)) entry.blocked += row.n;
+    else entry.admitted += row.n;
+  }
   table.set(name, entry);
 }
 
 function sortedRows(table: Map<string, AffectedRow>): AffectedRow[] {
-  return [...table.values()].sort((a, b) => b.requests - a.requests || a.name.localeCompare(b.name));
+  return [...table.values()].sort(
+    (a, b) => b.requests - a.requests || b.uncertain - a.uncertain || a.name.localeCompare(b.name),
+  );
 }
 
-/** Traffic on the protected routes (any incident switch's scope) or on routes of the incident's data classes. */
-function affected(inputs: ReportInputs, rows: readonly TrafficRow[], switches: readonly Switch[]) {
+/**
+ * Traffic on the protected routes (any incident switch's scope) or on routes of the incident's
+ * data classes, by tenant, route and class. Rows the shapes cannot place count as `uncertain`.
+ */
+function affected(inputs: ReportInputs, rows: readonly ShapeRow[], scoped: readonly Scoped[]) {
   const tenants = new Map<string, AffectedRow>();
   const routes = new Map<string, AffectedRow>();
   const classes = new Map<string, AffectedRow>();
   const wanted = new Set(inputs.incident.dataClasses);
+  const classScopes = Object.entries(inputs.dataClassMap).map(([pattern, names]) => ({
+    scope: compileScope({ path: pattern }),
+    names,
+  }));
   for (const row of rows) {
-    const inScope = switches.filter((s) => rowInScope(s.scope, row.route, row.method, row.tenant));
-    const rowClasses = classesOf(inputs, row, inScope);
-    if (inScope.length === 0 && !rowClasses.some((name) => wanted.has(name))) continue;
-    bump(tenants, row.tenant, row);
-    bump(routes, `${row.method} ${row.route}`, row);
-    for (const name of rowClasses) bump(classes, name, row);
+    let reach: RowReach | undefined;
+    const rowClasses = new Set<string>();
+    for (const s of scoped) {
+      const r = s.scope.reach(row);
+      if (r.reach === "none") continue;
+      if (r.reach === "match") for (const name of s.switch.dataClasses) rowClasses.add(name);
+      if (!reach || r.reach === "match") reach = r;
+    }
+    for (const { scope, names } of classScopes) {
+      const r = scope.reach(row);
+      if (r.reach !== "match") continue;
+      for (const name of names) rowClasses.add(name);
+      if (names.some((name) => wanted.has(name)) && reach?.reach !== "match") reach = r;
+    }
+    if (!reach) continue;
+    const certain = reach.reach === "match";
+    bump(tenants, reach.tenant, row, certain);
+    bump(routes, `${row.method} ${row.shape}`, row, certain);
+    for (const name of rowClasses) bump(classes, name, row, certain);
   }
   return { tenants: sortedRows(tenants), routes: sortedRows(routes), dataClasses: sortedRows(classes) };
 }
+
+const FOLDED = new Set([SHAPE_OTHER, SHAPE_OVERFLOW_RESERVED, TRAFFIC_OVERFLOW]);
 
 function seconds(from: number, to: number | undefined): number | null {
   return to === undefined ? null : Math.round((to - from) / 1000);
@@ -283,9 +344,11 @@ export function buildReport(inputs: ReportInputs): Report {
   const { switches, flips } = switchesOf(inputs);
   const { start, end } = containmentSpan(switches);
   const minutes = perMinute(inputs, start, end);
-  const traffic = trafficRows(inputs.traffic);
-  const rows = traffic.rows.filter((row) => inWindow(inputs, row));
-  const reachedRows = reached(rows, switches);
+  const rows = shapeRowsOfMinutes(inputs.shapes ?? [], inputs.traffic).filter((row) => inWindow(inputs, row));
+  const scoped = switches.map((s) => ({ switch: s, scope: compileScope(s.scope) }));
+  const reachedBefore = reached(rows, scoped);
+  const folded = rows.filter((row) => FOLDED.has(row.shape)).reduce((sum, row) => sum + row.n, 0);
+  const formatOne = rows.some((row) => row.format === 1);
   const kills = flips.filter((f) => f.action === "kill");
   const firstKill = kills[0]?.writtenAtMs;
   const confirmedTimes = kills.flatMap((f) => f.confirmations.map((c) => Date.parse(c.at)));
@@ -321,11 +384,8 @@ export function buildReport(inputs: ReportInputs): Report {
       flips,
     },
     decisions: { perMinute: minutes, totals: totalsOf(minutes) },
-    reachedBeforeContainment: {
-      total: reachedRows.reduce((sum, r) => sum + r.requests, 0),
-      rows: reachedRows,
-    },
-    affected: { ...affected(inputs, rows, switches), trafficOverflow: traffic.overflow },
+    reachedBeforeContainment: reachedBefore,
+    affected: { ...affected(inputs, rows, scoped), trafficOverflow: folded, formatOneMinutes: formatOne },
     quarantines: quarantinesOf(inputs),
     clocks: regulatoryClocks({
       discovered: incident.discovered,

@@ -51,6 +51,7 @@ export async function evidenceFiles(
     records: {
       audit: gathered.chain,
       counts: inputs.counts,
+      shapes: inputs.shapes ?? [],
       traffic: inputs.traffic,
       top: gathered.top,
       events: gathered.events,
@@ -113,12 +114,13 @@ async function preservedProblems(
       const put = (minute: number, kind: CopyKind, fields: Record<string, number>) =>
         content.set(minute, { ...content.get(minute), [kind]: fields });
       for (const m of records<MinuteFields>(files, "counts") ?? []) put(m.minute, "counts", m.fields);
+      for (const m of records<MinuteFields>(files, "shapes") ?? []) put(m.minute, "shapes", m.fields);
       for (const m of records<MinuteFields>(files, "traffic") ?? []) put(m.minute, "traffic", m.fields);
       for (const t of records<Gathered["top"][number]>(files, "top") ?? [])
         put(t.minute, `top:${t.dimension}` as CopyKind, t.members);
       if ((await contentHash(content)) !== last.hash)
         problems.push(
-          `counts, traffic and top do not hash to version ${last.n} of the preserved copy (${last.hash})`,
+          `counts, shapes, traffic and top do not hash to version ${last.n} of the preserved copy (${last.hash})`,
         );
     }
   } catch (error) {

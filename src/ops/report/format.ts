@@ -89,7 +89,7 @@ export function tablesOf(report: Report): Table[] {
     {
       title: "Traffic that reached protected routes before containment took effect",
       section: "Traffic that reached protected routes",
-      note: `${report.reachedBeforeContainment.total} admitted requests inside a kill switch's scope, from the window's start through the minute its last region confirmed (all-decision traffic aggregates).`,
+      note: reachedNote(report),
       head: ["Switch", "Route", "Method", "Tenant", "Requests"],
       rows: report.reachedBeforeContainment.rows.map((r) => [
         r.switchId,
@@ -145,19 +145,50 @@ export function tablesOf(report: Report): Table[] {
   ];
 }
 
+/** One number when the route shapes tell exactly; otherwise bounds, and why. */
+function reachedNote(report: Report): string {
+  const r = report.reachedBeforeContainment;
+  const count =
+    r.upper > r.total
+      ? `Between ${r.total} and ${r.upper} admitted requests (bounds, not one number: ${r.bounds.join("; ")})`
+      : `${r.total} admitted requests`;
+  return `${count} inside a kill switch's scope, from the window's start through the minute its last region confirmed (every decision by route shape, whatever rule matched it; rows list the certain ones).${formatOneNote(report)}`;
+}
+
+function formatOneNote(report: Report): string {
+  return report.affected.formatOneMinutes
+    ? " Minutes recorded before format 2 are counted by the pattern of the rule that matched."
+    : "";
+}
+
 function affectedTables(report: Report): Table[] {
+  const uncertain = [report.affected.tenants, report.affected.routes, report.affected.dataClasses].some(
+    (list) => list.some((r) => r.uncertain > 0),
+  );
   const rows = (list: Report["affected"]["tenants"]) =>
-    list.map((r) => [r.name, String(r.requests), String(r.blocked), String(r.admitted)]);
+    list.map((r) => [
+      r.name,
+      String(r.requests),
+      String(r.blocked),
+      String(r.admitted),
+      ...(uncertain ? [String(r.uncertain)] : []),
+    ]);
   const overflow =
     report.affected.trafficOverflow > 0
-      ? ` ${report.affected.trafficOverflow} requests fell into the aggregate's overflow counter and are not attributed.`
+      ? ` ${report.affected.trafficOverflow} requests were counted without their route (the mirror's per-minute cardinality cap); those that may be in scope are in "May be in scope".`
       : "";
-  const head = (first: string) => [first, "Requests", "Blocked", "Admitted"];
+  const head = (first: string) => [
+    first,
+    "Requests",
+    "Blocked",
+    "Admitted",
+    ...(uncertain ? ["May be in scope"] : []),
+  ];
   return [
     {
       title: "Affected tenants",
       section: "Affected tenants, routes and data classes",
-      note: `Requests on protected routes or routes of the incident's data classes, in the window.${overflow}`,
+      note: `Requests on protected routes or routes of the incident's data classes, in the window.${overflow}${formatOneNote(report)}`,
       head: head("Tenant"),
       rows: rows(report.affected.tenants),
       empty: "None.",

@@ -130,6 +130,7 @@ async function liveDocument(ctx: ReportContext, audit: readonly AuditRecord[]): 
 async function readMinutes(ctx: IncidentContext, id: string, from: number, to: number) {
   const counts: MinuteFields[] = [];
   const traffic: MinuteFields[] = [];
+  const shapes: MinuteFields[] = [];
   const top: Gathered["top"] = [];
   const dims = ["tenant", "user", "ip"] as const;
   const key = (name: string) => ctx.prefix + name;
@@ -142,23 +143,26 @@ async function readMinutes(ctx: IncidentContext, id: string, from: number, to: n
         Promise.all([
           ctx.client.hgetall(key(incidentKeys.counts(id, m))),
           ctx.client.hgetall(key(incidentKeys.traffic(id, m))),
+          ctx.client.hgetall(key(incidentKeys.shapes(id, m))),
           Promise.all(dims.map((d) => ctx.client.zrangeWithScores(key(incidentKeys.top(id, m, d)), 0, -1))),
         ]),
       ),
     );
-    read.forEach(([countFields, trafficFields, tops], index) => {
+    read.forEach(([countFields, trafficFields, shapeFields, tops], index) => {
       const minute = minutes[index] as number;
       const c = numericFields(countFields ?? {});
       const t = numericFields(trafficFields ?? {});
       if (Object.keys(c).length > 0) counts.push({ minute, fields: c });
       if (Object.keys(t).length > 0) traffic.push({ minute, fields: t });
+      const sh = numericFields(shapeFields ?? {});
+      if (Object.keys(sh).length > 0) shapes.push({ minute, fields: sh });
       dims.forEach((dimension, d) => {
         const members = numericFields(Object.fromEntries(tops[d] ?? []));
         if (Object.keys(members).length > 0) top.push({ minute, dimension, members });
       });
     });
   }
-  return { counts, traffic, top };
+  return { counts, traffic, shapes, top };
 }
 
 async function readEvents(ctx: IncidentContext, id: string, since: number, until: number) {
@@ -208,7 +212,7 @@ export async function gatherReport(
     allowUnanchored: anchor === undefined,
   });
   const audit = chain.filter((record) => belongsToIncident(record, id, since, until));
-  const [{ counts, traffic, top }, events, confirmations, quarantines, versions, tampering] =
+  const [{ counts, traffic, shapes, top }, events, confirmations, quarantines, versions, tampering] =
     await Promise.all([
       readMinutes(incidents, id, from, to),
       readEvents(incidents, id, since, until),
@@ -239,6 +243,7 @@ export async function gatherReport(
       },
       counts,
       traffic,
+      shapes,
       events: events.map((e) => e.fields),
       confirmations,
       quarantines,

@@ -68,7 +68,7 @@ export interface AuditVerification {
   anchor?: string | null | undefined;
 }
 
-/** One minute's hash (`counts:<minute>` or `traffic:<minute>`). */
+/** One minute's hash (`counts:<minute>`, `shapes:<minute>` or `traffic:<minute>`). */
 export interface MinuteFields {
   minute: number;
   fields: Record<string, number>;
@@ -108,6 +108,9 @@ export interface ReportInputs {
   audit: AuditView[];
   verification: AuditVerification;
   counts: MinuteFields[];
+  /** `shapes:<minute>` copies (format 2); a minute without them is read from `traffic`. */
+  shapes?: MinuteFields[];
+  /** `traffic:<minute>` copies (format 1, minutes written before shapes). */
   traffic: MinuteFields[];
   events: EventRecord[];
   confirmations: Confirmation[];
@@ -153,7 +156,7 @@ export interface FlipSummary {
   action: "kill" | "extend" | "lift";
   writtenAt: string;
   writtenAtMs: number;
-  scope: { path: string | string[]; methods?: string[]; tenants?: string[] } | null;
+  scope: { path: string | string[]; methods?: string[]; tenants?: string[]; hosts?: string[] } | null;
   dataClasses: string[];
   confirmations: Array<{ region: string; at: string; secondsAfterWrite: number }>;
 }
@@ -186,9 +189,12 @@ export interface ReachedRow {
 
 export interface AffectedRow {
   name: string;
+  /** Requests certainly inside (blocked + admitted). */
   requests: number;
   blocked: number;
   admitted: number;
+  /** Requests the recorded shapes cannot place inside or outside (folded, host not recorded…). */
+  uncertain: number;
 }
 
 /** The first minute a rule's non-allowed decisions rose above the look-back's normal (anomaly.ts). */
@@ -243,12 +249,23 @@ export interface Report {
       { blocked: number; rateLimited: number; monitored: number; allowed: number; errors: number }
     >;
   };
-  reachedBeforeContainment: { total: number; rows: ReachedRow[] };
+  reachedBeforeContainment: {
+    /** Admitted requests certainly inside a switch's scope. */
+    total: number;
+    /** `total` plus admitted requests that may be (equal when the shapes tell exactly). */
+    upper: number;
+    /** Why `upper` exceeds `total`. */
+    bounds: string[];
+    rows: ReachedRow[];
+  };
   affected: {
     tenants: AffectedRow[];
     routes: AffectedRow[];
     dataClasses: AffectedRow[];
+    /** Requests in the window counted without their route (cardinality caps). */
     trafficOverflow: number;
+    /** Some minutes predate recorded format 2: counted by the pattern of the rule that matched. */
+    formatOneMinutes: boolean;
   };
   quarantines: Array<{
     dimension: string;

@@ -23,12 +23,13 @@ const OUTCOMES = {
   errors: COUNT,
 };
 const AFFECTED = v.array(
-  v.strictObject({ name: v.string(), requests: COUNT, blocked: COUNT, admitted: COUNT }),
+  v.strictObject({ name: v.string(), requests: COUNT, blocked: COUNT, admitted: COUNT, uncertain: COUNT }),
 );
 const SCOPE = v.strictObject({
   path: v.union([v.string(), v.array(v.string())]),
   methods: v.optional(v.array(v.string())),
   tenants: v.optional(v.array(v.string())),
+  hosts: v.optional(v.array(v.string())),
 });
 
 const TIMELINE_ENTRY = v.strictObject({
@@ -196,6 +197,8 @@ export const REPORT_SCHEMA = v.strictObject({
   }),
   reachedBeforeContainment: v.strictObject({
     total: COUNT,
+    upper: COUNT,
+    bounds: v.array(v.string()),
     rows: v.array(
       v.strictObject({
         switchId: v.string(),
@@ -211,6 +214,7 @@ export const REPORT_SCHEMA = v.strictObject({
     routes: AFFECTED,
     dataClasses: AFFECTED,
     trafficOverflow: COUNT,
+    formatOneMinutes: v.boolean(),
   }),
   quarantines: v.array(
     v.strictObject({

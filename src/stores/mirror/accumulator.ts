@@ -1,9 +1,11 @@
 /**
  * What an isolate holds between flushes, all bounded, all exact where it matters:
  *
- * - `counts` (rule|outcome) and `traffic` (route|method|tenant|outcome) per minute, for EVERY
- *   decision. Traffic beyond `trafficCap` fields a minute goes to the `~overflow` field, so it stays
- *   a count of all decisions; counts beyond the table's cap become `mirror:drops` (never silently).
+ * - `counts` (rule|outcome) and `shapes` (host|shape|method|tenant|outcome) per minute, for EVERY
+ *   decision; counts beyond the table's cap become `mirror:drops` (never silently). Shapes have two
+ *   capacities a minute (docs/recorded-format.md): reserved shapes (a refusing rule matches them)
+ *   beyond theirs go to `~overflow-reserved` (and `mirror:drops:shapes`), other shapes beyond theirs
+ *   fold into `~other`, so the shapes of a minute always add up to its decisions.
  * - `events`: non-allow decisions and sampled allows, up to `bufferSize`. When the buffer is full
  *   (a Redis outage at 1,000 req/s fills 2,000 in two seconds) a decision is folded into an
  *   aggregate instead: rule, kind, outcome, status, route, method, tenant, network, region, minute
@@ -14,7 +16,8 @@
 import { truncateIp } from "../../core/identity.js";
 import { type Decision, isBlocked } from "../../model/decision.js";
 import { countField, minuteOf, type SourceEvent, topIdentities } from "./event-fields.js";
-import { TRAFFIC_OVERFLOW, trafficField } from "./layout.js";
+import { ANY_HOST, SHAPE_OTHER, SHAPE_OVERFLOW_RESERVED, shapeField, UNDECLARED_TENANT } from "./layout.js";
+import { NO_SHAPE_SCOPE, type ShapeScope } from "./shape-scope.js";
 
 export type Buffered = Decision | SourceEvent;
 
@@ -39,9 +42,11 @@ export interface Taken {
   events: QueuedEvent[];
   aggregates: Map<string, Aggregate>;
   counts: MinuteTable;
-  traffic: MinuteTable;
+  shapes: MinuteTable;
   top: Map<string, number>;
   decisionDrops: number;
+  /** Decisions of reserved shapes counted in `~overflow-reserved`. */
+  shapeDrops: number;
   eventDrops: number;
 }
 
@@ -49,8 +54,19 @@ export interface AccumulatorLimits {
   bufferSize: number;
   /** Distinct (minute, field) entries of counts; and, separately, of aggregates and of top. */
   tableSize: number;
-  /** Distinct traffic fields per minute. */
-  trafficCap: number;
+  /** Distinct fields a minute of shapes a refusing rule matches. */
+  reservedShapes: number;
+  /** Distinct fields a minute of every other shape. */
+  generalShapes: number;
+}
+
+/** Distinct folded fields (`~other`, `~overflow-reserved`) a minute before method and tenant fold too. */
+const FOLDED_CAP = 256;
+
+interface MinuteNames {
+  reserved: Set<string>;
+  general: Set<string>;
+  folded: Set<string>;
 }
 
 export function isSource(item: Buffered): item is SourceEvent {
@@ -89,11 +105,12 @@ export class MirrorAccumulator {
   #taken: Taken = MirrorAccumulator.#empty();
   #countEntries = 0;
   /**
-   * Traffic fields this isolate has named per minute, across flushes: the cap is per minute, so a
-   * minute flushed sixty times still names at most `trafficCap` fields. Minutes older than the
-   * newest two are forgotten (their fields can no longer grow).
+   * Shape fields this isolate has named per minute, across flushes: the caps are per minute, so a
+   * minute flushed sixty times still names at most its capacity. Minutes older than the newest two
+   * are forgotten (their fields can no longer grow).
    */
-  readonly #trafficNames = new Map<number, Set<string>>();
+  readonly #shapeNames = new Map<number, MinuteNames>();
+  #scope: ShapeScope = NO_SHAPE_SCOPE;
 
   constructor(limits: AccumulatorLimits) {
     this.#limits = limits;
@@ -104,9 +121,10 @@ export class MirrorAccumulator {
       events: [],
       aggregates: new Map(),
       counts: new Map(),
-      traffic: new Map(),
+      shapes: new Map(),
       top: new Map(),
       decisionDrops: 0,
+      shapeDrops: 0,
       eventDrops: 0,
     };
   }
@@ -121,9 +139,10 @@ export class MirrorAccumulator {
       t.events.length > 0 ||
       t.aggregates.size > 0 ||
       this.#countEntries > 0 ||
-      t.traffic.size > 0 ||
+      t.shapes.size > 0 ||
       t.top.size > 0 ||
       t.decisionDrops > 0 ||
+      t.shapeDrops > 0 ||
       t.eventDrops > 0
     );
   }
@@ -135,11 +154,7 @@ export class MirrorAccumulator {
       this.#taken.decisionDrops++;
       return false;
     }
-    this.addTraffic(
-      minute,
-      trafficField(decision.route ?? decision.path, decision.method, decision.tenant, decision.outcome),
-      1,
-    );
+    this.#countShape(minute, decision);
     if (isBlocked(decision)) {
       for (const [dimension, raw] of topIdentities(decision)) this.addTop(`${minute}|${dimension}|${raw}`, 1);
     }
@@ -156,19 +171,65 @@ export class MirrorAccumulator {
     return true;
   }
 
-  addTraffic(minute: number, field: string, n: number): void {
-    const names = this.#trafficNamesOf(minute);
-    if (field !== TRAFFIC_OVERFLOW && !names.has(field) && names.size < this.#limits.trafficCap)
-      names.add(field);
-    addTo(this.#taken.traffic, minute, names.has(field) ? field : TRAFFIC_OVERFLOW, n);
+  /** The ruleset in force changed: reservation, hosts and declared tenants follow it. */
+  setScope(scope: ShapeScope): void {
+    this.#scope = scope;
   }
 
-  #trafficNamesOf(minute: number): Set<string> {
-    let names = this.#trafficNames.get(minute);
+  #countShape(minute: number, decision: Decision): void {
+    this.addShape(minute, this.#shapeFieldOf(minute, decision), 1);
+  }
+
+  /** The field a decision counts in: its own while capacity lasts, else the folded one. */
+  #shapeFieldOf(minute: number, decision: Decision): string {
+    const scope = this.#scope;
+    const tenant = scope.tenant(decision.tenant);
+    const field = shapeField(
+      scope.host(decision.host),
+      decision.path,
+      decision.method,
+      tenant,
+      decision.outcome,
+    );
+    const names = this.#shapeNamesOf(minute);
+    if (names.reserved.has(field) || names.general.has(field)) return field;
+    if (scope.reserved(decision.path)) {
+      if (names.reserved.size < this.#limits.reservedShapes) {
+        names.reserved.add(field);
+        return field;
+      }
+      this.#taken.shapeDrops++;
+      return this.#folded(names, SHAPE_OVERFLOW_RESERVED, decision, tenant);
+    }
+    if (names.general.size < this.#limits.generalShapes) {
+      names.general.add(field);
+      return field;
+    }
+    return this.#folded(names, SHAPE_OTHER, decision, tenant);
+  }
+
+  /** A folded field keeps method and tenant while their combinations are few, then folds them too. */
+  #folded(names: MinuteNames, shape: string, decision: Decision, tenant: string): string {
+    const field = shapeField(ANY_HOST, shape, decision.method, tenant, decision.outcome);
+    if (names.folded.has(field)) return field;
+    if (names.folded.size < FOLDED_CAP) {
+      names.folded.add(field);
+      return field;
+    }
+    return shapeField(ANY_HOST, shape, "*", UNDECLARED_TENANT, decision.outcome);
+  }
+
+  /** Adds to a field already placed (a decision just counted, or a refused command given back). */
+  addShape(minute: number, field: string, n: number): void {
+    addTo(this.#taken.shapes, minute, field, n);
+  }
+
+  #shapeNamesOf(minute: number): MinuteNames {
+    let names = this.#shapeNames.get(minute);
     if (!names) {
-      names = new Set();
-      this.#trafficNames.set(minute, names);
-      for (const old of this.#trafficNames.keys()) if (old < minute - 1) this.#trafficNames.delete(old);
+      names = { reserved: new Set(), general: new Set(), folded: new Set() };
+      this.#shapeNames.set(minute, names);
+      for (const old of this.#shapeNames.keys()) if (old < minute - 1) this.#shapeNames.delete(old);
     }
     return names;
   }
@@ -212,9 +273,10 @@ export class MirrorAccumulator {
     aggregates.set(key, { ...aggregate, fields: aggregate.fields });
   }
 
-  addDrops(decisions: number, events: number): void {
+  addDrops(decisions: number, events: number, shapes = 0): void {
     this.#taken.decisionDrops += decisions;
     this.#taken.eventDrops += events;
+    this.#taken.shapeDrops += shapes;
   }
 
   /** Takes everything but the events past `batchSize`, which wait for the next batch. */

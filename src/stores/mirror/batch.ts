@@ -19,15 +19,15 @@ import {
 } from "./accumulator.js";
 import { eventFieldsOf, sourceEventFields, topMember } from "./event-fields.js";
 import type { WeightedCommand } from "./flush-script.js";
-import { MIRROR_KEYS } from "./layout.js";
+import { MIRROR_FORMAT, MIRROR_KEYS } from "./layout.js";
 
 /** How to give a refused command's content back to the accumulator. */
 export type Undo =
   | { kind: "count"; minute: number; field: string; n: number }
-  | { kind: "traffic"; minute: number; field: string; n: number }
+  | { kind: "shape"; minute: number; field: string; n: number }
   | { kind: "event"; event: QueuedEvent }
   | { kind: "aggregate"; key: string; aggregate: Aggregate }
-  | { kind: "drops"; decisions: number; events: number }
+  | { kind: "drops"; decisions: number; events: number; shapes?: number }
   | { kind: "none" };
 
 export interface FrozenBatch {
@@ -82,6 +82,14 @@ class Builder {
     if (expiring.size > 2_000) expiring.clear();
     expiring.add(key);
     this.add(["EXPIRE", key, String(retentionSeconds)], { kind: "none" });
+  }
+
+  /** `mirror:format`, once per isolate (remembered with the expiries): readers know what they read. */
+  markFormat(): void {
+    const key = this.key(MIRROR_KEYS.format);
+    if (this.context.expiring.has(key)) return;
+    this.context.expiring.add(key);
+    this.add(["SET", key, String(MIRROR_FORMAT)], { kind: "none" });
   }
 
   xadd(fields: Record<string, string>, undo: Undo): void {
@@ -157,12 +165,20 @@ function addTables(builder: Builder, taken: Taken): void {
       builder.add(["HINCRBY", key, field, String(n)], { kind: "count", minute, field, n }, n);
     builder.expire(key);
   }
-  for (const [minute, fields] of taken.traffic) {
-    const key = builder.key(MIRROR_KEYS.traffic(minute));
+  for (const [minute, fields] of taken.shapes) {
+    const key = builder.key(MIRROR_KEYS.shapes(minute));
     for (const [field, n] of fields)
-      builder.add(["HINCRBY", key, field, String(n)], { kind: "traffic", minute, field, n });
+      builder.add(["HINCRBY", key, field, String(n)], { kind: "shape", minute, field, n });
     builder.expire(key);
   }
+  if (taken.shapes.size > 0) builder.markFormat();
+  if (taken.shapeDrops > 0)
+    builder.add(["INCRBY", builder.key(MIRROR_KEYS.shapeDrops), String(taken.shapeDrops)], {
+      kind: "drops",
+      decisions: 0,
+      events: 0,
+      shapes: taken.shapeDrops,
+    });
   if (taken.decisionDrops > 0)
     builder.add(
       ["INCRBY", builder.key(MIRROR_KEYS.drops), String(taken.decisionDrops)],
@@ -240,9 +256,9 @@ export function restore(accumulator: MirrorAccumulator, undo: readonly Undo[]): 
   for (const item of undo) {
     if (item.kind === "count") {
       if (!accumulator.addCount(item.minute, item.field, item.n)) accumulator.addDrops(item.n, 0);
-    } else if (item.kind === "traffic") accumulator.addTraffic(item.minute, item.field, item.n);
+    } else if (item.kind === "shape") accumulator.addShape(item.minute, item.field, item.n);
     else if (item.kind === "event") accumulator.queue(item.event, true);
     else if (item.kind === "aggregate") accumulator.mergeAggregate(item.key, item.aggregate);
-    else if (item.kind === "drops") accumulator.addDrops(item.decisions, item.events);
+    else if (item.kind === "drops") accumulator.addDrops(item.decisions, item.events, item.shapes);
   }
 }

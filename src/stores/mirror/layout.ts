@@ -6,8 +6,12 @@
  *                                  aggregate entries (`agg=1`, `count`, `first`, `last`) standing in
  *                                  for repeated or overflowed blocks, and source problems
  *   counts:<minute>                hash `rule|outcome → n`: ALL decisions, exactly
- *   traffic:<minute>               hash `route|method|tenant|outcome → n`: ALL decisions, capped
- *                                  cardinality, overflow in field `~overflow`
+ *   shapes:<minute>                hash `host|shape|method|tenant|outcome → n`: ALL decisions by
+ *                                  route shape, whatever rule matched (docs/recorded-format.md);
+ *                                  capped: reserved and general capacity, `~other` and
+ *                                  `~overflow-reserved` fields hold the rest, so the total is exact
+ *   traffic:<minute>               format 1 (read only now): `route|method|tenant|outcome → n` by
+ *                                  the matched rule's pattern; the reader still reads old minutes
  *   top:<minute>:<dimension>       zset of blocked tenants / users (pseudonym) / networks
  *   isolate:<region>:<isolate>     the isolate's MAC'd enforcement report (EX 300)
  *   isolates                       zset `<region>:<isolate>` scored by the report's `at`
@@ -17,6 +21,9 @@
  *                                  or in `mirror:drops`; `seq - accounted` is its exact gap
  *   mirror:contact                 hash `<region>:<isolate>` → isolate clock ms of its last contact
  *   mirror:drops                   decisions missing from `counts` (cardinality cap), all isolates
+ *   mirror:drops:shapes            decisions of reserved shapes counted in `~overflow-reserved`
+ *                                  (in `shapes`, but not by route)
+ *   mirror:format                  the recorded format the edge writes (`2`)
  *   mirror:drops:events            decisions in `counts` whose event could not be kept even as an
  *                                  aggregate (aggregate table full)
  *   mirror:batch:<member>:<n>      guard of flush `n` of an isolate: a retried flush applies once
@@ -25,6 +32,7 @@
 export const MIRROR_KEYS = {
   events: "events",
   counts: (minute: number): string => `counts:${minute}`,
+  shapes: (minute: number): string => `shapes:${minute}`,
   traffic: (minute: number): string => `traffic:${minute}`,
   top: (minute: number, dimension: string): string => `top:${minute}:${dimension}`,
   isolate: (member: string): string => `isolate:${member}`,
@@ -34,10 +42,23 @@ export const MIRROR_KEYS = {
   contact: "mirror:contact",
   drops: "mirror:drops",
   eventDrops: "mirror:drops:events",
+  shapeDrops: "mirror:drops:shapes",
+  format: "mirror:format",
   batch: (member: string, n: number): string => `mirror:batch:${member}:${n}`,
 } as const;
 
-/** Field of `traffic:<minute>` holding decisions beyond the per-minute cardinality cap. */
+/** The recorded format the edge writes in `mirror:format` (docs/recorded-format.md). */
+export const MIRROR_FORMAT = 2;
+/** Shape of a `shapes` field whose route was folded: general capacity was full. */
+export const SHAPE_OTHER = "~other";
+/** Shape of a `shapes` field of a reserved shape beyond reserved capacity. */
+export const SHAPE_OVERFLOW_RESERVED = "~overflow-reserved";
+/** Tenant of a `shapes` field when the request declared none the document knows. */
+export const UNDECLARED_TENANT = "~undeclared";
+/** Host of a `shapes` field when no rule of the ruleset scopes by host. */
+export const ANY_HOST = "*";
+
+/** Field of `traffic:<minute>` (format 1) holding decisions beyond the per-minute cardinality cap. */
 export const TRAFFIC_OVERFLOW = "~overflow";
 /** Tenant column of a traffic field when the decision had none. */
 export const NO_TENANT_FIELD = "-";
@@ -74,4 +95,32 @@ export function trafficField(
 ): string {
   const clean = (part: string): string => part.replaceAll("|", "_");
   return [clean(route), clean(method), clean(tenant ?? NO_TENANT_FIELD), clean(outcome)].join("|");
+}
+
+/** `host|shape|method|tenant|outcome`; `|` inside a part is replaced so the field splits back cleanly. */
+export function shapeField(
+  host: string,
+  shape: string,
+  method: string,
+  tenant: string,
+  outcome: string,
+): string {
+  const clean = (part: string): string => part.replaceAll("|", "_");
+  return `${clean(host)}|${clean(shape)}|${clean(method)}|${clean(tenant)}|${clean(outcome)}`;
+}
+
+export interface ShapeFieldParts {
+  host: string;
+  shape: string;
+  method: string;
+  tenant: string;
+  outcome: string;
+}
+
+/** Splits a `shapes` field; undefined when it is not one. */
+export function parseShapeField(field: string): ShapeFieldParts | undefined {
+  const parts = field.split("|");
+  if (parts.length !== 5) return undefined;
+  const [host, shape, method, tenant, outcome] = parts as [string, string, string, string, string];
+  return { host, shape, method, tenant, outcome };
 }

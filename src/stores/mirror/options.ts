@@ -5,6 +5,7 @@
 import type { Redis } from "@upstash/redis/cloudflare";
 import type { Keyring } from "../../core/identity.js";
 import type { DecisionSink } from "../../model/sink.js";
+import type { CompiledRuleset } from "../../rules/ruleset.js";
 
 export interface MirrorOptions {
   /** Share (0–1) of allowed decisions written to `events`; every other outcome is always written. Default 0.01. */
@@ -25,12 +26,17 @@ export interface MirrorOptions {
   aggregateAfter?: number;
   /** Deadline of one flush request. Default 2 000 ms. */
   timeoutMs?: number;
-  /** Lifetime of `counts`, `traffic` and `top` keys. Default 8 days. */
+  /** Lifetime of `counts`, `shapes` and `top` keys. Default 8 days. */
   retentionSeconds?: number;
   /** How often an isolate rewrites its enforcement report. Default 2 000 ms (docs/contracts.md, the isolate report). */
   reportEveryMs?: number;
-  /** Distinct traffic fields per minute per isolate before `~overflow`. Default 1 000. */
-  trafficCap?: number;
+  /**
+   * Distinct `shapes` fields a minute an isolate gives to shapes a kill switch, rate limit or tenant
+   * binding matches, before `~overflow-reserved` (docs/recorded-format.md). Default 2 000.
+   */
+  reservedShapes?: number;
+  /** Distinct `shapes` fields a minute an isolate gives to every other shape, before `~other`. Default 500. */
+  generalShapes?: number;
   /** Random source for sampling (tests). */
   random?: () => number;
 }
@@ -70,6 +76,8 @@ export interface Mirror extends DecisionSink {
   recordSource(event: string, detail?: Readonly<Record<string, unknown>>, region?: string): void;
   /** What the isolate enforces now; a change makes the next flush carry a report. */
   noteEnforcement(enforcement: Enforcement): void;
+  /** The ruleset in force: which route shapes have reserved capacity (docs/recorded-format.md). */
+  noteRuleset?(ruleset: CompiledRuleset): void;
 }
 
 export interface RedisMirrorDeps {
@@ -103,7 +111,8 @@ export function mirrorSettings(options: MirrorOptions) {
     timeoutMs: Math.max(1, options.timeoutMs ?? 2_000),
     retentionSeconds: Math.max(60, options.retentionSeconds ?? 8 * 86_400),
     reportEveryMs: Math.max(0, options.reportEveryMs ?? 2_000),
-    trafficCap: Math.max(1, options.trafficCap ?? 1_000),
+    reservedShapes: Math.max(1, options.reservedShapes ?? 2_000),
+    generalShapes: Math.max(1, options.generalShapes ?? 500),
     random: options.random ?? Math.random,
   };
 }

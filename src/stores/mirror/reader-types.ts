@@ -117,6 +117,8 @@ export interface Drops {
   decisions: number;
   /** Decisions counted whose event could not be kept, even as an aggregate. */
   events: number;
+  /** Decisions of reserved route shapes counted in `~overflow-reserved` (in shapes, not by route). */
+  shapes?: number;
 }
 
 /** A rules document (or other source problem) an isolate rejected, from `events`. */

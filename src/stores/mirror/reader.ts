@@ -33,6 +33,7 @@ import type {
   TrafficMinutes,
   TrafficRow,
 } from "./reader-types.js";
+import { type ShapeRow, shapeRowsOf } from "./shape-rows.js";
 
 export const MAX_MINUTES = 24 * 60;
 const MAX_EVENTS = 10_000;
@@ -69,6 +70,8 @@ function minutes(range: MinuteRange): number[] {
 export interface MirrorReader {
   counts(range: MinuteRange): Promise<CountRow[]>;
   traffic(range: MinuteRange): Promise<TrafficMinutes>;
+  /** Every decision by route shape (format 2), or by rule pattern for minutes before it (format 1). */
+  shapes(range: MinuteRange): Promise<ShapeRow[]>;
   top(range: MinuteRange, dimension: TopDimension, limit?: number): Promise<TopEntry[]>;
   events(query?: EventQuery): Promise<MirrorEvent[]>;
   isolates(query?: { sinceMs?: number }): Promise<IsolateRecord[]>;
@@ -86,17 +89,23 @@ export function mirrorReader(options: MirrorReaderOptions): MirrorReader {
   return {
     counts: (range) => readCounts(run, key, range),
     traffic: (range) => readTraffic(run, key, range),
+    shapes: (range) => readShapes(run, key, range),
     top: (range, dimension, limit = 20) => readTop(run, key, range, dimension, limit),
     events: (query = {}) => readEvents(run, key, query),
     isolates: (query = {}) => readIsolates(run, key, options.reportSecret, query),
     ledger: () => readLedger(run, key),
     quarantines: (limit = 1_000) => readQuarantines(run, key, prefix, limit),
     drops: async () => {
-      const [decisions, events] = await Promise.all([
+      const [decisions, events, shapes] = await Promise.all([
         run.get(key(MIRROR_KEYS.drops)),
         run.get(key(MIRROR_KEYS.eventDrops)),
+        run.get(key(MIRROR_KEYS.shapeDrops)),
       ]);
-      return { decisions: Number(text(decisions)) || 0, events: Number(text(events)) || 0 };
+      return {
+        decisions: Number(text(decisions)) || 0,
+        events: Number(text(events)) || 0,
+        shapes: Number(text(shapes)) || 0,
+      };
     },
     rejectedPushes: async (query = {}) => {
       const events = await readEvents(run, key, { limit: 1_000, ...query });
@@ -133,6 +142,24 @@ async function readCounts(run: Run, key: Key, range: MinuteRange): Promise<Count
     }
   });
   return rows;
+}
+
+async function readShapes(run: Run, key: Key, range: MinuteRange): Promise<ShapeRow[]> {
+  const list = minutes(range);
+  const replies = await Promise.all(
+    list.map((m) =>
+      Promise.all([run.hgetall(key(MIRROR_KEYS.shapes(m))), run.hgetall(key(MIRROR_KEYS.traffic(m)))]),
+    ),
+  );
+  return replies.flatMap(([shapes, traffic], index) =>
+    shapeRowsOf(list[index] as number, numbers(shapes), numbers(traffic)),
+  );
+}
+
+function numbers(hash: Record<string, string> | null): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [field, n] of fields(hash)) out[field] = Number(n) || 0;
+  return out;
 }
 
 async function readTraffic(run: Run, key: Key, range: MinuteRange): Promise<TrafficMinutes> {

@@ -23,6 +23,7 @@ import { withDeadline } from "../../core/deadline.js";
 import { errorText } from "../../core/errors.js";
 import type { Decision } from "../../model/decision.js";
 import { DEFAULT_REDIS_PREFIX } from "../../model/defaults.js";
+import type { CompiledRuleset } from "../../rules/ruleset.js";
 import { type LuaScript, luaScript } from "../script-runner.js";
 import { MirrorAccumulator } from "./accumulator.js";
 import { type BatchContext, buildBatch, type FrozenBatch, restore } from "./batch.js";
@@ -45,6 +46,7 @@ import {
   mirrorSettings,
   type RedisMirrorDeps,
 } from "./options.js";
+import { shapeScopeOf } from "./shape-scope.js";
 
 const MAX_TABLE = 10_000;
 const MAX_BACKOFF_MS = 10_000;
@@ -103,7 +105,8 @@ class RedisMirror implements Mirror {
     this.#accumulator = new MirrorAccumulator({
       bufferSize: s.bufferSize,
       tableSize: MAX_TABLE,
-      trafficCap: s.trafficCap,
+      reservedShapes: s.reservedShapes,
+      generalShapes: s.generalShapes,
     });
     this.#batchContext = {
       prefix: this.#prefix,
@@ -161,6 +164,10 @@ class RedisMirror implements Mirror {
       return;
     this.#enforcement = enforcement;
     this.#reportDue = true;
+  }
+
+  noteRuleset(ruleset: CompiledRuleset): void {
+    this.#accumulator.setScope(shapeScopeOf(ruleset));
   }
 
   recordSource(event: string, detail?: Readonly<Record<string, unknown>>, region = this.#region): void {

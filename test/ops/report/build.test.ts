@@ -47,16 +47,24 @@ describe("the incident report model", () => {
       { switchId: "exports", route: "/api/:tenant/export", method: "POST", tenant: "acme", requests: 1 },
     ]);
     expect(report.reachedBeforeContainment.total).toBe(10);
+    // Minute 3's overflow (2, outcome unknown) may be admitted requests in scope: bounds, and why.
+    expect(report.reachedBeforeContainment.upper).toBe(12);
+    expect(report.reachedBeforeContainment.bounds).toHaveLength(1);
   });
 
-  it("counts affected tenants, routes and data classes from the traffic aggregates", () => {
+  it("counts affected tenants, routes and data classes from format-1 traffic, its overflow as uncertain", () => {
     const { affected } = buildReport(inputs());
     expect(affected.tenants).toEqual([
-      { name: "acme", requests: 19, blocked: 10, admitted: 9 },
-      { name: "globex", requests: 4, blocked: 2, admitted: 2 },
+      { name: "acme", requests: 19, blocked: 10, admitted: 9, uncertain: 0 },
+      { name: "globex", requests: 4, blocked: 2, admitted: 2, uncertain: 0 },
+      // The overflow field of a format-1 minute may hold requests in the switch's scope.
+      { name: "~undeclared", requests: 0, blocked: 0, admitted: 0, uncertain: 2 },
     ]);
-    expect(affected.dataClasses).toEqual([{ name: "phi", requests: 23, blocked: 12, admitted: 11 }]);
+    expect(affected.dataClasses).toEqual([
+      { name: "phi", requests: 23, blocked: 12, admitted: 11, uncertain: 0 },
+    ]);
     expect(affected.trafficOverflow).toBe(2);
+    expect(affected.formatOneMinutes).toBe(true);
   });
 
   it("puts the responder's discovery time beside the earliest anomalous evidence", () => {

@@ -1,38 +1,139 @@
 import { describe, expect, it } from "vitest";
+import { createContainment } from "../../../src/index.js";
+import type { Decision } from "../../../src/model/decision.js";
 import { MirrorAccumulator } from "../../../src/stores/mirror/accumulator.js";
+import { shapeScopeOf } from "../../../src/stores/mirror/shape-scope.js";
 
-// The traffic cap bounds how many fields one isolate names in a minute's `traffic:<minute>` hash.
-// A minute is flushed many times (every minIntervalMs), so the cap must hold across flushes: a
-// cap that reset with every batch let each flush name `trafficCap` new fields.
+// Route shapes (docs/recorded-format.md): capacity a minute per isolate, split so that shapes of
+// unknown routes cannot take the capacity of shapes a refusing rule matches. A minute is flushed
+// many times, so the caps hold across flushes; whatever is beyond them is still counted, folded.
 const MINUTE = 29_000_000;
+const AT = MINUTE * 60_000 + 1_000;
 
-function trafficOf(accumulator: MirrorAccumulator): Record<string, number> {
-  return Object.fromEntries(accumulator.take(100).traffic.get(MINUTE) ?? []);
+function decision(path: string, extra: Partial<Decision> = {}): Decision {
+  return {
+    requestId: "r",
+    at: AT,
+    method: "GET",
+    path,
+    host: "app.example.com",
+    region: "iad1",
+    rulesetDigest: "d1",
+    latencyMs: 0,
+    notes: [],
+    outcome: "allow",
+    reason: "passed",
+    ...extra,
+  } as Decision;
 }
 
-describe("traffic fields beyond the per-minute cap", () => {
-  it("go to ~overflow across flushes of the same minute, counted exactly", () => {
-    const accumulator = new MirrorAccumulator({ bufferSize: 100, tableSize: 100, trafficCap: 2 });
-    accumulator.addTraffic(MINUTE, "/a|GET|acme|allow", 1);
-    expect(trafficOf(accumulator)).toEqual({ "/a|GET|acme|allow": 1 });
-    accumulator.addTraffic(MINUTE, "/b|GET|acme|allow", 2);
-    accumulator.addTraffic(MINUTE, "/c|GET|acme|allow", 3);
-    expect(trafficOf(accumulator)).toEqual({ "/b|GET|acme|allow": 2, "~overflow": 3 });
-    accumulator.addTraffic(MINUTE, "/a|GET|acme|allow", 4);
-    accumulator.addTraffic(MINUTE, "/d|GET|acme|allow", 5);
-    expect(trafficOf(accumulator)).toEqual({ "/a|GET|acme|allow": 4, "~overflow": 5 });
+async function scopeOf(rules: unknown[], tenants?: Record<string, { origins: string[] }>) {
+  const containment = createContainment({
+    rules: { version: 1, ...(tenants ? { tenants } : {}), rules },
+    mirror: false,
+    env: {},
+  });
+  return shapeScopeOf(await containment.ruleset());
+}
+
+function shapesOf(accumulator: MirrorAccumulator, minute = MINUTE): Record<string, number> {
+  return Object.fromEntries(accumulator.take(100).shapes.get(minute) ?? []);
+}
+
+const KILL = {
+  id: "export",
+  kind: "kill-switch",
+  match: { path: "/api/:tenant/patients/*/export" },
+  status: 503,
+};
+const PHI = {
+  id: "phi",
+  kind: "headers",
+  match: { path: "/api/:tenant/patients/**" },
+  set: { "cache-control": "no-store" },
+};
+
+describe("route shapes a minute", () => {
+  it("record the shape whatever rule matched, host * unless a rule scopes by host", async () => {
+    const accumulator = new MirrorAccumulator({
+      bufferSize: 10,
+      tableSize: 100,
+      reservedShapes: 5,
+      generalShapes: 5,
+    });
+    accumulator.setScope(await scopeOf([PHI]));
+    accumulator.count(
+      decision("/api/acme/patients/:id/export", { tenant: "acme", route: "/api/:tenant/patients/**" }),
+    );
+    accumulator.count(
+      decision("/api/acme/patients/:id/export", { tenant: "acme", route: "/api/:tenant/patients/**" }),
+    );
+    expect(shapesOf(accumulator)).toEqual({ "*|/api/acme/patients/:id/export|GET|acme|allow": 2 });
+
+    accumulator.setScope(await scopeOf([{ ...KILL, match: { ...KILL.match, hosts: ["app.example.com"] } }]));
+    accumulator.count(decision("/api/acme/patients/:id/export", { tenant: "acme" }));
+    expect(shapesOf(accumulator)).toEqual({
+      "app.example.com|/api/acme/patients/:id/export|GET|acme|allow": 1,
+    });
   });
 
-  it("start afresh in the next minute, and a requeued overflow stays overflow", () => {
-    const accumulator = new MirrorAccumulator({ bufferSize: 100, tableSize: 100, trafficCap: 1 });
-    accumulator.addTraffic(MINUTE, "/a|GET|acme|allow", 1);
-    accumulator.addTraffic(MINUTE, "/b|GET|acme|allow", 1);
-    accumulator.take(100);
-    // A failed batch puts its increments back as they were written.
-    accumulator.addTraffic(MINUTE, "~overflow", 1);
-    accumulator.addTraffic(MINUTE + 1, "/b|GET|acme|allow", 7);
-    const taken = accumulator.take(100).traffic;
-    expect(Object.fromEntries(taken.get(MINUTE) ?? [])).toEqual({ "~overflow": 1 });
-    expect(Object.fromEntries(taken.get(MINUTE + 1) ?? [])).toEqual({ "/b|GET|acme|allow": 7 });
+  it("record a tenant the document does not declare as ~undeclared", async () => {
+    const accumulator = new MirrorAccumulator({
+      bufferSize: 10,
+      tableSize: 100,
+      reservedShapes: 5,
+      generalShapes: 5,
+    });
+    accumulator.setScope(await scopeOf([PHI], { acme: { origins: [] } }));
+    accumulator.count(decision("/api/acme/x", { tenant: "acme" }));
+    accumulator.count(decision("/api/evil/x", { tenant: "evil" }));
+    accumulator.count(decision("/health"));
+    expect(shapesOf(accumulator)).toEqual({
+      "*|/api/acme/x|GET|acme|allow": 1,
+      "*|/api/evil/x|GET|~undeclared|allow": 1,
+      "*|/health|GET|~undeclared|allow": 1,
+    });
+  });
+
+  it("fold unknown shapes beyond general capacity into ~other, and never take reserved capacity", async () => {
+    const accumulator = new MirrorAccumulator({
+      bufferSize: 10,
+      tableSize: 100,
+      reservedShapes: 2,
+      generalShapes: 2,
+    });
+    accumulator.setScope(await scopeOf([KILL, PHI]));
+    for (let i = 0; i < 50; i++)
+      accumulator.count(decision(`/junk-${String.fromCharCode(97 + (i % 26))}${i}`));
+    accumulator.count(decision("/api/acme/patients/:id/export", { tenant: "acme" }));
+    const shapes = shapesOf(accumulator);
+    expect(shapes["*|/api/acme/patients/:id/export|GET|acme|allow"]).toBe(1);
+    expect(shapes["*|~other|GET|~undeclared|allow"]).toBe(48);
+    expect(Object.values(shapes).reduce((a, b) => a + b, 0)).toBe(51);
+  });
+
+  it("count reserved shapes beyond reserved capacity in ~overflow-reserved and as shape drops, across flushes", async () => {
+    const accumulator = new MirrorAccumulator({
+      bufferSize: 10,
+      tableSize: 100,
+      reservedShapes: 1,
+      generalShapes: 1,
+    });
+    accumulator.setScope(await scopeOf([KILL]));
+    accumulator.count(decision("/api/acme/patients/:id/export", { tenant: "acme" }));
+    expect(shapesOf(accumulator)).toEqual({ "*|/api/acme/patients/:id/export|GET|acme|allow": 1 });
+    accumulator.count(decision("/api/globex/patients/:id/export", { tenant: "globex" }));
+    accumulator.count(decision("/api/acme/patients/:id/export", { tenant: "acme" }));
+    const taken = accumulator.take(100);
+    expect(Object.fromEntries(taken.shapes.get(MINUTE) ?? [])).toEqual({
+      "*|/api/acme/patients/:id/export|GET|acme|allow": 1,
+      "*|~overflow-reserved|GET|globex|allow": 1,
+    });
+    expect(taken.shapeDrops).toBe(1);
+    // The next minute starts afresh.
+    accumulator.count(decision("/api/globex/patients/:id/export", { tenant: "globex", at: AT + 60_000 }));
+    expect(shapesOf(accumulator, MINUTE + 1)).toEqual({
+      "*|/api/globex/patients/:id/export|GET|globex|allow": 1,
+    });
   });
 });

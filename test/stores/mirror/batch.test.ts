@@ -53,7 +53,12 @@ const named = (commands: ReadonlyArray<{ args: readonly string[] }>, name: strin
 
 describe("a held-back batch of a heavy flood", () => {
   it("writes counts now and its aggregate and top lists with the next batch, merged and exact", async () => {
-    const accumulator = new MirrorAccumulator({ bufferSize: 2_000, tableSize: 10_000, trafficCap: 1_000 });
+    const accumulator = new MirrorAccumulator({
+      bufferSize: 2_000,
+      tableSize: 10_000,
+      reservedShapes: 2_000,
+      generalShapes: 500,
+    });
     fill(accumulator, 0, 30);
     const leftover = { batchSize: 500, accumulator };
     const held = await buildBatch(1, accumulator.take(2_000), { ...context, holdSummaries: true }, leftover);

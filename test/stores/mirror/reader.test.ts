@@ -44,6 +44,40 @@ describe("the mirror reader", () => {
       { minute: 101, route: "/api/:tenant/export", method: "GET", tenant: "acme", outcome: "block", n: 2 },
     ]);
     expect(traffic.overflow).toEqual({ 101: 5 });
+    // Route shapes: format 2 where a minute has them, format 1's traffic for older minutes.
+    await redis.io.hset(`${P}shapes:100`, { "*|/api/acme/export/:id|GET|acme|allow": 4 });
+    expect(await reader.shapes({ from: 100, to: 101 })).toEqual([
+      {
+        minute: 100,
+        host: "*",
+        shape: "/api/acme/export/:id",
+        method: "GET",
+        tenant: "acme",
+        outcome: "allow",
+        n: 4,
+        format: 2,
+      },
+      {
+        minute: 101,
+        host: "*",
+        shape: "/api/:tenant/export",
+        method: "GET",
+        tenant: "acme",
+        outcome: "block",
+        n: 2,
+        format: 1,
+      },
+      {
+        minute: 101,
+        host: "*",
+        shape: "~other",
+        method: "*",
+        tenant: "~undeclared",
+        outcome: "*",
+        n: 5,
+        format: 1,
+      },
+    ]);
     expect(await reader.top({ from: 100, to: 101 }, "tenant")).toEqual([
       { member: "acme", n: 5 },
       { member: "globex", n: 1 },
@@ -107,7 +141,7 @@ describe("the mirror reader", () => {
       { member: "fra1:a", region: "fra1", isolate: "a", seq: 120, accounted: 100, gap: 20, lastContact: 9 },
       { member: "iad1:b", region: "iad1", isolate: "b", seq: 50, accounted: 50, gap: 0, lastContact: 0 },
     ]);
-    expect(await reader.drops()).toEqual({ decisions: 4, events: 6 });
+    expect(await reader.drops()).toEqual({ decisions: 4, events: 6, shapes: 0 });
   });
 
   it("reads events with aggregates, rejected pushes and quarantines", async () => {
