@@ -62,17 +62,29 @@ export async function manifestRoutes(projectDir: string): Promise<string[]> {
   return found.map(nextRouteToPattern).filter((p): p is string => p !== undefined);
 }
 
+/** How far back the per-minute route shapes are read (one round trip; events reach further back). */
+const SHAPES_WINDOW_MINUTES = 6 * 60;
+
 /**
- * The path shapes of recorded traffic (identifiers already redacted to `:id` by the isolates). The
- * single source to switch when the mirror records route shapes per minute.
+ * The route shapes of recorded traffic (identifiers already redacted to `:id` by the isolates):
+ * every decision of the last hours from `shapes:<minute>` (docs/recorded-format.md), whatever rule
+ * matched, plus the sampled events' paths of the last week. Folded fields (`~other`) and format-1
+ * minutes (a rule's pattern, not a route) are not routes the app is known to have.
  */
 export async function recordedShapes(ctx: OpsContext): Promise<string[]> {
   if (ctx.reader === undefined) return [];
-  const events = await ctx.reader.events({ sinceMs: ctx.now() - RECORDED_WINDOW_MS, limit: RECORDED_LIMIT });
-  return events
+  const minute = Math.floor(ctx.now() / 60_000);
+  const [rows, events] = await Promise.all([
+    ctx.reader.shapes({ from: minute - SHAPES_WINDOW_MINUTES + 1, to: minute }),
+    ctx.reader.events({ sinceMs: ctx.now() - RECORDED_WINDOW_MS, limit: RECORDED_LIMIT }),
+  ]);
+  const shapes = rows.filter((row) => row.format === 2).map((row) => row.shape);
+  const paths = events
     .filter((event) => event.fields.kind !== "source")
-    .map((event) => event.fields.path ?? event.fields.route ?? "")
-    .filter((path) => path.startsWith("/") && typeof parsePattern(path) !== "string");
+    .map((event) => event.fields.path ?? event.fields.route ?? "");
+  return [...new Set([...shapes, ...paths])].filter(
+    (path) => path.startsWith("/") && typeof parsePattern(path) !== "string",
+  );
 }
 
 export async function knownRoutes(ctx: OpsContext, projectDir = ctx.config.cwd): Promise<KnownRoutes> {
