@@ -17,6 +17,7 @@
  * and on `incident close`: run one of them within the mirror's retention (8 days by default).
  */
 import { parseDuration } from "../core/duration.js";
+import { OpsError } from "./errors.js";
 import { snapshotIncident } from "./incident-copies.js";
 import {
   DATA_CLASS,
@@ -28,6 +29,7 @@ import {
   invalid,
   strip,
   toHash,
+  unknownIncident,
 } from "./incident-records.js";
 import { GDPR_ROLES, type GdprRole, HIPAA_ROLES, type HipaaRole } from "./report/clocks.js";
 import type { IncidentRecord } from "./report/model.js";
@@ -136,7 +138,8 @@ export async function openIncident(
     ),
   );
   if (claimed !== 1)
-    throw invalid(
+    throw new OpsError(
+      "ERR_CONFLICT",
       `incident ${incident.id} exists already: pick another id, or see \`containment incident list\``,
     );
   try {
@@ -154,9 +157,12 @@ export async function closeIncident(
   options: { actor?: string | undefined } = {},
 ): Promise<IncidentRecord> {
   const incident = await getIncident(ctx, id);
-  if (!incident) throw invalid(`no incident ${id}: see \`containment incident list\``);
+  if (!incident) throw unknownIncident(id);
   if (incident.closed !== undefined)
-    throw invalid(`incident ${id} was closed at ${new Date(incident.closed).toISOString()} already`);
+    throw new OpsError(
+      "ERR_CONFLICT",
+      `incident ${id} was closed at ${new Date(incident.closed).toISOString()} already`,
+    );
   const now = (ctx.now ?? Date.now)();
   await snapshotIncident(ctx, id, now);
   const fields = { closed: String(now), ...(options.actor ? { closedBy: options.actor } : {}) };

@@ -8,7 +8,7 @@ import { parseDuration } from "../../core/duration.js";
 import { errorText } from "../../core/errors.js";
 import type { Json } from "../../model/json.js";
 import { type AppendResult, appendAudit, appendWarnings } from "../../ops/audit/index.js";
-import { describeFailure, failureCause, usageError } from "../../ops/errors.js";
+import { configError, describeFailure, failureCause, usageError } from "../../ops/errors.js";
 import { closeIncident, listIncidents, type OpenIncidentInput, openIncident } from "../../ops/incidents.js";
 import {
   GDPR_ROLES,
@@ -129,7 +129,9 @@ async function audited<T>(
 function requireRedis(opened: Opened) {
   const redis = opened.ctx.redis;
   if (redis === undefined)
-    throw usageError("incidents live in Redis: set UPSTASH_REDIS_REST_URL/TOKEN or --redis (or use --local)");
+    throw configError(
+      "incidents live in Redis: set UPSTASH_REDIS_REST_URL/TOKEN or --redis (or use --local)",
+    );
   return { client: redis, prefix: opened.config.prefix, now: opened.ctx.now };
 }
 
@@ -159,6 +161,7 @@ function openCommand(): Command {
       .option("--individuals <n>", "affected individuals, once known (never derived from request counts)")
       .option("--max-state-residents <n>", "affected residents of the most affected State (HIPAA §164.406)")
       .option("--lookback <duration>", "mirror evidence kept from before discovery", "24h")
+      .option("-y, --yes", "do not ask for confirmation (accepted on every command that changes something)")
       .addHelpText(
         "after",
         '\nExample:\n  containment incident open INC-2041 --title "Patient exports of acme" --discovered 2026-12-01T21:40:00Z --data phi --hipaa-role business-associate --gdpr-role processor --dpa-term 24h',
@@ -204,6 +207,7 @@ function closeCommand(): Command {
       .description("close an incident and write its evidence bundle")
       .argument("<id>", "incident id")
       .option("--out <dir>", "where the evidence bundle goes (default .containment/evidence/<id>)")
+      .option("-y, --yes", "do not ask for confirmation (accepted on every command that changes something)")
       .addHelpText("after", "\nExample:\n  containment incident close INC-2041 --out evidence/INC-2041")
       .action(
         writeAction(async (opened, flags, out, id: string) => {
