@@ -20,7 +20,7 @@ function digestLine(s: StatusSnapshot): string {
   const behind = (s.regions ?? [])
     .filter((r) => r.digests.length !== 1 || r.digests[0] !== s.rulesetDigest)
     .map((r) => r.region);
-  return `DIGESTS DIFFER: ${behind.join(", ")} enforce(s) another ruleset than Edge Config holds (reloading after a change takes seconds; if it lasts, see docs/runbook.md)`;
+  return `DIGESTS DIFFER: ${behind.join(", ")} enforce(s) another ruleset than Edge Config holds (reloading after a change takes seconds, and a fast-lane switch counts before it reaches Edge Config; if it lasts, see docs/runbook.md)`;
 }
 
 function regionAgrees(s: StatusSnapshot, r: RegionStatus): string {
