@@ -190,7 +190,7 @@ export function renderCliReference(input: CliReferenceInput): string {
     ...paragraphs(
       ["## Exit codes"],
       [
-        "Every command ends with one of these (`EXIT` in `src/ops/errors.ts`; this table is generated from it).",
+        "Every command ends with one of these (`EXIT` in `src/ops/errors.ts`; this table is generated from it). An unknown incident, kill switch or quarantine is 12 on every command that names one; `test/cli/exit-codes.test.ts` runs each command's error paths against this table.",
       ],
       exitCodeTable(input.exitCodes),
     ),

@@ -5,16 +5,18 @@
  */
 import { readFileSync } from "node:fs";
 import { type Command, Option } from "commander";
+import { isContainmentError } from "../core/errors.js";
 import type { ResponderRedis } from "../model/responder-redis.js";
 import { appendAudit, appendWarnings, createSigner, type Signer } from "../ops/audit/index.js";
 import { fileJournal } from "../ops/audit/journal-file.js";
 import { loadOpsConfig, type OpsConfig, type OpsFlags } from "../ops/config.js";
 import { createOpsContext, type OpsContext } from "../ops/context.js";
-import { configError, EXIT, failureCause, isOpsError, OpsError } from "../ops/errors.js";
+import { configError, failureCause, isOpsError, OpsError } from "../ops/errors.js";
 import { type FastLaneAuditEntry, fastLaneSigningKey } from "../ops/fastlane.js";
 import type { SnapshotOptions } from "../ops/incident-copies.js";
 import { webhookNotifier } from "../ops/notify.js";
 import { connectRedis } from "../ops/redis-connect.js";
+import { exitCodeOf } from "./errors.js";
 import { redactOutput } from "./secrets.js";
 
 export interface GlobalFlags extends OpsFlags {
@@ -193,30 +195,21 @@ export function report(
 ): void {
   const known = isOpsError(error);
   const message = error instanceof Error ? error.message : String(error);
-  const line = redactOutput(
-    known || message.startsWith("edge-containment:")
-      ? message
-      : `edge-containment: unexpected error: ${message}`,
-    flags,
-    config,
-  );
+  const ours = known || isContainmentError(error) || message.startsWith("edge-containment:");
+  const line = redactOutput(ours ? message : `edge-containment: unexpected error: ${message}`, flags, config);
   if (flags.json) {
+    const code = known || isContainmentError(error) ? error.code : "ERR_INTERNAL";
     const body = {
       ok: false,
       ...extra,
-      error: { code: known ? error.code : "ERR_INTERNAL", message: line, ...(known ? error.details : {}) },
+      error: { code, message: line, ...(known ? error.details : {}) },
     };
     process.stdout.write(`${redactedJson(flags, body, config)}\n`);
   }
   console.error(line.split("\n")[0]);
-  if (
-    !known &&
-    !message.startsWith("edge-containment:") &&
-    error instanceof Error &&
-    process.env.CONTAINMENT_DEBUG
-  )
+  if (!ours && error instanceof Error && process.env.CONTAINMENT_DEBUG)
     console.error(redactOutput(error.stack ?? message, flags, config));
-  process.exitCode = known ? error.exitCode : EXIT.internal;
+  process.exitCode = exitCodeOf(error);
 }
 
 /** Runs a command body with an opened context, closing it and mapping errors to exit codes. */

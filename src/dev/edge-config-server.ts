@@ -48,8 +48,11 @@ export interface EdgeConfigServer {
   readonly counts: { reads: number; writes: number; apiReads: number };
   /** Every PATCH body received, with the user and the status answered. */
   readonly patches: readonly RecordedPatch[];
-  /** Upserts one item; throws EdgeConfigWriteError on a bad key or when over the size limit. */
-  setItem(key: string, value: Json): void;
+  /**
+   * Upserts one item (with `description`, Edge Config's item description); throws
+   * EdgeConfigWriteError on a bad key or when over the size limit.
+   */
+  setItem(key: string, value: Json, description?: string): void;
   /** Removes an item; answers whether it existed. */
   deleteItem(key: string): boolean;
   /** Upserts many items atomically; with `replace`, they become the only items. */
@@ -93,7 +96,10 @@ function storeHelpers(
   store: EdgeConfigStore,
 ): Pick<EdgeConfigServer, "setItem" | "deleteItem" | "setItems" | "items" | "digest" | "sizeBytes"> {
   return {
-    setItem: (key, value) => store.apply([{ operation: "upsert", key, value }]),
+    setItem: (key, value, description) =>
+      store.apply([
+        { operation: "upsert", key, value, ...(description === undefined ? {} : { description }) },
+      ]),
     deleteItem: (key) => {
       if (!store.has(key)) return false;
       store.apply([{ operation: "delete", key }]);

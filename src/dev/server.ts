@@ -10,9 +10,10 @@
 import { randomBytes } from "node:crypto";
 import { type Stats, unwatchFile, watchFile } from "node:fs";
 import { relative, resolve } from "node:path";
+import { rulesetDigest } from "../core/digest.js";
 import { RulesInvalid } from "../core/errors.js";
 import { DEFAULT_REDIS_PREFIX } from "../model/defaults.js";
-import { RULES_ITEM } from "../model/edge-config-items.js";
+import { devRulesDescription, RULES_ITEM } from "../model/edge-config-items.js";
 import type { Json } from "../model/json.js";
 import { configError, formatIssues, readRulesFile } from "../ops/rules-file.js";
 import { checkDocument } from "../rules/check.js";
@@ -312,7 +313,8 @@ function validatingWriter(ec: EdgeConfigServer, file: string): Pick<EdgeConfigSe
         const message = `${file} is not a valid rules document; still enforcing the last good rules:\n${formatIssues(result.issues)}`;
         throw new RulesInvalid(result.issues, message);
       }
-      ec.setItem(key, value);
+      // Marked as the dev server's own write, so `containment status --local` does not alarm on it.
+      ec.setItem(key, value, devRulesDescription(file, rulesetDigest(value)));
     },
   };
 }

@@ -23,6 +23,27 @@ export const FASTLANE_KEY_ITEM = "containment_fastlane_key";
 /** The audit chain's anchor, `{seq, hash}`: a head the edge's Redis credential cannot rewrite. */
 export const AUDIT_ANCHOR_ITEM = "containment_audit_head";
 
+/**
+ * The description `containment dev` gives the rules item it writes from its rules file: the file and
+ * the digest of what it wrote (`rulesetDigest` of the document alone). `containment status --local`
+ * reads it to tell the dev server's own writes from a change made outside containment
+ * (docs/cli.md, `status`); a description whose digest does not match the value is not believed.
+ */
+export function devRulesDescription(file: string, digest: string): string {
+  return `${DEV_RULES_MARK}${file} (digest ${digest})`;
+}
+
+const DEV_RULES_MARK = "containment dev: from the rules file ";
+
+/** The file and digest of a `devRulesDescription`, or undefined for any other description. */
+export function parseDevRulesDescription(
+  description: string | undefined,
+): { file: string; digest: string } | undefined {
+  if (description === undefined || !description.startsWith(DEV_RULES_MARK)) return undefined;
+  const match = /^(.+) \(digest ([0-9a-f]{16})\)$/.exec(description.slice(DEV_RULES_MARK.length));
+  return match ? { file: match[1] as string, digest: match[2] as string } : undefined;
+}
+
 /** The item key of kill switch `id`. */
 export function killSwitchItem(id: string): string {
   return KILL_SWITCH_PREFIX + id;

@@ -229,9 +229,10 @@ export class VercelApi {
         `the item changed meanwhile (${said}): nothing was changed; re-run to act on it as it is now`,
         details,
       );
+    // A store the token cannot see is configuration (exit 3), not an unknown id the responder named.
     if (status === 404)
       return new OpsError(
-        "ERR_NOT_FOUND",
+        "ERR_CONFIG",
         `the Vercel API has no Edge Config store ${this.edgeConfigId} for this token (${said}): check EDGE_CONFIG_ID${this.#teamId === undefined ? " and VERCEL_TEAM_ID" : ""}`,
         details,
       );

@@ -13,13 +13,16 @@ export const EXIT = {
   ok: 0,
   /**
    * Unexpected failure (a bug): one line on stderr, the stack with `CONTAINMENT_DEBUG=1`. Also
-   * `rules test --fail-on-new-blocks` when something admitted would now be blocked, and `dev` when
-   * it cannot start. Never once a change was written: that ends with 0, 5, 9, 10 or 11.
+   * `rules test --fail-on-new-blocks` when something admitted would now be blocked. Never once a
+   * change was written: that ends with 0, 5, 9, 10 or 11.
    */
   internal: 1,
   /** Bad flags, arguments or input file: nothing was changed. */
   usage: 2,
-  /** Configuration missing or refused (token, store id, Redis): nothing was changed. */
+  /**
+   * Configuration missing or refused (token, store id, Redis, the signing key, the rules file of
+   * `dev`), or this command needs Redis and none is configured: nothing was changed.
+   */
   config: 3,
   /**
    * The Vercel API or Redis could not be reached, refused the write or rate-limited us before
@@ -62,6 +65,12 @@ export const EXIT = {
    * switches of `lift --incident`. A warning line names each.
    */
   incomplete: 11,
+  /**
+   * The incident, kill switch, quarantine or audit anchor named does not exist (`lift`, `extend`,
+   * `quarantine release`, `incident close`, `report`, `evidence export`, `rules pull`): nothing was
+   * changed. `containment list`, `quarantine list` and `incident list` show what exists.
+   */
+  notFound: 12,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
@@ -110,7 +119,7 @@ const EXIT_OF: Record<OpsErrorCode, ExitCode> = {
   ERR_USAGE: EXIT.usage,
   ERR_CONFIG: EXIT.config,
   ERR_AUTH: EXIT.config,
-  ERR_NOT_FOUND: EXIT.config,
+  ERR_NOT_FOUND: EXIT.notFound,
   ERR_RATE_LIMITED: EXIT.unavailable,
   ERR_UNAVAILABLE: EXIT.unavailable,
   ERR_CONFLICT: EXIT.conflict,

@@ -2,6 +2,7 @@
 import { ConfigInvalid, type ContainmentError } from "../core/errors.js";
 import type { ResponderRedis } from "../model/responder-redis.js";
 import { MIRROR_KEYS } from "../stores/mirror/layout.js";
+import { OpsError } from "./errors.js";
 import type { GdprRole, HipaaRole } from "./report/clocks.js";
 import type { IncidentRecord } from "./report/model.js";
 import {
@@ -45,6 +46,11 @@ export function invalid(message: string): ContainmentError {
 
 /** Lists of entries (not of names) are stored as JSON in their hash field. */
 const JSON_FIELDS = new Set(["decisions", "notices", "signoffs"]);
+
+/** An incident id nobody opened: the same exit code as any unknown id (`notFound`, docs/cli.md). */
+export function unknownIncident(id: string): OpsError {
+  return new OpsError("ERR_NOT_FOUND", `no incident ${id}: see \`containment incident list\``);
+}
 
 export function toHash(incident: IncidentRecord): Record<string, string> {
   const out: Record<string, string> = {};
@@ -130,7 +136,7 @@ export async function incidentWindow(
 ): Promise<{ since: number; until: number }> {
   const hash = await readHash(ctx, incidentKeys.incident(id));
   const incident = fromHash(hash);
-  if (!incident) throw invalid(`no incident ${id}: see \`containment incident list\``);
+  if (!incident) throw unknownIncident(id);
   const lookback = Number(hash.lookbackMs) || DEFAULT_LOOKBACK_MS;
   return { since: incident.discovered - lookback, until: incident.closed ?? (ctx.now ?? Date.now)() };
 }

@@ -19,6 +19,7 @@
  */
 import { parseDuration } from "../core/duration.js";
 import { parsePattern } from "../rules/pattern.js";
+import { OpsError } from "./errors.js";
 import { type SnapshotOptions, snapshotIncident } from "./incident-copies.js";
 import {
   DATA_CLASS,
@@ -30,6 +31,7 @@ import {
   invalid,
   strip,
   toHash,
+  unknownIncident,
 } from "./incident-records.js";
 import { GDPR_ROLES, type GdprRole, HIPAA_ROLES, type HipaaRole } from "./report/clocks.js";
 import type { IncidentRecord } from "./report/model.js";
@@ -182,7 +184,8 @@ export async function openIncident(
     ),
   );
   if (claimed !== 1)
-    throw invalid(
+    throw new OpsError(
+      "ERR_CONFLICT",
       `incident ${incident.id} exists already: pick another id, or see \`containment incident list\``,
     );
   try {
@@ -200,9 +203,12 @@ export async function closeIncident(
   options: { actor?: string | undefined } & SnapshotOptions = {},
 ): Promise<IncidentRecord> {
   const incident = await getIncident(ctx, id);
-  if (!incident) throw invalid(`no incident ${id}: see \`containment incident list\``);
+  if (!incident) throw unknownIncident(id);
   if (incident.closed !== undefined)
-    throw invalid(`incident ${id} was closed at ${new Date(incident.closed).toISOString()} already`);
+    throw new OpsError(
+      "ERR_CONFLICT",
+      `incident ${id} was closed at ${new Date(incident.closed).toISOString()} already`,
+    );
   const now = (ctx.now ?? Date.now)();
   await snapshotIncident(ctx, id, now, options);
   const fields = { closed: String(now), ...(options.actor ? { closedBy: options.actor } : {}) };

@@ -2,7 +2,10 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { rulesetDigest } from "../../src/core/digest.js";
 import { type EdgeConfigServer, startEdgeConfigServer } from "../../src/dev/edge-config-server.js";
+import { devRulesDescription } from "../../src/model/edge-config-items.js";
+import type { Json } from "../../src/model/json.js";
 import { readAnchor, readAudit, verifyAudit } from "../../src/ops/audit/index.js";
 import { VercelApi } from "../../src/ops/edge-config-api.js";
 import { restRedis } from "../../src/ops/redis-rest.js";
@@ -192,7 +195,7 @@ describe("the incident flow through the CLI, the Vercel API stand-in, a real Red
       ],
       [["kill", "/x", "--reason", "r", "--incident", "I"], {}, 6, /not a terminal.*--yes/],
       [["kill", "/**", "--reason", "r", "--incident", "I", "--yes"], {}, 2, /EVERY route.*--all-routes/],
-      [["extend", "nothing-here", "--for", "1h", "--yes"], {}, 3, /no kill switch nothing-here/],
+      [["extend", "nothing-here", "--for", "1h", "--yes"], {}, 12, /no kill switch nothing-here/],
     ];
     for (const [args, extra, code, message] of cases) {
       const result = await cli(args, extra);
@@ -218,7 +221,14 @@ describe("the incident flow through the CLI, the Vercel API stand-in, a real Red
       expect(snapshot.unaudited).toContain("containment_kill_by_curl");
       expect(snapshot.switches.map((s) => s.id)).toContain("by_curl");
       const human = await cli(["status"]);
-      expect(human.stdout).toMatch(/CHANGED WITHOUT AN AUDIT ENTRY.*containment_kill_by_curl/);
+      expect(human.stdout).toMatch(
+        /CHANGED WITHOUT AN AUDIT ENTRY: containment_kill_by_curl: no audit entry/,
+      );
+      // A description claiming `containment dev` wrote the rules is believed only with --local.
+      const rules = ec.items().containment as Json;
+      ec.setItem("containment", rules, devRulesDescription("rules.json", rulesetDigest(rules)));
+      const claimed = (await cli(["status", "--json"])).json as { status: { unaudited: string[] } };
+      expect(claimed.status.unaudited).toContain("containment");
     } finally {
       ec.deleteItem("containment_kill_by_curl");
     }

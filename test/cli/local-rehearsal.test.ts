@@ -71,6 +71,30 @@ describe("--local against a running containment dev", () => {
     const verify = await local(["audit", "verify", "--json"]);
     expect(verify.json).toMatchObject({ ok: true, count: 4 });
 
+    // The rules item came from dev's rules file, not from an audited push: a note naming the file,
+    // never the alarm meant for a change made in the Vercel UI or with curl.
+    const snapshot = (await local(["status", "--json"])).json?.status as {
+      unaudited: string[];
+      unauditedChanges: Array<{ key: string; source: string; file?: string }>;
+      rulesetDigest: string | null;
+    };
+    expect(snapshot.unaudited).toEqual([]);
+    expect(snapshot.unauditedChanges).toEqual([
+      expect.objectContaining({ key: "containment", source: "containment-dev", file: dev.rulesFile }),
+    ]);
+    expect(snapshot.rulesetDigest).toMatch(/^[0-9a-f]{16}$/);
+    const human = await local(["status"]);
+    expect(human.stdout).not.toMatch(/CHANGED WITHOUT AN AUDIT ENTRY/);
+    expect(human.stdout).toContain(`written by \`containment dev\` from its rules file ${dev.rulesFile}`);
+    // The digest status computes from Edge Config is the one the isolate reports once it reloaded.
+    await until(
+      async () =>
+        ((await local(["status", "--json"])).json?.status as { digestsAgree?: boolean } | undefined)
+          ?.digestsAgree === true,
+      30_000,
+      "status to say the digests agree",
+    );
+
     await dev.close();
     expect(existsSync(file)).toBe(false);
   }, 180_000);

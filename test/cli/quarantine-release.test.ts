@@ -94,6 +94,14 @@ describe("quarantine release through the CLI", { timeout: 120_000 }, () => {
     expect(rows).toHaveLength(1);
     const target = `${rows[0]?.dimension}:${rows[0]?.id}`;
     expect(target).toMatch(/^tenant:[0-9a-f]{16}$/);
+    // For a person: the target as `release` takes it, time left, the evidence's facts by name; no raw JSON.
+    const human = await cli(["quarantine", "list"]);
+    expect(human.stdout.trim().split("\n")).toEqual([
+      expect.stringMatching(
+        new RegExp(`^${target}  \\S.*  since \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ`),
+      ),
+    ]);
+    expect(human.stdout).not.toMatch(/[{}"]/);
     // The same isolate asks again (and answers from what it knows): still quarantined.
     expect(await reason("/api/initech/items")).toBe("429");
 

@@ -14,6 +14,7 @@ import {
   verifyAudit,
 } from "../../ops/audit/index.js";
 import { EXIT, OpsError, usageError } from "../../ops/errors.js";
+import { fail } from "../errors.js";
 import { action, emit, withOpsOptions } from "../ops.js";
 import { confirm } from "../prompt.js";
 
@@ -224,6 +225,7 @@ function syncCommand(): Command {
     .description(
       "append entries journaled while Redis was unreachable (original times kept, marked journaled)",
     )
+    .option("-y, --yes", "do not ask for confirmation (accepted on every command that changes something)")
     .addHelpText("after", "\nExample:\n  $ containment audit sync");
   return withOpsOptions(command).action(
     action(async ({ ctx }, flags) => {
@@ -253,8 +255,20 @@ function keygenCommand(): Command {
     );
   return command.action(async (opts: { kid: string; out: string; public: string }) => {
     const { privateJwk, publicJwks } = await generateSigningKey(opts.kid);
-    writeFileSync(opts.out, `${JSON.stringify(privateJwk)}\n`, { mode: 0o600, flag: "wx" });
-    writeFileSync(opts.public, `${JSON.stringify(publicJwks, null, 2)}\n`);
+    try {
+      // Never over an existing private key: it may be the one that signed the chain so far.
+      writeFileSync(opts.out, `${JSON.stringify(privateJwk)}\n`, { mode: 0o600, flag: "wx" });
+      writeFileSync(opts.public, `${JSON.stringify(publicJwks, null, 2)}\n`);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      fail(
+        usageError(
+          code === "EEXIST"
+            ? `${opts.out} exists already: keygen never overwrites a key; pick another --out`
+            : `cannot write the key files (${code ?? "error"}): check --out and --public`,
+        ),
+      );
+    }
     console.log(`wrote ${opts.out} (private) and ${opts.public} (public)`);
   });
 }

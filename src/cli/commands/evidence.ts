@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Command } from "commander";
 import type { KeySet } from "../../ops/audit/sign.js";
-import { EXIT, usageError } from "../../ops/errors.js";
+import { configError, EXIT, usageError } from "../../ops/errors.js";
 import { buildReport } from "../../ops/report/build.js";
 import { evidenceFiles, verifyEvidence } from "../../ops/report/evidence.js";
 import { gatherReport } from "../../ops/report/gather.js";
@@ -39,7 +39,7 @@ export function readKeys(file: string | undefined): KeySet | undefined {
 export async function exportEvidence(opened: Opened, id: string, dir: string) {
   const redis = opened.ctx.redis;
   if (redis === undefined)
-    throw usageError("evidence comes from Redis: set UPSTASH_REDIS_REST_URL/TOKEN or --redis");
+    throw configError("evidence comes from Redis: set UPSTASH_REDIS_REST_URL/TOKEN or --redis");
   const gathered = await gatherReport(
     { redis, prefix: opened.config.prefix, now: opened.ctx.now, api: opened.ctx.api },
     id,

@@ -5,7 +5,7 @@
 import { errorText } from "../../core/errors.js";
 import type { Json } from "../../model/json.js";
 import { type AppendResult, appendAudit, appendWarnings } from "../../ops/audit/index.js";
-import { failureCause, usageError } from "../../ops/errors.js";
+import { configError, failureCause } from "../../ops/errors.js";
 import type { Opened } from "../ops.js";
 
 /**
@@ -67,6 +67,8 @@ export async function audited<T>(
 export function requireRedis(opened: Opened) {
   const redis = opened.ctx.redis;
   if (redis === undefined)
-    throw usageError("incidents live in Redis: set UPSTASH_REDIS_REST_URL/TOKEN or --redis (or use --local)");
+    throw configError(
+      "incidents live in Redis: set UPSTASH_REDIS_REST_URL/TOKEN or --redis (or use --local)",
+    );
   return { client: redis, prefix: opened.config.prefix, now: opened.ctx.now };
 }

@@ -138,6 +138,7 @@ function openCommand(): Command {
       )
       .option("--scope-tenant <ids>", "exposure scope: tenants, comma-separated (default: every tenant)")
       .option("--scope-method <methods>", "exposure scope: methods, comma-separated (default: every method)")
+      .option("-y, --yes", "do not ask for confirmation (accepted on every command that changes something)")
       .addHelpText(
         "after",
         '\nExample:\n  containment incident open INC-2041 --title "Patient exports of acme" --discovered 2026-12-01T21:40:00Z --data phi --scope-route "/api/:tenant/patients/**" --scope-tenant acme --hipaa-role business-associate --gdpr-role processor --dpa-term 24h',
@@ -221,6 +222,7 @@ function closeCommand(): Command {
         "--leave-switches",
         "close even though kill switches of this incident are still in force (they stay in force)",
       )
+      .option("-y, --yes", "do not ask for confirmation (accepted on every command that changes something)")
       .addHelpText("after", "\nExample:\n  containment incident close INC-2041 --out evidence/INC-2041")
       .action(
         writeAction(async (opened, flags, out, id: string) => {

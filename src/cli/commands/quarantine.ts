@@ -1,9 +1,31 @@
 import { Command } from "commander";
 import { formatLeft } from "../../ops/actions/list.js";
 import { listQuarantines, releaseQuarantine } from "../../ops/actions/quarantine.js";
+import { isoSeconds } from "../../ops/report/clocks.js";
+import type { QuarantineRecord } from "../../stores/mirror/reader-types.js";
 import { action, emit, type GlobalFlags, withOpsOptions } from "../ops.js";
 import { confirm } from "../prompt.js";
 import { auditNote, writeAction } from "../written.js";
+
+const time = (value: unknown): string | undefined =>
+  typeof value === "number" && Number.isFinite(value) ? isoSeconds(value) : undefined;
+
+/**
+ * One row of `quarantine list` for a person: the target as `release` takes it, the time left, and
+ * the evidence's facts by name (its raw JSON is for `--json`).
+ */
+export function quarantineLine(q: QuarantineRecord): string {
+  const facts = [
+    `${q.dimension}:${q.id}${q.rule ? `:${q.rule}` : ""}`,
+    formatLeft(q.ttlMs < 0 ? null : q.ttlMs),
+  ];
+  if (typeof q.record === "string") return [...facts, "(evidence record unreadable)"].join("  ");
+  const { rule, at, tenant } = q.record;
+  if (typeof rule === "string" && rule !== q.rule) facts.push(`rule ${rule}`);
+  if (time(at) !== undefined) facts.push(`since ${time(at)}`);
+  if (typeof tenant === "string") facts.push(`tenant ${tenant}`);
+  return facts.join("  ");
+}
 
 function listCommand(): Command {
   const command = new Command("list")
@@ -15,12 +37,7 @@ function listCommand(): Command {
       emit(
         flags,
         { quarantines: rows },
-        rows.length === 0
-          ? ["nobody is quarantined"]
-          : rows.map(
-              (q) =>
-                `${q.dimension}:${q.id}${q.rule ? `:${q.rule}` : ""}  ${formatLeft(q.ttlMs < 0 ? null : q.ttlMs)}  ${typeof q.record === "string" ? q.record : JSON.stringify(q.record)}`,
-            ),
+        rows.length === 0 ? ["nobody is quarantined"] : rows.map(quarantineLine),
       );
       return 0;
     }),

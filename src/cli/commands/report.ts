@@ -5,7 +5,7 @@
  */
 import { writeFileSync } from "node:fs";
 import { Command, Option } from "commander";
-import { EXIT, usageError } from "../../ops/errors.js";
+import { configError, EXIT } from "../../ops/errors.js";
 import { buildReport } from "../../ops/report/build.js";
 import { timelineNdjson } from "../../ops/report/evidence.js";
 import { gatherReport } from "../../ops/report/gather.js";
@@ -71,7 +71,7 @@ export function reportCommand(): Command {
           const flags = globalFlags as ReportFlags;
           const redis = opened.ctx.redis;
           if (redis === undefined)
-            throw usageError(
+            throw configError(
               "the report reads Redis: set UPSTASH_REDIS_REST_URL/TOKEN or --redis (or use --local)",
             );
           const now = opened.ctx.now();

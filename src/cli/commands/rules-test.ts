@@ -6,7 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
-import { usageError } from "../../ops/errors.js";
+import { configError, usageError } from "../../ops/errors.js";
 import { type ReplayResult, replay, requestsFromShapes } from "../../ops/replay.js";
 import { parseRecordedRequests } from "../../ops/replay-input.js";
 import { readRulesFile } from "../../ops/rules-file.js";
@@ -36,6 +36,18 @@ function print(flags: TestFlags, file: string, result: ReplayResult): number {
   return gate ? 1 : 0;
 }
 
+/** The recorded requests' text; a file that cannot be read is bad input (exit 2), not a crash. */
+function readRequests(file: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw usageError(
+      `cannot read --requests ${file} (${code === "ENOENT" ? "no such file" : (code ?? "error")}): give a JSON Lines or HAR file`,
+    );
+  }
+}
+
 export function rulesTestCommand(): Command {
   return withOpsOptions(
     new Command("test")
@@ -58,7 +70,7 @@ export function rulesTestCommand(): Command {
         if (flags.requests !== undefined) {
           try {
             const document = readRulesFile(file);
-            const requests = parseRecordedRequests(flags.requests, readFileSync(flags.requests, "utf8"));
+            const requests = parseRecordedRequests(flags.requests, readRequests(flags.requests));
             process.exitCode = print(flags, file, await replay(document, requests, "requests"));
           } catch (error) {
             report(flags, error);
@@ -69,7 +81,7 @@ export function rulesTestCommand(): Command {
           const document = readRulesFile(file);
           const reader = opened.ctx.reader;
           if (reader === undefined)
-            throw usageError(
+            throw configError(
               "replaying mirrored traffic needs Redis: set UPSTASH_REDIS_REST_URL/TOKEN or --redis, or give --requests",
             );
           const now = opened.ctx.now();

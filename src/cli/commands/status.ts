@@ -1,22 +1,58 @@
 import { Command, InvalidArgumentError } from "commander";
 import { formatLeft, formatSpan } from "../../ops/actions/list.js";
-import { readStatus, type StatusSnapshot } from "../../ops/actions/status.js";
+import {
+  type RegionStatus,
+  readStatus,
+  type StatusSnapshot,
+  type UnauditedChange,
+} from "../../ops/actions/status.js";
 import { webhookNotifier } from "../../ops/notify.js";
 import { action, emit, withOpsOptions } from "../ops.js";
 import { writeRaw } from "../terminal.js";
 import { detectionLine } from "./detections.js";
 
+/** Whether the regions enforce what Edge Config holds, in one line. */
+function digestLine(s: StatusSnapshot): string {
+  if (s.digestsAgree === true) return "digests agree: every region that reported enforces the live ruleset";
+  if (s.digestsAgree === null)
+    return s.regions === null || s.regions.length === 0
+      ? "digests: unknown (no region reported in the last 5 minutes)"
+      : "digests: unknown (no rules document in Edge Config)";
+  const behind = (s.regions ?? [])
+    .filter((r) => r.digests.length !== 1 || r.digests[0] !== s.rulesetDigest)
+    .map((r) => r.region);
+  return `DIGESTS DIFFER: ${behind.join(", ")} enforce(s) another ruleset than Edge Config holds (reloading after a change takes seconds, and a fast-lane switch counts before it reaches Edge Config; if it lasts, see docs/runbook.md)`;
+}
+
+function regionAgrees(s: StatusSnapshot, r: RegionStatus): string {
+  if (s.rulesetDigest === null || r.digests.length === 0) return "";
+  return r.digests.length === 1 && r.digests[0] === s.rulesetDigest ? " (live)" : " (NOT the live one)";
+}
+
+/** One unaudited change: the dev server's rules file is a note; anything else is the alarm. */
+function unauditedLine(change: UnauditedChange): string {
+  const what = change.deleted ? `${change.key} was deleted` : change.key;
+  const since =
+    change.lastAuditedSeq === null
+      ? "no audit entry ever wrote it"
+      : `it differs from audit #${change.lastAuditedSeq}, its last audited write`;
+  if (change.source === "containment-dev")
+    return `note: ${what} was written by \`containment dev\` from its rules file ${change.file ?? ""} (not audited: the local rules file is the source)`;
+  return `CHANGED WITHOUT AN AUDIT ENTRY: ${what}: ${since}; made outside containment (Vercel UI, the API, Terraform?): review it with \`containment rules diff\` or \`containment list\``;
+}
+
 export function statusLines(s: StatusSnapshot): string[] {
   const lines = [
     `edge-containment status at ${new Date(s.at).toISOString()}`,
-    `live digest: ${s.digest ?? "?"}`,
+    `live ruleset digest: ${s.rulesetDigest ?? "? (no rules document in Edge Config)"} (Edge Config store digest ${s.digest ?? "?"})`,
+    digestLine(s),
   ];
   lines.push("regions:");
   if (s.regions === null) lines.push("  (not available)");
   else if (s.regions.length === 0) lines.push("  no isolate reported in the last 5 minutes");
   for (const r of s.regions ?? [])
     lines.push(
-      `  ${r.region.padEnd(10)} ${r.isolates} isolate(s), ${r.verified} verified, digest ${r.digests.join(",") || "?"}, last seen ${formatSpan(Math.max(0, s.at - r.lastSeen))} ago`,
+      `  ${r.region.padEnd(10)} ${r.isolates} isolate(s), ${r.verified} verified, digest ${r.digests.join(",") || "?"}${regionAgrees(s, r)}, last seen ${formatSpan(Math.max(0, s.at - r.lastSeen))} ago`,
     );
   lines.push("kill switches:");
   if (s.switches.length === 0) lines.push("  none");
@@ -42,8 +78,7 @@ export function statusLines(s: StatusSnapshot): string[] {
   for (const p of s.rejectedPushes?.slice(0, 3) ?? [])
     lines.push(`  ${new Date(p.at).toISOString()} ${p.region}: ${p.message.slice(0, 120)}`);
   lines.push(`mirror drops: ${s.drops ? `${s.drops.decisions} decisions, ${s.drops.events} events` : "?"}`);
-  if (s.unaudited && s.unaudited.length > 0)
-    lines.push(`CHANGED WITHOUT AN AUDIT ENTRY (Vercel UI, curl, Terraform?): ${s.unaudited.join(", ")}`);
+  for (const change of s.unauditedChanges ?? []) lines.push(unauditedLine(change));
   for (const p of s.problems) lines.push(`note: ${p}`);
   return lines;
 }

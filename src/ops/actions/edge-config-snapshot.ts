@@ -10,6 +10,8 @@ import type { OpsContext } from "../context.js";
 
 export interface StoreSnapshot {
   items: Map<string, Json>;
+  /** Each item's Edge Config description, where it has one (`containment dev` marks its writes). */
+  descriptions: Map<string, string>;
   anchor: Json | undefined;
   readAt: number;
 }
@@ -17,7 +19,9 @@ export interface StoreSnapshot {
 export async function readStore(ctx: OpsContext): Promise<StoreSnapshot> {
   const list = await ctx.api.items();
   const items = new Map(list.map((item) => [item.key, item.value] as const));
-  return { items, anchor: items.get(AUDIT_ANCHOR_ITEM), readAt: ctx.now() };
+  const descriptions = new Map<string, string>();
+  for (const item of list) if (item.description !== undefined) descriptions.set(item.key, item.description);
+  return { items, descriptions, anchor: items.get(AUDIT_ANCHOR_ITEM), readAt: ctx.now() };
 }
 
 const encoder = new TextEncoder();

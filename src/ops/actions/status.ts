@@ -6,13 +6,14 @@
  * says so instead of failing the whole snapshot.
  */
 
+import { rulesetDigest } from "../../core/digest.js";
 import { errorText } from "../../core/errors.js";
-import { KILL_SWITCH_PREFIX, RULES_ITEM } from "../../model/edge-config-items.js";
+import { KILL_SWITCH_PREFIX, parseDevRulesDescription, RULES_ITEM } from "../../model/edge-config-items.js";
 import type { Json } from "../../model/json.js";
 import { canonicalJson, readAudit } from "../audit/index.js";
 import type { OpsContext } from "../context.js";
 import { type DetectionRow, listDetections } from "../detections.js";
-import { readStore } from "./edge-config-snapshot.js";
+import { readStore, type StoreSnapshot } from "./edge-config-snapshot.js";
 import { type ExpiringSwitch, expiringSwitches } from "./incident-switches.js";
 import { type SwitchRow, switchRows } from "./list.js";
 
@@ -37,9 +38,39 @@ export interface StatusSnapshot {
   detections: DetectionRow[] | null;
   rejectedPushes: Array<{ at: number; region: string; message: string }> | null;
   drops: { decisions: number; events: number } | null;
-  /** Keys whose current value no audit result entry wrote. */
+  /**
+   * The ruleset digest of the live rules document with the live kill switches: what an isolate
+   * enforcing them reports (`digest` is the Edge Config store's own, a different hash).
+   */
+  rulesetDigest: string | null;
+  /**
+   * Whether every region that reported enforces `rulesetDigest`: null when nothing reported (or
+   * either side is unknown). Regions report within seconds of a change; a disagreement that lasts
+   * is a region not enforcing what Edge Config holds.
+   */
+  digestsAgree: boolean | null;
+  /** Keys whose current value no audit result entry wrote, and that no known writer explains: the alarm. */
   unaudited: string[] | null;
+  /** Every item whose value no audit entry wrote, with where it came from as far as can be told. */
+  unauditedChanges: UnauditedChange[] | null;
   problems: string[];
+}
+
+/** An Edge Config item whose live value (or absence) no audit result entry accounts for. */
+export interface UnauditedChange {
+  key: string;
+  /** The item is gone while its last audited value was not. */
+  deleted: boolean;
+  /**
+   * `containment-dev`: the rules file of a running `containment dev` (the store is the one `--local`
+   * names, and the item's description carries the digest of this very value). `outside`: anything
+   * else (Vercel UI, curl, Terraform, another tool): the alarm.
+   */
+  source: "containment-dev" | "outside";
+  /** The rules file, for `containment-dev`. */
+  file?: string;
+  /** The sequence number of the last audited write of this key, or null when none ever wrote it. */
+  lastAuditedSeq: number | null;
 }
 
 const COUNT_MINUTES = 5;
@@ -75,21 +106,57 @@ function regionsOf(
   return [...map.values()].sort((a, b) => a.region.localeCompare(b.region));
 }
 
-async function unauditedKeys(ctx: OpsContext, items: ReadonlyMap<string, Json>): Promise<string[]> {
+/** Where an unaudited value came from: the dev server's own rules file, or outside containment. */
+function sourceOf(
+  ctx: OpsContext,
+  key: string,
+  value: Json | undefined,
+  description: string | undefined,
+): Pick<UnauditedChange, "source" | "file"> {
+  const mark = parseDevRulesDescription(description);
+  // Believed only against the local stand-in, and only for the value the mark's digest names.
+  if (ctx.config.local === true && key === RULES_ITEM && mark !== undefined && value !== undefined)
+    if (rulesetDigest(value) === mark.digest) return { source: "containment-dev", file: mark.file };
+  return { source: "outside" };
+}
+
+async function unauditedChanges(ctx: OpsContext, snapshot: StoreSnapshot): Promise<UnauditedChange[]> {
   const records = await readAudit(ctx.audit);
-  const last = new Map<string, string>();
+  const last = new Map<string, { after: string; seq: number }>();
   for (const { entry } of records)
     if (entry.phase === "result" && entry.outcome === "ok" && entry.key !== null)
-      last.set(entry.key, canonicalJson(entry.after));
-  const out: string[] = [];
-  for (const [key, value] of items) {
+      last.set(entry.key, { after: canonicalJson(entry.after), seq: entry.seq });
+  const out: UnauditedChange[] = [];
+  for (const [key, value] of snapshot.items) {
     if (key !== RULES_ITEM && !key.startsWith(KILL_SWITCH_PREFIX)) continue;
-    if (last.get(key) !== canonicalJson(value)) out.push(key);
+    const audited = last.get(key);
+    if (audited?.after === canonicalJson(value)) continue;
+    out.push({
+      key,
+      deleted: false,
+      ...sourceOf(ctx, key, value, snapshot.descriptions.get(key)),
+      lastAuditedSeq: audited?.seq ?? null,
+    });
   }
-  for (const [key, after] of last)
-    if (after !== "null" && !items.has(key) && key.startsWith(KILL_SWITCH_PREFIX))
-      out.push(`${key} (deleted)`);
-  return out.sort();
+  for (const [key, audited] of last)
+    if (audited.after !== "null" && !snapshot.items.has(key) && key.startsWith(KILL_SWITCH_PREFIX))
+      out.push({ key, deleted: true, source: "outside", lastAuditedSeq: audited.seq });
+  return out.sort((a, b) => a.key.localeCompare(b.key));
+}
+
+/** The ruleset digest of what Edge Config holds: the rules document and every kill-switch item. */
+function liveRulesetDigest(items: ReadonlyMap<string, Json>): string | null {
+  const document = items.get(RULES_ITEM);
+  if (document === undefined) return null;
+  const switches = [...items]
+    .filter(([key]) => key.startsWith(KILL_SWITCH_PREFIX))
+    .map(([key, spec]) => ({ key, spec }));
+  return rulesetDigest(document, switches);
+}
+
+function agreement(live: string | null, regions: RegionStatus[] | null): boolean | null {
+  if (live === null || regions === null || regions.length === 0) return null;
+  return regions.every((region) => region.digests.length === 1 && region.digests[0] === live);
 }
 
 export async function readStatus(ctx: OpsContext): Promise<StatusSnapshot> {
@@ -97,11 +164,12 @@ export async function readStatus(ctx: OpsContext): Promise<StatusSnapshot> {
   const now = ctx.now();
   const snapshot = await readStore(ctx);
   const digest = await part(problems, "store digest", async () => (await ctx.api.store()).digest);
+  const live = liveRulesetDigest(snapshot.items);
   const reader = ctx.reader;
   if (reader === undefined)
     problems.push("no Redis configured: regions, counts, quarantines and drops are not shown");
   const minute = Math.floor(now / 60_000);
-  const [regions, counts, quarantined, detections, rejectedPushes, drops, unaudited] = await Promise.all([
+  const [regions, counts, quarantined, detections, rejectedPushes, drops, changes] = await Promise.all([
     reader
       ? part(problems, "isolate reports", async () =>
           regionsOf(await reader.isolates({ sinceMs: now - 5 * 60_000 })),
@@ -133,7 +201,7 @@ export async function readStatus(ctx: OpsContext): Promise<StatusSnapshot> {
         )
       : null,
     reader ? part(problems, "mirror drops", () => reader.drops()) : null,
-    ctx.redis ? part(problems, "audit comparison", () => unauditedKeys(ctx, snapshot.items)) : null,
+    ctx.redis ? part(problems, "audit comparison", () => unauditedChanges(ctx, snapshot)) : null,
   ]);
   const switches = switchRows(snapshot.items, now);
   const expiring = (await expiringSwitches(ctx, switches)).filter((s) => s.incidentOpen);
@@ -148,7 +216,15 @@ export async function readStatus(ctx: OpsContext): Promise<StatusSnapshot> {
     detections,
     rejectedPushes,
     drops,
-    unaudited,
+    rulesetDigest: live,
+    digestsAgree: agreement(live, regions),
+    unaudited:
+      changes === null
+        ? null
+        : changes
+            .filter((change) => change.source === "outside")
+            .map((change) => (change.deleted ? `${change.key} (deleted)` : change.key)),
+    unauditedChanges: changes,
     problems,
   };
 }

@@ -13,7 +13,7 @@ import { AUDIT_ANCHOR_ITEM } from "../../model/edge-config-items.js";
 import type { Json } from "../../model/json.js";
 import type { ResponderRedis } from "../../model/responder-redis.js";
 import type { PatchOperation, VercelApi } from "../edge-config-api.js";
-import { failureCause } from "../errors.js";
+import { failureCause, OpsError } from "../errors.js";
 import { chainEntry, type ReadFilter, readChain } from "./chain.js";
 import { type AuditDraft, type AuditRecord, parseHead } from "./entry.js";
 import type { Journal } from "./journal.js";
@@ -138,8 +138,9 @@ export function readAudit(
   filter: ReadFilter = {},
 ): Promise<AuditRecord[]> {
   if (ctx.redis === undefined)
-    throw new Error(
-      "edge-containment: reading the audit trail needs Redis (UPSTASH_REDIS_REST_URL or --redis)",
+    throw new OpsError(
+      "ERR_CONFIG",
+      "reading the audit trail needs Redis: set UPSTASH_REDIS_REST_URL/TOKEN or --redis (or use --local)",
     );
   return readChain({ redis: ctx.redis, prefix: ctx.prefix }, filter);
 }

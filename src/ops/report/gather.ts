@@ -23,6 +23,7 @@ import {
   incidentKeys,
   incidentWindow,
   invalid,
+  unknownIncident,
 } from "../incident-records.js";
 import { numericFields } from "./aggregates.js";
 import type { AuditView, DataClassMap, EventRecord, MinuteFields, ReportInputs } from "./model.js";
@@ -187,7 +188,7 @@ export async function gatherReport(
 ): Promise<Gathered> {
   const incidents: IncidentContext = { client: ctx.redis, prefix: ctx.prefix, now: ctx.now };
   const incident = await getIncident(incidents, id);
-  if (!incident) throw invalid(`no incident ${id}: see \`containment incident list\``);
+  if (!incident) throw unknownIncident(id);
   if (incident.closed === undefined)
     await snapshotIncident(incidents, id, undefined, { onVersion: options.onVersion });
   const window = await incidentWindow(incidents, id);
