@@ -33,7 +33,7 @@ import { readEnforcing, readIncident } from "./incident-and-audit.js";
 import { compileScope, type DeclaredScope } from "./scope-match.js";
 import { readEdgeConfig, switchesFromReports } from "./switches.js";
 import { containmentVerdict, type Verdict } from "./verdict.js";
-import { verdictInputFrom } from "./verdict-input.js";
+import { trafficOfShapes, verdictInputFrom } from "./verdict-input.js";
 
 export interface SnapshotSource {
   redis: ResponderRedis;
@@ -100,7 +100,13 @@ export async function buildSnapshot(source: SnapshotSource): Promise<Snapshot> {
     config,
   ] = await Promise.all([
     part("counts", () => reader.counts(range), [] as CountRow[], ms, problems),
-    part("traffic", () => reader.traffic(range), { rows: [], overflow: {} } as TrafficMinutes, ms, problems),
+    part(
+      "traffic",
+      async () => trafficOfShapes(await reader.shapes(range)),
+      { rows: [], overflow: {} } as TrafficMinutes,
+      ms,
+      problems,
+    ),
     part("top tenants", () => reader.top(topRange, "tenant", TOP_N), [] as MirrorTopEntry[], ms, problems),
     part("top users", () => reader.top(topRange, "user", TOP_N), [] as MirrorTopEntry[], ms, problems),
     part("top networks", () => reader.top(topRange, "ip", TOP_N), [] as MirrorTopEntry[], ms, problems),

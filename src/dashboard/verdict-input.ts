@@ -1,15 +1,17 @@
 /**
- * The verdict's input (verdict.ts) from what the mirror reader offers today: `traffic:<minute>` rows
- * (keyed by the deciding rule's pattern, or the redacted path when no rule decided), events for the
- * regions, isolate reports and the ledger for confirmations and gaps. One function on purpose: when
- * the mirror records route shapes (docs/recorded-format.md), only the rows change here.
+ * The verdict's input (verdict.ts) from what the mirror reader offers: route shapes (every
+ * decision by its redacted path, whatever rule matched; docs/recorded-format.md) or, for minutes
+ * written before format 2, the deciding rule's pattern; events for the regions, isolate reports and
+ * the ledger for confirmations and gaps.
  */
+import { SHAPE_OTHER, SHAPE_OVERFLOW_RESERVED } from "../stores/mirror/layout.js";
 import type {
   IsolateLedger,
   IsolateRecord,
   MirrorEvent,
   TrafficMinutes,
 } from "../stores/mirror/reader-types.js";
+import type { ShapeRow } from "../stores/mirror/shape-rows.js";
 import type { IncidentEntry, SwitchEntry } from "./api.js";
 import type { IsolateState, VerdictInput } from "./verdict.js";
 
@@ -73,4 +75,22 @@ export function verdictInputFrom(view: MirrorView): VerdictInput {
     freshMs: view.freshMs,
     lookbackMinutes: view.lookbackMinutes,
   };
+}
+
+/**
+ * Shape rows as the verdict's rows: a folded field (the mirror's general or reserved capacity was
+ * full) has no route, so it counts as overflow, which the verdict reads as "unknown", never as
+ * "contained".
+ */
+export function trafficOfShapes(rows: readonly ShapeRow[]): TrafficMinutes {
+  const out: TrafficMinutes = { rows: [], overflow: {} };
+  for (const row of rows) {
+    if (row.shape === SHAPE_OTHER || row.shape === SHAPE_OVERFLOW_RESERVED) {
+      out.overflow[row.minute] = (out.overflow[row.minute] ?? 0) + row.n;
+      continue;
+    }
+    const { minute, shape: route, method, tenant, outcome, n } = row;
+    out.rows.push({ minute, route, method, tenant, outcome, n });
+  }
+  return out;
 }

@@ -13,8 +13,9 @@ import {
   type ScopeRow,
   type VerdictInput,
 } from "../../src/dashboard/verdict.js";
-import { verdictInputFrom } from "../../src/dashboard/verdict-input.js";
+import { trafficOfShapes, verdictInputFrom } from "../../src/dashboard/verdict-input.js";
 import { parsePattern } from "../../src/rules/pattern.js";
+import type { ShapeRow } from "../../src/stores/mirror/shape-rows.js";
 
 const M = Math.floor(Date.parse("2026-12-07T05:41:00Z") / 60_000);
 /** 20 s into minute M: M - 1 is the last complete minute. */
@@ -371,5 +372,46 @@ describe("the verdict's input from today's mirror", () => {
     // Only the incident's enforcing switches must be confirmed: a monitor-only one blocks nothing.
     expect(input.switches).toEqual([{ id: "freeze-patients", version: 2 }]);
     expect(input.overflow).toEqual({ [L]: 2 });
+  });
+});
+
+describe("the verdict's rows from route shapes", () => {
+  it("keeps each shape as a row and counts folded fields as overflow, never as routes", () => {
+    const shape = (fields: Partial<ShapeRow>): ShapeRow => ({
+      minute: L,
+      host: "*",
+      shape: "/api/acme/patients/:id/export",
+      method: "GET",
+      tenant: "acme",
+      outcome: "allow",
+      n: 3,
+      format: 2,
+      ...fields,
+    });
+    const traffic = trafficOfShapes([
+      shape({}),
+      shape({ shape: "~other", tenant: "~undeclared", n: 4 }),
+      shape({ shape: "~overflow-reserved", n: 2 }),
+      shape({ minute: L - 1, shape: "/api/:tenant/patients/**", format: 1, n: 5 }),
+    ]);
+    expect(traffic.rows).toEqual([
+      {
+        minute: L,
+        route: "/api/acme/patients/:id/export",
+        method: "GET",
+        tenant: "acme",
+        outcome: "allow",
+        n: 3,
+      },
+      {
+        minute: L - 1,
+        route: "/api/:tenant/patients/**",
+        method: "GET",
+        tenant: "acme",
+        outcome: "allow",
+        n: 5,
+      },
+    ]);
+    expect(traffic.overflow).toEqual({ [L]: 6 });
   });
 });
