@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { EXIT } from "../../src/ops/errors.js";
 import { requireProgram } from "../support/programs.js";
 import { startRedisServer } from "../support/redis-server.js";
 
@@ -260,7 +261,7 @@ describe("containment dev", () => {
   it("refuses a port that is in use with a clear message", { timeout: 60_000 }, async () => {
     const port = new URL(firewall).port;
     const second = startCli(["dev", "--port", port, "--rules", rulesFile]);
-    expect(await second.exited).toBe(1);
+    expect(await second.exited).toBe(EXIT.usage);
     expect(second.output()).toContain(`port ${port} on 127.0.0.1 is in use`);
   });
 
@@ -270,12 +271,12 @@ describe("containment dev", () => {
     const missing = startCli(["dev", "--port", "0", "--rules", join(dir, "nope.json")]);
     const badPort = startCli(["dev", "--port", "http"]);
     const badUpstream = startCli(["dev", "--port", "0", "--upstream", "localhost:8080"]);
-    expect(await missing.exited).toBe(1);
+    expect(await missing.exited).toBe(EXIT.usage);
     expect(missing.output()).toContain(`rules file not found: ${join(dir, "nope.json")}`);
-    // A flag the parser rejects is a usage error: exit 2, as the CLI does for every command.
-    expect(await badPort.exited).toBe(2);
+    // Each is the user's to fix: exit 2 (usage), as for every command (docs/cli.md, exit codes).
+    expect(await badPort.exited).toBe(EXIT.usage);
     expect(badPort.output()).toMatch(/--port.*must be a port number/);
-    expect(await badUpstream.exited).toBe(1);
+    expect(await badUpstream.exited).toBe(EXIT.usage);
     expect(badUpstream.output()).toContain("--upstream must be a http: or https: URL");
   });
 
@@ -291,7 +292,7 @@ describe("containment dev", () => {
       }),
     );
     const cliBad = startCli(["dev", "--port", "0", "--rules", bad]);
-    expect(await cliBad.exited).toBe(1);
+    expect(await cliBad.exited).toBe(EXIT.usage);
     expect(cliBad.output()).toContain("$.rules[0].status");
   });
 

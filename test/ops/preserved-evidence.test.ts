@@ -109,7 +109,9 @@ describe("preserved evidence and the edge's credential", { timeout: 120_000 }, (
     expect(after.built.evidence.tampering.join("\n")).toMatch(
       /counts .* exports\|block: the live key says 1, the preserved copy 4/,
     );
-    expect(renderedReport(after.built)).toMatch(/EVIDENCE TAMPERING/);
+    const rendered = renderedReport(after.built);
+    expect(rendered.markdown).toMatch(/EVIDENCE TAMPERING/);
+    expect(rendered.html).toMatch(/EVIDENCE TAMPERING/);
     // The copy itself is out of the edge's reach.
     await expect(edge.hset(`${P}incident:INC-1:counts:${m - 2}`, "exports|block", "0")).rejects.toThrow(
       /NOPERM/,
