@@ -152,6 +152,7 @@ describe("status --watch alerts to webhooks", { timeout: 180_000 }, () => {
         "--incident",
         "INC-H",
         "--yes",
+        "--new-route",
         "--webhook",
         `${hooksUrl}/broken`,
       ],

@@ -124,10 +124,12 @@ describe(`README "${INCIDENT_SECTION}", run against containment dev and a real R
     cwd = mkdtempSync(join(tmpdir(), "containment-readme-"));
     redis = await startRedisServer();
     dev = await startDevServer({ port: 0, redis: redis.url, endpointsDir: cwd, log: () => {} });
-    // Isolates report what they enforce with their mirror flushes, so `--wait` needs requests.
+    // The leak the README contains is happening: exports of acme's patients, beside other traffic.
+    // Isolates also report what they enforce with their mirror flushes, so `--wait` needs requests.
     traffic = (async () => {
       for (let n = 0; !stopped; n++) {
-        await fetch(`${dev.urls.firewall}/api/acme/items/${n}`)
+        const path = n % 2 === 0 ? `/api/acme/patients/${n}/export` : `/api/acme/items/${n}`;
+        await fetch(`${dev.urls.firewall}${path}`)
           .then((r) => r.arrayBuffer())
           .catch(() => undefined);
         await new Promise((resolve) => setTimeout(resolve, 250));
