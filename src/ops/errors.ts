@@ -66,9 +66,10 @@ export const EXIT = {
    */
   incomplete: 11,
   /**
-   * The incident, kill switch, quarantine or audit anchor named does not exist (`lift`, `extend`,
-   * `quarantine release`, `incident close`, `report`, `evidence export`, `rules pull`): nothing was
-   * changed. `containment list`, `quarantine list` and `incident list` show what exists.
+   * The incident, kill switch, quarantine, detection or audit anchor named does not exist (`lift`,
+   * `extend`, `quarantine release`, `detections release|approve`, `incident close|set|decide|notified|sign-off`,
+   * `report`, `evidence export`, `rules pull`): nothing was changed. `containment list`,
+   * `quarantine list`, `detections list` and `incident list` show what exists.
    */
   notFound: 12,
 } as const;

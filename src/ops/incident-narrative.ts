@@ -19,6 +19,7 @@ import {
   invalid,
   readHash,
   toHash,
+  unknownIncident,
 } from "./incident-records.js";
 import { GDPR_ROLES, type GdprRole, HIPAA_ROLES, type HipaaRole, isoSeconds } from "./report/clocks.js";
 import type { IncidentRecord } from "./report/model.js";
@@ -148,7 +149,7 @@ return 1
 
 async function read(ctx: IncidentContext, id: string): Promise<IncidentRecord> {
   const incident = fromHash(await readHash(ctx, incidentKeys.incident(id)));
-  if (!incident) throw invalid(`no incident ${id}: see \`containment incident list\``);
+  if (!incident) throw unknownIncident(id);
   return incident;
 }
 
@@ -180,7 +181,7 @@ async function mutate(
         [String(incident.revision ?? 0), ...Object.entries(fields).flat()],
       ),
     );
-    if (written === -1) throw invalid(`no incident ${id}: see \`containment incident list\``);
+    if (written === -1) throw unknownIncident(id);
     if (written === 1) return next;
   }
   throw invalid(`incident ${id} is being edited by someone else right now: run the command again`);

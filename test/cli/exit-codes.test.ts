@@ -17,6 +17,7 @@ import type { Command } from "commander";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { createProgram, run } from "../../src/cli/main.js";
 import { type EdgeConfigServer, startEdgeConfigServer } from "../../src/dev/edge-config-server.js";
+import { generateSigningKey } from "../../src/ops/audit/index.js";
 import { EXIT } from "../../src/ops/errors.js";
 import { type RedisFixture, startRedisFixture } from "../integration/redis-fixture.js";
 import { responderEnv, runCli } from "../support/cli.js";
@@ -54,6 +55,10 @@ function file(name: string, text: string): string {
 const VALID = () => file("rules.json", JSON.stringify(RULES));
 const INVALID = () => file("bad-rules.json", '{ "version": 1, "rules": [{ "id": 7 }] }');
 const NO_FILE = () => join(dir, "no-such-file.json");
+/** A well-formed detection id nothing tripped on. */
+const DETECTION = "patient-enumeration.1a2b3c.0f1e2d3c4b5a";
+/** Written in beforeAll (a key is made asynchronously): `incident sign-off` signs with it. */
+const SIGN_KEY = join(dir, "signer.jwk");
 
 /** Every command of the CLI, by its path: the cases of its error paths. */
 const COMMANDS: Record<string, CommandCases> = {
@@ -273,6 +278,122 @@ const COMMANDS: Record<string, CommandCases> = {
       { args: ["--incident", "INC-NONE"], in: "no-redis", exit: "config", says: /from Redis/ },
     ],
   },
+  "detections list": {
+    changes: false,
+    cases: [
+      { args: ["--limit", "0"], in: "live", exit: "usage", says: /--limit/ },
+      { args: [], in: "no-redis", exit: "config", says: /Redis/ },
+      { args: [], in: "redis-down", exit: "unavailable", says: /Redis/ },
+    ],
+  },
+  "detections release": {
+    changes: true,
+    cases: [
+      { args: [DETECTION, "--yes"], in: "live", exit: "notFound", says: /no detection/ },
+      { args: ["not an id", "--yes"], in: "live", exit: "usage", says: /not a detection id/ },
+      { args: [DETECTION, "--yes"], in: "no-redis", exit: "config", says: /Redis/ },
+      { args: [DETECTION, "--yes"], in: "redis-down", exit: "unavailable", says: /Redis/ },
+    ],
+  },
+  "detections approve": {
+    changes: true,
+    cases: [
+      { args: [DETECTION, "--yes"], in: "live", exit: "notFound", says: /no detection/ },
+      { args: ["not an id", "--yes"], in: "live", exit: "usage", says: /not a detection id/ },
+      { args: [DETECTION, "--yes"], in: "no-redis", exit: "config", says: /Redis/ },
+    ],
+  },
+  "detections decoy-hash": {
+    changes: false,
+    cases: [{ args: ["99999"], in: "bare", exit: "usage", says: /CONTAINMENT_DECOY_KEY/ }],
+  },
+  "incident set": {
+    changes: true,
+    cases: [
+      {
+        args: ["INC-NONE", "--summary", "s", "--yes"],
+        in: "live",
+        exit: "notFound",
+        says: /no incident INC-NONE/,
+      },
+      {
+        args: ["INC-OPEN", "--individuals", "many", "--yes"],
+        in: "live",
+        exit: "usage",
+        says: /--individuals must be a whole number/,
+      },
+      {
+        args: ["INC-OPEN", "--summary", "s", "--yes"],
+        in: "no-redis",
+        exit: "config",
+        says: /live in Redis/,
+      },
+    ],
+  },
+  "incident decide": {
+    changes: true,
+    cases: [
+      {
+        args: ["INC-NONE", "--regime", "hipaa", "--notify", "--reason", "r", "--yes"],
+        in: "live",
+        exit: "notFound",
+        says: /no incident INC-NONE/,
+      },
+      {
+        args: ["INC-OPEN", "--regime", "hipaa", "--reason", "r", "--yes"],
+        in: "live",
+        exit: "usage",
+        says: /--notify or --no-notify/,
+      },
+      {
+        args: ["INC-OPEN", "--regime", "hipaa", "--notify", "--reason", "r", "--yes"],
+        in: "no-redis",
+        exit: "config",
+        says: /live in Redis/,
+      },
+    ],
+  },
+  "incident notified": {
+    changes: true,
+    cases: [
+      {
+        args: ["INC-NONE", "--to", "DPO", "--via", "email", "--yes"],
+        in: "live",
+        exit: "notFound",
+        says: /no incident INC-NONE/,
+      },
+      {
+        args: ["INC-OPEN", "--to", "DPO", "--via", "email", "--at", "soon", "--yes"],
+        in: "live",
+        exit: "usage",
+        says: /--at/,
+      },
+      {
+        args: ["INC-OPEN", "--to", "DPO", "--via", "email", "--yes"],
+        in: "no-redis",
+        exit: "config",
+        says: /live in Redis/,
+      },
+    ],
+  },
+  "incident sign-off": {
+    changes: true,
+    cases: [
+      {
+        args: ["INC-NONE", "--sign-key", SIGN_KEY, "--yes"],
+        in: "live",
+        exit: "notFound",
+        says: /no incident INC-NONE/,
+      },
+      { args: ["INC-OPEN", "--yes"], in: "live", exit: "usage", says: /--sign-key/ },
+      {
+        args: ["INC-OPEN", "--sign-key", SIGN_KEY, "--yes"],
+        in: "no-redis",
+        exit: "config",
+        says: /live in Redis/,
+      },
+    ],
+  },
   "evidence verify": {
     changes: false,
     cases: [{ args: [NO_FILE()], in: "bare", exit: "usage", says: /does not exist/ }],
@@ -381,6 +502,7 @@ function expectOneLine(stderr: string, says: RegExp): void {
 }
 
 beforeAll(async () => {
+  writeFileSync(SIGN_KEY, JSON.stringify((await generateSigningKey("exit-codes")).privateJwk));
   ec = await startEdgeConfigServer({ items: { containment: RULES } });
   redis = await startRedisFixture();
   deadUrl = `http://127.0.0.1:${await freePort()}`;
@@ -453,7 +575,20 @@ describe("every command's error paths end with the documented exit code and one 
       cases.filter((c) => c.exit === "notFound").map((c) => ({ name, ...c })),
     );
     expect(new Set(unknown.map((c) => c.name))).toEqual(
-      new Set(["lift", "extend", "quarantine release", "incident close", "report", "evidence export"]),
+      new Set([
+        "lift",
+        "extend",
+        "quarantine release",
+        "incident close",
+        "report",
+        "evidence export",
+        "detections release",
+        "detections approve",
+        "incident set",
+        "incident decide",
+        "incident notified",
+        "incident sign-off",
+      ]),
     );
     for (const c of unknown) {
       const result = await inProcess([...c.name.split(" "), ...c.args, "--json"], envOf(c.in));

@@ -9,7 +9,7 @@ import {
 import { usageError } from "../../ops/errors.js";
 import { decoyHash } from "../../rules/detector/decoy.js";
 import { alertTargets } from "../../stores/detect/alerts.js";
-import { action, emit, type GlobalFlags, withOpsOptions } from "../ops.js";
+import { action, emit, type GlobalFlags, report, withOpsOptions } from "../ops.js";
 import { confirm } from "../prompt.js";
 import { writeAction } from "../written.js";
 
@@ -115,22 +115,29 @@ function approveCommand(): Command {
 }
 
 function decoyHashCommand(): Command {
-  return new Command("decoy-hash")
+  const command = new Command("decoy-hash")
     .description("the keyed hash of a honeytoken decoy value, for a honeytoken detector's decoys")
     .argument("<value>", "the decoy id, path segment or tenant (never committed anywhere)")
     .option("--key-env <name>", "environment variable holding the decoy key", "CONTAINMENT_DECOY_KEY")
-    .addHelpText("after", "\nExample:\n  $ CONTAINMENT_DECOY_KEY=… containment detections decoy-hash 99999")
-    .action(async (value: string, options: { keyEnv: string }) => {
-      const secret = process.env[options.keyEnv];
-      if (!secret || secret.length < 16) {
-        process.stderr.write(
-          `error: set ${options.keyEnv} to the deployment's decoy key (at least 16 characters)\n`,
-        );
-        process.exitCode = 2;
-        return;
-      }
-      process.stdout.write(`${await decoyHash(secret, value)}\n`);
-    });
+    .option("--json", "print one machine-readable JSON object")
+    .addHelpText(
+      "after",
+      "\nExample:\n  $ export CONTAINMENT_DECOY_KEY=…   # the deployment's decoy key\n  $ containment detections decoy-hash 99999",
+    );
+  // Reads nothing but the key: no ops context to open, so errors are reported here.
+  return command.action(async (value: string) => {
+    const flags = command.opts() as { keyEnv: string; json?: boolean };
+    try {
+      const secret = process.env[flags.keyEnv];
+      if (!secret || secret.length < 16)
+        throw usageError(`set ${flags.keyEnv} to the deployment's decoy key (at least 16 characters)`);
+      const hash = await decoyHash(secret, value);
+      // The value itself is never echoed: only its keyed hash goes into a rules file.
+      emit(flags, { hash }, [hash]);
+    } catch (error) {
+      report(flags, error);
+    }
+  });
 }
 
 export function detectionsCommand(): Command {

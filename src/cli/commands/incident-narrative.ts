@@ -16,6 +16,7 @@ import {
   logNotice,
   signOffIncident,
 } from "../../ops/incident-narrative.js";
+import { unknownIncident } from "../../ops/incident-records.js";
 import { getIncident } from "../../ops/incidents.js";
 import { GDPR_ROLES, HIPAA_ROLES, isoSeconds } from "../../ops/report/clocks.js";
 import type { IncidentRecord } from "../../ops/report/model.js";
@@ -87,6 +88,14 @@ function editOf(flags: Flags, now: number): IncidentEdit {
   return edit as IncidentEdit;
 }
 
+/**
+ * An unknown incident ends with notFound before anything is audited: nothing was changed, so the
+ * chain gets no intent for it (docs/cli.md, exit codes).
+ */
+async function requireIncident(incidents: ReturnType<typeof requireRedis>, id: string): Promise<void> {
+  if ((await getIncident(incidents, id)) === undefined) throw unknownIncident(id);
+}
+
 function versionNote(incident: IncidentRecord, before: IncidentRecord | undefined): string {
   const version = incident.version ?? 1;
   if (before !== undefined && (before.version ?? 1) !== version)
@@ -122,6 +131,7 @@ export function setCommand(): Command {
     .addOption(new Option("--gdpr-role <role>", "your GDPR role").choices(GDPR_ROLES))
     .option("--baa-term <duration>", "business associate agreement's notice term, e.g. 10d")
     .option("--dpa-term <duration>", "data processing agreement's notice term, e.g. 24h")
+    .option("-y, --yes", "do not ask for confirmation (accepted on every command that changes something)")
     .addHelpText(
       "after",
       '\nExamples:\n  containment incident set INC-2041 --summary "Exports of three tenants were readable by any user" --root-cause "tenant check missing on /export"\n  containment incident set INC-2041 --individuals 812 --individuals-basis "distinct patient ids in the export logs"\n  containment incident set INC-2041 --from incident-INC-2041.json',
@@ -134,6 +144,7 @@ export function setCommand(): Command {
       if (Object.values(edit).every((v) => v === undefined))
         throw usageError("nothing to set: give at least one field (see containment incident set --help)");
       const before = await getIncident(incidents, id);
+      if (before === undefined) throw unknownIncident(id);
       const actor = (await opened.ctx.actor()).name;
       const fields = Object.keys(edit).filter((k) => edit[k as keyof IncidentEdit] !== undefined);
       let edited: IncidentRecord | undefined;
@@ -173,6 +184,7 @@ export function decideCommand(): Command {
       .option("--no-notify", "no notification is owed (say why in --reason)")
       .requiredOption("--reason <text>", "why: the risk assessment's conclusion, counsel's advice")
       .option("--at <time>", "when it was decided (default now)")
+      .option("-y, --yes", "do not ask for confirmation (accepted on every command that changes something)")
       .addHelpText(
         "after",
         '\nExample:\n  containment incident decide INC-2041 --regime hipaa --notify --reason "low probability of compromise not shown: exports were downloaded"',
@@ -189,6 +201,7 @@ export function decideCommand(): Command {
           const now = opened.ctx.now();
           const decidedAt = flags.at === undefined ? now : parseTime("--at", flags.at, now);
           const incidents = requireRedis(opened);
+          await requireIncident(incidents, id);
           const decidedBy = (await opened.ctx.actor()).name;
           const decision = {
             regime: flags.regime,
@@ -229,6 +242,7 @@ export function notifiedCommand(): Command {
       .requiredOption("--via <channel>", "how: pager, email, phone, portal")
       .option("--at <time>", "when (default now)")
       .option("--note <text>", "what was said or asked")
+      .option("-y, --yes", "do not ask for confirmation (accepted on every command that changes something)")
       .addHelpText(
         "after",
         '\nExample:\n  containment incident notified INC-2041 --to "Acme Health privacy officer" --via email --at 2026-12-02T09:00:00Z',
@@ -239,6 +253,7 @@ export function notifiedCommand(): Command {
           const now = opened.ctx.now();
           const at = flags.at === undefined ? now : parseTime("--at", flags.at, now);
           const incidents = requireRedis(opened);
+          await requireIncident(incidents, id);
           const by = (await opened.ctx.actor()).name;
           const notice = {
             at,
@@ -290,7 +305,7 @@ export function signOffCommand(): Command {
             );
           const incidents = requireRedis(opened);
           const current = await getIncident(incidents, id);
-          if (current === undefined) throw usageError(`no incident ${id}: see \`containment incident list\``);
+          if (current === undefined) throw unknownIncident(id);
           const approver = (await opened.ctx.actor()).name;
           await confirm(`sign off version ${current.version ?? 1} of ${id} as ${approver} (${flags.role})?`, {
             yes: flags.yes,
