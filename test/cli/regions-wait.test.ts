@@ -149,7 +149,7 @@ describe("--wait across regions of real workerd isolates", { timeout: 240_000 },
     await until(() => ec.items()["containment_kill_api-leak"] !== undefined, WAIT, "the kill written");
     // A second responder flips another route meanwhile: the ruleset digest changes under the wait.
     const other = await runCli(
-      ["kill", "/api/other/**", "--reason", "other", "--incident", "INC-R", "--yes"],
+      ["kill", "/api/other/**", "--reason", "other", "--incident", "INC-R", "--yes", "--new-route"],
       {
         env: env({ VERCEL_TOKEN: "bob-token" }),
         cwd,

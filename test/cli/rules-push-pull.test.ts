@@ -171,9 +171,12 @@ describe("rules pull, diff and push against the Vercel-API stand-in", { timeout:
     ]);
     // Bob flips a kill switch before the edge has confirmed the push: the ruleset digest the isolate
     // reports is now that of the pushed rules WITH his switch, not the one computed at the push.
-    const kill = await cli(["kill", "/api/other/**", "--reason", "other", "--incident", "INC-P", "--yes"], {
-      VERCEL_TOKEN: "bob-token",
-    });
+    const kill = await cli(
+      ["kill", "/api/other/**", "--reason", "other", "--incident", "INC-P", "--yes", "--new-route"],
+      {
+        VERCEL_TOKEN: "bob-token",
+      },
+    );
     expect(kill.code).toBe(0);
     const member = (await redis.io.zrange(`${PREFIX}isolates`, 0, -1))[0] as string;
     await until(
