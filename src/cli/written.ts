@@ -146,7 +146,7 @@ export function factsOf(outcome: {
 export function nothingChanged(error: unknown): unknown {
   const strip = (message: string) => message.replace(/^edge-containment: /, "");
   const said = (message: string) =>
-    /nothing was (changed|sent|written)|whether the change was applied/.test(message);
+    /nothing was (changed|sent|written)|whether the change was applied/i.test(message);
   if (isOpsError(error))
     return said(error.message)
       ? error

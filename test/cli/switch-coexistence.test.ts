@@ -154,6 +154,8 @@ describe("kill switches of several incidents on one route", { timeout: 180_000 }
       expect(refused.stderr).toMatch(
         /matches no route known from the Next.js route manifest; did you mean \/api\/:tenant\/patients\/:id\/export/,
       );
+      // One line that says once that nothing changed and what to do.
+      expect(refused.stderr.match(/nothing was changed/gi), typo).toHaveLength(1);
     }
     expect(switches()).toHaveLength(2);
     const meant = await cli([
