@@ -79,10 +79,11 @@ function packInputsHash(): string {
 
 /**
  * `npm pack` of this repository, built in a copy under .tmp (so the dist/ other tests and the bin
- * use is never rewritten under them), installed into the example without touching its committed
- * package.json / lock file. Returns the tarball path. The example-app test files run one at a time
- * (vitest.config.ts) and share the install: when the example already holds the tarball of exactly
- * these sources (hash recorded beside it), it is not built again.
+ * use is never rewritten under them), installed into the example `app` without touching its
+ * committed package.json / lock file. Returns the tarball path. The example-app test files run one
+ * at a time (vitest.config.ts) and share the tarball and each example's install: the tarball of
+ * exactly these sources (hash in its name) is packed once, and an example already holding it (hash
+ * recorded beside it) is not installed again.
  */
 export function installPackedPackage(app = APP): string {
   const out = join(REPO, ".tmp/pack");
