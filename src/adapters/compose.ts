@@ -98,9 +98,9 @@ function withHeaders(answer: Response, headers: Readonly<Record<string, string>>
 
 /**
  * The firewall first; when it passes, each of your middlewares in turn (the first that returns a
- * response wins; `NextResponse.next()` goes on to the next, its headers kept). The firewall's response headers are added to whatever is returned, and a
- * same-origin rewrite is decided again on its destination, so a blocked route cannot be reached
- * through your rewrite either.
+ * response wins; `NextResponse.next()` goes on to the next, its headers kept). The firewall's
+ * response headers are added to whatever is returned, and a same-origin rewrite is decided again
+ * on its destination, so a blocked route cannot be reached through your rewrite either.
  *
  * To run one of them on part of the app only (an i18n middleware off `/api`), wrap it in `only`
  * or `except` (path-scope.ts).

@@ -2,12 +2,13 @@
  * The drop-in as teams have their apps: examples/next-intl-app, Next.js 16 with next-intl
  * (`localePrefix: "as-needed"`: English unprefixed, /de and /fr prefixed) and Auth.js v5
  * (`auth(handler)`, a Credentials provider), composed in proxy.ts exactly as docs/getting-started.md
- * shows (test/docs/integration-snippets.test.ts holds the two equal). Built with `next build` from the
- * `npm pack` tarball, run with `next start`; rules from the Edge Config stand-in, the mirror in a
- * real redis-server behind the Upstash REST bridge, kill switches flipped and lifted by the real
- * `containment` CLI. No locale is configured anywhere in the firewall's options: a kill switch on
- * `/account/export` must block that page under every locale prefix on its own (docs/rules.md,
- * "Locale prefixes"). A spelling leaks exactly when the page's canary text answers.
+ * shows (`npm run docs:check` holds the two equal: scripts/docs/snippets.ts). Built with `next build`
+ * from the `npm pack` tarball (which type-checks proxy.ts and the docs' other compositions beside it
+ * against the libraries' published types), run with `next start`; rules from the Edge Config
+ * stand-in, the mirror in a real redis-server behind the Upstash REST bridge, kill switches flipped
+ * and lifted by the real `containment` CLI. No locale is configured anywhere in the firewall's
+ * options: a kill switch on `/account/export` must block that page under every locale prefix on its
+ * own (docs/rules.md, "Locale prefixes"). A spelling leaks exactly when the page's canary answers.
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -42,6 +43,7 @@ let bridge: UpstashBridge;
 let ec: EdgeConfigServer;
 let next: NextServer;
 let buildId = "";
+let buildOutput = "";
 const timings: Record<string, number> = {};
 
 /** Polls until `done` holds: a condition waited on, with a deadline, never a sleep that hopes. */
@@ -126,7 +128,9 @@ describe.skipIf(!enabled)("next-intl (as-needed) + Auth.js example built with ne
     bridge = await startUpstashBridge({ redisUrl: redis.url });
     const rules = JSON.parse(readFileSync(join(INTL_APP, "containment.rules.json"), "utf8"));
     ec = await startEdgeConfigServer({ items: { containment: rules } });
-    timings.buildMs = nextBuild(INTL_APP).ms;
+    const build = nextBuild(INTL_APP);
+    timings.buildMs = build.ms;
+    buildOutput = build.output;
     buildId = readFileSync(join(INTL_APP, ".next/BUILD_ID"), "utf8").trim();
     started = Date.now();
     next = await nextStart(
@@ -154,6 +158,12 @@ describe.skipIf(!enabled)("next-intl (as-needed) + Auth.js example built with ne
 
   // Dozens of requests to a real server on a loaded 2-core machine: room, not a speed claim.
   describe("served through proxy.ts", { timeout: 120_000 }, () => {
+    it("builds with the catch-all matcher and no finding of withContainment's matcher check", () => {
+      expect(buildOutput).toContain("Compiled");
+      expect(buildOutput).toContain("Proxy (Middleware)");
+      expect(buildOutput.split("\n").filter((line) => line.includes("edge-containment:"))).toEqual([]);
+    });
+
     it("configures no locale in the firewall's options: proxy.ts and next.config.ts name none", () => {
       const proxy = readFileSync(join(INTL_APP, "proxy.ts"), "utf8");
       expect(proxy).toContain("createNextProxy()");

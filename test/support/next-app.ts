@@ -1,5 +1,5 @@
 /**
- * The example Next.js app (examples/next-app) for end-to-end tests: installs the package from the
+ * The example Next.js apps (examples/next-app, examples/next-intl-app) for end-to-end tests: installs the package from the
  * tarball `npm pack` makes (so the `files`/`exports` map is what is tested), builds it with
  * `next build` and runs `next start`, and sends requests as raw bytes so spellings reach Next's
  * router exactly as written (Node's http client would refuse or re-encode many of them).
