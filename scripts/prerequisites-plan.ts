@@ -16,17 +16,24 @@ export interface MachineState {
   root: boolean;
   /** Debian (or a derivative) with apt-get on PATH. */
   apt: boolean;
-  /** SHA-256 of examples/next-app/package-lock.json. */
-  exampleLockHash: string;
-  /** The lock hash the example's node_modules was installed from, undefined when not installed by this step. */
-  exampleInstalledHash: string | undefined;
+  /** Each example app the tests build (examples/next-app, examples/next-intl-app). */
+  examples: readonly ExampleState[];
+}
+
+export interface ExampleState {
+  /** Its directory, relative to the repository: `examples/next-app`. */
+  dir: string;
+  /** SHA-256 of its package-lock.json. */
+  lockHash: string;
+  /** The lock hash its node_modules was installed from, undefined when not installed by this step. */
+  installedHash: string | undefined;
 }
 
 export type Step =
   /** `apt-get update` once, then `apt-get install -y` of these Debian packages. */
   | { kind: "apt-get"; packages: string[] }
-  /** `npm ci` in examples/next-app, then the lock hash recorded beside its node_modules. */
-  | { kind: "example-app"; lockHash: string };
+  /** `npm ci` in an example app's directory, then the lock hash recorded beside its node_modules. */
+  | { kind: "example-app"; dir: string; lockHash: string };
 
 export type Plan = { kind: "run"; steps: Step[] } | { kind: "stop"; line: string };
 
@@ -65,8 +72,9 @@ export function planPrerequisites(machine: MachineState, options: PlanOptions = 
 
   const steps: Step[] = [];
   if (installable.length > 0) steps.push({ kind: "apt-get", packages: packages(installable) });
-  if (machine.exampleInstalledHash !== machine.exampleLockHash)
-    steps.push({ kind: "example-app", lockHash: machine.exampleLockHash });
+  for (const example of machine.examples)
+    if (example.installedHash !== example.lockHash)
+      steps.push({ kind: "example-app", dir: example.dir, lockHash: example.lockHash });
   return { kind: "run", steps };
 }
 
@@ -74,7 +82,7 @@ export function planPrerequisites(machine: MachineState, options: PlanOptions = 
 export function describeStep(step: Step): string {
   if (step.kind === "apt-get")
     return `${PREFIX} apt-get install -y ${step.packages.join(" ")}${step.packages.includes("chromium") ? " (chromium: 1-2 min)" : ""}`;
-  return `${PREFIX} npm ci in examples/next-app (its lock file changed or it was never installed; ~25 s)`;
+  return `${PREFIX} npm ci in ${step.dir} (its lock file changed or it was never installed; ~25 s)`;
 }
 
 /** The line printed when nothing needed doing. */

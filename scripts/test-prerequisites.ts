@@ -4,8 +4,9 @@
  * - The machine's programs (test/support/programs.ts: redis-server, tmux, chromium, ps): as root on
  *   Debian, `apt-get update` once and `apt-get install -y` of the missing ones; anywhere else, one
  *   line naming what to install, and a non-zero exit before any test runs.
- * - The example Next.js app's dependencies (test/next-app/, test/adapters/next.test.ts):
- *   `npm ci` in examples/next-app, skipped while its package-lock.json is the one last installed.
+ * - The example Next.js apps' dependencies (test/next-app/, test/adapters/next.test.ts): `npm ci` in
+ *   examples/next-app and examples/next-intl-app, each skipped while its package-lock.json is the
+ *   one last installed.
  * - Nothing else: no test needs `npm run build` (the example-app tests build their own packed copy
  *   under .tmp, test/support/next-app.ts).
  *
@@ -25,6 +26,7 @@ import { fileURLToPath } from "node:url";
 import { locateProgram, PROGRAMS } from "../test/support/programs.js";
 import {
   describeStep,
+  type ExampleState,
   type MachineState,
   planPrerequisites,
   READY_LINE,
@@ -32,9 +34,20 @@ import {
 } from "./prerequisites-plan.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const EXAMPLE = join(ROOT, "examples/next-app");
+const EXAMPLES = ["examples/next-app", "examples/next-intl-app"];
 /** Beside the example's node_modules, so deleting node_modules forgets it too. */
-const INSTALLED_HASH = join(EXAMPLE, "node_modules/.installed-lock-hash");
+const installedHashFile = (dir: string) => join(ROOT, dir, "node_modules/.installed-lock-hash");
+
+function readExample(dir: string): ExampleState {
+  const hashFile = installedHashFile(dir);
+  return {
+    dir,
+    lockHash: createHash("sha256")
+      .update(readFileSync(join(ROOT, dir, "package-lock.json")))
+      .digest("hex"),
+    installedHash: existsSync(hashFile) ? readFileSync(hashFile, "utf8").trim() : undefined,
+  };
+}
 
 function readMachine(): MachineState {
   return {
@@ -42,12 +55,7 @@ function readMachine(): MachineState {
     env: process.env,
     root: process.getuid?.() === 0,
     apt: existsSync("/etc/debian_version") && spawnSync("apt-get", ["--version"]).status === 0,
-    exampleLockHash: createHash("sha256")
-      .update(readFileSync(join(EXAMPLE, "package-lock.json")))
-      .digest("hex"),
-    exampleInstalledHash: existsSync(INSTALLED_HASH)
-      ? readFileSync(INSTALLED_HASH, "utf8").trim()
-      : undefined,
+    examples: EXAMPLES.map(readExample),
   };
 }
 
@@ -72,8 +80,8 @@ function runStep(step: Step): void {
     run("apt-get", ["install", "-y", "-qq", ...step.packages]);
     return;
   }
-  run("npm", ["ci", "--no-audit", "--no-fund"], EXAMPLE);
-  writeFileSync(INSTALLED_HASH, `${step.lockHash}\n`);
+  run("npm", ["ci", "--no-audit", "--no-fund"], join(ROOT, step.dir));
+  writeFileSync(installedHashFile(step.dir), `${step.lockHash}\n`);
 }
 
 function main(): number {

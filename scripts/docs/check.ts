@@ -1,6 +1,7 @@
 /**
  * The docs check (docs/development.md, "Docs"): every relative link and `#anchor` in README.md and
- * docs/*.md resolves, and the README stays within its limits. Each problem is one line,
+ * docs/*.md resolves, every snippet equals the file it names (snippets.ts), and the README stays
+ * within its limits. Each problem is one line,
  * `file:line: target (why)`, so an editor can jump to it.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
@@ -8,6 +9,7 @@ import { dirname, join, relative } from "node:path";
 import { isExternal, linksOf } from "./links.js";
 import { readmeOverLimits } from "./readme-limits.js";
 import { anchorsOf } from "./slug.js";
+import { snippetProblems } from "./snippets.js";
 
 export interface DocsProblem {
   /** Relative to the repository root. */
@@ -64,6 +66,7 @@ export function checkDocs(root: string): DocsProblem[] {
       const why = problemOf(root, file, link.target, anchorsIn);
       if (why !== undefined) problems.push({ file, line: link.line, target: link.target, why });
     }
+    for (const snippet of snippetProblems(root, text)) problems.push({ file, ...snippet });
     if (file === "README.md")
       for (const over of readmeOverLimits(text))
         problems.push({ file, line: 1, target: "README.md", why: over });

@@ -49,6 +49,43 @@ function rewriteDestination(request: Request, answer: Response): string | undefi
   return url.origin === new URL(request.url).origin ? url.href : undefined;
 }
 
+/**
+ * `NextResponse.next()`: "continue", not an answer. Auth.js's `auth(handler)` always answers, with
+ * this when your handler returns nothing (and the session's cookies on it), so it is read as
+ * nothing and the next middleware runs; its headers are carried onto what answers.
+ */
+function isPassThrough(answer: Response): boolean {
+  return (
+    answer.headers.get("x-middleware-next") === "1" &&
+    !answer.headers.has("x-middleware-rewrite") &&
+    !answer.headers.has("location")
+  );
+}
+
+/**
+ * The headers of the pass-through answers before `answer`, added to it: cookies appended, the
+ * request headers Next overrides (`x-middleware-override-headers`) joined, anything else only where
+ * `answer` has none of its own.
+ */
+function withCarried(answer: Response, carried: Headers): Response {
+  const out = new Response(detachedBody(answer), answer);
+  for (const cookie of carried.getSetCookie()) out.headers.append("set-cookie", cookie);
+  for (const [name, value] of carried) {
+    if (name === "set-cookie" || name === "x-middleware-next") continue;
+    if (name === "x-middleware-override-headers" && out.headers.has(name)) {
+      const names = new Set([...(out.headers.get(name) as string).split(","), ...value.split(",")]);
+      out.headers.set(
+        name,
+        [...names]
+          .map((n) => n.trim())
+          .filter(Boolean)
+          .join(","),
+      );
+    } else if (!out.headers.has(name)) out.headers.set(name, value);
+  }
+  return out;
+}
+
 /** Adds the firewall's headers; they win over your middleware's, since they are security headers. */
 function withHeaders(answer: Response, headers: Readonly<Record<string, string>>): Response {
   const names = Object.keys(headers);
@@ -61,9 +98,9 @@ function withHeaders(answer: Response, headers: Readonly<Record<string, string>>
 
 /**
  * The firewall first; when it passes, each of your middlewares in turn (the first that returns a
- * response wins). The firewall's response headers are added to whatever is returned, and a
- * same-origin rewrite is decided again on its destination, so a blocked route cannot be reached
- * through your rewrite either.
+ * response wins; `NextResponse.next()` goes on to the next, its headers kept). The firewall's
+ * response headers are added to whatever is returned, and a same-origin rewrite is decided again
+ * on its destination, so a blocked route cannot be reached through your rewrite either.
  *
  * To run one of them on part of the app only (an i18n middleware off `/api`), wrap it in `only`
  * or `except` (path-scope.ts).
@@ -88,12 +125,19 @@ export function compose<R extends Request>(
     const first = await firewall.evaluate(request, event);
     if (first.response) return first.response;
     let answer: Response | undefined;
+    let carried: Response | undefined;
     for (const middleware of middlewares) {
       const result = await middleware(request, event ?? NOOP_EVENT);
       // `void` is "nothing" too (a handler that returns nothing continues).
       answer = (result as Response | null | undefined) ?? undefined;
+      if (answer && isPassThrough(answer)) {
+        carried = carried ? withCarried(answer, carried.headers) : answer;
+        answer = undefined;
+      }
       if (answer) break;
     }
+    if (answer && carried) answer = withCarried(answer, carried.headers);
+    answer ??= carried;
     if (!answer) return passThrough(first.headers);
     const destination = rewriteDestination(request, answer);
     if (destination !== undefined) {

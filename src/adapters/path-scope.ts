@@ -7,7 +7,10 @@
  *
  * Paths use the rules' pattern syntax (`/api/**`, `/orgs/*`, docs/rules.md), matched the way rules
  * are: case-insensitive, on the path as Next routes it (`nextUrl.pathname`, without basePath),
- * decoded once, any of its readings.
+ * decoded once, any of its readings. `only` also reads a path under a locale-shaped prefix without
+ * it, as kill switches do (docs/rules.md, "Locale prefixes"): a guard on `/dashboard/**` also runs
+ * on `/de/dashboard`, which next-intl serves with no locale configured here. `except` skips only
+ * on the path itself, so each errs toward running your middleware.
  */
 import { normalizePath } from "../core/path.js";
 import { matchPattern, type PatternSegment, parsePattern } from "../rules/pattern.js";
@@ -42,12 +45,16 @@ function pathnameOf(request: Request): string {
   return end === -1 ? url.slice(start) : url.slice(start, start + end);
 }
 
-/** Whether any exact reading of the request's path matches one of the patterns. */
-function matches(patterns: ReadonlyArray<readonly PatternSegment[]>, request: Request): boolean {
+/** Whether a reading of the request's path matches one of the patterns (a guessed-locale one only when `guesses`). */
+function matches(
+  patterns: ReadonlyArray<readonly PatternSegment[]>,
+  request: Request,
+  guesses: boolean,
+): boolean {
   const result = normalizePath(pathnameOf(request));
   if (!result.ok) return false;
   for (const candidate of result.candidates) {
-    if (candidate.localeGuess) continue;
+    if (candidate.localeGuess && !guesses) continue;
     for (const pattern of patterns)
       if (matchPattern(pattern, candidate.segments, candidate.lower) !== undefined) return true;
   }
@@ -64,7 +71,7 @@ function scoped<R extends Request>(
     throw new TypeError(`edge-containment: ${helper}(paths, middleware) takes a middleware function`);
   const runsOn = helper === "only";
   return (request: R, event: MiddlewareEvent) =>
-    matches(patterns, request) === runsOn ? middleware(request, event) : undefined;
+    matches(patterns, request, runsOn) === runsOn ? middleware(request, event) : undefined;
 }
 
 /**

@@ -115,6 +115,7 @@ export function patternsOverlap(a: readonly PatternSegment[], b: readonly Patter
 
 function segmentText(segment: PatternSegment): string {
   if (segment.type === "literal") return segment.value;
+  if (segment.type === "param") return `:${segment.name}`;
   return segment.type === "rest" ? "**" : "*";
 }
 
@@ -165,9 +166,16 @@ export function routeDistance(a: string, b: string): number {
   return cost;
 }
 
+/** A known route as a kill switch may be written: itself, and without a leading parameter (see withoutLeadingParam). */
+function spellings(route: string): string[] {
+  const parsed = parsePattern(route);
+  if (typeof parsed === "string") return [route];
+  return withoutLeadingParam(parsed).map((segments) => `/${segments.map(segmentText).join("/")}`);
+}
+
 /** Up to `count` known routes nearest to `pattern`, nearest first. */
 export function nearestRoutes(pattern: string, routes: readonly string[], count = 3): string[] {
-  return routes
+  return [...new Set(routes.flatMap(spellings))]
     .map((route) => ({ route, d: routeDistance(pattern, route) }))
     .filter(({ d }) => Number.isFinite(d))
     .sort((a, b) => a.d - b.d || a.route.localeCompare(b.route))
@@ -175,11 +183,22 @@ export function nearestRoutes(pattern: string, routes: readonly string[], count 
     .map(({ route }) => route);
 }
 
+/**
+ * A known route, and the same route without its first segment when that is a parameter: an i18n
+ * library's `app/[locale]/account/export` serves `/de/account/export`, which a kill switch on
+ * `/account/export` blocks (a locale-shaped first segment is read without it: docs/rules.md,
+ * "Locale prefixes"), so `/account/export` is a route the app has.
+ */
+function withoutLeadingParam(route: readonly PatternSegment[]): Array<readonly PatternSegment[]> {
+  return route[0]?.type === "param" && route.length > 1 ? [route, route.slice(1)] : [route];
+}
+
 /** The patterns of `patterns` that overlap no known route (all of them fine when none are known). */
 export function unknownPatterns(patterns: readonly string[], known: readonly string[]): string[] {
   const parsedKnown = known
     .map((route) => parsePattern(route))
-    .filter((p): p is readonly PatternSegment[] => typeof p !== "string");
+    .filter((p): p is readonly PatternSegment[] => typeof p !== "string")
+    .flatMap(withoutLeadingParam);
   if (parsedKnown.length === 0) return [];
   return patterns.filter((pattern) => {
     const parsed = parsePattern(pattern);

@@ -73,6 +73,62 @@ describe("except(paths, middleware) and only(paths, middleware) in compose", () 
     expect(seen).toEqual(["/account/settings", "/orders", "/portal/account/x"]);
   });
 
+  it("runs a guard scoped with only() under any locale prefix too, so /de/dashboard is not left unguarded", async () => {
+    // next-intl with localePrefix "as-needed" serves /dashboard, /de/dashboard and /fr/dashboard:
+    // a guard written without a locale must run on each, in any case or encoding of the prefix.
+    const seen: string[] = [];
+    const guard = only("/dashboard/**", (incoming: Request) => {
+      seen.push(new URL(incoming.url).pathname);
+      return Response.redirect("https://app.example/login", 307);
+    });
+    const chain = compose(createNextMiddleware({ rules: RULES, env: {} }), guard);
+    const paths = [
+      "/dashboard",
+      "/de/dashboard",
+      "/fr/dashboard/settings",
+      "/DE/dashboard",
+      "/%64e/dashboard",
+    ];
+    for (const path of paths) expect((await chain(request(path))).status, path).toBe(307);
+    expect(seen).toEqual(paths);
+    // api is never a locale, and except() still skips only on the path itself.
+    expect((await chain(request("/api/dashboard"))).headers.get("x-middleware-next")).toBe("1");
+    const intlSeen: string[] = [];
+    const intl = compose(
+      createNextMiddleware({ rules: RULES, env: {} }),
+      except("/api/**", localeRewriter(intlSeen)),
+    );
+    await intl(request("/de/api/x"));
+    expect(intlSeen).toEqual(["/de/api/x"]);
+  });
+
+  it("goes on past a middleware that answers NextResponse.next(), as Auth.js's auth(handler) always does, keeping its cookies", async () => {
+    // auth((req) => undefined) answers NextResponse.next() with the session's set-cookie, never
+    // nothing: the i18n middleware after it must still rewrite /dashboard under the default locale.
+    const authLike = () => {
+      const answer = new Response(null, { headers: { "x-middleware-next": "1" } });
+      answer.headers.append("set-cookie", "authjs.session-token=refreshed; Path=/; HttpOnly");
+      return answer;
+    };
+    const seen: string[] = [];
+    const chain = compose(
+      createNextMiddleware({ rules: RULES, env: {} }),
+      only("/dashboard/**", authLike),
+      except("/api/**", localeRewriter(seen)),
+    );
+    const page = await chain(request("/dashboard"));
+    expect(page.headers.get("x-middleware-rewrite")).toBe("https://app.example/en/dashboard");
+    expect(page.headers.get("x-middleware-next")).toBeNull();
+    expect(page.headers.get("set-cookie")).toContain("authjs.session-token=refreshed");
+    expect(seen).toEqual(["/dashboard"]);
+    // Nothing after it answers: its own pass-through is the answer, with the firewall's headers.
+    const alone = compose(createNextMiddleware({ rules: RULES, env: {} }), authLike);
+    const api = await alone(request("/api/x"));
+    expect(api.headers.get("x-middleware-next")).toBe("1");
+    expect(api.headers.get("set-cookie")).toContain("authjs.session-token=refreshed");
+    expect(api.headers.get("cache-control")).toBe("private, no-store");
+  });
+
   it("continues when a middleware returns nothing (void), as Next's own middleware type allows", async () => {
     let ran = false;
     const chain = compose(createNextMiddleware({ rules: RULES, env: {} }), (): void => {

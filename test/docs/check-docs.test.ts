@@ -45,6 +45,24 @@ describe("the docs check", () => {
     expect(checkDocs(root)).toEqual([]);
   });
 
+  it("holds each snippet to the file it names, line by line", () => {
+    const file = "// proxy.ts\nexport const a = 1;\nexport const b = 2;\n";
+    const snippet = (body: string) => `<!-- snippet: docs/proxy.ts -->\n\`\`\`ts\n${body}\`\`\`\n`;
+    const same = repo({ "README.md": snippet(file), "docs/proxy.ts": file });
+    expect(checkDocs(same)).toEqual([]);
+    const root = repo({
+      "README.md": `${snippet("// proxy.ts\nexport const a = 1;\nexport const b = 3;\n")}\n${snippet(file.slice(0, 12))}`,
+      "docs/a.md": "<!-- snippet: docs/gone.ts -->\n```ts\n```\n\n<!-- snippet: docs/proxy.ts -->\ntext\n",
+      "docs/proxy.ts": file,
+    });
+    expect(checkDocs(root).map(formatProblem)).toEqual([
+      "README.md:5: docs/proxy.ts (differs from the file at its line 3: copy the file into the block)",
+      "README.md:11: docs/proxy.ts (differs from the file at its line 2: copy the file into the block)",
+      "docs/a.md:1: docs/gone.ts (no such file)",
+      "docs/a.md:5: docs/proxy.ts (no code block right after the snippet marker)",
+    ]);
+  });
+
   it("holds the README to its limits", () => {
     const long = `${"word ".repeat(README_LIMITS.words + 1)}\n${"\n".repeat(README_LIMITS.lines)}`;
     const root = repo({ "README.md": long });

@@ -34,6 +34,17 @@ describe("routes nobody has", () => {
     for (const typo of typos) expect(nearestRoutes(typo, KNOWN)[0]).toBe("/api/:tenant/patients/:id/export");
   });
 
+  it("knows a page under a [locale] segment by its path without the locale, as kill switches are written", () => {
+    // next-intl's app/[locale]/account/export/page.tsx: a kill on /account/export blocks /de/account/export.
+    const intl = ["/:locale", "/:locale/account/export", "/api/records/:id"];
+    expect(unknownPatterns(["/account/export", "/account/**", "/api/records/*"], intl)).toEqual([]);
+    expect(unknownPatterns(["/acount/export", "/account/exprot"], intl)).toEqual([
+      "/acount/export",
+      "/account/exprot",
+    ]);
+    expect(nearestRoutes("/acount/export", intl)[0]).toBe("/account/export");
+  });
+
   it("blocks nothing when nothing is known (fresh install)", () => {
     expect(unknownPatterns(["/api/anything"], [])).toEqual([]);
   });

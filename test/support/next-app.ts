@@ -1,5 +1,5 @@
 /**
- * The example Next.js app (examples/next-app) for end-to-end tests: installs the package from the
+ * The example Next.js apps (examples/next-app, examples/next-intl-app) for end-to-end tests: installs the package from the
  * tarball `npm pack` makes (so the `files`/`exports` map is what is tested), builds it with
  * `next build` and runs `next start`, and sends requests as raw bytes so spellings reach Next's
  * router exactly as written (Node's http client would refuse or re-encode many of them).
@@ -25,18 +25,29 @@ import { runsWith } from "./runs-with.js";
 
 export const REPO = resolve(import.meta.dirname, "../..");
 export const APP = join(REPO, "examples/next-app");
-const NEXT_BIN = join(APP, "node_modules/next/dist/bin/next");
+/** The next-intl + Auth.js example (test/next-app/next-intl-app.test.ts). */
+export const INTL_APP = join(REPO, "examples/next-intl-app");
+
+/** The example app a directory builds with: the example itself, or a variant copy inside it. */
+function appOf(dir: string): string {
+  return dir.startsWith(INTL_APP) ? INTL_APP : APP;
+}
+
+function nextBin(dir: string): string {
+  return join(appOf(dir), "node_modules/next/dist/bin/next");
+}
 
 /** True when `npm ci` has run in the example (`npm test`'s pretest does it; a plain clone may not have). */
-export function nextInstalled(): boolean {
-  return existsSync(NEXT_BIN);
+export function nextInstalled(app = APP): boolean {
+  return existsSync(nextBin(app));
 }
 
 /** Whether the suites that need the example's Next.js run: with CI set they always do (runs-with.ts). */
-export function nextSuitesRun(): boolean {
+export function nextSuitesRun(app = APP): boolean {
+  const name = relative(REPO, app);
   return runsWith(
-    nextInstalled(),
-    "examples/next-app has no Next.js installed: `npm test` installs it (npm ci in examples/next-app)",
+    nextInstalled(app),
+    `${name} has no Next.js installed: \`npm test\` installs it (npm ci in ${name})`,
   );
 }
 
@@ -68,17 +79,30 @@ function packInputsHash(): string {
 
 /**
  * `npm pack` of this repository, built in a copy under .tmp (so the dist/ other tests and the bin
- * use is never rewritten under them), installed into the example without touching its committed
- * package.json / lock file. Returns the tarball path. The example-app test files run one at a time
- * (vitest.config.ts) and share the install: when the example already holds the tarball of exactly
- * these sources (hash recorded beside it), it is not built again.
+ * use is never rewritten under them), installed into the example `app` without touching its
+ * committed package.json / lock file. Returns the tarball path. The example-app test files run one
+ * at a time (vitest.config.ts) and share the tarball and each example's install: the tarball of
+ * exactly these sources (hash in its name) is packed once, and an example already holding it (hash
+ * recorded beside it) is not installed again.
  */
-export function installPackedPackage(): string {
+export function installPackedPackage(app = APP): string {
   const out = join(REPO, ".tmp/pack");
   const hash = packInputsHash();
-  const marker = join(APP, "node_modules/edge-containment/.pack-inputs");
+  const marker = join(app, "node_modules/edge-containment/.pack-inputs");
   const tarball = join(out, `edge-containment-${hash}.tgz`);
   if (existsSync(tarball) && existsSync(marker) && readFileSync(marker, "utf8") === hash) return tarball;
+  if (!existsSync(tarball)) pack(out, tarball);
+  execFileSync(
+    "npm",
+    ["install", "--no-save", "--no-audit", "--no-fund", "--prefer-offline", "--no-package-lock", tarball],
+    { cwd: app, stdio: "pipe" },
+  );
+  writeFileSync(marker, hash);
+  return tarball;
+}
+
+/** Builds this repository in a copy under .tmp and packs it to `tarball`. */
+function pack(out: string, tarball: string): void {
   const work = join(REPO, ".tmp/pack-src");
   for (const dir of [work, out]) rmSync(dir, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
@@ -89,13 +113,6 @@ export function installPackedPackage(): string {
   const packed = readdirSync(out).find((name) => name.endsWith(".tgz"));
   if (!packed) throw new Error("npm pack wrote no tarball");
   renameSync(join(out, packed), tarball);
-  execFileSync(
-    "npm",
-    ["install", "--no-save", "--no-audit", "--no-fund", "--prefer-offline", "--no-package-lock", tarball],
-    { cwd: APP, stdio: "pipe" },
-  );
-  writeFileSync(marker, hash);
-  return tarball;
 }
 
 export type Variant = "middleware" | "proxy";
@@ -131,7 +148,7 @@ export interface BuildResult {
  */
 export function nextBuild(dir: string, options: { webpack?: boolean; distDir?: string } = {}): BuildResult {
   const started = Date.now();
-  const args = [NEXT_BIN, "build", ...(options.webpack ? ["--webpack"] : [])];
+  const args = [nextBin(dir), "build", ...(options.webpack ? ["--webpack"] : [])];
   const result = spawnSync(process.execPath, args, {
     cwd: dir,
     env: {
@@ -156,12 +173,21 @@ export interface NextServer {
   close(): Promise<void>;
 }
 
-/** `next start` on a free port; resolves once it answers HTTP. */
-export async function nextStart(dir: string, env: Record<string, string>): Promise<NextServer> {
+/**
+ * `next start` on a free port; resolves once it answers HTTP. Bound to 127.0.0.1 unless `anyHost`:
+ * next-intl's rewrites name the request's origin as Next hands it to proxy.ts (`localhost`), which a
+ * server started with `-H 127.0.0.1` takes for another origin and proxies to, where next-intl then
+ * redirects the rewritten path back (a loop no deployment has). Unbound, Next's own origin is `localhost`.
+ */
+export async function nextStart(
+  dir: string,
+  env: Record<string, string>,
+  options: { anyHost?: boolean } = {},
+): Promise<NextServer> {
   const port = await freePort();
   const child: ChildProcess = spawn(
     process.execPath,
-    [NEXT_BIN, "start", "-p", String(port), "-H", "127.0.0.1"],
+    [nextBin(dir), "start", "-p", String(port), ...(options.anyHost ? [] : ["-H", "127.0.0.1"])],
     {
       cwd: dir,
       env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1", NODE_ENV: "production", ...env },

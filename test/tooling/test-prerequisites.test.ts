@@ -8,9 +8,20 @@ import { locateProgram, PROGRAMS, type ProgramName, programNamed } from "../supp
 
 const LOCK = "a".repeat(64);
 
-/** A machine with every program on /usr/bin and the example installed, less what `overrides` changes. */
-function machine(overrides: Partial<MachineState> & { missing?: ProgramName[] } = {}): MachineState {
-  const { missing = [], ...rest } = overrides;
+const INTL_LOCK = "c".repeat(64);
+
+/**
+ * A machine with every program on /usr/bin and both examples installed, less what `overrides`
+ * changes (`exampleInstalledHash`: what examples/next-app was installed from).
+ */
+function machine(
+  overrides: Partial<MachineState> & {
+    missing?: ProgramName[];
+    exampleInstalledHash?: string | undefined;
+  } = {},
+): MachineState {
+  const { missing = [], exampleInstalledHash, ...rest } = overrides;
+  const installedHash = "exampleInstalledHash" in overrides ? exampleInstalledHash : LOCK;
   return {
     programs: PROGRAMS.map((program) => ({
       program,
@@ -19,8 +30,10 @@ function machine(overrides: Partial<MachineState> & { missing?: ProgramName[] } 
     env: { PATH: "/usr/local/bin:/usr/bin" },
     root: true,
     apt: true,
-    exampleLockHash: LOCK,
-    exampleInstalledHash: LOCK,
+    examples: [
+      { dir: "examples/next-app", lockHash: LOCK, installedHash },
+      { dir: "examples/next-intl-app", lockHash: INTL_LOCK, installedHash: INTL_LOCK },
+    ],
     ...rest,
   };
 }
@@ -38,7 +51,7 @@ describe("the pretest's plan", () => {
   });
 
   it("runs npm ci in the example when it was never installed, or from another lock file", () => {
-    const step = { kind: "example-app", lockHash: LOCK };
+    const step = { kind: "example-app", dir: "examples/next-app", lockHash: LOCK };
     expect(planPrerequisites(machine({ exampleInstalledHash: undefined }))).toEqual({
       kind: "run",
       steps: [step],
@@ -46,6 +59,20 @@ describe("the pretest's plan", () => {
     expect(planPrerequisites(machine({ exampleInstalledHash: "b".repeat(64) }))).toEqual({
       kind: "run",
       steps: [step],
+    });
+  });
+
+  it("runs npm ci in each example app whose lock file changed, and only there", () => {
+    const base = machine();
+    const plan = planPrerequisites({
+      ...base,
+      examples: base.examples.map((example) =>
+        example.dir === "examples/next-intl-app" ? { ...example, installedHash: undefined } : example,
+      ),
+    });
+    expect(plan).toEqual({
+      kind: "run",
+      steps: [{ kind: "example-app", dir: "examples/next-intl-app", lockHash: INTL_LOCK }],
     });
   });
 
