@@ -60,9 +60,16 @@ export function createStorage(options: StorageOptions): Storage {
   if (connection === undefined)
     return { keyring: new Keyring(configuredSalt ?? crypto.randomUUID(), identity) };
 
-  // Every isolate must derive the same pseudonyms: without a configured salt, use the Redis token,
-  // a secret they all share (rotating it renames every identity: counters and quarantines restart).
-  const keyring = new Keyring(configuredSalt ?? `upstash-token:${connection.token}`, identity);
+  // The pseudonym key is a dedicated secret, never derived from the Redis token or any other
+  // credential (docs/security.md#credentials-and-secrets): whoever holds the token could otherwise
+  // test guesses against every pseudonym. Without it each isolate keys with a random key of its own,
+  // so nothing in Redis can be reversed, at the price of counters and quarantines per isolate.
+  if (configuredSalt === undefined)
+    options.report("pseudonym-key-missing", {
+      message:
+        "CONTAINMENT_SALT is not set: identities are keyed per isolate (rate limits and quarantines count per isolate); set it to a random secret shared by every deployment",
+    });
+  const keyring = new Keyring(configuredSalt ?? crypto.randomUUID(), identity);
   const store = new UpstashStore({ connection, prefix });
   const detect = redisDetectStore({
     client: store.primary,
