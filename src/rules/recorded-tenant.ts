@@ -1,7 +1,7 @@
 /**
  * Which tenants may be written to Redis as themselves (docs/recorded-format.md#privacy): a tenant
- * the rules document declares (its `tenants`, or a value of a `from: "host"` table), or one tenant
- * binding verified (a token signed with a key the document names carried it). Any other tenant is
+ * the rules document declares (its `tenants`, a value of a `from: "host"` table, or a rule's
+ * `match.tenants`), or one tenant binding verified (a token signed with a key the document names carried it). Any other tenant is
  * a string a client chose, so every position the edge records (events, top lists, route shapes,
  * detections) holds the fixed bucket `~undeclared` instead; counts stay exact, only the label goes.
  */
@@ -24,9 +24,13 @@ function hostTable(source: TenantSourceSpec | undefined): readonly string[] {
   return source?.from === "host" ? Object.values(source.hosts) : [];
 }
 
-/** Compiled once per ruleset. */
-export function recordTenantOf(document: Declaring): RecordTenant {
+/**
+ * Compiled once per ruleset. `named` are the tenants the ruleset's rules scope by (`match.tenants`,
+ * kill-switch items included): a responder wrote them, no client chose them.
+ */
+export function recordTenantOf(document: Declaring, named: Iterable<string> = []): RecordTenant {
   const declared = new Set<string>();
+  for (const name of named) declared.add(name.toLowerCase());
   for (const name of Object.keys(document.tenants ?? {})) declared.add(name.toLowerCase());
   for (const name of hostTable(document.tenancy)) declared.add(name.toLowerCase());
   for (const rule of document.rules)

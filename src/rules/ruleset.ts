@@ -130,7 +130,10 @@ export function compileRuleset(
     document,
     rules,
     tenancy,
-    recordTenant: recordTenantOf(document),
+    recordTenant: recordTenantOf(
+      document,
+      rules.flatMap((rule) => rule.match.tenants ?? []),
+    ),
     breakGlass: (document.breakGlass?.cidrs ?? []).flatMap((text) => parseCidr(text) ?? []),
     compiledAt: services.now(),
     match(request) {
