@@ -17,8 +17,8 @@ interface Declaring {
 /** The tenant recorded for a request whose tenant the document does not declare (or that has none). */
 export const UNDECLARED_TENANT = "~undeclared";
 
-/** The tenant to record: the tenant itself when declared or verified, else `~undeclared`. */
-export type RecordTenant = (tenant: string | undefined, verified: boolean) => string;
+/** The tenant to record: the tenant itself when declared or verified, else `~undeclared` (none stays none). */
+export type RecordTenant = <T extends string | undefined>(tenant: T, verified: boolean) => T | string;
 
 function hostTable(source: TenantSourceSpec | undefined): readonly string[] {
   return source?.from === "host" ? Object.values(source.hosts) : [];
@@ -29,17 +29,14 @@ function hostTable(source: TenantSourceSpec | undefined): readonly string[] {
  * kill-switch items included): a responder wrote them, no client chose them.
  */
 export function recordTenantOf(document: Declaring, named: Iterable<string> = []): RecordTenant {
-  const declared = new Set<string>();
-  for (const name of named) declared.add(name.toLowerCase());
-  for (const name of Object.keys(document.tenants ?? {})) declared.add(name.toLowerCase());
-  for (const name of hostTable(document.tenancy)) declared.add(name.toLowerCase());
-  for (const rule of document.rules)
-    if (rule.kind === "tenant-binding")
-      for (const name of hostTable(rule.tenant)) declared.add(name.toLowerCase());
+  const declared = new Set(
+    [
+      ...named,
+      ...Object.keys(document.tenants ?? {}),
+      ...hostTable(document.tenancy),
+      ...document.rules.flatMap((rule) => (rule.kind === "tenant-binding" ? hostTable(rule.tenant) : [])),
+    ].map((name) => name.toLowerCase()),
+  );
   return (tenant, verified) =>
-    tenant !== undefined && (verified || declared.has(tenant.toLowerCase())) ? tenant : UNDECLARED_TENANT;
+    tenant && !verified && !declared.has(tenant.toLowerCase()) ? UNDECLARED_TENANT : tenant;
 }
-
-/** Before any document is known: only a verified tenant is recorded. */
-export const RECORD_VERIFIED_ONLY: RecordTenant = (tenant, verified) =>
-  tenant !== undefined && verified ? tenant : UNDECLARED_TENANT;

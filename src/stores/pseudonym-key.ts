@@ -20,9 +20,7 @@ export function pseudonymKeyOf(
   report: (event: string, detail?: Readonly<Record<string, unknown>>) => void,
 ): string {
   if (configured !== undefined) return configured;
-  report("pseudonym-key-missing", {
-    message:
-      "CONTAINMENT_SALT is not set: identities are keyed per isolate (rate limits and quarantines count per isolate); set it to a random secret shared by every deployment",
-  });
+  // Kept short: every byte here is in the edge bundle; docs/rules.md says the rest.
+  report("pseudonym-key-missing", { message: "set CONTAINMENT_SALT" });
   return crypto.randomUUID();
 }

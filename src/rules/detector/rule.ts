@@ -266,9 +266,10 @@ async function keyOf(settings: Settings, keyring: Keyring, ctx: RuleContext): Pr
   }
   // Detections and quarantine records name a tenant only when the document declares it or
   // tenant binding verified it (rules/recorded-tenant.ts): an addressed one is the client's string.
-  const named = ctx.identity.tenant ?? addressed;
-  const tenant =
-    named === undefined ? undefined : ctx.ruleset.recordTenant(named, ctx.identity.tenant !== undefined);
+  const tenant = ctx.ruleset.recordTenant(
+    ctx.identity.tenant ?? addressed,
+    ctx.identity.tenant !== undefined,
+  );
   return { dimension: dimensions.join("+"), id: ids.join("."), tenant };
 }
 

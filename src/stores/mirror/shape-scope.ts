@@ -8,7 +8,7 @@
  */
 import type { Decision } from "../../model/decision.js";
 import { parsePattern } from "../../rules/pattern.js";
-import { RECORD_VERIFIED_ONLY, type RecordTenant } from "../../rules/recorded-tenant.js";
+import { type RecordTenant, recordTenantOf } from "../../rules/recorded-tenant.js";
 import type { CompiledRuleset } from "../../rules/ruleset.js";
 import { RouteTrie, type TrieMatch } from "../../rules/trie.js";
 import { ANY_HOST, UNDECLARED_TENANT } from "./layout.js";
@@ -39,21 +39,24 @@ export function withRecordedTenant(decision: Decision, record: RecordTenant): De
     .map((segment) => (segment.toLowerCase() === lower ? label : segment))
     .join("/");
   const host = decision.host.toLowerCase();
-  const hostLabel =
-    host === lower
-      ? label
-      : host.startsWith(`${lower}.`)
-        ? `${label}${host.slice(lower.length)}`
-        : decision.host;
-  return { ...decision, tenant: label, path, host: hostLabel };
+  // `acme.example.com` (subdomain tenancy): the label it was read from.
+  return {
+    ...decision,
+    tenant: label,
+    path,
+    host: host.startsWith(`${lower}.`) ? label + host.slice(lower.length) : decision.host,
+  };
 }
+
+/** A document that declares no tenant: only verified tenants are named. */
+const VERIFIED_ONLY = recordTenantOf({ rules: [] });
 
 /** Before the first ruleset is known: no reservation, no hosts, only verified tenants named. */
 export const NO_SHAPE_SCOPE: ShapeScope = {
   host: () => ANY_HOST,
   tenant: (tenant) => tenant ?? UNDECLARED_TENANT,
   reserved: () => false,
-  recorded: (decision) => withRecordedTenant(decision, RECORD_VERIFIED_ONLY),
+  recorded: (decision) => withRecordedTenant(decision, VERIFIED_ONLY),
 };
 
 const MEMO = 4_096;
