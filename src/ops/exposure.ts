@@ -216,7 +216,8 @@ export function addTo(bounds: Bounds, reach: RowReach, n: number): void {
 export const MAY_REASONS: Readonly<Record<MayReason, string>> = {
   identifier: "the pattern names a literal that looks like an identifier, which shapes record as :id",
   host: "hosts were not recorded then (no rule scoped by host)",
-  tenant: "some requests declared no tenant the document knows",
+  tenant:
+    "some requests named no tenant the document declares (recorded as ~undeclared, their tenant unknown)",
   folded:
     "the mirror's per-minute cardinality cap was reached: some requests were counted without their route",
   "format-1":
