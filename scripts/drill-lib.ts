@@ -40,6 +40,12 @@ const DRILL_RULES = {
   version: 1,
   mode: "enforce",
   tenancy: { from: "path", param: "tenant", pattern: "/api/:tenant/**" },
+  // Declared: the mirror names only these tenants, any other is ~undeclared (docs/recorded-format.md).
+  tenants: {
+    acme: { origins: ["https://acme.example.com"] },
+    globex: { origins: ["https://globex.example.com"] },
+    initech: { origins: ["https://initech.example.com"] },
+  },
   dataClasses: { "/api/:tenant/export": ["phi"], "/api/:tenant/items/**": ["pii"] },
   rules: [
     {

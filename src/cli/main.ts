@@ -19,6 +19,7 @@ import { incidentCommand } from "./commands/incident.js";
 import { killCommand } from "./commands/kill.js";
 import { liftCommand } from "./commands/lift.js";
 import { listCommand } from "./commands/list.js";
+import { pseudonymCommand } from "./commands/pseudonym.js";
 import { quarantineCommand } from "./commands/quarantine.js";
 import { reportCommand } from "./commands/report.js";
 import { rulesCommand } from "./commands/rules.js";
@@ -44,6 +45,7 @@ export function createProgram(): Command {
     .addCommand(listCommand())
     .addCommand(statusCommand())
     .addCommand(quarantineCommand())
+    .addCommand(pseudonymCommand())
     .addCommand(detectionsCommand())
     .addCommand(auditCommand())
     .addCommand(doctorCommand())

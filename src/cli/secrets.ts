@@ -14,6 +14,10 @@ const SECRET_VARS = [
   "KV_REST_API_TOKEN",
   "CONTAINMENT_REPORT_SECRET",
   "CONTAINMENT_FASTLANE_PRIVATE_KEY",
+  "CONTAINMENT_SALT",
+  "CONTAINMENT_DECOY_KEY",
+  "CONTAINMENT_ALERT_WEBHOOK_SECRET",
+  "CONTAINMENT_PAGERDUTY_ROUTING_KEY",
 ];
 /** Variables holding URLs that can carry a password or token. */
 const URL_VARS = ["REDIS_URL", "UPSTASH_REDIS_REST_URL", "KV_REST_API_URL", "EDGE_CONFIG", "VERCEL_API_URL"];
@@ -56,6 +60,7 @@ export function knownSecrets(
     out.push(
       config.edgeConfig.token ?? "",
       config.reportSecret ?? "",
+      config.pseudonymKey ?? "",
       ...secretsOf(config.edgeConfig.readUrl),
       ...(redis === undefined ? [] : "redisUrl" in redis ? secretsOf(redis.redisUrl) : [redis.token]),
       ...config.webhooks.flatMap((hook) => webhookSecrets(hook.url)),

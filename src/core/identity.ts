@@ -16,9 +16,9 @@ export type ByKey = IdentityDimension | "route";
 /** `ContainmentOptions.identity`. */
 export interface IdentityOptions {
   /**
-   * Secret mixed into every pseudonym. Default: env `CONTAINMENT_SALT`; else derived from the Redis
-   * token (shared by every isolate, secret, but rotating it renames every identity); else random per
-   * isolate (memory store only, where nothing is shared anyway).
+   * The pseudonym key: a dedicated secret mixed into every pseudonym. Default: env
+   * `CONTAINMENT_SALT`; else random per isolate (never derived from the Redis token or another
+   * credential: docs/security.md#credentials-and-secrets), which `pseudonym-key-missing` reports.
    */
   salt?: string;
   /** IPv4 prefix length one client is counted by; default 32 (one address). */

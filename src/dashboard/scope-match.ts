@@ -6,6 +6,7 @@
  * stands where the scope names a literal, or the tenant is not known) and `no`.
  */
 import { type PatternSegment, parsePattern } from "../rules/pattern.js";
+import { UNDECLARED_TENANT } from "../stores/mirror/layout.js";
 
 export type ScopeMatch = "yes" | "maybe" | "no";
 
@@ -19,7 +20,7 @@ export interface DeclaredScope {
 }
 
 /** Tenant columns that mean "no tenant known" (the mirror's `-`, version 2's `~undeclared`). */
-const UNKNOWN_TENANTS = new Set(["", "-", "~undeclared"]);
+const UNKNOWN_TENANTS = new Set(["", "-", UNDECLARED_TENANT]);
 
 const RANK: Record<ScopeMatch, number> = { no: 0, maybe: 1, yes: 2 };
 const weakest = (a: ScopeMatch, b: ScopeMatch): ScopeMatch => (RANK[a] <= RANK[b] ? a : b);
@@ -34,7 +35,8 @@ function recordedSegments(route: string): Recorded[] {
     .slice(1)
     .map((part): Recorded => {
       if (part === "**") return { kind: "rest" };
-      if (part === "*" || part.startsWith(":")) return { kind: "one" };
+      // An undeclared tenant's segment, recorded as the bucket: any one segment may have been there.
+      if (part === "*" || part.startsWith(":") || part === UNDECLARED_TENANT) return { kind: "one" };
       return { kind: "literal", value: part.toLowerCase() };
     });
 }

@@ -16,6 +16,12 @@ export async function projectBundle(entry: string, env: Record<string, string>) 
   return { ...bundled, upstreamRunsMiddleware: next.hasNext };
 }
 
+/** The secrets one `containment dev` run makes up: the report secret and the pseudonym key. */
+export interface DevSecrets {
+  readonly reportSecret: string;
+  readonly pseudonymKey: string;
+}
+
 /**
  * What the project's middleware reads from `process.env` at setup: the variables a deployment would
  * hold (each rule's `secretEnv`, `--pass-env`; never the whole shell), then the stand-ins' addresses.
@@ -23,12 +29,13 @@ export async function projectBundle(entry: string, env: Record<string, string>) 
 export function projectEnv(
   ec: EdgeConfigServer,
   redis: { url: string; token: string } | "memory",
-  reportSecret: string,
+  secrets: DevSecrets,
   passed: Record<string, string>,
 ): Record<string, string> {
   const env: Record<string, string> = { ...passed, NODE_ENV: "development" };
   env.EDGE_CONFIG = ec.connectionString;
-  env.CONTAINMENT_REPORT_SECRET = reportSecret;
+  env.CONTAINMENT_REPORT_SECRET = secrets.reportSecret;
+  env.CONTAINMENT_SALT = secrets.pseudonymKey;
   if (redis !== "memory") {
     env.UPSTASH_REDIS_REST_URL = redis.url;
     env.UPSTASH_REDIS_REST_TOKEN = redis.token;

@@ -25,7 +25,7 @@ import { type EdgeConfigServer, startEdgeConfigServer } from "./edge-config-serv
 import { COMPATIBILITY_DATE, type EdgeRuntime, startEdgeRuntime } from "./edge-runtime.js";
 import { startFrontServer } from "./front-server.js";
 import { watchRulesFile } from "./rules-file-watch.js";
-import { normalizeOf, passedEnv, projectBundle, projectEnv } from "./server-env.js";
+import { type DevSecrets, normalizeOf, passedEnv, projectBundle, projectEnv } from "./server-env.js";
 import { type CheckedDevOptions, checkDevOptions, type DevServerOptions } from "./server-options.js";
 import { startUpstashBridge } from "./upstash-bridge.js";
 
@@ -88,8 +88,10 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     const redis = await startStore(checked, options, closers);
     // The isolates MAC their enforcement reports with it; `--local --wait` verifies them with it.
     const reportSecret = randomBytes(24).toString("base64url");
+    // Pseudonyms are keyed with a secret of this run, never with the stand-in's Redis token.
+    const secrets: DevSecrets = { reportSecret, pseudonymKey: randomBytes(24).toString("base64url") };
     const env = passedEnv(initialRules, options, checked.log);
-    const worker = await workerOf(options, ec, redis, reportSecret, env);
+    const worker = await workerOf(options, ec, redis, secrets, env);
     const bindings = {
       EDGE_CONFIG: ec.connectionString,
       UPSTREAM_URL: upstream,
@@ -100,12 +102,13 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
         normalize: normalizeOf(options),
       }),
       CONTAINMENT_REPORT_SECRET: reportSecret,
+      CONTAINMENT_SALT: secrets.pseudonymKey,
     };
     await startWorkerd(worker.worker, bindings, runtime, closers);
     if (options.project && worker.inputs)
       closers.push(
         watchProject(worker.inputs, checked.log, async () => {
-          const rebuilt = await workerOf(options, ec, redis, reportSecret, env);
+          const rebuilt = await workerOf(options, ec, redis, secrets, env);
           const started = await startEdgeRuntime({ worker: rebuilt.worker, bindings });
           const previous = current;
           current = Promise.resolve(started);
@@ -118,7 +121,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
         }),
       );
     if (options.endpointsDir !== false)
-      closers.push(recordEndpoints(options.endpointsDir, ec, redis, reportSecret));
+      closers.push(recordEndpoints(options.endpointsDir, ec, redis, secrets));
     if (redis !== "memory") {
       dashboard = await startDevDashboard({
         port: checked.dashboardPort,
@@ -241,11 +244,11 @@ async function workerOf(
   options: DevServerOptions,
   ec: EdgeConfigServer,
   redis: DevRedis,
-  reportSecret: string,
+  secrets: DevSecrets,
   env: Record<string, string>,
 ): Promise<DevWorker> {
   if (!options.project) return { worker: (await bundleEdge({ write: false })).worker };
-  return projectBundle(options.project.entry, projectEnv(ec, redis, reportSecret, env));
+  return projectBundle(options.project.entry, projectEnv(ec, redis, secrets, env));
 }
 
 /**
@@ -290,13 +293,14 @@ function recordEndpoints(
   dir: string | undefined,
   ec: EdgeConfigServer,
   redis: DevRedis,
-  reportSecret: string,
+  secrets: DevSecrets,
 ): () => void {
   const written = writeDevEndpoints(dir ?? process.cwd(), {
     edgeConfig: { id: ec.id, readUrl: ec.connectionString, apiBase: ec.apiUrl, token: ec.apiToken },
     ...(redis === "memory" ? {} : { redis }),
     prefix: DEFAULT_REDIS_PREFIX,
-    reportSecret,
+    reportSecret: secrets.reportSecret,
+    pseudonymKey: secrets.pseudonymKey,
   });
   return written.remove;
 }

@@ -118,6 +118,7 @@ function factsOf(run: Run, match: MatchedRule | undefined, kept: Note[]): Decisi
   const tenant = tenantOf(run, match);
   if (match) out.route = match.route;
   if (tenant !== undefined) out.tenant = tenant;
+  if (run.identity.tenant !== undefined) out.tenantVerified = true;
   if (run.identity.user !== undefined) out.user = run.identity.user;
   if (request.ipText !== undefined) out.ip = request.ipText;
   return out;

@@ -19,6 +19,8 @@ export interface DecisionContext {
   region: string;
   rulesetDigest: string;
   tenant?: string;
+  /** `tenant` came from a token tenant binding verified, not from the request alone. */
+  tenantVerified?: true;
   /** Verified subject, raw: hashed before it leaves the process (mirror). */
   user?: string;
   /** Canonical client IP, raw: truncated or hashed before it leaves the process (mirror). */

@@ -31,6 +31,8 @@ export interface DevFile {
   redis?: { url: string; token: string };
   prefix?: string;
   reportSecret?: string;
+  /** The run's pseudonym key (`CONTAINMENT_SALT` of the stand-in edge). */
+  pseudonymKey?: string;
 }
 
 const SECRET_FIELDS = ["token", "vercelToken", "apiToken", "redisToken", "secret", "password"];

@@ -58,6 +58,8 @@ export interface OpsConfig {
   incident?: string;
   /** `CONTAINMENT_REPORT_SECRET`: verifies the isolates' enforcement reports for `--wait`. */
   reportSecret?: string;
+  /** `CONTAINMENT_SALT`: the edge's pseudonym key, which `tenant resolve` checks a pseudonym with. */
+  pseudonymKey?: string;
   /** Ed25519 private JWK file that signs audit entries (`--sign-key`, `CONTAINMENT_SIGN_KEY`). */
   signKey?: string;
   /**
@@ -256,6 +258,8 @@ function localConfig(
   if (dev.redis !== undefined) config.redis = dev.redis;
   const secret = env.CONTAINMENT_REPORT_SECRET ?? dev.reportSecret;
   if (secret !== undefined) config.reportSecret = secret;
+  const pseudonymKey = env.CONTAINMENT_SALT ?? dev.pseudonymKey;
+  if (pseudonymKey !== undefined) config.pseudonymKey = pseudonymKey;
   return config;
 }
 
@@ -269,6 +273,7 @@ type Common = Pick<
   | "actorClaim"
   | "incident"
   | "reportSecret"
+  | "pseudonymKey"
   | "signKey"
   | "fastLaneAudience"
 >;
@@ -306,6 +311,7 @@ function common(
   if (actor !== undefined) out.actorClaim = actor.slice(0, 200);
   if (project.incident !== undefined) out.incident = project.incident;
   if (env.CONTAINMENT_REPORT_SECRET) out.reportSecret = env.CONTAINMENT_REPORT_SECRET;
+  if (env.CONTAINMENT_SALT) out.pseudonymKey = env.CONTAINMENT_SALT;
   if (env.CONTAINMENT_FASTLANE_AUDIENCE) out.fastLaneAudience = env.CONTAINMENT_FASTLANE_AUDIENCE;
   const signKey = pick(sources, "signKey", [
     [flags.signKey, "--sign-key"],

@@ -68,7 +68,8 @@ export const EXIT = {
   /**
    * The incident, kill switch, quarantine, detection or audit anchor named does not exist (`lift`,
    * `extend`, `quarantine release`, `detections release|approve`, `incident close|set|decide|notified|sign-off`,
-   * `report`, `evidence export`, `rules pull`): nothing was changed. `containment list`,
+   * `report`, `evidence export`, `rules pull`), or `pseudonym resolve` matched none of the
+   * candidates: nothing was changed. `containment list`,
    * `quarantine list`, `detections list` and `incident list` show what exists.
    */
   notFound: 12,

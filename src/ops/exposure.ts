@@ -10,7 +10,8 @@
  * - **may**: some may be, and the row cannot tell which: a literal pattern segment that looks
  *   like an identifier against a redacted `:id` (a literal that does not look like one is never
  *   redacted, so it cannot be behind an `:id`), a host-scoped pattern against a row recorded
- *   without host, a tenant the row cannot name, a folded field (`~other`, `~overflow-reserved`),
+ *   without host, a tenant the row cannot name (`~undeclared`, in the tenant column or in the path
+ *   segment that carried it), a folded field (`~other`, `~overflow-reserved`),
  *   or a format-1 row whose rule pattern only overlaps the scope;
  * - **none**.
  *
@@ -70,14 +71,17 @@ function hidesAsId(literal: string): boolean {
 interface PathReach {
   reach: Reach;
   params: Record<string, string>;
+  why?: MayReason;
 }
 
 /** A route shape against one pattern (pattern.ts's matchPattern, with `:id` read as unknown). */
 function shapeReach(pattern: readonly PatternSegment[], segments: readonly string[]): PathReach {
   const params: Record<string, string> = {};
   let reach: Reach = "match";
+  let why: MayReason | undefined;
+  const out = (): PathReach => (why === undefined ? { reach, params } : { reach, params, why });
   for (const [index, part] of pattern.entries()) {
-    if (part.type === "rest") return { reach, params };
+    if (part.type === "rest") return out();
     const segment = segments[index];
     if (segment === undefined) return { reach: "none", params };
     if (part.type === "param") params[part.name] = segment;
@@ -85,9 +89,13 @@ function shapeReach(pattern: readonly PatternSegment[], segments: readonly strin
     if (segment === REDACTED) {
       if (!hidesAsId(part.value)) return { reach: "none", params };
       reach = "may";
+    } else if (segment === UNDECLARED_TENANT) {
+      // An undeclared tenant's segment, recorded as the bucket: any literal may have been there.
+      reach = "may";
+      why ??= "tenant";
     } else if (segment.toLowerCase() !== part.value) return { reach: "none", params };
   }
-  return segments.length === pattern.length ? { reach, params } : { reach: "none", params };
+  return segments.length === pattern.length ? out() : { reach: "none", params };
 }
 
 /** A format-1 route (a rule's pattern) against a scope pattern: inside it, overlapping it, or apart. */
@@ -154,7 +162,7 @@ export function compileScope(scope: ExposureScope): CompiledScope {
       }
       if (path.reach === "none") return { reach: "none", tenant: recorded };
       let why: MayReason | undefined =
-        path.reach === "may" ? (row.format === 1 ? "format-1" : "identifier") : undefined;
+        path.reach === "may" ? (path.why ?? (row.format === 1 ? "format-1" : "identifier")) : undefined;
       let reach = weaker(path.reach, method);
       if (method === "may") why ??= "folded";
       if (scope.hosts && !(row.host !== ANY_HOST && hostMatches(scope.hosts, row.host))) {
@@ -208,7 +216,8 @@ export function addTo(bounds: Bounds, reach: RowReach, n: number): void {
 export const MAY_REASONS: Readonly<Record<MayReason, string>> = {
   identifier: "the pattern names a literal that looks like an identifier, which shapes record as :id",
   host: "hosts were not recorded then (no rule scoped by host)",
-  tenant: "some requests declared no tenant the document knows",
+  tenant:
+    "some requests named no tenant the document declares (recorded as ~undeclared, their tenant unknown)",
   folded:
     "the mirror's per-minute cardinality cap was reached: some requests were counted without their route",
   "format-1":

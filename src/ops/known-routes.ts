@@ -8,6 +8,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type PatternSegment, parsePattern } from "../rules/pattern.js";
+import { UNDECLARED_TENANT } from "../stores/mirror/layout.js";
 import type { OpsContext } from "./context.js";
 
 export interface KnownRoutes {
@@ -82,7 +83,14 @@ export async function recordedShapes(ctx: OpsContext): Promise<string[]> {
   const paths = events
     .filter((event) => event.fields.kind !== "source")
     .map((event) => event.fields.path ?? event.fields.route ?? "");
-  return [...new Set([...shapes, ...paths])].filter(
+  // An undeclared tenant's segment was recorded as the bucket: the route had some tenant there.
+  const routes = [...shapes, ...paths].map((path) =>
+    path
+      .split("/")
+      .map((segment) => (segment === UNDECLARED_TENANT ? "*" : segment))
+      .join("/"),
+  );
+  return [...new Set(routes)].filter(
     (path) => path.startsWith("/") && typeof parsePattern(path) !== "string",
   );
 }

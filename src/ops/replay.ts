@@ -95,7 +95,8 @@ function verdictOfDecision(outcome: Outcome, failClosed: boolean): Verdict {
 export function concretePath(route: string, tenant: string): string {
   const segments = route.split("/").slice(1);
   const out = segments.map((segment) => {
-    if (segment === ":tenant")
+    // An undeclared tenant's segment was recorded as the bucket: replay it as a tenant nobody has.
+    if (segment === ":tenant" || segment === UNDECLARED_TENANT)
       return tenant === "-" || tenant === UNDECLARED_TENANT ? "unknown-tenant" : encodeURIComponent(tenant);
     if (segment.startsWith(":")) return PLACEHOLDER_ID;
     if (segment === "*" || segment === "**") return "x";

@@ -3,6 +3,7 @@ import type { RuleKind } from "../model/decision.js";
 import type { Services } from "../model/services.js";
 import type { Verdict } from "../model/verdict.js";
 import type { MatchSpec } from "./common.js";
+import type { RecordTenant } from "./recorded-tenant.js";
 import type { TenantResolver } from "./tenancy.js";
 
 /** Per-request identity facts, filled in by rules as they verify them (tenant binding sets `user`). */
@@ -15,6 +16,8 @@ export interface Identity {
 export interface RulesetFacts {
   readonly mode: "enforce" | "monitor";
   readonly tenancy: TenantResolver | undefined;
+  /** The tenant a record may name (rules/recorded-tenant.ts). */
+  readonly recordTenant: RecordTenant;
 }
 
 /** A rule spec as its siblings see it: compile steps that look across rules narrow by `kind`. */

@@ -8,6 +8,7 @@ import { compileKillSwitch, type KillSwitchSpec } from "./kill-switch.js";
 import type { PlacedLater } from "./kind.js";
 import { PHASE_INDEX, RULE_KINDS, type RuleSpec } from "./kinds.js";
 import { parsePattern } from "./pattern.js";
+import { type RecordTenant, recordTenantOf } from "./recorded-tenant.js";
 import type { CompileContext, CompiledRule } from "./rule.js";
 import { addressedTenant, compileTenantSource, type TenantResolver } from "./tenancy.js";
 import { RouteTrie, type TrieMatch } from "./trie.js";
@@ -43,6 +44,8 @@ export interface CompiledRuleset {
   readonly document: RulesDocument;
   readonly rules: readonly CompiledRule[];
   readonly tenancy: TenantResolver | undefined;
+  /** The tenant a record may name: declared or verified, else `~undeclared` (recorded-tenant.ts). */
+  readonly recordTenant: RecordTenant;
   readonly breakGlass: readonly Cidr[];
   readonly compiledAt: number;
   /** Rules matching a request, in evaluation order (phase, then document order), each once. */
@@ -127,6 +130,10 @@ export function compileRuleset(
     document,
     rules,
     tenancy,
+    recordTenant: recordTenantOf(
+      document,
+      rules.flatMap((rule) => rule.match.tenants ?? []),
+    ),
     breakGlass: (document.breakGlass?.cidrs ?? []).flatMap((text) => parseCidr(text) ?? []),
     compiledAt: services.now(),
     match(request) {

@@ -11,6 +11,7 @@ import { redisDetectStore } from "./detect/redis-detect.js";
 import { reportEnvironment } from "./mirror/isolate-report.js";
 import type { MirrorOptions } from "./mirror/options.js";
 import { redisMirror } from "./mirror/redis-mirror.js";
+import { configuredPseudonymKey, pseudonymKeyOf } from "./pseudonym-key.js";
 import { type RedisOption, redisConnection, UpstashStore } from "./redis.js";
 import type { StorageMirror } from "./storage.js";
 import { isStoreProvider } from "./storage.js";
@@ -39,7 +40,7 @@ export interface Storage {
 export function createStorage(options: StorageOptions): Storage {
   const connection = redisConnection(options.redis, options.env);
   const prefix = options.redisPrefix ?? DEFAULT_REDIS_PREFIX;
-  const configuredSalt = options.identity?.salt ?? options.env.CONTAINMENT_SALT;
+  const configuredSalt = configuredPseudonymKey(options.identity?.salt, options.env);
   const identity = {
     ...(options.identity?.ipv4Prefix === undefined ? {} : { ipv4Prefix: options.identity.ipv4Prefix }),
     ...(options.identity?.ipv6Prefix === undefined ? {} : { ipv6Prefix: options.identity.ipv6Prefix }),
@@ -60,9 +61,8 @@ export function createStorage(options: StorageOptions): Storage {
   if (connection === undefined)
     return { keyring: new Keyring(configuredSalt ?? crypto.randomUUID(), identity) };
 
-  // Every isolate must derive the same pseudonyms: without a configured salt, use the Redis token,
-  // a secret they all share (rotating it renames every identity: counters and quarantines restart).
-  const keyring = new Keyring(configuredSalt ?? `upstash-token:${connection.token}`, identity);
+  // Shared by every isolate only when configured: never derived from the Redis token (pseudonym-key.ts).
+  const keyring = new Keyring(pseudonymKeyOf(configuredSalt, options.report), identity);
   const store = new UpstashStore({ connection, prefix });
   const detect = redisDetectStore({
     client: store.primary,

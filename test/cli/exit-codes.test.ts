@@ -307,6 +307,15 @@ const COMMANDS: Record<string, CommandCases> = {
     changes: false,
     cases: [{ args: ["99999"], in: "bare", exit: "usage", says: /CONTAINMENT_DECOY_KEY/ }],
   },
+  "pseudonym resolve": {
+    changes: false,
+    cases: [
+      { args: ["0123456789abcdef", "acme"], in: "live", exit: "notFound", says: /none of the 1 candidate/ },
+      { args: ["not-a-pseudonym", "acme"], in: "live", exit: "usage", says: /16 hex digits/ },
+      { args: ["0123456789abcdef", "--from", NO_FILE()], in: "live", exit: "usage", says: /cannot read/ },
+      { args: ["0123456789abcdef", "acme"], in: "bare", exit: "config", says: /CONTAINMENT_SALT/ },
+    ],
+  },
   "incident set": {
     changes: true,
     cases: [
@@ -415,7 +424,10 @@ let secrets: string[];
 
 /** The environment of each setting (nothing from the developer's shell). */
 function envOf(setting: Setting): Record<string, string> {
-  const live = responderEnv(ec, redis.connection, { CONTAINMENT_REPORT_SECRET: "exit-codes-secret" });
+  const live = responderEnv(ec, redis.connection, {
+    CONTAINMENT_REPORT_SECRET: "exit-codes-secret",
+    CONTAINMENT_SALT: "exit-codes-pseudonym-key",
+  });
   const { UPSTASH_REDIS_REST_URL: _url, UPSTASH_REDIS_REST_TOKEN: _token, ...noRedis } = live;
   switch (setting) {
     case "live":
@@ -588,6 +600,7 @@ describe("every command's error paths end with the documented exit code and one 
         "incident decide",
         "incident notified",
         "incident sign-off",
+        "pseudonym resolve",
       ]),
     );
     for (const c of unknown) {

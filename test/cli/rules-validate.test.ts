@@ -25,6 +25,18 @@ describe("containment rules validate", () => {
     expect(result.stdout).toMatch(/bytes of the hobby plan's 8192 byte store/);
   });
 
+  it("notes that a document reading tenants but declaring none has every tenant recorded as ~undeclared", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "containment-cli-"));
+    const file = join(dir, "tenants.json");
+    const rule = { id: "k", kind: "kill-switch", match: { path: "/api/:tenant/export" } };
+    writeFileSync(file, JSON.stringify({ version: 1, rules: [rule] }));
+    const result = await containment("rules", "validate", file);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/note: the document reads tenants but declares none .*~undeclared/);
+    writeFileSync(file, JSON.stringify({ version: 1, tenants: { acme: { origins: [] } }, rules: [rule] }));
+    expect((await containment("rules", "validate", file)).stdout).not.toMatch(/note:/);
+  });
+
   it("rejects an invalid document with the JSON path and line:column of each fault and exit code 2", async () => {
     const dir = mkdtempSync(join(tmpdir(), "containment-cli-"));
     const file = join(dir, "bad.json");

@@ -39,9 +39,20 @@ describe("the secrets the CLI masks in what it prints", () => {
         UPSTASH_REDIS_REST_URL: "https://r.example",
         UPSTASH_REDIS_REST_TOKEN: "rest-token-7",
         CONTAINMENT_REPORT_SECRET: "report-secret-8",
+        CONTAINMENT_SALT: "pseudonym-key-9",
       },
     });
     const secrets = knownSecrets({}, {}, config);
-    expect(secrets).toEqual(expect.arrayContaining(["rest-token-7", "report-secret-8"]));
+    expect(secrets).toEqual(expect.arrayContaining(["rest-token-7", "report-secret-8", "pseudonym-key-9"]));
+  });
+
+  it("masks every secret security.md names that a responder's environment can hold", () => {
+    const env = {
+      CONTAINMENT_SALT: "pseudonym-key-10",
+      CONTAINMENT_DECOY_KEY: "decoy-key-11",
+      CONTAINMENT_ALERT_WEBHOOK_SECRET: "alert-hmac-12",
+      CONTAINMENT_PAGERDUTY_ROUTING_KEY: "routing-key-13",
+    };
+    expect(knownSecrets({}, env)).toEqual(expect.arrayContaining(Object.values(env)));
   });
 });

@@ -3,6 +3,8 @@ import type { Harness } from "../support/harness.js";
 
 export const DASHBOARD_RULES = {
   version: 1,
+  // Declared: the mirror names only these tenants (docs/recorded-format.md#privacy).
+  tenants: { acme: { origins: [] }, globex: { origins: [] }, initech: { origins: [] } },
   rules: [
     {
       id: "export-limit",

@@ -245,6 +245,9 @@ describe("matching a recorded route against the declared scope", () => {
     ["/api/:tenant/patients/**", "/api/**", "maybe"],
     ["/api/acme/patients", "/api/:id/patients", "maybe"],
     ["/api/:tenant/patients", "/api/acme/patients/1", "no"],
+    // An undeclared tenant's segment is recorded as ~undeclared: a literal there may be it.
+    ["/api/initech/patients/**", "/api/~undeclared/patients/:id", "maybe"],
+    ["/api/:tenant/patients/**", "/api/~undeclared/patients/:id", "yes"],
   ] as const)("%s against %s: %s", (scope, route, expected) => {
     expect(matchRoute(pattern(scope), route)).toBe(expected);
   });

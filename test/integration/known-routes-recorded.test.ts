@@ -48,11 +48,16 @@ describe("known routes from recorded traffic", () => {
       expect((await harness.fetch(`http://app.example/api/acme/patients/${1000 + i}/export`)).status).toBe(
         200,
       );
-    await until(
-      async () => (await redis.io.keys("containment:shapes:*")).length > 0,
-      20_000,
-      "shapes mirrored",
-    );
+    // A tenant the document does not declare is recorded as ~undeclared, its segment too.
+    expect((await harness.fetch("http://app.example/api/initech/patients/7/notes")).status).toBe(200);
+    const shapeFields = async () => {
+      const fields: string[] = [];
+      for (const key of await redis.io.keys("containment:shapes:*"))
+        fields.push(...(await redis.io.hkeys(key)));
+      return fields;
+    };
+    await until(async () => (await shapeFields()).length === 2, 20_000, "shapes mirrored");
+    expect(await shapeFields()).toContain("*|/api/~undeclared/patients/:id/notes|GET|~undeclared|allow");
 
     const ctx = {
       reader: mirrorReader({ client: restRedis(redis.connection) }),
@@ -64,6 +69,8 @@ describe("known routes from recorded traffic", () => {
     expect(known.sources).toEqual(["recorded traffic"]);
     expect(unknownPatterns(["/api/:tenant/patients/*/export"], known.routes)).toEqual([]);
     expect(unknownPatterns(["/api/:tenant/patients/*/exprot"], known.routes)).toHaveLength(1);
+    // Served to an undeclared tenant: a kill naming that tenant's route is no typo.
+    expect(unknownPatterns(["/api/initech/patients/*/notes"], known.routes)).toEqual([]);
     expect(nearestRoutes("/api/:tenant/patients/*/exprot", known.routes)[0]).toBe(
       "/api/acme/patients/:id/export",
     );

@@ -33,6 +33,10 @@ afterEach(async () => {
 
 const RULES = {
   version: 1,
+  // Tenants are recorded by name only when declared (docs/recorded-format.md#privacy).
+  tenants: Object.fromEntries(
+    ["acme", "globex", "initech", "umbrella", "hooli"].map((name) => [name, { origins: [] }]),
+  ),
   rules: [
     {
       id: "export-limit",

@@ -31,8 +31,9 @@ afterEach(async () => {
   harness = undefined;
 });
 
+/** The tests' tenants are declared: Redis names no other (docs/recorded-format.md#privacy). */
 function rules(...list: unknown[]): unknown {
-  return { version: 1, rules: list };
+  return { version: 1, tenants: { acme: { origins: [] }, globex: { origins: [] } }, rules: list };
 }
 
 function exportLimit(fields: Record<string, unknown>): Record<string, unknown> {

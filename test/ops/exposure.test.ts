@@ -46,6 +46,23 @@ describe("a pattern against route shapes", () => {
     });
   });
 
+  it("gives bounds, never a number, where an undeclared tenant's segment was recorded as ~undeclared", () => {
+    const shape = row("/api/~undeclared/patients/:id/export", { tenant: "~undeclared" });
+    // A pattern that does not care about the tenant still counts it exactly.
+    expect(reach({ path: "/api/:tenant/patients/*/export" }, shape).reach).toBe("match");
+    // Scoped to a tenant, or naming a literal where the segment was: may, because of the tenant.
+    expect(reach({ path: "/api/:tenant/patients/*/export", tenants: ["initech"] }, shape)).toEqual({
+      reach: "may",
+      tenant: "~undeclared",
+      why: "tenant",
+    });
+    expect(reach({ path: "/api/initech/patients/*/export" }, shape)).toEqual({
+      reach: "may",
+      tenant: "~undeclared",
+      why: "tenant",
+    });
+  });
+
   it("says may for a literal that looks like an identifier against :id, never for a word", () => {
     expect(
       reach({ path: "/api/acme/patients/12345/export" }, row("/api/acme/patients/:id/export")),

@@ -98,6 +98,30 @@ vi.mock("../../src/ops/audit/verify.js", async (importOriginal) => {
   };
 });
 
+vi.mock("../../src/rules/recorded-tenant.js", async (importOriginal) => {
+  const real = await importOriginal<typeof import("../../src/rules/recorded-tenant.js")>();
+  return {
+    ...real,
+    // Off: every validated tenant is recorded as it came, as before declared tenants.
+    recordTenantOf: (...args: Parameters<typeof real.recordTenantOf>) => {
+      const record = real.recordTenantOf(...args);
+      return (tenant: string | undefined, verified: boolean) =>
+        off("recorded-tenant") ? (tenant ?? real.UNDECLARED_TENANT) : record(tenant, verified);
+    },
+  };
+});
+vi.mock("../../src/stores/pseudonym-key.js", async (importOriginal) => {
+  const real = await importOriginal<typeof import("../../src/stores/pseudonym-key.js")>();
+  return {
+    ...real,
+    // Off: without a configured key, the key is derived from the edge's Redis token (cases.ts EDGE_TOKEN).
+    pseudonymKeyOf: (...args: Parameters<typeof real.pseudonymKeyOf>) =>
+      off("pseudonym-key")
+        ? (args[0] ?? "upstash-token:edge-upstash-token-held-by-every-deployment")
+        : real.pseudonymKeyOf(...args),
+  };
+});
+
 const DEFENCES: readonly Defence[] = [...new Set(CASES.map((c) => c.defence))];
 
 let env: Env;

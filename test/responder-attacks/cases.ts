@@ -11,6 +11,7 @@
 import { expect } from "vitest";
 import { renderReport } from "../../src/cli/commands/report.js";
 import { escapeTerminal } from "../../src/core/escape.js";
+import { pseudonymize } from "../../src/core/hash.js";
 import { type StartedLocalDashboard, startLocalDashboard } from "../../src/dashboard/local/server.js";
 import { type EdgeConfigServer, startEdgeConfigServer } from "../../src/dev/edge-config-server.js";
 import { startUpstashBridge, type UpstashBridge } from "../../src/dev/upstash-bridge.js";
@@ -29,8 +30,10 @@ import {
   reportEnvironment,
   serializeReport,
 } from "../../src/stores/mirror/isolate-report.js";
+import { dumpRedis, until } from "../integration/redis-fixture.js";
 import { sampleInputs } from "../ops/report/sample-inputs.js";
 import { type AclRedis, startAclRedis } from "../support/acl-redis.js";
+import { startHarness } from "../support/harness.js";
 import { rawRequest } from "../support/raw-http.js";
 import { renderedReport } from "../support/rendered-report.js";
 
@@ -40,7 +43,8 @@ export type Family =
   | "injection into report formats"
   | "local listeners"
   | "credentials in messages"
-  | "padded and re-anchored audit chains";
+  | "padded and re-anchored audit chains"
+  | "identifiers in the record";
 
 /** The module a case's defence lives in, as ablation.test.ts switches it off. */
 export type Defence =
@@ -51,7 +55,9 @@ export type Defence =
   | "dashboard-request-guard"
   | "local-guard"
   | "redact"
-  | "audit-verify";
+  | "audit-verify"
+  | "recorded-tenant"
+  | "pseudonym-key";
 
 export interface Env {
   redis: AclRedis;
@@ -72,12 +78,14 @@ export interface Case {
 }
 
 const SECRET = "production-report-secret";
+/** The edge's Redis token (the Upstash stand-in's), as a deployment and whoever stole it hold it. */
+export const EDGE_TOKEN = "edge-upstash-token-held-by-every-deployment";
 const MINUTE = 60_000;
 
 export async function startEnv(): Promise<Env> {
   const redis = await startAclRedis();
   const ec = await startEdgeConfigServer({ items: {} });
-  const bridge = await startUpstashBridge({ redisUrl: redis.server.url });
+  const bridge = await startUpstashBridge({ redisUrl: redis.server.url, token: EDGE_TOKEN });
   let latest = "";
   const dashboard = await startLocalDashboard({
     redis: redis.responder,
@@ -468,6 +476,117 @@ const auditCases: Case[] = [
   },
 ];
 
+// ── identifiers in the record: what a client chose never reaches Redis raw ──────────────────────
+
+/** In the tenant alphabet (so it is validated as a tenant) and no identifier shape (so no `:id`). */
+const HOSTILE_TENANT = "ZqHostileTenantValue";
+const CLIENT_IP = "198.51.100.23";
+
+const RECORDING_RULES = {
+  version: 1,
+  tenants: { acme: { origins: [] } },
+  tenancy: { from: "path", param: "tenant", pattern: "/api/:tenant/**" },
+  rules: [
+    { id: "freeze", kind: "kill-switch", match: { path: "/api/:tenant/frozen" } },
+    {
+      id: "records",
+      kind: "rate-limit",
+      match: { path: "/api/:tenant/records" },
+      limit: 1,
+      window: "1h",
+      by: ["tenant", "ip"],
+      quarantine: { after: 1, for: "1h" },
+    },
+    {
+      id: "walk",
+      kind: "detector",
+      detect: "enumeration",
+      match: { path: "/api/:tenant/items/:id" },
+      param: "id",
+      by: ["addressed-tenant"],
+      window: "10m",
+      threshold: 2,
+    },
+    { id: "no-store", kind: "headers", match: { path: "/api/**" }, set: { "cache-control": "no-store" } },
+  ],
+};
+
+/** Sends `paths` through a real firewall writing to the env's Redis, and waits until every decision is in `counts`. */
+async function trafficThrough(env: Env, paths: readonly string[], salt: string): Promise<string> {
+  await env.redis.admin.flushdb();
+  const harness = await startHarness("node", {
+    rules: RECORDING_RULES,
+    redis: { url: env.bridge.url, token: EDGE_TOKEN },
+    // An empty CONTAINMENT_SALT is no key at all (a variable set to nothing on the platform).
+    env: { CONTAINMENT_SALT: salt },
+    options: { mirror: { sampleAllows: 1, minIntervalMs: 0 } },
+  });
+  try {
+    for (const path of paths)
+      await (await harness.fetch(path, { headers: { "x-real-ip": CLIENT_IP } })).arrayBuffer();
+    const counted = async () => {
+      let total = 0;
+      for (const key of await env.redis.admin.keys(`${env.prefix}counts:*`))
+        for (const n of Object.values(await env.redis.admin.hgetall(key))) total += Number(n);
+      return total;
+    };
+    await until(async () => (await counted()) === paths.length, 15_000, `${paths.length} decisions counted`);
+  } finally {
+    await harness.close();
+  }
+  return dumpRedis(env.redis.admin);
+}
+
+const HOSTILE_PATHS = (tenant: string) => [
+  `/api/${tenant}/frozen`,
+  `/api/${tenant}/records`,
+  `/api/${tenant}/records`,
+  `/api/${tenant}/records`,
+  `/api/${tenant}/items/1`,
+  `/api/${tenant}/items/2`,
+  `/api/${tenant}/items/3`,
+  `/api/${tenant}/other`,
+];
+
+const recordCases: Case[] = [
+  {
+    id: "undeclared-tenant-in-every-recorded-position",
+    family: "identifiers in the record",
+    defence: "recorded-tenant",
+    async run(env) {
+      // Every position the edge records: events, aggregates, top lists, route shapes, rate-limit
+      // and quarantine keys and records, detector keys and detections.
+      const everything = await trafficThrough(
+        env,
+        [...HOSTILE_PATHS(HOSTILE_TENANT), ...HOSTILE_PATHS("acme")],
+        "attack-suite-pseudonym-key",
+      );
+      expect(everything.toLowerCase()).not.toContain(HOSTILE_TENANT.toLowerCase());
+      expect(everything).toContain("~undeclared");
+      // The declared tenant is still named: responders act on organisations.
+      expect(everything).toContain("/api/acme/frozen");
+    },
+  },
+  {
+    id: "pseudonyms-guessed-with-the-edge-token",
+    family: "identifiers in the record",
+    defence: "pseudonym-key",
+    async run(env) {
+      // A deployment that never set CONTAINMENT_SALT; the attacker holds the edge's Redis token and
+      // tries the tenant and the address they suspect, as a key derived from the token would allow.
+      const everything = await trafficThrough(env, HOSTILE_PATHS("acme"), "");
+      const key = `upstash-token:${EDGE_TOKEN}`;
+      for (const guess of [
+        await pseudonymize("tenant:acme", key),
+        await pseudonymize(`ip:${CLIENT_IP}`, key),
+      ])
+        expect(everything).not.toContain(guess);
+      // The limit still counted (per isolate) under some pseudonym: the guesses were not absent by chance.
+      expect(everything).toMatch(/rl:records:[^"]*tenant=[0-9a-f]{16}/);
+    },
+  },
+];
+
 export const CASES: readonly Case[] = [
   ...reportCases,
   ...evidenceCases,
@@ -475,6 +594,7 @@ export const CASES: readonly Case[] = [
   ...listenerCases,
   ...credentialCases,
   ...auditCases,
+  ...recordCases,
 ];
 
 /** Runs every case; answers the ids of those whose attack got through (or that broke). */

@@ -17,6 +17,7 @@
  * leaves them out, and the worker sees Miniflare's socket as Host (worker.ts restores the URL's).
  * A test that depends on one of those headers being absent or specific must set it itself.
  */
+import { randomBytes } from "node:crypto";
 import { createMiddleware } from "../../src/adapters/vercel.js";
 import { bundleEdge, type EdgeBundle } from "../../src/dev/bundle.js";
 import { startEdgeRuntime } from "../../src/dev/edge-runtime.js";
@@ -67,8 +68,15 @@ function containmentOptions(options: HarnessOptions): Record<string, unknown> {
   };
 }
 
+/**
+ * The pseudonym key of this test process, as a deployment sets one (docs/security.md): shared by
+ * every harness here, so two isolates on one Redis count together. A test that names its own wins.
+ */
+const RUN_PSEUDONYM_KEY = randomBytes(24).toString("base64url");
+
 function bindings(options: HarnessOptions, upstream: string): Record<string, string> {
   return {
+    CONTAINMENT_SALT: RUN_PSEUDONYM_KEY,
     ...options.env,
     CONTAINMENT_OPTIONS: JSON.stringify(containmentOptions(options)),
     UPSTREAM_URL: upstream,

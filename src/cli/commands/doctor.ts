@@ -15,7 +15,7 @@ interface Check {
 export function doctorCommand(): Command {
   const command = new Command("doctor")
     .description(
-      "check the configuration live: token, store, Redis, report secret, and which regions enforce what",
+      "check the configuration live: token, store, Redis, report secret, pseudonym key, and which regions enforce what",
     )
     .option(
       "--print-acl",
@@ -98,6 +98,16 @@ export function doctorCommand(): Command {
               detail: "CONTAINMENT_REPORT_SECRET is not set: --wait cannot verify the isolates' reports",
             }
           : { name: "report secret", ok: true, detail: "set" },
+      );
+      checks.push(
+        config.pseudonymKey === undefined
+          ? {
+              name: "pseudonym key",
+              ok: false,
+              detail:
+                "CONTAINMENT_SALT is not set: `tenant resolve` cannot check a pseudonym; set it to the deployment's (a deployment without one keys identities per isolate, so rate limits and quarantines count per isolate)",
+            }
+          : { name: "pseudonym key", ok: true, detail: "set" },
       );
       if (ctx.reader !== undefined && config.reportSecret !== undefined) {
         await check(

@@ -50,6 +50,20 @@ function reportInvalid(flags: GlobalFlags, error: unknown): void {
   report(flags, error);
 }
 
+const UNDECLARED_NOTE =
+  'the document reads tenants but declares none ("tenants"): Redis records every tenant as ~undeclared, unless tenant binding verified it (docs/recorded-format.md#privacy)';
+
+/** A document that reads a tenant (tenancy, a `:tenant` route) but lists none: no tenant is named in Redis. */
+function tenantsUndeclared(document: unknown): boolean {
+  const doc = document as {
+    tenants?: object;
+    tenancy?: unknown;
+    rules: Array<{ match?: { path?: unknown } }>;
+  };
+  if (doc.tenants !== undefined && Object.keys(doc.tenants).length > 0) return false;
+  return doc.tenancy !== undefined || JSON.stringify(doc.rules).includes(":tenant");
+}
+
 function validateCommand(): Command {
   const command = new Command("validate")
     .description(
@@ -71,10 +85,24 @@ function validateCommand(): Command {
       const bytes = new TextEncoder().encode(text).length;
       const limit = PLAN_LIMITS[flags.plan];
       const rules = (document as { rules: unknown[] }).rules.length;
-      emit(flags, { file, rules, digest: rulesetDigest(document as never), bytes, limit, plan: flags.plan }, [
-        `ok: ${file}: ${rules} rules, digest ${rulesetDigest(document as never)}`,
-        `size: ${bytes} bytes of the ${flags.plan} plan's ${limit} byte store (${((bytes / limit) * 100).toFixed(1)}%)`,
-      ]);
+      const undeclared = tenantsUndeclared(document);
+      emit(
+        flags,
+        {
+          file,
+          rules,
+          digest: rulesetDigest(document as never),
+          bytes,
+          limit,
+          plan: flags.plan,
+          ...(undeclared ? { notes: [UNDECLARED_NOTE] } : {}),
+        },
+        [
+          `ok: ${file}: ${rules} rules, digest ${rulesetDigest(document as never)}`,
+          `size: ${bytes} bytes of the ${flags.plan} plan's ${limit} byte store (${((bytes / limit) * 100).toFixed(1)}%)`,
+          ...(undeclared ? [`note: ${UNDECLARED_NOTE}`] : []),
+        ],
+      );
       if (bytes > limit) {
         console.error(
           `edge-containment: too large: the document alone exceeds the ${flags.plan} plan's Edge Config store`,

@@ -2,6 +2,8 @@
  * The report's tables as plain rows of text, shared by the Markdown and HTML renderers so both show
  * the same cells in the same order.
  */
+
+import { UNDECLARED_TENANT } from "../../stores/mirror/layout.js";
 import type { Report } from "./model.js";
 
 export interface Table {
@@ -177,6 +179,10 @@ function affectedTables(report: Report): Table[] {
     report.affected.trafficOverflow > 0
       ? ` ${report.affected.trafficOverflow} requests were counted without their route (the mirror's per-minute cardinality cap); those that may be in scope are in "May be in scope".`
       : "";
+  // The bucket's name is not a tenant: say what it holds, so nobody notifies "~undeclared".
+  const undeclared = report.affected.tenants.some((r) => r.name === UNDECLARED_TENANT)
+    ? ` ${UNDECLARED_TENANT} counts requests whose tenant the rules document does not declare: Redis keeps no name for them (declare tenants in the document's "tenants" to have them named).`
+    : "";
   const head = (first: string) => [
     first,
     "Requests",
@@ -188,7 +194,7 @@ function affectedTables(report: Report): Table[] {
     {
       title: "Affected tenants",
       section: "Affected tenants, routes and data classes",
-      note: `Requests on protected routes or routes of the incident's data classes, in the window.${overflow}${formatOneNote(report)}`,
+      note: `Requests on protected routes or routes of the incident's data classes, in the window.${overflow}${undeclared}${formatOneNote(report)}`,
       head: head("Tenant"),
       rows: rows(report.affected.tenants),
       empty: "None.",

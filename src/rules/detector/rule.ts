@@ -264,7 +264,13 @@ async function keyOf(settings: Settings, keyring: Keyring, ctx: RuleContext): Pr
     dimensions.push(part);
     ids.push(id);
   }
-  return { dimension: dimensions.join("+"), id: ids.join("."), tenant: ctx.identity.tenant ?? addressed };
+  // Detections and quarantine records name a tenant only when the document declares it or
+  // tenant binding verified it (rules/recorded-tenant.ts): an addressed one is the client's string.
+  const tenant = ctx.ruleset.recordTenant(
+    ctx.identity.tenant ?? addressed,
+    ctx.identity.tenant !== undefined,
+  );
+  return { dimension: dimensions.join("+"), id: ids.join("."), tenant };
 }
 
 function quarantinedVerdict(untilMs: number, now: number): Verdict {

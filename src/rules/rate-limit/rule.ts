@@ -186,7 +186,8 @@ async function tripWithin(
     dimension: own.dimension,
     at: now,
     until: now + quarantine.forMs,
-    ...(facts.tenant === undefined ? {} : { tenant: facts.tenant.toLowerCase() }),
+    // Named only when declared or verified (rules/recorded-tenant.ts); undefined is left out.
+    tenant: ctx.ruleset.recordTenant(facts.tenant, ctx.identity.tenant !== undefined)?.toLowerCase(),
   });
   const trip = store.trip({
     tripKey: rateLimitKeys.trips(spec.id, own.dimension, own.id),

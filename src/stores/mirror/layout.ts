@@ -53,8 +53,8 @@ export const MIRROR_FORMAT = 2;
 export const SHAPE_OTHER = "~other";
 /** Shape of a `shapes` field of a reserved shape beyond reserved capacity. */
 export const SHAPE_OVERFLOW_RESERVED = "~overflow-reserved";
-/** Tenant of a `shapes` field when the request declared none the document knows. */
-export const UNDECLARED_TENANT = "~undeclared";
+/** Tenant recorded when the request named none the document declares (its one home: rules/recorded-tenant.ts). */
+export { UNDECLARED_TENANT } from "../../rules/recorded-tenant.js";
 /** Host of a `shapes` field when no rule of the ruleset scopes by host. */
 export const ANY_HOST = "*";
 

@@ -46,7 +46,7 @@ import {
   mirrorSettings,
   type RedisMirrorDeps,
 } from "./options.js";
-import { shapeScopeOf } from "./shape-scope.js";
+import { NO_SHAPE_SCOPE, type ShapeScope, shapeScopeOf } from "./shape-scope.js";
 
 const MAX_TABLE = 10_000;
 const MAX_BACKOFF_MS = 10_000;
@@ -73,6 +73,7 @@ class RedisMirror implements Mirror {
   readonly #region: string;
   readonly #member: string;
   readonly #accumulator: MirrorAccumulator;
+  #scope: ShapeScope = NO_SHAPE_SCOPE;
   readonly #batchContext: BatchContext;
 
   #seq = 0;
@@ -129,9 +130,11 @@ class RedisMirror implements Mirror {
     };
   }
 
-  record(decision: Decision): void {
+  record(raw: Decision): void {
     this.#stats.recorded++;
     const seq = ++this.#seq;
+    // Every record of the decision (counts, shapes, top lists, events) names only what may be named.
+    const decision = this.#scope.recorded(raw);
     if (!this.#accumulator.count(decision)) this.#stats.dropped++;
     if (this.#enforcement?.digest !== decision.rulesetDigest) {
       this.#enforcement = {
@@ -167,7 +170,8 @@ class RedisMirror implements Mirror {
   }
 
   noteRuleset(ruleset: CompiledRuleset): void {
-    this.#accumulator.setScope(shapeScopeOf(ruleset));
+    this.#scope = shapeScopeOf(ruleset);
+    this.#accumulator.setScope(this.#scope);
   }
 
   recordSource(event: string, detail?: Readonly<Record<string, unknown>>, region = this.#region): void {

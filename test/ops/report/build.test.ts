@@ -175,3 +175,42 @@ describe("the report's JSON format", () => {
     );
   });
 });
+
+describe("a report over requests whose tenant the document does not declare", () => {
+  it("counts them under ~undeclared, says what the bucket is, and gives a tenant-scoped switch bounds", () => {
+    const base = sampleInputs();
+    const minute = base.counts[0]?.minute ?? 0;
+    const report = buildReport({
+      ...base,
+      // The incident's switch, scoped to one tenant the document never declared.
+      audit: base.audit.map((entry) => {
+        const item = entry as { after?: { match?: Record<string, unknown> } };
+        return item.after?.match
+          ? ({
+              ...entry,
+              after: { ...item.after, match: { ...item.after.match, tenants: ["initech"] } },
+            } as typeof entry)
+          : entry;
+      }),
+      shapes: [
+        {
+          minute,
+          fields: {
+            "*|/api/acme/export|GET|acme|allow": 2,
+            "*|/api/~undeclared/export|GET|~undeclared|allow": 5,
+          },
+        },
+      ],
+    });
+    const undeclared = report.affected.tenants.find((t) => t.name === "~undeclared");
+    // Named as the bucket, never as a tenant: its 5 requests are on a route of the incident's data class.
+    expect(undeclared?.requests).toBe(5);
+    expect(report.reachedBeforeContainment.total).toBe(0);
+    // Up to the 5 undeclared requests (and the fixture's 2 folded ones), and why: never a lie of 0.
+    expect(report.reachedBeforeContainment.upper).toBe(7);
+    expect(report.reachedBeforeContainment.bounds.join(" ")).toMatch(/no tenant the document declares/);
+    expect(renderMarkdown(report)).toMatch(
+      /~undeclared counts requests whose tenant the rules document does not declare/,
+    );
+  });
+});

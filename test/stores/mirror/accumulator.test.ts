@@ -77,22 +77,37 @@ describe("route shapes a minute", () => {
     });
   });
 
-  it("record a tenant the document does not declare as ~undeclared", async () => {
+  it("record a tenant the document does not declare as ~undeclared, in its column and its path segment", async () => {
     const accumulator = new MirrorAccumulator({
       bufferSize: 10,
       tableSize: 100,
       reservedShapes: 5,
       generalShapes: 5,
     });
-    accumulator.setScope(await scopeOf([PHI], { acme: { origins: [] } }));
-    accumulator.count(decision("/api/acme/x", { tenant: "acme" }));
-    accumulator.count(decision("/api/evil/x", { tenant: "evil" }));
-    accumulator.count(decision("/health"));
+    const scope = await scopeOf([PHI], { acme: { origins: [] } });
+    accumulator.setScope(scope);
+    accumulator.count(scope.recorded(decision("/api/acme/x", { tenant: "acme" })));
+    accumulator.count(scope.recorded(decision("/api/evil/x", { tenant: "evil" })));
+    accumulator.count(scope.recorded(decision("/health")));
     expect(shapesOf(accumulator)).toEqual({
       "*|/api/acme/x|GET|acme|allow": 1,
-      "*|/api/evil/x|GET|~undeclared|allow": 1,
+      "*|/api/~undeclared/x|GET|~undeclared|allow": 1,
       "*|/health|GET|~undeclared|allow": 1,
     });
+  });
+
+  it("record no tenant a client chose when the document declares none, only one tenant binding verified", async () => {
+    const scope = await scopeOf([PHI]);
+    const chosen = scope.recorded(
+      decision("/api/Evil-Value/x", { tenant: "Evil-Value", host: "evil-value.app.example.com" }),
+    );
+    expect(chosen).toMatchObject({
+      tenant: "~undeclared",
+      path: "/api/~undeclared/x",
+      host: "~undeclared.app.example.com",
+    });
+    const verified = decision("/api/acme/x", { tenant: "acme", tenantVerified: true });
+    expect(scope.recorded(verified)).toBe(verified);
   });
 
   it("fold unknown shapes beyond general capacity into ~other, and never take reserved capacity", async () => {
