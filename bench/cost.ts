@@ -151,11 +151,15 @@ export async function measure(): Promise<BenchRecord> {
       // 20 users reading 10 patients each: counted by the detector, never tripping it (50 distinct ids).
       request: (i) =>
         new Request(`https://acme.example.com/api/acme/patients/p${i % 10}`, {
-          headers: { authorization: `Bearer ${tokens[i % tokens.length]}`, origin: "https://acme.example.com" },
+          headers: {
+            authorization: `Bearer ${tokens[i % tokens.length]}`,
+            origin: "https://acme.example.com",
+          },
         }),
     },
     {
-      label: "50 requests/s, the previous defaults (Edge Config and fast lane every 500 ms, a flush every 100 ms)",
+      label:
+        "50 requests/s, the previous defaults (Edge Config and fast lane every 500 ms, a flush every 100 ms)",
       rate: 50,
       options: {
         refreshMs: 500,
