@@ -82,7 +82,9 @@ export async function costInWorkerd(
     const body = await response.text();
     const elapsed = performance.now() - started;
     if (response.status !== 200 || body !== String(n))
-      throw new Error(`in-isolate ${mode} batch of ${n} did not run: ${response.status} ${body.slice(0, 200)}`);
+      throw new Error(
+        `in-isolate ${mode} batch of ${n} did not run: ${response.status} ${body.slice(0, 200)}`,
+      );
     return elapsed;
   };
   try {
