@@ -26,7 +26,8 @@ const ROUND_SECONDS = 2.5;
 // Many short alternating rounds: other work on a shared 2-core machine comes and goes, and a
 // pair of adjacent rounds sees about the same conditions.
 const ROUNDS = 6;
-const GOAL_OVERHEAD = 0.1;
+/** CPU the firewall may add to a request in workerd, µs (whole process, against the pass-through). */
+const GOAL_CPU_US = 10;
 
 /** worker.ts with `createMiddleware` replaced by a pass-through (fixtures/no-firewall.ts). */
 export async function passThroughWorker(root: string): Promise<{ path: string; code: string }> {
@@ -180,10 +181,15 @@ export async function measure(): Promise<BenchRecord> {
   const cpuOverheadUs = median(
     firewallSide.cpuMsPerRequest.map((ms, i) => (ms - (plainSide.cpuMsPerRequest[i] ?? Number.NaN)) * 1000),
   );
-  // The firewall's own CPU per request (in-isolate, steady) against what a request costs the
-  // pass-through worker in the load test: the load test's own difference is within its noise here.
+  // The goal is the CPU the firewall adds to a request in workerd: the whole process's CPU per
+  // request against the pass-through worker's, in the same run. The firewall does strictly more
+  // work than the pass-through, so a difference that is not positive is not a measurement.
+  if (!(base.cpuUs > 0) || !(ours.cpuUs > 0) || !(cpuOverheadUs > 0))
+    throw new Error(
+      `e2e: impossible CPU figures (pass-through ${base.cpuUs} µs, firewall ${ours.cpuUs} µs, difference ${cpuOverheadUs} µs per request)`,
+    );
   const cpuShare = inIsolate.decideNs / 1000 / base.cpuUs;
-  const met = cpuShare <= GOAL_OVERHEAD;
+  const met = cpuOverheadUs <= GOAL_CPU_US;
   const plainRps = plainSide.rounds.map((r) => Math.round(r.rps));
   const spread = `pass-through rounds ${Math.min(...plainRps)}–${Math.max(...plainRps)} req/s`;
   const line = (s: ReturnType<typeof summary>) =>
@@ -225,19 +231,18 @@ export async function measure(): Promise<BenchRecord> {
     ],
     goals: [
       {
-        goal: "≤ 10% overhead vs a pass-through worker",
-        actual: `firewall CPU ${sig(inIsolate.decideNs / 1000)} µs/request = ${sig(cpuShare * 100, 2)}% of the pass-through worker's ${sig(base.cpuUs)} µs; load test ${sig(overhead * 100, 2)}% throughput (${spread})`,
+        goal: `≤ ${GOAL_CPU_US} µs CPU added per request in workerd at ${RULES.toLocaleString("en-US")} rules (whole workerd process, against the pass-through worker in the same run)`,
+        actual: `+${sig(cpuOverheadUs)} µs/request (firewall ${sig(ours.cpuUs)} µs, pass-through ${sig(base.cpuUs)} µs); decide() alone in the isolate ${sig(inIsolate.decideNs / 1000)} µs, of which normalization ${sig(inIsolate.normalizeNs / 1000)} µs; load test ${sig(overhead * 100, 2)}% throughput (${spread})`,
         met,
         ...(met
           ? {}
           : {
-              limit:
-                "the firewall's per-request CPU in workerd (normalization, see the in-isolate row) against a forward that costs little on loopback",
+              limit: `decide() itself costs ${sig(inIsolate.decideNs / 1000)} µs in the isolate (normalization ${sig(inIsolate.normalizeNs / 1000)} µs); the rest of the difference is the response's added headers, the middleware wrapper and the garbage each request leaves`,
             }),
       },
     ],
     method: [
-      "The in-isolate row runs the same bundled engine and options inside workerd, timing batches of decide() from outside (workerd's clocks stand still during computation). The goal is judged on it, as a share of the pass-through worker's CPU per request in the load test: with the load generator, the upstream and workerd sharing 2 cores with other work, the load test's throughput difference is within its round-to-round spread (shown), while the CPU a request costs is steady.",
+      "The goal is judged on the whole workerd process's CPU per request (utime+stime from /proc over each round, median over rounds) minus the pass-through worker's, measured in the same run: what the firewall adds, whatever part of the process spends it. A figure that is not positive fails the benchmark instead of being printed. The in-isolate row runs the same bundled engine and options inside workerd, timing batches of decide() from outside (workerd's clocks stand still during computation); each batch must answer how many calls it made (an earlier version's worker threw on every batch, which read as a negative cost).",
       `The worker bundle from src/dev/bundle.ts (worker.ts around middleware.ts) in Miniflare ${COMPATIBILITY_DATE}, rules = the eval benchmark's seeded ${RULES.toLocaleString("en-US")}-rule document via CONTAINMENT_OPTIONS (static, no Edge Config), in-isolate store, no mirror.`,
       "Pass-through = the same worker.ts built with `createMiddleware` replaced by one answering `x-middleware-next` for everything (bench/fixtures/no-firewall.ts): identical forwarding (src/dev/forward.ts).",
       `Requests: the ${passing.length} requests of the seeded corpus the firewall lets through (headers rules and no-match; blocked ones would skip the upstream and flatter the firewall), over HTTP to Miniflare's socket.`,

@@ -172,12 +172,12 @@ export async function measure(): Promise<BenchRecord> {
           ? {}
           : {
               limit:
-                "each isolate reads the lane at most every refreshMs (500 ms) behind a request; on this loaded machine the Redis round trip and the workers' scheduling add the rest",
+                "each isolate reads the lane at most every fastLane.refreshMs (700 ms) behind a request; on this loaded machine the Redis round trip and the workers' scheduling add the rest",
             }),
       },
     ],
     method: [
-      `${REGIONS.length} workerd instances (bench/fixtures/latency-worker.ts in Miniflare) as regions ${REGIONS.join(", ")}, each with its own Edge Config stand-in; a kill-switch write becomes visible in all three ${VISIBILITY_MS / 1000} s after it was accepted. Defaults: refreshMs 500, fast-lane reads at most every refreshMs, in waitUntil.`,
+      `${REGIONS.length} workerd instances (bench/fixtures/latency-worker.ts in Miniflare) as regions ${REGIONS.join(", ")}, each with its own Edge Config stand-in; a kill-switch write becomes visible in all three ${VISIBILITY_MS / 1000} s after it was accepted. Defaults: Edge Config every refreshMs (3,000 ms), fast-lane reads at most every fastLane.refreshMs (700 ms), in waitUntil.`,
       `With the fast lane: after the write, publishFastLane (src/ops/fastlane.ts) signs the item with an Ed25519 key whose public JWK is the Edge Config item containment_fastlane_key, into a real redis-server behind the Upstash bridge. ${FLIPS_WITH_LANE} flips one after another, each on its own route.`,
       `Each region is polled every ${POLL_MS} ms on the switched route; time = from just before the write to the last region's first 503. Edge Config alone: ${FLIPS_WITHOUT_LANE} flips started 500 ms apart (each takes the propagation time).`,
     ],

@@ -93,7 +93,7 @@ export async function measure(): Promise<BenchRecord> {
     goals,
     method: [
       `scripts/load-run.ts (what \`npm run load\` runs): \`containment dev\` with a real redis-server behind the Upstash bridge; ${CONCURRENCY} keep-alive clients on loopback for ${SECONDS} s, the load generator, the front server and the bridge in this process, workerd in its own; requests rotate over a kill-switched route, a rate-limited export route (limit 300 per tenant per hour, failMode closed, timeoutMs ${CHECK_TIMEOUT_MS}), an unruled route, and a route with a limit never reached and timeoutMs ${TIGHT_TIMEOUT_MS}.`,
-      "Evidence: after the load the mirror is read back (counts, ledger, drops) and compared with the clients' own tallies; a nudge request per 100 ms until every isolate's ledger is closed.",
+      "Evidence: after the load the mirror is read back (counts, ledger, drops) and compared with the clients' own tallies; the isolates' last flushes awaited (the quiet cadence sends them within the 20 s a flush may wait in a request's waitUntil), a nudge request per 100 ms only after 22 s, until every isolate's ledger is closed.",
       "Deadline split: the bridge times every Redis request from reading it to answering it (loopback, the bridge's own event loop and redis-server: everything outside the isolate). When far more checks miss a deadline than Redis requests take that long, the time went in the isolate (its queue of requests, timers firing late on a busy CPU), not on the network.",
       "The 2-core machine is shared by the load generator, the bridge, redis-server and workerd, so the isolate is saturated on purpose: a saturated isolate.",
     ],

@@ -5,6 +5,7 @@
  */
 
 export { createNextProxy } from "../../src/adapters/next.js";
+export { Keyring } from "../../src/core/identity.js";
 export { normalizeRequest } from "../../src/core/request.js";
 export { evaluate } from "../../src/engine/evaluate.js";
 export { createContainment } from "../../src/engine/firewall.js";
@@ -13,3 +14,4 @@ export { forgetParsedPatterns } from "../../src/rules/pattern.js";
 export { compileRuleset } from "../../src/rules/ruleset.js";
 export { parseDocument } from "../../src/rules/validate.js";
 export { memoryStore } from "../../src/stores/memory.js";
+export { redisMirror } from "../../src/stores/mirror/redis-mirror.js";

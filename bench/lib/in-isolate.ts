@@ -3,6 +3,10 @@
  * `decide()` on the corpus `n` times. workerd stops its clocks during pure computation (a Spectre
  * mitigation), so time is taken outside, per batch, minus an empty request's time. On a shared
  * machine this is far steadier than the difference of two load tests.
+ *
+ * Every batch answers how many calls it made; a batch that did not make them (the worker threw: a
+ * JSON option the engine refuses) or a figure that cannot be a cost (zero or negative) fails the
+ * measurement instead of being printed.
  */
 import { join } from "node:path";
 import { build } from "esbuild";
@@ -17,8 +21,10 @@ const REPEATS = 5;
 
 function workerSource(entry: string, options: unknown, corpus: readonly LoadRequest[]): string {
   return `
-import { createContainment, normalizeRequest } from ${JSON.stringify(entry)};
-const options = ${JSON.stringify(options)};
+import { createContainment, memoryStore, normalizeRequest } from ${JSON.stringify(entry)};
+const json = ${JSON.stringify(options)};
+// As the worker's CONTAINMENT_OPTIONS: "memory" is the in-isolate store (src/dev/worker-options.ts).
+const options = json.redis === "memory" ? { ...json, redis: memoryStore() } : json;
 const corpus = ${JSON.stringify(corpus)};
 let state;
 export default {
@@ -31,13 +37,13 @@ export default {
       const requests = corpus.map((e) => new Request("https://app.example.com" + e.path, { method: e.method, headers: e.headers }));
       state = { containment, requests };
     }
-    let blocked = 0;
+    let calls = 0;
     for (let i = 0; i < n; i++) {
       const req = state.requests[i % state.requests.length];
-      if (mode === "normalize") { if (!normalizeRequest(req, {}, "bench").ok) blocked++; }
-      else if ((await state.containment.decide(req)).response) blocked++;
+      if (mode === "normalize") { if (normalizeRequest(req, {}, "bench")) calls++; }
+      else if ((await state.containment.decide(req)).decision) calls++;
     }
-    return new Response(String(blocked));
+    return new Response(String(calls));
   },
 };`;
 }
@@ -73,8 +79,13 @@ export async function costInWorkerd(
   const time = async (mode: string, n: number): Promise<number> => {
     const started = performance.now();
     const response = await mf.dispatchFetch(`http://bench.local/?mode=${mode}&n=${n}`);
-    await response.text();
-    return performance.now() - started;
+    const body = await response.text();
+    const elapsed = performance.now() - started;
+    if (response.status !== 200 || body !== String(n))
+      throw new Error(
+        `in-isolate ${mode} batch of ${n} did not run: ${response.status} ${body.slice(0, 200)}`,
+      );
+    return elapsed;
   };
   try {
     const per = async (mode: string): Promise<number> => {
@@ -84,7 +95,9 @@ export async function costInWorkerd(
         const empty = await time(mode, 0);
         samples.push(((await time(mode, ITERATIONS)) - empty) / ITERATIONS);
       }
-      return median(samples) * 1e6;
+      const ns = median(samples) * 1e6;
+      if (!(ns > 0)) throw new Error(`in-isolate ${mode}: ${ns} ns per call is not a measurement`);
+      return ns;
     };
     return { decideNs: await per("decide"), normalizeNs: await per("normalize") };
   } finally {

@@ -1,6 +1,7 @@
 const encoder = new TextEncoder();
 
-function toHex(buffer: ArrayBuffer): string {
+/** Lower-case hex of bytes (digests, MACs): the one spelling every layer uses. */
+export function toHex(buffer: ArrayBuffer | Uint8Array): string {
   let out = "";
   for (const byte of new Uint8Array(buffer)) out += byte.toString(16).padStart(2, "0");
   return out;

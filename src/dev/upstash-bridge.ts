@@ -42,8 +42,8 @@ export interface UpstashBridge {
   readonly url: string;
   readonly port: number;
   readonly token: string;
-  /** `requests`: HTTP round trips; `commands`: Redis commands forwarded. */
-  readonly counts: { requests: number; commands: number };
+  /** `requests`: HTTP round trips; `commands`: Redis commands forwarded; `byCommand`: those by name (lower case). */
+  readonly counts: { requests: number; commands: number; byCommand: Record<string, number> };
   resetCounts(): void;
   /** Delays every request: a slow Redis, for deadline and fail-mode tests. */
   setDelay(ms: number): void;
@@ -122,7 +122,13 @@ async function connectRedis(redisUrl: string): Promise<Redis> {
 class Bridge {
   readonly scripts = new LuaScriptRegistry();
   readonly dedicated = new Set<Redis>();
-  readonly counts = { requests: 0, commands: 0 };
+  readonly counts = { requests: 0, commands: 0, byCommand: {} as Record<string, number> };
+
+  count(name: string): void {
+    this.counts.commands++;
+    const key = name.toLowerCase();
+    this.counts.byCommand[key] = (this.counts.byCommand[key] ?? 0) + 1;
+  }
   delayMs = 0;
 
   port = 0;
@@ -203,7 +209,7 @@ class Bridge {
 
   async runOne(command: PreparedCommand, res: ServerResponse): Promise<RedisReply> {
     const [name, ...args] = command.args as [string, ...string[]];
-    this.counts.commands++;
+    this.count(name);
     if (!isBlocking(command)) return (await this.redis.callBuffer(upper(name), ...args)) as RedisReply;
     return this.withDedicated(
       res,
@@ -216,7 +222,7 @@ class Bridge {
     atomic: boolean,
     res: ServerResponse,
   ): Promise<Array<RedisReply | Error>> {
-    this.counts.commands += commands.length;
+    for (const command of commands) this.count(String(command.args[0]));
     const run = async (conn: Redis) => {
       // ioredis sends MULTI … EXEC in one write, so sharing the connection with other requests is safe.
       const batch = atomic ? conn.multi() : conn.pipeline();
@@ -282,6 +288,7 @@ export async function startUpstashBridge(options: UpstashBridgeOptions): Promise
     resetCounts: () => {
       bridge.counts.requests = 0;
       bridge.counts.commands = 0;
+      bridge.counts.byCommand = {};
     },
     setDelay: (ms) => {
       bridge.delayMs = Math.max(0, ms);

@@ -35,10 +35,11 @@ export interface ContainmentOptions {
    * also matches its sources. Next.js apps get this from `withContainment` in next.config.
    */
   rewrites?: RewritesOption;
-  /** How long Edge Config's answer is trusted before asking again. Default 500 ms. */
+  /** How long Edge Config's answer is trusted before asking again. Default 3,000 ms. */
   refreshMs?: number;
   /**
-   * The oldest Edge Config answer a request may be decided on. Default 2 × `refreshMs`. A busy
+   * The oldest Edge Config answer a request may be decided on. Default 2 × `refreshMs`, at most
+   * 5,000 ms unless `refreshMs` is longer: any change Edge Config serves is enforced within it. A busy
    * isolate refreshes behind its requests; one idle for longer awaits the refresh first.
    */
   maxStaleMs?: number;
@@ -93,7 +94,7 @@ export interface FastLaneOptions {
    * connection string; the CLI signs for the same (`CONTAINMENT_FASTLANE_AUDIENCE`, else its store id).
    */
   audience?: string;
-  /** Least time between two reads of the lane; default `refreshMs`. */
+  /** Least time between two reads of the lane; default 700 ms, or `refreshMs` when shorter. */
   refreshMs?: number;
   /** Deadline of a read; default 500 ms (`DEFAULT_READ_TIMEOUT_MS`). */
   timeoutMs?: number;

@@ -3,7 +3,7 @@
  * fast lane when Redis is configured), or the fallback when nothing is configured. Setup only.
  */
 import type { JWK } from "jose";
-import { DEFAULT_REDIS_PREFIX, DEFAULT_REFRESH_MS } from "../model/defaults.js";
+import { DEFAULT_FASTLANE_REFRESH_MS, DEFAULT_REDIS_PREFIX } from "../model/defaults.js";
 import { edgeConfigIdFromConnection } from "../model/edge-config-items.js";
 import type { Services } from "../model/services.js";
 import type { RulesDocument } from "../rules/document.js";
@@ -80,7 +80,7 @@ function laneReader(
     read: () => client.hgetall<Record<string, unknown>>(key),
     audience,
     services,
-    refreshMs: lane.refreshMs ?? options.refreshMs ?? DEFAULT_REFRESH_MS,
+    refreshMs: lane.refreshMs ?? Math.min(options.refreshMs ?? Infinity, DEFAULT_FASTLANE_REFRESH_MS),
     ...(lane.timeoutMs === undefined ? {} : { timeoutMs: lane.timeoutMs }),
   });
 }

@@ -9,6 +9,7 @@
  * isolates all stop reporting before confirming is named, never dropped from the verdict.
  */
 
+import { ISOLATE_REPORT_WINDOW_MS } from "../model/defaults.js";
 import type { IsolateRecord } from "../stores/mirror/reader-types.js";
 import type { OpsContext } from "./context.js";
 import { failureCause } from "./errors.js";
@@ -219,7 +220,7 @@ export async function waitForEnforcement(ctx: OpsContext, options: ConfirmOption
   });
   if (ctx.reader === undefined) return empty("no-redis");
   if (ctx.config.reportSecret === undefined) return empty("no-secret");
-  const windowMs = options.windowMs ?? 30_000;
+  const windowMs = options.windowMs ?? ISOLATE_REPORT_WINDOW_MS;
   const deadline = options.writtenAt + (options.timeoutMs ?? 60_000);
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const confirmed = new Map<string, RegionConfirmation>();
@@ -278,7 +279,7 @@ export async function waitForEnforcement(ctx: OpsContext, options: ConfirmOption
   }
 }
 
-export function describeConfirm(result: ConfirmResult, windowMs = 30_000): string[] {
+export function describeConfirm(result: ConfirmResult, windowMs = ISOLATE_REPORT_WINDOW_MS): string[] {
   const lines: string[] = [];
   if (result.reason === "no-redis")
     return ["enforcement cannot be confirmed: no Redis configured (the isolates report there)"];

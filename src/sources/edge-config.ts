@@ -6,7 +6,7 @@ import {
   type RulesIssue,
   RulesSourceUnavailable,
 } from "../core/errors.js";
-import { DEFAULT_REFRESH_MS } from "../model/defaults.js";
+import { DEFAULT_MAX_STALE_MS, DEFAULT_REFRESH_MS } from "../model/defaults.js";
 import { FASTLANE_KEY_ITEM, killSwitchItem, RULES_ITEM } from "../model/edge-config-items.js";
 import type { Services } from "../model/services.js";
 import type { RulesDocument } from "../rules/document.js";
@@ -37,10 +37,11 @@ export interface EdgeConfigSourceOptions {
   client: EdgeConfigReader;
   /** Item holding the rules document; default `containment`. */
   key?: string;
-  /** How long an answer from Edge Config is trusted before asking again (in the background); default 500 ms. */
+  /** How long an answer from Edge Config is trusted before asking again (in the background); default 3,000 ms. */
   refreshMs?: number;
   /**
-   * The oldest answer a request may be decided on; default 2 × `refreshMs`. A busy isolate refreshes
+   * The oldest answer a request may be decided on; default 2 × `refreshMs`, at most 5,000 ms unless
+   * `refreshMs` is longer. A busy isolate refreshes
    * behind its requests and never gets this old; an isolate idle for longer awaits a refresh (under
    * `timeoutMs`), so its first request after a flip is never decided on the rules before it.
    */
@@ -92,7 +93,9 @@ function positive(name: string, value: number | undefined, fallback: number, min
 function settingsOf(options: EdgeConfigSourceOptions): Settings {
   const refreshMs = positive("refreshMs", options.refreshMs, DEFAULT_REFRESH_MS, 0);
   const timeoutMs = positive("edgeConfigTimeoutMs", options.timeoutMs, 1000);
-  const maxStaleMs = positive("maxStaleMs", options.maxStaleMs, 2 * refreshMs, refreshMs);
+  // Twice refreshMs, but no more than DEFAULT_MAX_STALE_MS unless refreshMs itself is longer.
+  const staleDefault = Math.max(refreshMs, Math.min(2 * refreshMs, DEFAULT_MAX_STALE_MS));
+  const maxStaleMs = positive("maxStaleMs", options.maxStaleMs, staleDefault, refreshMs);
   return {
     key: options.key ?? RULES_ITEM,
     refreshMs,

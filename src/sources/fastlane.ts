@@ -5,7 +5,7 @@
  * Ed25519 key. The public key is the Edge Config item `containment_fastlane_key`, so the edge's Redis
  * token alone cannot inject a block.
  *
- * Each isolate reads the hash in the background (`waitUntil`), at most every `refreshMs`, never on
+ * Each isolate reads the hash in the background (`waitUntil`), at most every `refreshMs` (700 ms), never on
  * the hot path. The lane only adds blocks: the rules source adds its switches beside Edge Config's
  * (it never replaces or removes one), and drops an entry once Edge Config holds (or has held) that
  * switch at the same or a later version, or once it expires.
@@ -22,7 +22,7 @@ import type { JWK } from "jose";
 import { compactVerify } from "jose/jws/compact/verify";
 import { importJWK } from "jose/key/import";
 import { withDeadline } from "../core/deadline.js";
-import { DEFAULT_READ_TIMEOUT_MS, DEFAULT_REFRESH_MS } from "../model/defaults.js";
+import { DEFAULT_FASTLANE_REFRESH_MS, DEFAULT_READ_TIMEOUT_MS } from "../model/defaults.js";
 import { killSwitchItem } from "../model/edge-config-items.js";
 import type { KillSwitchSpec } from "../rules/kill-switch.js";
 import { validateKillSwitchItem } from "../rules/validate.js";
@@ -181,7 +181,7 @@ export interface FastLaneReaderOptions {
   /** The deployment scope entries must be signed for (`aud`): the Edge Config id, or configured. */
   audience: string;
   services: FastLaneServices;
-  /** Least time between two reads; default 500 ms (the Edge Config refresh interval). */
+  /** Least time between two reads; default 700 ms (`DEFAULT_FASTLANE_REFRESH_MS`). */
   refreshMs?: number;
   /** Deadline of a read; default 500 ms. */
   timeoutMs?: number;
@@ -238,7 +238,7 @@ function keyImporter(): (keys: readonly JWK[]) => Promise<CryptoKey[]> {
 
 export function fastLaneReader(options: FastLaneReaderOptions): FastLaneReader {
   const { services } = options;
-  const refreshMs = options.refreshMs ?? DEFAULT_REFRESH_MS;
+  const refreshMs = options.refreshMs ?? DEFAULT_FASTLANE_REFRESH_MS;
   const timeoutMs = options.timeoutMs ?? DEFAULT_READ_TIMEOUT_MS;
   const cryptoKeys = keyImporter();
   let verified: FastLaneSwitch[] = [];

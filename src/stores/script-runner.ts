@@ -5,12 +5,10 @@
  * trips on its first check: too many under a 250 ms deadline.
  */
 import type { Redis } from "@upstash/redis/cloudflare";
+import { toHex } from "../core/hash.js";
 
 async function sha1Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-1", new TextEncoder().encode(text));
-  let out = "";
-  for (const byte of new Uint8Array(digest)) out += byte.toString(16).padStart(2, "0");
-  return out;
+  return toHex(await crypto.subtle.digest("SHA-1", new TextEncoder().encode(text)));
 }
 
 export interface LuaScript {

@@ -233,7 +233,7 @@ describe("the Upstash bridge, used by the real @upstash/redis client on a real r
     p.get("a");
     p.get("b");
     await p.exec();
-    expect(bridge.counts).toEqual({ requests: 2, commands: 3 });
+    expect(bridge.counts).toEqual({ requests: 2, commands: 3, byCommand: { get: 3 } });
   });
 });
 

@@ -305,6 +305,6 @@ describe.each(HARNESSES)("rate limits on a real Redis (%s)", (name) => {
     expect(redis.bridge.counts.requests).toBe(0);
     // The limit and the quarantine lookup are one script call: one request, one command.
     await h.fetch("/api/acme/export/x");
-    expect(redis.bridge.counts).toEqual({ requests: 1, commands: 1 });
+    expect(redis.bridge.counts).toEqual({ requests: 1, commands: 1, byCommand: { evalsha: 1 } });
   });
 });

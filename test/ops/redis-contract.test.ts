@@ -185,7 +185,7 @@ describe("calls made together", () => {
       Array.from({ length: 1_000 }, (_, i) => clients.rest?.hgetall(`m:${i}`)),
     );
     expect(replies.every((reply) => reply === null)).toBe(true);
-    expect(bridge.counts).toEqual({ requests: 1, commands: 1_000 });
+    expect(bridge.counts).toEqual({ requests: 1, commands: 1_000, byCommand: { hgetall: 1_000 } });
   });
 });
 

@@ -29,7 +29,10 @@ interface Report {
   detail: Record<string, unknown>;
 }
 
-function source(connection: string, extra: Partial<EdgeConfigSourceOptions> = {}) {
+function source(
+  connection: string,
+  extra: { [K in keyof EdgeConfigSourceOptions]?: EdgeConfigSourceOptions[K] | undefined } = {},
+) {
   const clock = { now: 1_000_000 };
   const reports: Report[] = [];
   const services: Services = {
@@ -38,13 +41,14 @@ function source(connection: string, extra: Partial<EdgeConfigSourceOptions> = {}
     env: {},
     report: (event, detail) => reports.push({ event, detail: { ...detail } }),
   };
+  // `refreshMs: undefined` asks for the default.
+  const options: Record<string, unknown> = { refreshMs: 500, timeoutMs: 5_000, ...extra };
+  if (options.refreshMs === undefined) delete options.refreshMs;
   const rules = edgeConfigRules({
     client: createEdgeConfigReader(connection),
     fallback,
     services,
-    refreshMs: 500,
-    timeoutMs: 5_000,
-    ...extra,
+    ...(options as Partial<EdgeConfigSourceOptions>),
   });
   const pending: Promise<unknown>[] = [];
   const waitUntil = (promise: Promise<unknown>) => void pending.push(promise);
@@ -101,6 +105,24 @@ describe("refreshing in the background, within maxStaleMs", () => {
     expect(results.filter((r) => r.behind)).toHaveLength(1);
     await s.settle();
     expect(server.counts.reads).toBe(1); // one digest check, no item read: nothing changed
+  });
+
+  it("at the defaults, reads the digest every 3 s and enforces any change Edge Config serves within 5 s", async () => {
+    server = await startEdgeConfigServer({ items: { containment: rulesWith() } });
+    const s = source(server.connectionString, { refreshMs: undefined });
+    await s.decide();
+    server.setItem("containment", rulesWith(exportSwitch));
+    s.clock.now += 2_999;
+    expect((await s.decide()).behind).toBe(false); // within refreshMs: no read at all
+    s.clock.now += 1_999; // 4,998 ms: decided on the rules in force, refreshed behind
+    expect(await s.decide()).toMatchObject({ ids: [], behind: true });
+    const idle = source(server.connectionString, { refreshMs: undefined });
+    await idle.decide();
+    server.setItem("containment", rulesWith());
+    idle.clock.now += 5_001; // past maxStaleMs (5 s, not 2 × refreshMs): this request waits
+    expect((await idle.decide()).ids).toEqual([]);
+    await s.settle();
+    await idle.settle();
   });
 
   it("refuses maxStaleMs shorter than refreshMs when the source is built", () => {

@@ -4,6 +4,8 @@
  * could avoid. The key is a secret in the environment (default `CONTAINMENT_DECOY_KEY`); the
  * responder makes a hash with `containment detections decoy-hash` (docs/detection.md).
  */
+import { toHex } from "../../core/hash.js";
+
 const encoder = new TextEncoder();
 const keys = new Map<string, Promise<CryptoKey>>();
 
@@ -23,9 +25,7 @@ function hmacKey(secret: string): Promise<CryptoKey> {
 
 export async function decoyHash(secret: string, value: string): Promise<string> {
   const signature = await crypto.subtle.sign("HMAC", await hmacKey(secret), encoder.encode(value));
-  let hex = "";
-  for (const byte of new Uint8Array(signature).subarray(0, 16)) hex += byte.toString(16).padStart(2, "0");
-  return `hmac-sha256:${hex}`;
+  return `hmac-sha256:${toHex(new Uint8Array(signature).subarray(0, 16))}`;
 }
 
 /**

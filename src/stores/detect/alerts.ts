@@ -8,6 +8,7 @@
  * route its template. Configuration comes from the environment, never the rules document.
  */
 import { escapeSlack } from "../../core/escape.js";
+import { toHex } from "../../core/hash.js";
 import type { Detection } from "../../model/detect-store.js";
 
 export const PAGERDUTY_ENQUEUE_URL = "https://events.pagerduty.com/v2/enqueue";
@@ -160,9 +161,7 @@ export async function signatureHeader(secret: string, body: string, nowMs: numbe
     ["sign"],
   );
   const mac = await crypto.subtle.sign("HMAC", key, encoder.encode(`${t}.${body}`));
-  let hex = "";
-  for (const byte of new Uint8Array(mac)) hex += byte.toString(16).padStart(2, "0");
-  return `t=${t},v1=${hex}`;
+  return `t=${t},v1=${toHex(mac)}`;
 }
 
 /** Posts the alert to every configured target, each under `timeoutMs`; answers the targets that failed. */

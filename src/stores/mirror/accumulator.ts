@@ -12,6 +12,10 @@
  *   → count, first, last. Only past the aggregate table's cap is an event dropped (counted in
  *   `mirror:drops:events`; the decision is still in `counts`).
  * - `top`: blocked identities per minute (a summary; best effort under its cap).
+ *
+ * It also knows how soon what it holds must reach Redis (`urgency`, docs/recorded-format.md, when
+ * evidence goes out): blocks at once, decisions on reserved shapes and the rules source's problems
+ * within the evidence interval, everything else on the quiet cadence.
  */
 import { truncateIp } from "../../core/identity.js";
 import { type Decision, isBlocked } from "../../model/decision.js";
@@ -20,6 +24,10 @@ import { ANY_HOST, SHAPE_OTHER, SHAPE_OVERFLOW_RESERVED, shapeField, UNDECLARED_
 import { NO_SHAPE_SCOPE, type ShapeScope } from "./shape-scope.js";
 
 export type Buffered = Decision | SourceEvent;
+
+/** How soon held work must go out: on the quiet cadence, within the evidence interval, at once. */
+export const URGENCY = { quiet: 0, evidence: 1, atOnce: 2 } as const;
+export type Urgency = (typeof URGENCY)[keyof typeof URGENCY];
 
 export interface QueuedEvent {
   readonly item: Buffered;
@@ -111,6 +119,9 @@ export class MirrorAccumulator {
    */
   readonly #shapeNames = new Map<number, MinuteNames>();
   #scope: ShapeScope = NO_SHAPE_SCOPE;
+  #urgency: Urgency = URGENCY.quiet;
+  /** Whether the shape just counted is reserved (set by #shapeFieldOf). */
+  #reservedShape = false;
 
   constructor(limits: AccumulatorLimits) {
     this.#limits = limits;
@@ -127,6 +138,16 @@ export class MirrorAccumulator {
       shapeDrops: 0,
       eventDrops: 0,
     };
+  }
+
+  /** How soon what is held must go out. */
+  get urgency(): Urgency {
+    return this.#urgency;
+  }
+
+  /** Held work is at least this urgent (a refused command given back, a source problem). */
+  raise(urgency: Urgency): void {
+    if (urgency > this.#urgency) this.#urgency = urgency;
   }
 
   get buffered(): number {
@@ -155,6 +176,8 @@ export class MirrorAccumulator {
       return false;
     }
     this.#countShape(minute, decision);
+    if (isBlocked(decision)) this.raise(URGENCY.atOnce);
+    else if (this.#reservedShape || decision.outcome !== "allow") this.raise(URGENCY.evidence);
     if (isBlocked(decision)) {
       for (const [dimension, raw] of topIdentities(decision)) this.addTop(`${minute}|${dimension}|${raw}`, 1);
     }
@@ -192,8 +215,10 @@ export class MirrorAccumulator {
       decision.outcome,
     );
     const names = this.#shapeNamesOf(minute);
-    if (names.reserved.has(field) || names.general.has(field)) return field;
-    if (scope.reserved(decision.path)) {
+    this.#reservedShape = names.reserved.has(field);
+    if (this.#reservedShape || names.general.has(field)) return field;
+    this.#reservedShape = scope.reserved(decision.path);
+    if (this.#reservedShape) {
       if (names.reserved.size < this.#limits.reservedShapes) {
         names.reserved.add(field);
         return field;
@@ -243,6 +268,7 @@ export class MirrorAccumulator {
   /** Queues an event; when the buffer is full the decision folds into an aggregate instead. */
   queue(event: QueuedEvent, atFront = false): void {
     const events = this.#taken.events;
+    if (isSource(event.item)) this.raise(URGENCY.evidence);
     if (events.length < this.#limits.bufferSize) {
       if (atFront) events.unshift(event);
       else events.push(event);
@@ -286,6 +312,8 @@ export class MirrorAccumulator {
     this.#taken = MirrorAccumulator.#empty();
     this.#taken.events = rest;
     this.#countEntries = 0;
+    // Events left for the next batch keep the urgency they came with.
+    if (rest.length === 0) this.#urgency = URGENCY.quiet;
     return taken;
   }
 }

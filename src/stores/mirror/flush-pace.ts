@@ -1,9 +1,20 @@
 /**
- * How often an isolate's mirror flushes, and how each batch is built, from the rate decisions
- * arrive at. A flush costs about the same Redis commands however many decisions it carries (one per
- * count field, aggregate and top member), so the heavier the flood, the fuller each batch should be.
- * The dashboard polls every 5 s, so evidence 2 s old is still its latest.
+ * How often an isolate's mirror flushes, and how each batch is built, from what it holds and the
+ * rate decisions arrive at (docs/recorded-format.md, when evidence goes out). A flush is one
+ * Redis command (the flush script) however many decisions it carries, so the flush count is the
+ * mirror's cost:
+ *
+ * - blocks (and a changed enforcement report) go out at once: `minIntervalMs` after the last flush;
+ * - decisions on reserved shapes (protected routes, open incidents' kill switches), monitor notes,
+ *   fail-open errors and source problems within `evidenceIntervalMs` (2 s: the dashboard polls
+ *   every 5 s, so its verdict reads evidence at most 5 s old);
+ * - anything else on a cadence that grows with quiet: `evidenceIntervalMs`, doubling with each
+ *   flush that held nothing more urgent, up to `quietMaxIntervalMs`; the first more urgent flush
+ *   starts it over.
+ *
+ * In a flood, the heavier it is, the fuller each batch: no flush comes sooner than the flood interval.
  */
+import { URGENCY, type Urgency } from "./accumulator.js";
 import type { BatchContext } from "./batch.js";
 import type { MirrorSettings } from "./options.js";
 
@@ -12,7 +23,10 @@ const FLOOD_AGGREGATE_AFTER = 2;
 /** At this multiple of the flood rate a flood is heavy: longer intervals, summaries every other batch. */
 const HEAVY = 4;
 
-type PaceSettings = Pick<MirrorSettings, "minIntervalMs" | "floodIntervalMs" | "floodRate">;
+type PaceSettings = Pick<
+  MirrorSettings,
+  "minIntervalMs" | "floodIntervalMs" | "floodRate" | "evidenceIntervalMs" | "quietMaxIntervalMs"
+>;
 
 export class MirrorPace {
   readonly #s: PaceSettings;
@@ -22,16 +36,33 @@ export class MirrorPace {
   #seqAtBatch = 0;
   #batchBuiltAt = 0;
   #held = false;
+  /** Flushes in a row that held only quiet work: the quiet interval doubles with each. */
+  #quietFlushes = 0;
 
   constructor(settings: PaceSettings) {
     this.#s = settings;
   }
 
-  /** Least time between two flushes: `minIntervalMs`, `floodIntervalMs` in a flood, twice that in a heavy one. */
-  interval(): number {
+  /**
+   * Least time between the last flush and the next one for work of this urgency: `minIntervalMs`
+   * (`floodIntervalMs` in a flood, twice that in a heavy one) at once, at least `evidenceIntervalMs`
+   * for evidence, the growing quiet interval for the rest.
+   */
+  interval(urgency: Urgency): number {
     const rate = this.#lastBatchRate;
-    if (rate < this.#s.floodRate) return this.#s.minIntervalMs;
-    return rate >= HEAVY * this.#s.floodRate ? 2 * this.#s.floodIntervalMs : this.#s.floodIntervalMs;
+    const least =
+      rate < this.#s.floodRate
+        ? this.#s.minIntervalMs
+        : rate >= HEAVY * this.#s.floodRate
+          ? 2 * this.#s.floodIntervalMs
+          : this.#s.floodIntervalMs;
+    if (urgency === URGENCY.atOnce) return least;
+    if (urgency === URGENCY.evidence) return Math.max(least, this.#s.evidenceIntervalMs);
+    const quiet = Math.min(
+      this.#s.quietMaxIntervalMs,
+      this.#s.evidenceIntervalMs * 2 ** Math.min(this.#quietFlushes, 30),
+    );
+    return Math.max(least, quiet);
   }
 
   /**
@@ -57,7 +88,8 @@ export class MirrorPace {
   }
 
   /** A batch of `decisions` was applied at `now`: the rate the next interval is chosen by. */
-  applied(decisions: number, now: number): void {
+  applied(decisions: number, now: number, urgency: Urgency): void {
+    this.#quietFlushes = urgency === URGENCY.quiet ? this.#quietFlushes + 1 : 0;
     const seconds = Math.max(this.#s.minIntervalMs, now - (this.#previousBatchAt || now - 1_000)) / 1000;
     this.#previousBatchAt = now;
     this.#lastBatchRate = decisions / seconds;

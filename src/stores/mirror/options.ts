@@ -4,6 +4,7 @@
  */
 import type { Redis } from "@upstash/redis/cloudflare";
 import type { Keyring } from "../../core/identity.js";
+import { QUIET_FLUSH_MAX_MS } from "../../model/defaults.js";
 import type { DecisionSink } from "../../model/sink.js";
 import type { CompiledRuleset } from "../../rules/ruleset.js";
 
@@ -16,8 +17,19 @@ export interface MirrorOptions {
   bufferSize?: number;
   /** Events per flush. Default 500. */
   batchSize?: number;
-  /** Least time between two flushes of one isolate. Default 100 ms. */
+  /** Least time between two flushes of one isolate (blocks go out this soon). Default 100 ms. */
   minIntervalMs?: number;
+  /**
+   * Longest a decision on a reserved shape (a protected route, an open incident's kill switch), a
+   * monitor note or a fail-open error waits for its flush, and the first interval of the quiet
+   * cadence. Default 2 000 ms (docs/recorded-format.md, when evidence goes out).
+   */
+  evidenceIntervalMs?: number;
+  /**
+   * The quiet cadence's ceiling: decisions on other shapes flush every `evidenceIntervalMs`,
+   * doubling while nothing more urgent comes, up to this. Default 16 000 ms (`QUIET_FLUSH_MAX_MS`).
+   */
+  quietMaxIntervalMs?: number;
   /** Least time between two flushes while decisions arrive at `floodRate` per second or more. Default 1 000 ms. */
   floodIntervalMs?: number;
   /** Decisions per second (measured over the last batch) that mark a flood. Default 200. */
@@ -105,6 +117,8 @@ export function mirrorSettings(options: MirrorOptions) {
     bufferSize: Math.max(1, options.bufferSize ?? 2_000),
     batchSize: Math.max(1, options.batchSize ?? 500),
     minIntervalMs: Math.max(0, options.minIntervalMs ?? 100),
+    evidenceIntervalMs: Math.max(0, options.evidenceIntervalMs ?? 2_000),
+    quietMaxIntervalMs: Math.max(0, options.quietMaxIntervalMs ?? QUIET_FLUSH_MAX_MS),
     floodIntervalMs: Math.max(0, options.floodIntervalMs ?? 1_000),
     floodRate: Math.max(1, options.floodRate ?? 200),
     aggregateAfter: Math.max(1, options.aggregateAfter ?? 10),

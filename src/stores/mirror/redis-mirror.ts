@@ -25,7 +25,7 @@ import type { Decision } from "../../model/decision.js";
 import { DEFAULT_REDIS_PREFIX } from "../../model/defaults.js";
 import type { CompiledRuleset } from "../../rules/ruleset.js";
 import { type LuaScript, luaScript } from "../script-runner.js";
-import { MirrorAccumulator } from "./accumulator.js";
+import { MirrorAccumulator, URGENCY, type Urgency } from "./accumulator.js";
 import { type BatchContext, buildBatch, type FrozenBatch, restore } from "./batch.js";
 import { MirrorPace } from "./flush-pace.js";
 import {
@@ -52,6 +52,8 @@ const MAX_TABLE = 10_000;
 const MAX_BACKOFF_MS = 10_000;
 /** How long one request's waitUntil may keep flushing as the standby. */
 const STANDBY_BUDGET_MS = 20_000;
+/** A request replaces the standby only when its work is due at least this much sooner. */
+const TAKEOVER_MS = 20;
 // Wall-clock for coordination, never an injected test clock: a frozen clock would spin the standby loop.
 const clock = (): number => Date.now();
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -79,6 +81,8 @@ class RedisMirror implements Mirror {
   #seq = 0;
   #batches = 0;
   #unresolved: FrozenBatch | undefined;
+  /** How urgent the unresolved batch's content was: the quiet cadence grows only with quiet batches. */
+  #unresolvedUrgency: Urgency = URGENCY.quiet;
   /** Flush intervals and batch shapes by the rate decisions arrive at (floods: fewer, fuller batches). */
   readonly #pace: MirrorPace;
   #enforcement: Enforcement | undefined;
@@ -89,6 +93,9 @@ class RedisMirror implements Mirror {
   #inFlight = false;
   #inFlightSince = 0;
   #standby = false;
+  /** Counts standbys, so one replaced by a request with sooner work knows it when it wakes. */
+  #standbyTurn = 0;
+  #standbyWakeAt = 0;
   #lastStart = Number.NEGATIVE_INFINITY;
   #backoffUntil = 0;
   #consecutiveFailures = 0;
@@ -192,7 +199,7 @@ class RedisMirror implements Mirror {
       // One request at a time is the standby; it keeps flushing while there is work, within a
       // budget, so a burst followed by silence (or an outage's last decisions) is not stranded.
       const budgetEnd = clock() + STANDBY_BUDGET_MS;
-      while (this.#hasWork() && !this.#standby && clock() < budgetEnd) {
+      while (this.#hasWork() && clock() < budgetEnd) {
         if (!(await this.#awaitTurn(budgetEnd))) return;
         if (!this.#hasWork()) return;
         await this.#send();
@@ -206,34 +213,52 @@ class RedisMirror implements Mirror {
     return this.#unresolved !== undefined || this.#accumulator.hasWork() || this.#reportDue;
   }
 
+  /** How soon the work held now must go out (flush-pace.ts): a retry or a changed report at once. */
+  #urgency(): Urgency {
+    return this.#unresolved !== undefined || this.#reportDue ? URGENCY.atOnce : this.#accumulator.urgency;
+  }
+
   /**
-   * Becomes the one standby of this isolate and waits, on its own timer, until no flush is in
-   * flight, the interval since the last one has passed, and any failure backoff is over. False when
-   * another request is standby already, or the wait would be too long (a later request will flush).
+   * When a standby whose waitUntil ends at `budgetEnd` would flush: once no flush is in flight, any
+   * failure backoff is over and the pace's interval for the work held has passed since the last
+   * flush; at its budget's end at the latest, so the last decisions of an isolate that goes quiet
+   * are not stranded. Undefined when it cannot within its budget (in flight, backing off): a later
+   * request will.
+   */
+  #wakeAt(now: number, budgetEnd: number): number | undefined {
+    // An in-flight flush whose request was torn down never settles; do not wait on it forever.
+    const busy = this.#inFlight && now - this.#inFlightSince < this.#s.timeoutMs + 1_000;
+    const notBefore = Math.max(this.#backoffUntil, busy ? now + Math.max(5, this.#s.minIntervalMs / 4) : 0);
+    if (notBefore > budgetEnd) return undefined;
+    const paced = this.#lastStart + this.#pace.interval(this.#urgency());
+    return Math.max(notBefore, Math.min(paced, budgetEnd));
+  }
+
+  /**
+   * Becomes the one standby of this isolate and sleeps, on its own timer, until its turn
+   * (`#wakeAt`). A request whose work is due sooner than the standby plans to wake (a block while
+   * the standby waits out the quiet cadence) takes its place; the one replaced returns when it
+   * wakes. False when another standby keeps the turn, when this one was replaced, or when it
+   * cannot flush within its budget.
    */
   async #awaitTurn(budgetEnd: number): Promise<boolean> {
-    if (this.#standby) return false;
+    const first = this.#wakeAt(clock(), budgetEnd);
+    if (first === undefined) return false;
+    if (this.#standby && first >= this.#standbyWakeAt - TAKEOVER_MS) return false;
     this.#standby = true;
+    const turn = ++this.#standbyTurn;
     try {
-      const interval = this.#pace.interval();
-      // While Redis is failing, the standby waits out the backoff (within its budget): after the last
-      // request of an outage nobody else would retry, and an attempt carries the sequence number.
-      const giveUpAt = budgetEnd;
       for (;;) {
         const now = clock();
-        // An in-flight flush whose request was torn down never settles; do not wait on it forever.
-        const busy = this.#inFlight && now - this.#inFlightSince < this.#s.timeoutMs + 1_000;
-        const wait = Math.max(
-          this.#lastStart + interval - now,
-          this.#backoffUntil - now,
-          busy ? Math.max(5, this.#s.minIntervalMs / 4) : 0,
-        );
-        if (wait <= 0) return true;
-        if (now + wait > giveUpAt) return false;
-        await sleep(wait);
+        const wakeAt = this.#wakeAt(now, budgetEnd);
+        if (wakeAt === undefined) return false;
+        if (wakeAt <= now) return true;
+        this.#standbyWakeAt = wakeAt;
+        await sleep(wakeAt - now);
+        if (this.#standbyTurn !== turn) return false;
       }
     } finally {
-      this.#standby = false;
+      if (this.#standbyTurn === turn) this.#standby = false;
     }
   }
 
@@ -286,13 +311,15 @@ class RedisMirror implements Mirror {
     this.#inFlightSince = startedAt;
     this.#lastStart = startedAt;
     try {
-      if (!this.#unresolved && this.#accumulator.hasWork())
+      if (!this.#unresolved && this.#accumulator.hasWork()) {
+        this.#unresolvedUrgency = this.#accumulator.urgency;
         this.#unresolved = await buildBatch(
           ++this.#batches,
           this.#accumulator.take(this.#s.bufferSize),
           this.#pace.contextFor(startedAt, this.#seq, this.#batchContext),
           { batchSize: this.#s.batchSize, accumulator: this.#accumulator },
         );
+      }
       const batch = this.#unresolved;
       let answer: FlushAnswer;
       try {
@@ -318,7 +345,7 @@ class RedisMirror implements Mirror {
     this.#backoffUntil = 0;
     if (!batch) return;
     const now = clock();
-    this.#pace.applied(batch.decisions, now);
+    this.#pace.applied(batch.decisions, now, this.#unresolvedUrgency);
     this.#stats.accounted = (this.#stats.accounted ?? 0) + answer.accounted;
     const refused = answer.failed.map((index) => batch.undo[index]).filter((undo) => undo !== undefined);
     this.#stats.sent +=
@@ -326,6 +353,7 @@ class RedisMirror implements Mirror {
     if (refused.length > 0) {
       // Applied, but Redis refused some commands: their content goes out again with the next batch.
       restore(this.#accumulator, refused);
+      this.#accumulator.raise(this.#unresolvedUrgency);
       this.#trouble(
         `Redis refused ${refused.length} of ${batch.commands.length} mirror commands: ${answer.error}`,
         false,

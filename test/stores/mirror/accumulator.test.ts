@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createContainment } from "../../../src/index.js";
 import type { Decision } from "../../../src/model/decision.js";
-import { MirrorAccumulator } from "../../../src/stores/mirror/accumulator.js";
+import { MirrorAccumulator, URGENCY } from "../../../src/stores/mirror/accumulator.js";
 import { shapeScopeOf } from "../../../src/stores/mirror/shape-scope.js";
 
 // Route shapes (docs/recorded-format.md): capacity a minute per isolate, split so that shapes of
@@ -150,5 +150,29 @@ describe("route shapes a minute", () => {
     expect(shapesOf(accumulator, MINUTE + 1)).toEqual({
       "*|/api/globex/patients/:id/export|GET|globex|allow": 1,
     });
+  });
+});
+
+describe("how soon what is held must go out", () => {
+  it("is quiet for allows on shapes no refusing rule matches, evidence on reserved shapes, at once for blocks", async () => {
+    const accumulator = new MirrorAccumulator({
+      bufferSize: 10,
+      tableSize: 100,
+      reservedShapes: 5,
+      generalShapes: 5,
+    });
+    accumulator.setScope(await scopeOf([KILL, PHI]));
+    accumulator.count(decision("/api/acme/patients/:id/notes", { tenant: "acme" }));
+    expect(accumulator.urgency).toBe(URGENCY.quiet);
+    // The same shape twice: the second is found among the minute's names, still reserved.
+    for (let i = 0; i < 2; i++)
+      accumulator.count(decision("/api/acme/patients/:id/export", { tenant: "acme" }));
+    expect(accumulator.urgency).toBe(URGENCY.evidence);
+    accumulator.take(100);
+    expect(accumulator.urgency).toBe(URGENCY.quiet);
+    accumulator.count(
+      decision("/api/acme/patients/:id/export", { outcome: "block", status: 503, rule: "export" } as never),
+    );
+    expect(accumulator.urgency).toBe(URGENCY.atOnce);
   });
 });
