@@ -215,6 +215,25 @@ describe("enumeration detector (rules/examples/detect-enumeration.json)", () => 
     expect(Date.now() - started).toBeLessThan(2_000);
   });
 
+  it("a release reaches the isolate that set the quarantine within about a second, not at its expiry", async () => {
+    const edge = isolate(withDetector({ threshold: 2 }));
+    const mallory = await token("mallory");
+    await readAll(edge, mallory, range(0, 3));
+    expect(await edge.get("/api/acme/patients/search", mallory)).toBe(429);
+    // What `containment detections release` does to the quarantine this detection set.
+    const [key] = await quarantineKeys();
+    await redis.io.del(key as string);
+    await until(
+      async () => {
+        const status = await edge.get("/api/acme/patients/search", mallory);
+        await edge.settle();
+        return status === 200;
+      },
+      3_000,
+      "the isolate to learn of the release",
+    );
+  });
+
   it("monitor mode records the detection and blocks nothing", async () => {
     const edge = isolate(withDetector({ mode: "monitor" }));
     const mallory = await token("mallory");
