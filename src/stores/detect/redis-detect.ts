@@ -35,7 +35,8 @@ const DETECTION_TTL_MS = 30 * 86_400_000;
 const MAX_VALUES = 1000;
 /** Keys one batch holds; beyond, counts are dropped and reported (bounded memory under a flood). */
 const MAX_PENDING = 5000;
-const WATCH_EVERY_MS = 1000;
+/** How often a flush asks about one quarantine key the isolate sees on a scope (refused or not). */
+const WATCH_EVERY_MS = 500;
 
 interface Pending {
   entry: DetectCount;
@@ -44,7 +45,7 @@ interface Pending {
 }
 
 interface FlushReply {
-  c?: Array<[string, number, string?]> | Record<string, never>;
+  c?: Array<[string, number, string?, number?]> | Record<string, never>;
   w?: Array<[string, number]> | Record<string, never>;
 }
 
@@ -156,10 +157,13 @@ export function redisDetectStore(options: DetectStoreOptions): DetectStore {
     }
     const reply = (typeof raw === "string" ? JSON.parse(raw) : raw) as FlushReply;
     const trips: Detection[] = [];
-    for (const [counter, value, action] of Array.isArray(reply.c) ? reply.c : []) {
+    for (const [counter, value, action, pttl] of Array.isArray(reply.c) ? reply.c : []) {
       known.set(counter, value);
       const item = batch.get(counter);
-      if (action === undefined || !item) continue;
+      if (!item) continue;
+      if (pttl !== undefined && pttl > 0 && "forMs" in item.entry.plan)
+        quarantines.set(item.entry.plan.quarantineKey, now + pttl);
+      if (action === undefined || action === "") continue;
       trips.push(toDetection(item.entry, value, action, now));
       const plan = item.entry.plan;
       if (action === "quarantined" && "forMs" in plan) quarantines.set(plan.quarantineKey, now + plan.forMs);
