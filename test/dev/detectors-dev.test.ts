@@ -5,8 +5,11 @@
  * two isolates; monitor mode records without blocking; every attempt to aim a detector at a victim
  * fails to contain the victim (unverified keys, addressed tenants, cross-site and prefetch
  * honeytoken hits, an exhausted budget, a bad rules push); the CLI with `--local` lists, audits and
- * releases; alerts reach a local PagerDuty receiver once per detection, and resolve on release.
+ * releases; alerts reach a local receiver once per detection across both isolates, as a PagerDuty
+ * Events v2 event (every field checked), a Slack message and a generic JSON body whose HMAC the
+ * receiver verifies, and each resolves on release.
  */
+import { createHmac } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -23,6 +26,15 @@ import { type RedisServer, startRedisServer } from "../support/redis-server.js";
 
 const SECRET = "detect-example-secret-of-at-least-32-bytes!";
 const DECOY_KEY = "decoy-key-for-dev-tests-0123456789";
+const HOOK_SECRET = "alert-webhook-secret-0123456789";
+/** Where detections alert, in the edge's environment and (for the resolve) the responder's. */
+const alertEnv = (url: string) => ({
+  CONTAINMENT_PAGERDUTY_ROUTING_KEY: "routing-key-dev",
+  CONTAINMENT_PAGERDUTY_URL: `${url}/pagerduty`,
+  CONTAINMENT_SLACK_WEBHOOK_URL: `${url}/slack`,
+  CONTAINMENT_ALERT_WEBHOOK_URL: `${url}/hook`,
+  CONTAINMENT_ALERT_WEBHOOK_SECRET: HOOK_SECRET,
+});
 const BINDING = {
   id: "api-tenant",
   kind: "tenant-binding",
@@ -141,8 +153,7 @@ beforeAll(async () => {
     DETECT_EXAMPLE_JWT_SECRET: SECRET,
     // Not named in --pass-env: a honeytoken's decoy key and the alert variables pass by themselves.
     CONTAINMENT_DECOY_KEY: DECOY_KEY,
-    CONTAINMENT_PAGERDUTY_ROUTING_KEY: "routing-key-dev",
-    CONTAINMENT_PAGERDUTY_URL: `${receiver.url}/pagerduty`,
+    ...alertEnv(receiver.url),
     // Both isolates must name a subject with the same pseudonym, as every region of a deployment does.
     CONTAINMENT_SALT: "dev-detect-salt",
   };
@@ -213,13 +224,28 @@ async function flushed(dev: DevServer): Promise<void> {
 }
 
 // The responder's shell names the same alert target, so the release's resolve reaches it.
+/** Every alert post about one detection, in arrival order. */
+function alertsFor(id: string) {
+  return receiver.posts.filter((p) => p.body.includes(id));
+}
+
+/** The generic body, after checking its signature as a receiver would (HMAC-SHA256 of "<t>.<body>"). */
+function verified(
+  post: { headers: Record<string, unknown>; body: string } | undefined,
+): Record<string, unknown> {
+  const header = String(post?.headers["x-containment-signature"] ?? "");
+  const match = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(header);
+  if (!match || !post) throw new Error(`no valid signature header: ${header}`);
+  const expected = createHmac("sha256", HOOK_SECRET).update(`${match[1]}.${post.body}`).digest("hex");
+  if (expected !== match[2]) throw new Error("the signature does not verify");
+  if (Math.abs(Date.now() / 1000 - Number(match[1])) > 300) throw new Error("a stale signature");
+  return JSON.parse(post.body) as Record<string, unknown>;
+}
+
 const local = (args: string[]) =>
   runCli([...args, "--local"], {
     cwd,
-    env: {
-      CONTAINMENT_PAGERDUTY_ROUTING_KEY: "routing-key-dev",
-      CONTAINMENT_PAGERDUTY_URL: `${receiver.url}/pagerduty`,
-    },
+    env: alertEnv(receiver.url),
   });
 
 describe("detectors through containment dev, two isolates, one Redis", { timeout: 180_000 }, () => {
@@ -245,11 +271,38 @@ describe("detectors through containment dev, two isolates, one Redis", { timeout
     expect(await get(east, "/api/acme/patients/100", nurse)).toBe(200);
     expect(await get(east, "/api/acme/appointments/1", mallory)).toBe(200);
     expect(await detections("patient-enumeration")).toHaveLength(1);
-    await until(() => receiver.posts.length >= 1, 10_000, "the PagerDuty trigger");
-    const events = receiver.posts.map((p) => JSON.parse(p.body) as Record<string, unknown>);
-    expect(events.filter((e) => e.dedup_key === trip?.id)).toEqual([
-      expect.objectContaining({ event_action: "trigger", routing_key: "routing-key-dev" }),
-    ]);
+    const id = trip?.id as string;
+    await until(() => alertsFor(id).length >= 3, 10_000, "the three alerts");
+    const [pagerduty, slack, hook] = ["/pagerduty", "/slack", "/hook"].map((path) =>
+      alertsFor(id).filter((p) => p.path === path),
+    );
+    // One of each across both isolates.
+    expect([pagerduty?.length, slack?.length, hook?.length]).toEqual([1, 1, 1]);
+    expect(JSON.parse(pagerduty?.[0]?.body ?? "{}")).toEqual({
+      routing_key: "routing-key-dev",
+      event_action: "trigger",
+      dedup_key: id,
+      payload: {
+        summary: expect.stringContaining(
+          "enumeration detector patient-enumeration tripped: 6 distinct records",
+        ),
+        source: "edge-containment/local",
+        severity: "error",
+        timestamp: new Date(Number(trip?.at)).toISOString(),
+        component: "/api/:tenant/patients/:id",
+        group: "edge-containment",
+        class: "detector/enumeration",
+        custom_details: expect.objectContaining({
+          detection: id,
+          tenant: "acme",
+          action: "quarantined",
+          release: `containment detections release ${id}`,
+        }),
+      },
+    });
+    expect(JSON.parse(slack?.[0]?.body ?? "{}").text).toContain(`containment detections release ${id}`);
+    expect(verified(hook?.[0])).toMatchObject({ event: "trigger", detection: id, severity: "error" });
+    expect(receiver.posts.map((p) => p.body).join("")).not.toContain("mallory");
   });
 
   it("monitor mode records what it would have done and blocks nothing", async () => {
@@ -409,10 +462,18 @@ describe("detectors through containment dev, two isolates, one Redis", { timeout
         10_000,
         "mallory served again",
       );
-    const events = receiver.posts
-      .map((p) => JSON.parse(p.body) as Record<string, unknown>)
-      .filter((e) => e.dedup_key === trip?.id);
-    expect(events.map((e) => e.event_action)).toEqual(["trigger", "resolve"]);
+    const id = trip?.id as string;
+    await until(() => alertsFor(id).length >= 6, 10_000, "the three resolves");
+    const resolves = alertsFor(id).slice(3);
+    expect(resolves.map((p) => p.path).sort()).toEqual(["/hook", "/pagerduty", "/slack"]);
+    const byPath = Object.fromEntries(resolves.map((p) => [p.path, p]));
+    expect(JSON.parse(byPath["/pagerduty"]?.body ?? "{}")).toEqual({
+      routing_key: "routing-key-dev",
+      event_action: "resolve",
+      dedup_key: id,
+    });
+    expect(JSON.parse(byPath["/slack"]?.body ?? "{}").text).toContain(`detection ${id} released`);
+    expect(verified(byPath["/hook"])).toMatchObject({ event: "resolve", detection: id });
     const log = await local(["audit", "log", "--json"]);
     const actions = (log.json as { entries: Array<{ entry: { action: string } }> }).entries.map(
       (r) => r.entry.action,

@@ -6,7 +6,8 @@
  * detector must contain within about a round trip of the crossing. This flush runs at most every
  * `intervalMs` (default 250 ms) while counts arrive, and at once when a key's last known global count
  * plus what this isolate holds reaches its threshold; so an enumerator at 200 req/s costs about four
- * calls a second per busy isolate, not one per request. One flush is in flight at a time.
+ * calls a second per busy isolate, not one per request. One flush is in flight at a time, and a
+ * second only for a batch that crosses a threshold.
  */
 import type { Redis } from "@upstash/redis/cloudflare";
 import { BoundedMap } from "../../core/bounded.js";
@@ -60,7 +61,8 @@ export function redisDetectStore(options: DetectStoreOptions): DetectStore {
   const known = new BoundedMap<string, number>(10_000);
   const quarantines = new BoundedMap<string, number>(10_000);
   const watchedAt = new BoundedMap<string, number>(10_000);
-  let inFlight = false;
+  /** Flushes under way: one at a time, and a second only for an urgent batch (see flush). */
+  let inFlight = 0;
   let timerSet = false;
   let lastFlush = Number.NEGATIVE_INFINITY;
   let failedSince: number | undefined;
@@ -188,10 +190,14 @@ export function redisDetectStore(options: DetectStoreOptions): DetectStore {
     }
   }
 
-  /** Flushes until nothing urgent is left (at most three rounds in one background task). */
-  async function flush(): Promise<void> {
-    if (inFlight) return;
-    inFlight = true;
+  /**
+   * Flushes until nothing urgent is left (at most three rounds in one background task). One flush at
+   * a time, but a batch whose count crosses a threshold does not wait a whole round trip behind the
+   * flush under way: it goes in a second one at once (counts add up in Redis in any order).
+   */
+  async function flush(urgentNow = false): Promise<void> {
+    if (inFlight >= (urgentNow ? 2 : 1)) return;
+    inFlight++;
     try {
       for (let round = 0; round < 3; round++) {
         await flushOnce();
@@ -204,12 +210,16 @@ export function redisDetectStore(options: DetectStoreOptions): DetectStore {
         message: (error instanceof Error ? error.message : String(error)).slice(0, 200),
       });
     } finally {
-      inFlight = false;
+      inFlight--;
     }
   }
 
   function schedule(waitUntil: (promise: Promise<unknown>) => void, now: boolean): void {
-    if (inFlight) {
+    if (inFlight > 0) {
+      if (now && inFlight < 2) {
+        waitUntil(flush(true));
+        return;
+      }
       if (timerSet) return;
       timerSet = true;
       waitUntil(
