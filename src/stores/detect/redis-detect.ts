@@ -68,10 +68,15 @@ export function redisDetectStore(options: DetectStoreOptions): DetectStore {
   let failedSince: number | undefined;
   let dropped = 0;
 
+  /** Counts in flushes under way, per counter: neither in the last known count nor pending any more. */
+  const flying = new Map<string, number>();
+  const sizeOf = (item: Pending): number => (item.entry.value === undefined ? item.n : item.values.size);
+
   function urgent(item: Pending): boolean {
-    const size = item.entry.value === undefined ? item.n : item.values.size;
+    const counter = item.entry.counter;
     return (
-      (known.get(item.entry.counter) ?? 0) + size > item.entry.threshold || item.values.size >= MAX_VALUES
+      (known.get(counter) ?? 0) + (flying.get(counter) ?? 0) + sizeOf(item) > item.entry.threshold ||
+      item.values.size >= MAX_VALUES
     );
   }
 
@@ -113,6 +118,7 @@ export function redisDetectStore(options: DetectStoreOptions): DetectStore {
     if (batch.size === 0 && watch.size === 0) return;
     const now = options.now();
     lastFlush = now;
+    for (const [counter, item] of batch) flying.set(counter, (flying.get(counter) ?? 0) + sizeOf(item));
     const c = [...batch.values()].map(({ entry, values, n }) => ({
       k: entry.counter,
       h: entry.value === undefined ? 0 : 1,
@@ -156,6 +162,11 @@ export function redisDetectStore(options: DetectStoreOptions): DetectStore {
       throw error;
     } finally {
       clearTimeout(timer);
+      for (const [counter, item] of batch) {
+        const left = (flying.get(counter) ?? 0) - sizeOf(item);
+        if (left > 0) flying.set(counter, left);
+        else flying.delete(counter);
+      }
     }
     const reply = (typeof raw === "string" ? JSON.parse(raw) : raw) as FlushReply;
     const trips: Detection[] = [];
