@@ -424,6 +424,8 @@ export async function measure(): Promise<BenchRecord> {
     0.99,
   );
   const crossingWorst = Math.max(...leaks.flatMap((l) => l.runs.map((r) => r.crossingMs)));
+  // The injected RTT is the network's, not the mechanism's: about 250 ms beyond one round trip.
+  const crossingOver = Math.max(...leaks.flatMap((l) => l.runs.map((r) => r.crossingMs - l.rtt)));
   rows.push({
     metric: "baseline: the same enumerator without a detector",
     value:
@@ -442,10 +444,10 @@ export async function measure(): Promise<BenchRecord> {
     },
     {
       goal: "contained in the isolate that saw the crossing within about 250 ms",
-      actual: `${Math.round(crossingWorst)} ms (worst)`,
-      met: crossingWorst <= 250 + 100 * 2,
+      actual: `${Math.round(crossingWorst)} ms worst; ${Math.round(crossingOver)} ms beyond the injected round trip`,
+      met: crossingOver <= 250,
       limit:
-        "one flush round trip after the crossing: the flush itself plus the injected RTT (100 ms RTT adds about 100 ms to every flush)",
+        "one flush after the crossing, and a flush takes at least the round trip to Redis (100 ms RTT adds 100 ms), so the goal is judged beyond the injected RTT",
     },
     {
       goal: "enforced in every isolate of a multi-isolate run within 1 s p99",
