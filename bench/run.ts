@@ -33,6 +33,7 @@ const TIME_LIMIT_MS: Record<MeasurementId, number> = {
   cost: 120_000,
   flood: 60_000,
   load: 150_000,
+  detect: 900_000,
 };
 
 function parseArgs(argv: readonly string[]): { only: MeasurementId[]; write: boolean } {

@@ -17,6 +17,7 @@ export const MEASUREMENTS = [
   "memory",
   "flood",
   "load",
+  "detect",
 ] as const;
 export type MeasurementId = (typeof MEASUREMENTS)[number];
 

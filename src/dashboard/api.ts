@@ -40,6 +40,11 @@ export interface Snapshot {
   top: { tenant: TopEntry[]; user: TopEntry[]; ip: TopEntry[] };
   topWindowMinutes: number;
   quarantines: QuarantineEntry[];
+  /**
+   * What the edge's detectors tripped on, newest first (docs/detection.md): what each counted, when
+   * it tripped, what it did and who released it. Keys are pseudonyms; nothing raw.
+   */
+  detections: DetectionEntry[];
   /** Newest events first (the `events` stream, already redacted by the edge). */
   events: EventEntry[];
   /** Rules documents the edge refused (`rules-invalid` source events). */
@@ -112,6 +117,30 @@ export interface QuarantineEntry {
   tenant?: string;
   /** Seconds until the quarantine lifts by itself; -1 without expiry. */
   ttlSeconds: number;
+}
+
+export interface DetectionEntry {
+  id: string;
+  detector: string;
+  /** enumeration, honeytoken, probing or surge. */
+  type: string;
+  /** The route template it counted on. */
+  route: string;
+  /** `dimension:pseudonyms` (`tenant+user:…`), never a raw subject or address. */
+  key: string;
+  tenant?: string;
+  /** Distinct records (enumeration), requests (surge), refusals (probing) or decoy hits, in the window. */
+  value: number;
+  threshold: number;
+  windowMs: number;
+  /** When it tripped (ms). */
+  at: number;
+  /** What the edge did: quarantined, alert, monitor, awaiting-approval, budget-exhausted, paused-suspected-misconfiguration. */
+  action: string;
+  state: "open" | "released";
+  releasedBy?: string;
+  releasedAt?: number;
+  approvedBy?: string;
 }
 
 export interface EventEntry {

@@ -138,6 +138,13 @@ ${options.actions ? ACTIONS_FORM : ""}
     <tbody></tbody></table>
 </section>
 </div>
+<section id="detections" aria-labelledby="detections-h">
+  <h2 id="detections-h">Detections</h2>
+  <p class="hint" id="detections-hint">What the edge's detectors tripped on, newest first. Release or approve one with <code>containment detections release|approve &lt;id&gt;</code> (audited).</p>
+  <div class="scroll" tabindex="0" role="region" aria-labelledby="detections-h"><table id="detections-table"><caption class="sr">Detections, newest first</caption>
+    <thead><tr><th scope="col">Detection</th><th scope="col">Tripped (UTC)</th><th scope="col">Detector</th><th scope="col">Route</th><th scope="col">Key (pseudonym)</th><th scope="col">Tenant</th><th scope="col">Counted</th><th scope="col">What it did</th><th scope="col">State</th></tr></thead>
+    <tbody></tbody></table></div>
+</section>
 <section id="top" aria-labelledby="top-h">
   <h2 id="top-h">Most blocked</h2>
   <p class="hint" id="top-window"></p>

@@ -6,6 +6,7 @@
 import { withDeadline } from "../core/deadline.js";
 import { redactSecrets } from "../core/redact.js";
 import type { ResponderRedis } from "../model/responder-redis.js";
+import { type DetectionRow, readDetections } from "../ops/detections.js";
 import type { MirrorReader } from "../stores/mirror/reader.js";
 import type {
   CountRow,
@@ -20,6 +21,7 @@ import type {
 import {
   type AuditState,
   CHARTED_OUTCOMES,
+  type DetectionEntry,
   type EventEntry,
   type IncidentEntry,
   type QuarantineEntry,
@@ -52,6 +54,8 @@ export interface SnapshotSource {
 }
 
 const TOP_N = 10;
+/** Detections the panel lists (newest first). */
+const DETECTIONS_SHOWN = 20;
 /** Isolates not heard from for this long no longer count in their region. */
 export const ISOLATE_FRESH_MS = 120_000;
 /** Minutes before the judged ones in which a region counts as having served traffic in scope. */
@@ -98,6 +102,7 @@ export async function buildSnapshot(source: SnapshotSource): Promise<Snapshot> {
     enforcing,
     incident,
     config,
+    detections,
   ] = await Promise.all([
     part("counts", () => reader.counts(range), [] as CountRow[], ms, problems),
     part(
@@ -138,6 +143,13 @@ export async function buildSnapshot(source: SnapshotSource): Promise<Snapshot> {
     edgeConfig === undefined
       ? Promise.resolve(undefined)
       : part("Edge Config", () => readEdgeConfig(edgeConfig, now, ms, source.fetch), undefined, ms, problems),
+    part(
+      "detections",
+      () => readDetections(source.redis, source.prefix, DETECTIONS_SHOWN),
+      [] as DetectionRow[],
+      ms,
+      problems,
+    ),
   ]);
   const noAudit: AuditState = { length: 0, recent: [], state: "unverified", detail: "not readable" };
   const audit = await part("audit chain", () => source.audit(config?.anchor), noAudit, ms * 2, problems);
@@ -189,6 +201,7 @@ export async function buildSnapshot(source: SnapshotSource): Promise<Snapshot> {
     quarantines: quarantines
       .map(quarantineOf)
       .sort((a, b) => a.dimension.localeCompare(b.dimension) || a.id.localeCompare(b.id)),
+    detections: detections.map(detectionOf),
     events: decisions.slice(0, source.events).map(eventOf),
     rejectedPushes: events
       .filter((e) => e.fields.kind === "source" && e.fields.outcome === "rules-invalid")
@@ -369,6 +382,29 @@ function quarantineOf(q: QuarantineRecord): QuarantineEntry {
   // The key holds a pseudonym; the stored record names the tenant as events do.
   const tenant = typeof q.record === "object" ? q.record.tenant : undefined;
   if (typeof tenant === "string" && tenant !== "") entry.tenant = tenant.slice(0, 128);
+  return entry;
+}
+
+/** A detection row as the API gives it: text fields bounded, absent fields left out. */
+export function detectionOf(row: DetectionRow): DetectionEntry {
+  const text = (value: string): string => value.slice(0, 300);
+  const entry: DetectionEntry = {
+    id: text(row.id),
+    detector: text(row.detector),
+    type: text(row.type),
+    route: text(row.route),
+    key: text(row.key),
+    value: row.value,
+    threshold: row.threshold,
+    windowMs: row.windowMs,
+    at: row.at,
+    action: text(row.action),
+    state: row.state,
+  };
+  if (row.tenant !== null) entry.tenant = text(row.tenant);
+  if (row.releasedBy !== null) entry.releasedBy = text(row.releasedBy);
+  if (row.releasedAt !== null) entry.releasedAt = row.releasedAt;
+  if (row.approvedBy !== null) entry.approvedBy = text(row.approvedBy);
   return entry;
 }
 

@@ -1,5 +1,6 @@
 /** What the middleware in workerd is given by `containment dev`: a deployment's environment, and its normalization. */
 import { dirname, resolve } from "node:path";
+import { DEFAULT_DECOY_KEY_ENV } from "../rules/detector/decoy.js";
 import { bundleProject } from "./bundle.js";
 import type { EdgeConfigServer } from "./edge-config-server.js";
 import { readNextProject } from "./next-project.js";
@@ -55,17 +56,35 @@ export function normalizeOf(options: DevServerOptions): Record<string, unknown> 
   };
 }
 
-/** Every `token.secretEnv` a rule of the document names. */
+/**
+ * Every secret a rule of the document names: tenant binding's `token.secretEnv`, and a honeytoken
+ * detector's decoy key (`decoyKeyEnv`, default CONTAINMENT_DECOY_KEY; docs/detection.md).
+ */
 function secretNames(document: unknown): string[] {
   const rules = (document as { rules?: unknown } | null)?.rules;
   if (!Array.isArray(rules)) return [];
   const names: string[] = [];
   for (const rule of rules) {
-    const name = (rule as { token?: { secretEnv?: unknown } } | null)?.token?.secretEnv;
+    const r = rule as { token?: { secretEnv?: unknown }; detect?: unknown; decoyKeyEnv?: unknown } | null;
+    const name = r?.token?.secretEnv;
     if (typeof name === "string") names.push(name);
+    if (r?.detect === "honeytoken")
+      names.push(typeof r.decoyKeyEnv === "string" ? r.decoyKeyEnv : DEFAULT_DECOY_KEY_ENV);
   }
   return names;
 }
+
+/**
+ * Where detections alert (docs/detection.md, "Alerts"): passed when the shell sets them, as a
+ * deployment's environment would hold them; none is fine.
+ */
+const ALERT_ENV = [
+  "CONTAINMENT_PAGERDUTY_ROUTING_KEY",
+  "CONTAINMENT_PAGERDUTY_URL",
+  "CONTAINMENT_SLACK_WEBHOOK_URL",
+  "CONTAINMENT_ALERT_WEBHOOK_URL",
+  "CONTAINMENT_ALERT_WEBHOOK_SECRET",
+] as const;
 
 /**
  * The variables workerd gets, as a deployment's environment would hold them. A named variable that
@@ -83,6 +102,10 @@ export function passedEnv(
     if (value === undefined || value === "")
       log(`${name} is not set: rules that need it fail closed (secret-missing)`);
     else out[name] = value;
+  }
+  for (const name of ALERT_ENV) {
+    const value = env[name];
+    if (value !== undefined && value !== "" && out[name] === undefined) out[name] = value;
   }
   return out;
 }

@@ -71,7 +71,7 @@ export interface Detection {
 export interface DetectStore {
   /** Adds one count to the isolate's batch and schedules its flush (after the response). */
   count(entry: DetectCount, waitUntil: (promise: Promise<unknown>) => void): void;
-  /** Asks the next flush whether this quarantine key is set (at most once a second per key). */
+  /** Asks the next flush whether this quarantine key is set (at most every 500 ms per key). */
   watch(quarantineKey: string, waitUntil: (promise: Promise<unknown>) => void): void;
   /** Until when the isolate knows this key to be quarantined (its own trips and flush answers). */
   quarantinedUntil(quarantineKey: string): number | undefined;

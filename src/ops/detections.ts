@@ -6,6 +6,7 @@
  */
 import type { Detection } from "../model/detect-store.js";
 import type { Json } from "../model/json.js";
+import type { ResponderRedis } from "../model/responder-redis.js";
 import { DETECT_KEYS, DETECTION_ID } from "../rules/detector/keys.js";
 import { type AlertTargets, sendAlerts } from "../stores/detect/alerts.js";
 import { appendAudit, appendWarnings } from "./audit/index.js";
@@ -90,10 +91,15 @@ export function detectionOf(row: DetectionRow): Detection {
   };
 }
 
-/** The most recent detections (newest first), each with its current state. */
-export async function listDetections(ctx: OpsContext, limit = 100): Promise<DetectionRow[]> {
-  const redis = needRedis(ctx);
-  const prefix = ctx.config.prefix;
+/**
+ * The most recent detections (newest first), each with its current state, from any reader of the
+ * responder's Redis: the CLI (through its context), the dashboard and the report.
+ */
+export async function readDetections(
+  redis: Pick<ResponderRedis, "xrevrange" | "hgetall">,
+  prefix: string,
+  limit = 100,
+): Promise<DetectionRow[]> {
   const entries = await redis.xrevrange(prefix + DETECT_KEYS.stream, "+", "-", limit);
   const rows: DetectionRow[] = [];
   const seen = new Set<string>();
@@ -108,6 +114,11 @@ export async function listDetections(ctx: OpsContext, limit = 100): Promise<Dete
     rows.push(rowOf(current ?? flat));
   }
   return rows;
+}
+
+/** The most recent detections (newest first), each with its current state. */
+export async function listDetections(ctx: OpsContext, limit = 100): Promise<DetectionRow[]> {
+  return readDetections(needRedis(ctx), ctx.config.prefix, limit);
 }
 
 export async function readDetection(ctx: OpsContext, id: string): Promise<DetectionRow> {

@@ -13,10 +13,16 @@
  *   estimate, labelled as one). Rows the shapes cannot place for a proposed rule (folded by a cap,
  *   an identifier-like literal against `:id`) are counted as uncertain by src/ops/exposure.ts, the
  *   evaluation the preview and the report use;
- * - recorded requests (`--requests` JSONL or HAR): each request exactly, headers included.
+ * - recorded requests (`--requests` JSONL or HAR): each request exactly, headers included, with
+ *   the responder's environment (tenant binding's secrets, the salt of the pseudonyms). Detector
+ *   rules are replayed only from these: the mirror keeps no record ids, tokens or addresses, so
+ *   aggregates cannot say who read which records. Detectors count in memory, exactly, per request
+ *   (src/stores/detect/memory-detect.ts), and the result says who would have tripped and the
+ *   highest count each detector saw: how a threshold is chosen (docs/detection.md).
  */
 import { createContainment } from "../engine/firewall.js";
 import type { Outcome } from "../model/decision.js";
+import { type CountedKey, memoryDetectStore } from "../stores/detect/memory-detect.js";
 import { memoryStore } from "../stores/memory.js";
 import {
   ANY_HOST,
@@ -57,6 +63,35 @@ export interface ReplayChange {
   requests: number;
 }
 
+/** A key a detector would have tripped on (pseudonyms only, as `detections list` shows them). */
+export interface ReplayDetection {
+  detector: string;
+  type: string;
+  route: string;
+  /** `dimension:pseudonyms`. */
+  key: string;
+  tenant: string | null;
+  value: number;
+  threshold: number;
+  /** When it would have tripped (the request's time, ISO 8601). */
+  at: string;
+  /** What it would have done: quarantined, alert, monitor, awaiting-approval, budget-exhausted. */
+  action: string;
+}
+
+/** What one detector counted over the replay: the numbers a threshold is chosen from. */
+export interface ReplayDetector {
+  detector: string;
+  type: string;
+  threshold: number;
+  /** Keys it counted at all. */
+  keys: number;
+  /** Keys that went above the threshold. */
+  tripped: number;
+  /** The keys with the highest count in any one window, highest first (at most 5). */
+  highest: Array<{ key: string; tenant: string | null; value: number; window: string }>;
+}
+
 export interface ReplayResult {
   source: "aggregates" | "requests";
   requests: number;
@@ -72,7 +107,15 @@ export interface ReplayResult {
   uncertain: number;
   /** Grouped by rule, route, method, tenant; only where the verdict changed (or was unknown). */
   changes: ReplayChange[];
+  /** Detector trips, in order (recorded requests only). */
+  detections: ReplayDetection[];
+  detectors: ReplayDetector[];
   notes: string[];
+}
+
+export interface ReplayOptions {
+  /** The environment the proposed rules read (tenant binding's secrets, CONTAINMENT_SALT). Default none. */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 const MAX_REPLAYED = 200_000;
@@ -105,12 +148,12 @@ export function concretePath(route: string, tenant: string): string {
   return `/${out.join("/")}`;
 }
 
-/** The proposed document without tenant-binding rules (aggregates carry no credentials). */
-function withoutBinding(document: unknown): { document: unknown; dropped: string[] } {
+/** The proposed document without the rules of `kind` (aggregates carry no credentials, no record ids). */
+function without(document: unknown, kind: string): { document: unknown; dropped: string[] } {
   const doc = document as { rules?: Array<{ kind?: string; id?: string }> };
-  const dropped = (doc.rules ?? []).filter((r) => r.kind === "tenant-binding").map((r) => String(r.id));
+  const dropped = (doc.rules ?? []).filter((r) => r.kind === kind).map((r) => String(r.id));
   return {
-    document: { ...doc, rules: (doc.rules ?? []).filter((r) => r.kind !== "tenant-binding") },
+    document: { ...doc, rules: (doc.rules ?? []).filter((r) => r.kind !== kind) },
     dropped,
   };
 }
@@ -126,29 +169,54 @@ export async function replay(
   document: unknown,
   requests: readonly ReplayRequest[],
   source: ReplayResult["source"],
+  options: ReplayOptions = {},
 ): Promise<ReplayResult> {
   const notes: string[] = [];
   let rules = document;
   if (source === "aggregates") {
-    const stripped = withoutBinding(document);
-    rules = stripped.document;
+    const stripped = without(document, "tenant-binding");
+    const detectors = without(stripped.document, "detector");
+    rules = detectors.document;
     if (stripped.dropped.length > 0)
       notes.push(
         `tenant-binding rules (${stripped.dropped.join(", ")}) are not replayed from aggregates: they need each request's token and Origin; use --requests with a recording`,
+      );
+    if (detectors.dropped.length > 0)
+      notes.push(
+        `detectors (${detectors.dropped.join(", ")}) are not replayed from aggregates: the mirror keeps no record ids, tokens or addresses, so it cannot say who read what; use --requests with a request log (docs/detection.md)`,
       );
     notes.push(
       "rate limits are estimated: aggregates carry no user or address, so every request of a tenant and route counts against one key",
     );
   }
   let clock = Date.now();
+  const detect = memoryDetectStore(() => clock);
+  const store = memoryStore();
   const containment = createContainment({
     rules,
-    redis: memoryStore(),
+    redis: { kind: "memory", create: (setup) => ({ ...store.create(setup), detect }) },
     mirror: false,
     now: () => clock,
-    env: {},
+    env: options.env ?? {},
     onReport: () => {},
   });
+  // The same detectors in monitor mode, never contained: how far each key would have counted had
+  // nothing stopped it (a contained key stops counting at its trip), which is what a threshold is
+  // chosen from.
+  const uncontained = memoryDetectStore(() => clock);
+  const watcher = hasDetectors(rules)
+    ? createContainment({
+        rules: monitorDetectors(rules),
+        redis: {
+          kind: "memory",
+          create: (setup) => ({ ...memoryStore().create(setup), detect: uncontained }),
+        },
+        mirror: false,
+        now: () => clock,
+        env: options.env ?? {},
+        onReport: () => {},
+      })
+    : undefined;
   const groups = new Map<string, ReplayChange>();
   let total = 0;
   const counts = { newBlocks: 0, newRateLimited: 0, newlyAdmitted: 0, uncertain: 0 };
@@ -164,14 +232,21 @@ export async function replay(
     for (let i = 0; i < n; i++) {
       if (total >= MAX_REPLAYED) {
         notes.push(`stopped after ${MAX_REPLAYED} requests: narrow --since`);
-        return { source, requests: total, ...counts, changes: sorted(groups), notes };
+        return {
+          source,
+          requests: total,
+          ...counts,
+          changes: sorted(groups),
+          ...detectorsOf(rules, detect, uncontained),
+          notes,
+        };
       }
       total++;
       if (request.at !== undefined) clock = request.at;
       const url = /^https?:\/\//.test(request.url) ? request.url : `https://replay.invalid${request.url}`;
-      const { decision } = await containment.decide(
-        new Request(url, { method: request.method, headers: request.headers ?? {} }),
-      );
+      const init = { method: request.method, headers: request.headers ?? {} };
+      const { decision } = await containment.decide(new Request(url, init));
+      if (watcher) await watcher.decide(new Request(url, init));
       const after = verdictOfDecision(
         decision.outcome,
         decision.outcome === "error" && decision.failMode === "closed",
@@ -195,7 +270,77 @@ export async function replay(
     notes.push(
       `${counts.uncertain} recorded requests may also be covered by the proposed rules: ${[...doubts].map((why) => MAY_REASONS[why]).join("; ")}`,
     );
-  return { source, requests: total, ...counts, changes: sorted(groups), notes };
+  if (detect.trips.length > 0)
+    notes.push(
+      "detectors counted each request at once; the edge counts in flushes (about every 250 ms), so a live enumerator reads a few records more past the threshold than this replay shows",
+    );
+  return {
+    source,
+    requests: total,
+    ...counts,
+    changes: sorted(groups),
+    ...detectorsOf(rules, detect, uncontained),
+    notes,
+  };
+}
+
+function hasDetectors(document: unknown): boolean {
+  return ((document as { rules?: Array<{ kind?: string }> }).rules ?? []).some((r) => r.kind === "detector");
+}
+
+/** The document with every detector in monitor mode (counts, never contains). */
+function monitorDetectors(document: unknown): unknown {
+  const doc = document as { rules?: Array<Record<string, unknown>> };
+  return {
+    ...doc,
+    rules: (doc.rules ?? []).map((rule) => (rule.kind === "detector" ? { ...rule, mode: "monitor" } : rule)),
+  };
+}
+
+/** Who would have tripped, and the highest counts per detector (every detector of the document, even silent). */
+function detectorsOf(
+  document: unknown,
+  store: ReturnType<typeof memoryDetectStore>,
+  uncontained: ReturnType<typeof memoryDetectStore>,
+): Pick<ReplayResult, "detections" | "detectors"> {
+  const specs = ((document as { rules?: Array<Record<string, unknown>> }).rules ?? []).filter(
+    (rule) => rule.kind === "detector",
+  );
+  const counted = uncontained.counted();
+  const keyOf = (k: { dimension: string; keyId: string }) => `${k.dimension}:${k.keyId}`;
+  return {
+    detections: store.trips.map((trip) => ({
+      detector: trip.detector,
+      type: trip.type,
+      route: trip.route,
+      key: keyOf(trip),
+      tenant: trip.tenant ?? null,
+      value: trip.value,
+      threshold: trip.threshold,
+      at: new Date(trip.at).toISOString(),
+      action: trip.action,
+    })),
+    detectors: specs.map((spec) => {
+      const id = String(spec.id);
+      const mine: CountedKey[] = counted
+        .filter((k) => k.detector === id)
+        .sort((a, b) => b.value - a.value || keyOf(a).localeCompare(keyOf(b)));
+      const threshold = typeof spec.threshold === "number" ? spec.threshold : 0;
+      return {
+        detector: id,
+        type: String(spec.detect),
+        threshold,
+        keys: mine.length,
+        tripped: new Set(store.trips.filter((t) => t.detector === id).map(keyOf)).size,
+        highest: mine.slice(0, 5).map((k) => ({
+          key: keyOf(k),
+          tenant: k.tenant ?? null,
+          value: k.value,
+          window: new Date(k.window).toISOString(),
+        })),
+      };
+    }),
+  };
 }
 
 const FOLDED = new Set([SHAPE_OTHER, SHAPE_OVERFLOW_RESERVED]);

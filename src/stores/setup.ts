@@ -51,12 +51,17 @@ export function createStorage(options: StorageOptions): Storage {
   if (isStoreProvider(connection)) {
     // A store given by value (memoryStore()): nothing leaves the isolate, so a random salt is enough.
     const keyring = new Keyring(configuredSalt ?? crypto.randomUUID(), identity);
-    const { store, mirror } = connection.create({
+    const { store, mirror, detect } = connection.create({
       keyring,
       now: options.now,
       mirror: mirrorOn ? mirrorOptions : undefined,
     });
-    return mirror ? { store, keyring, mirror, mirrorKind: connection.kind } : { store, keyring };
+    return {
+      store,
+      keyring,
+      ...(detect ? { detect } : {}),
+      ...(mirror ? { mirror, mirrorKind: connection.kind } : {}),
+    };
   }
   if (connection === undefined)
     return { keyring: new Keyring(configuredSalt ?? crypto.randomUUID(), identity) };

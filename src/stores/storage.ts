@@ -1,4 +1,5 @@
 import type { Keyring } from "../core/identity.js";
+import type { DetectStore } from "../model/detect-store.js";
 import type { RateLimitStore } from "../model/rate-limit-store.js";
 import type { DecisionSink } from "../model/sink.js";
 import type { CompiledRuleset } from "../rules/ruleset.js";
@@ -25,6 +26,8 @@ export interface StoreProvider {
   create(setup: { keyring: Keyring; now: () => number; mirror: MirrorOptions | undefined }): {
     store: RateLimitStore;
     mirror?: StorageMirror;
+    /** Detectors' counting, when the provider has one (the replay's: src/stores/detect/memory-detect.ts). */
+    detect?: DetectStore;
   };
 }
 

@@ -141,5 +141,28 @@ describe("detections through the middleware and the CLI", { timeout: 120_000 }, 
     const opened = audit.find((r) => r.entry.action === "incident-open" && r.entry.phase === "result");
     expect(JSON.stringify(opened?.entry)).toContain(detection.id);
     expect(JSON.stringify(audit)).not.toContain("mallory");
+
+    // The report shows the detection (attested in the audit chain, released by the responder) and
+    // offers its trip time for the discovery decision without changing the entered time.
+    const written = await cli(["report", "--incident", "INC-77", "--format", "json"]);
+    expect(written.code, written.stderr).toBe(0);
+    const report = JSON.parse(written.stdout) as {
+      incident: { discovered: string; firstDetection: { id: string; at: string } | null };
+      detections: Array<Record<string, unknown>>;
+    };
+    expect(report.detections).toEqual([
+      expect.objectContaining({
+        id: detection.id,
+        detector: "patient-enumeration",
+        route: "/api/:tenant/patients/:id",
+        key: detection.key,
+        tenant: "acme",
+        action: "quarantined",
+        releasedBy: expect.any(String),
+        auditSeq: expect.any(Number),
+      }),
+    ]);
+    expect(report.incident.firstDetection?.id).toBe(detection.id);
+    expect(JSON.stringify(report)).not.toContain("mallory");
   });
 });

@@ -215,6 +215,40 @@ describe("enumeration detector (rules/examples/detect-enumeration.json)", () => 
     expect(Date.now() - started).toBeLessThan(2_000);
   });
 
+  it("an isolate still counting a key another isolate tripped on enforces from its next flush, not its next watch", async () => {
+    // A frozen clock: east's once-per-interval watch of the quarantine key never comes round again.
+    const clock = Date.now();
+    const east = isolate(EXAMPLE, {}, { now: () => clock });
+    const west = isolate(EXAMPLE, {}, { now: () => clock });
+    const mallory = await token("mallory");
+    await readAll(east, mallory, range(0, 26));
+    await readAll(west, mallory, range(26, 52));
+    expect(await detections()).toHaveLength(1);
+    // East's next read counts, and its flush learns the key is over the threshold and quarantined.
+    expect(await east.get("/api/acme/patients/60", mallory)).toBe(200);
+    await east.settle();
+    expect(await east.get("/api/acme/patients/61", mallory)).toBe(429);
+  });
+
+  it("a release reaches the isolate that set the quarantine within about a second, not at its expiry", async () => {
+    const edge = isolate(withDetector({ threshold: 2 }));
+    const mallory = await token("mallory");
+    await readAll(edge, mallory, range(0, 3));
+    expect(await edge.get("/api/acme/patients/search", mallory)).toBe(429);
+    // What `containment detections release` does to the quarantine this detection set.
+    const [key] = await quarantineKeys();
+    await redis.io.del(key as string);
+    await until(
+      async () => {
+        const status = await edge.get("/api/acme/patients/search", mallory);
+        await edge.settle();
+        return status === 200;
+      },
+      3_000,
+      "the isolate to learn of the release",
+    );
+  });
+
   it("monitor mode records the detection and blocks nothing", async () => {
     const edge = isolate(withDetector({ mode: "monitor" }));
     const mallory = await token("mallory");

@@ -92,3 +92,28 @@ describe("rules test: replaying mirrored traffic through a proposed ruleset", ()
     );
   });
 });
+
+describe("rules test: detectors and the mirror's aggregates", () => {
+  it("leaves detectors out of an aggregates replay and says why (no record ids, tokens or addresses)", async () => {
+    const withDetector = {
+      version: 1,
+      rules: [
+        {
+          id: "walk",
+          kind: "detector",
+          detect: "surge",
+          match: { path: "/api/:tenant/items/:id" },
+          by: ["addressed-tenant"],
+          window: "1m",
+          threshold: 1,
+          multiplier: 2,
+          baseline: "10m",
+        },
+      ],
+    };
+    const result = await replay(withDetector, requestsFromTraffic(rows), "aggregates");
+    expect(result.detections).toEqual([]);
+    expect(result.detectors).toEqual([]);
+    expect(result.notes.join(" ")).toMatch(/detectors \(walk\) are not replayed from aggregates/);
+  });
+});

@@ -103,7 +103,7 @@ export function devCommand(): Command {
     .option("--locales <list>", "the app's i18n locales, comma-separated, e.g. en,de")
     .option(
       "--pass-env <names>",
-      "more environment variables for the worker, comma-separated (every secretEnv of the rules is passed already)",
+      "more environment variables for the worker, comma-separated (every secretEnv and honeytoken decoy key of the rules, and the alert variables when set, are passed already)",
     )
     .addHelpText(
       "after",

@@ -31,6 +31,19 @@ function print(flags: TestFlags, file: string, result: ReplayResult): number {
       console.log(
         `  ${c.rule.padEnd(20)} ${c.method.padEnd(6)} ${c.route}  tenant ${c.tenant}: ${c.before} → ${c.after} ×${c.requests}`,
       );
+    for (const d of result.detectors) {
+      console.log(
+        `detector ${d.detector} (${d.type}, threshold ${d.threshold}): ${d.keys} key(s) counted, ${d.tripped} would have tripped`,
+      );
+      for (const k of d.highest)
+        console.log(
+          `  highest: ${k.key}${k.tenant ? ` tenant ${k.tenant}` : ""}: ${k.value} in the window from ${k.window}`,
+        );
+    }
+    for (const t of result.detections)
+      console.log(
+        `  would trip: ${t.at} ${t.detector} on ${t.route} by ${t.key}${t.tenant ? ` tenant ${t.tenant}` : ""}: ${t.value} > ${t.threshold}, ${t.action}`,
+      );
     for (const note of result.notes) console.log(`note: ${note}`);
   }
   return gate ? 1 : 0;
@@ -59,11 +72,14 @@ export function rulesTestCommand(): Command {
         "1h",
       )
       .option("--until <time>", "until this time (default now)")
-      .option("--requests <file>", "replay these recorded requests instead (JSON Lines or HAR)")
+      .option(
+        "--requests <file>",
+        "replay these recorded requests instead (JSON Lines or HAR; detectors are replayed only from these)",
+      )
       .option("--fail-on-new-blocks", "exit 1 if anything admitted would now be blocked or rate-limited")
       .addHelpText(
         "after",
-        "\nExamples:\n  containment rules test rules/proposed.json --since 2h\n  containment rules test rules/proposed.json --requests recording.har --fail-on-new-blocks",
+        "\nExamples:\n  containment rules test rules/proposed.json --since 2h\n  containment rules test rules/proposed.json --requests recording.har --fail-on-new-blocks\n  containment rules test rules/detect.json --requests access-log.jsonl   # who would a detector have tripped on",
       )
       .action(async (file: string, _options: unknown, command: Command) => {
         const flags = command.optsWithGlobals() as TestFlags;
@@ -71,7 +87,12 @@ export function rulesTestCommand(): Command {
           try {
             const document = readRulesFile(file);
             const requests = parseRecordedRequests(flags.requests, readRequests(flags.requests));
-            process.exitCode = print(flags, file, await replay(document, requests, "requests"));
+            // The responder's environment: tenant binding's secrets and the pseudonyms' salt.
+            process.exitCode = print(
+              flags,
+              file,
+              await replay(document, requests, "requests", { env: process.env }),
+            );
           } catch (error) {
             report(flags, error);
           }

@@ -8,6 +8,7 @@ import { afterActions, onKillSubmit } from "./actions.js";
 import { chartTable, drawChart, resizeChart } from "./chart.js";
 import { connect, disconnect, refreshNow } from "./live.js";
 import {
+  detectionsPanel,
   eventsPanel,
   healthPanel,
   incidentPanel,
@@ -34,6 +35,7 @@ function render(snapshot: Snapshot): void {
   regionsPanel(snapshot);
   topPanel(snapshot);
   quarantinesPanel(snapshot);
+  detectionsPanel(snapshot);
   eventsPanel(snapshot.events);
   healthPanel(snapshot);
   document.body.dataset.generatedAt = String(snapshot.generatedAt);

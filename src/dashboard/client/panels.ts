@@ -2,7 +2,7 @@
  * The page's panels, each drawn from one part of the snapshot: kill switches, regions, top lists,
  * quarantines, events, mirror health and audit, the open incident with its regulatory clocks.
  */
-import type { EventEntry, RegionEntry, Snapshot, SwitchEntry } from "../api.js";
+import type { DetectionEntry, EventEntry, RegionEntry, Snapshot, SwitchEntry } from "../api.js";
 import { extendDialog, liftDialog, releaseDialog } from "./actions.js";
 import { $, ACTIONS, ago, button, clock, dateTime, duration, el, fill, row, scopeOf } from "./view.js";
 
@@ -103,6 +103,45 @@ export function quarantinesPanel(snapshot: Snapshot): void {
     return row(cells);
   });
   fill("quarantines-table", rows, "Nobody is quarantined.");
+}
+
+/** What a detection counted, in words: distinct records, requests or refusals over the threshold, per window. */
+export function detectionMeasure(d: DetectionEntry): string {
+  const unit =
+    { enumeration: "distinct records", surge: "requests", probing: "refusals" }[d.type] ?? "decoy hits";
+  return `${d.value} ${unit} (threshold ${d.threshold}) in ${duration(d.windowMs)}`;
+}
+
+const DID: Readonly<Record<string, string>> = {
+  quarantined: "quarantined the key on its scope",
+  "already-quarantined": "key already quarantined",
+  alert: "alerted",
+  monitor: "monitor: would have quarantined",
+  "awaiting-approval": "AWAITS APPROVAL (whole tenant)",
+  "budget-exhausted": "NOT CONTAINED: budget used up",
+  "paused-suspected-misconfiguration": "NOT CONTAINED: paused, suspected rules error",
+};
+
+export function detectionsPanel(snapshot: Snapshot): void {
+  const rows = snapshot.detections.map((d) =>
+    row(
+      [
+        d.id,
+        new Date(d.at).toISOString().slice(0, 19).replace("T", " "),
+        `${d.type} ${d.detector}`,
+        d.route,
+        d.key,
+        d.tenant ?? "—",
+        detectionMeasure(d),
+        `${DID[d.action] ?? d.action}${d.approvedBy ? ` (approved by ${d.approvedBy})` : ""}`,
+        d.state === "released"
+          ? `released by ${d.releasedBy ?? "?"}${d.releasedAt ? ` at ${dateTime(d.releasedAt)}` : ""}`
+          : "open",
+      ],
+      1,
+    ),
+  );
+  fill("detections-table", rows, "No detections.");
 }
 
 export function eventsPanel(events: EventEntry[]): void {

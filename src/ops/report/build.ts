@@ -24,6 +24,7 @@ import { earliestAnomaly } from "./anomaly.js";
 import { actionKind, changesOf, entryTime, type SwitchState, switchIdOf, switchOf } from "./audit-view.js";
 import { isoSeconds, regulatoryClocks } from "./clocks.js";
 import { SECTION_CONTROLS } from "./controls.js";
+import { detectionsOf, firstDetectionOf } from "./detections.js";
 import type {
   AffectedRow,
   Confirmation,
@@ -372,8 +373,9 @@ export function buildReport(inputs: ReportInputs): Report {
       gdprRole: incident.gdprRole ?? null,
       individuals: incident.individuals ?? null,
       earliestAnomaly: anomaly,
+      firstDetection: firstDetectionOf(inputs),
     },
-    narrative: narrativeSection(incident, anomaly),
+    narrative: narrativeSection(incident, anomaly, firstDetectionOf(inputs)),
     scope: { establishes: ESTABLISHES, doesNotEstablish: DOES_NOT_ESTABLISH },
     timeline: buildTimeline(inputs, anomaly),
     containment: {
@@ -387,6 +389,7 @@ export function buildReport(inputs: ReportInputs): Report {
     reachedBeforeContainment: reachedBefore,
     affected: { ...affected(inputs, rows, scoped), trafficOverflow: folded, formatOneMinutes: formatOne },
     quarantines: quarantinesOf(inputs),
+    detections: detectionsOf(inputs),
     clocks: regulatoryClocks({
       discovered: incident.discovered,
       hipaaRole: incident.hipaaRole,

@@ -52,6 +52,14 @@ export const SECTION_CONTROLS: readonly ControlReference[] = [
     controls: ["SOC 2 CC7.4 (containment actions)", "ISO/IEC 27001:2022 A.5.26 (response to incidents)"],
   },
   {
+    section: "Detections",
+    controls: [
+      "SOC 2 CC7.2 (monitoring for anomalies)",
+      "HIPAA 45 CFR §164.308(a)(1)(ii)(D) (information system activity review)",
+      "ISO/IEC 27001:2022 A.8.16 (monitoring activities)",
+    ],
+  },
+  {
     section: "Notification clocks",
     controls: [
       "HIPAA 45 CFR §§164.404, 164.406, 164.408, 164.410 (breach notification)",

@@ -4,6 +4,7 @@
  */
 
 import { UNDECLARED_TENANT } from "../../stores/mirror/layout.js";
+import { measureOf } from "./detections.js";
 import type { Report } from "./model.js";
 
 export interface Table {
@@ -126,6 +127,36 @@ export function tablesOf(report: Report): Table[] {
       empty: "No identity was quarantined in the window.",
     },
     {
+      title: "Detections",
+      section: "Detections",
+      note: "What the edge's detectors tripped on in the window (docs/detection.md): keys are pseudonyms, routes templates. Entered into the audit chain as attested by the edge; the first is offered as evidence for the discovery time, never imposed.",
+      head: [
+        "Tripped (UTC)",
+        "Detection",
+        "Detector",
+        "Route",
+        "Key (pseudonym)",
+        "Tenant",
+        "Counted",
+        "What it did",
+        "Released",
+        "Audit seq",
+      ],
+      rows: report.detections.map((d) => [
+        d.trippedAt,
+        d.id,
+        `${d.type} ${d.detector}`,
+        d.route,
+        d.key,
+        dash(d.tenant),
+        `${measureOf(d)} in ${duration(d.windowSeconds)}`,
+        `${d.action}${d.approvedBy ? ` (approved by ${d.approvedBy})` : ""}`,
+        d.releasedAt ? `${d.releasedAt} by ${d.releasedBy ?? "?"}` : "—",
+        d.auditSeq === null ? "not entered yet" : String(d.auditSeq),
+      ]),
+      empty: "No detector tripped in the window.",
+    },
+    {
       title: "Notification clocks",
       section: "Notification clocks",
       note: `From the discovery time ${report.incident.discovered}. Deadlines are outer limits; "without unreasonable/undue delay" applies first.`,
@@ -244,4 +275,18 @@ export function auditLines(report: Report): string[] {
   lines.push(...evidenceLines(report));
   for (const change of a.unmatchedChanges) lines.push(`Incomplete change: ${change}`);
   return lines;
+}
+
+/** The first detection offered for the discovery decision, in words (Markdown and HTML say the same). */
+export function firstDetectionLine(report: Report): string {
+  const first = report.incident.firstDetection;
+  if (first === null) return "none in the window";
+  const gap = first.secondsBeforeDiscovery;
+  const relation =
+    gap > 0
+      ? `${duration(gap)} before the entered discovery time`
+      : gap < 0
+        ? `${duration(-gap)} after the entered discovery time`
+        : "at the entered discovery time";
+  return `${first.at} (${first.type} detector ${first.detector}, detection ${first.id}, ${first.action}; ${relation}): change the discovery time only if you decide the leak was discovered then`;
 }

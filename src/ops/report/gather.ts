@@ -8,6 +8,7 @@ import { RULES_ITEM } from "../../model/edge-config-items.js";
 import type { ResponderRedis } from "../../model/responder-redis.js";
 import { type AuditRecord, isAnchor, readAudit, readForVerify, verifyAudit } from "../audit/index.js";
 import type { KeySet } from "../audit/sign.js";
+import { readDetections } from "../detections.js";
 import type { VercelApi } from "../edge-config-api.js";
 import {
   readConfirmations,
@@ -26,6 +27,7 @@ import {
   unknownIncident,
 } from "../incident-records.js";
 import { numericFields } from "./aggregates.js";
+import { detectionEvidence } from "./detections.js";
 import type { AuditView, DataClassMap, EventRecord, MinuteFields, ReportInputs } from "./model.js";
 
 export interface ReportContext {
@@ -213,15 +215,24 @@ export async function gatherReport(
     allowUnanchored: anchor === undefined,
   });
   const audit = chain.filter((record) => belongsToIncident(record, id, since, until));
-  const [{ counts, traffic, shapes, top }, events, confirmations, quarantines, versions, tampering] =
-    await Promise.all([
-      readMinutes(incidents, id, from, to),
-      readEvents(incidents, id, since, until),
-      readConfirmations(incidents, id),
-      readIncidentQuarantines(incidents, id),
-      readVersions(incidents, id),
-      readTampering(incidents, id),
-    ]);
+  const [
+    { counts, traffic, shapes, top },
+    events,
+    confirmations,
+    quarantines,
+    versions,
+    tampering,
+    liveDetections,
+  ] = await Promise.all([
+    readMinutes(incidents, id, from, to),
+    readEvents(incidents, id, since, until),
+    readConfirmations(incidents, id),
+    readIncidentQuarantines(incidents, id),
+    readVersions(incidents, id),
+    readTampering(incidents, id),
+    // The newest detections still live (30 days); older ones are known from the audit chain.
+    readDetections(ctx.redis, ctx.prefix, 1000),
+  ]);
   const document = options.document ?? (await liveDocument(ctx, chain));
   return {
     inputs: {
@@ -248,6 +259,7 @@ export async function gatherReport(
       events: events.map((e) => e.fields),
       confirmations,
       quarantines,
+      detections: detectionEvidence(chain.map(auditView), liveDetections, since, until),
       dataClassMap: dataClassMapOf(document),
       preserved: { versions, tampering },
     },

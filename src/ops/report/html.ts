@@ -6,7 +6,7 @@
 import { escapeHtml } from "../../core/escape.js";
 import { CHART_SCRIPT } from "./chart-script.js";
 import { SECTION_CONTROLS } from "./controls.js";
-import { auditLines, type Table, tablesOf } from "./format.js";
+import { auditLines, firstDetectionLine, type Table, tablesOf } from "./format.js";
 import { type FactGroup, narrativeGroups, narrativeTables } from "./format-narrative.js";
 import type { Report } from "./model.js";
 
@@ -125,6 +125,7 @@ export function renderHtml(report: Report, assets: ChartAssets): string {
         ? `${i.earliestAnomaly.at} (${i.earliestAnomaly.basis}); offered, not imposed`
         : "none above the look-back's normal",
     ],
+    ["First detection (offered, not imposed)", firstDetectionLine(report)],
     ["Opened / closed", `${i.opened} / ${i.closed ?? "not yet"}`],
     ["Data classes", i.dataClasses.join(", ") || "none entered"],
     ["Legal roles", `HIPAA ${i.hipaaRole ?? "not set"}; GDPR ${i.gdprRole ?? "not set"}`],

@@ -6,7 +6,7 @@
  */
 import { Markdown, md } from "../../core/escape.js";
 import { SECTION_CONTROLS } from "./controls.js";
-import { auditLines, type Table, tablesOf } from "./format.js";
+import { auditLines, firstDetectionLine, type Table, tablesOf } from "./format.js";
 import { type FactGroup, narrativeGroups, narrativeTables } from "./format-narrative.js";
 import type { Report } from "./model.js";
 
@@ -79,6 +79,7 @@ export function renderMarkdown(report: Report): string {
     md``,
     md`- Discovered (entered by the responder): **${i.discovered}**`,
     md`- Earliest anomalous evidence in the mirror (offered, not imposed): ${anomaly ? md`**${anomaly.at}** (${anomaly.basis})` : md`none above the look-back's normal`}`,
+    md`- First detection (offered, not imposed): ${firstDetectionLine(report)}`,
     md`- Opened ${i.opened}; closed ${i.closed ?? "not yet"}`,
     md`- Data classes: ${i.dataClasses.length > 0 ? i.dataClasses.join(", ") : "none entered"}`,
     md`- Legal roles: HIPAA ${i.hipaaRole ?? "not set"}; GDPR ${i.gdprRole ?? "not set"}`,

@@ -97,6 +97,28 @@ export interface QuarantineRecord {
 /** A mirrored event, fields as in the `events` stream (pseudonyms only). */
 export type EventRecord = Record<string, string>;
 
+/** A detection the edge made (src/ops/report/detections.ts): attested in the audit chain, or live. */
+export interface DetectionEvidence {
+  id: string;
+  detector: string;
+  type: string;
+  route: string;
+  /** `dimension:pseudonyms`, never raw. */
+  key: string;
+  tenant: string | null;
+  value: number;
+  threshold: number;
+  windowMs: number;
+  action: string;
+  /** When it tripped (UTC ms). */
+  at: number;
+  releasedBy: string | null;
+  releasedAt: number | null;
+  approvedBy: string | null;
+  /** The `detection` audit entry that entered it; null while no responder command has read it. */
+  auditSeq: number | null;
+}
+
 /** Route pattern → data classes, from the rules document (`dataClasses` at the top level). */
 export type DataClassMap = Readonly<Record<string, readonly string[]>>;
 
@@ -115,6 +137,8 @@ export interface ReportInputs {
   events: EventRecord[];
   confirmations: Confirmation[];
   quarantines: QuarantineRecord[];
+  /** Detections that tripped in the window, oldest first (detections.ts). */
+  detections?: DetectionEvidence[];
   /** The document's route map plus every rule's patterns with its `dataClasses`. */
   dataClassMap: DataClassMap;
   /** The incident copy's versions and what the live keys contradicted (incident-versions.ts). */
@@ -125,6 +149,7 @@ export type TimelineKind =
   | "incident-opened"
   | "discovered"
   | "earliest-anomaly"
+  | "detection"
   | "kill"
   | "lift"
   | "extend"
@@ -231,6 +256,16 @@ export interface Report {
     gdprRole: GdprRole | null;
     individuals: number | null;
     earliestAnomaly: EarliestAnomaly | null;
+    /** The first detection in the window, offered as evidence for the discovery time (never imposed). */
+    firstDetection: {
+      id: string;
+      at: string;
+      detector: string;
+      type: string;
+      action: string;
+      /** Entered discovery time minus the trip, in seconds: positive when the detector saw it first. */
+      secondsBeforeDiscovery: number;
+    } | null;
   };
   narrative: NarrativeSection;
   scope: { establishes: string[]; doesNotEstablish: string[] };
@@ -274,6 +309,25 @@ export interface Report {
     firstSeen: string;
     releasedAt: string | null;
     releasedBy: string | null;
+  }>;
+  /** What the edge's detectors tripped on in the window, oldest first (docs/detection.md). */
+  detections: Array<{
+    id: string;
+    detector: string;
+    type: string;
+    route: string;
+    key: string;
+    tenant: string | null;
+    value: number;
+    threshold: number;
+    windowSeconds: number;
+    trippedAt: string;
+    action: string;
+    releasedAt: string | null;
+    releasedBy: string | null;
+    approvedBy: string | null;
+    /** The audit entry that entered it (attested by the edge); null when not entered yet. */
+    auditSeq: number | null;
   }>;
   clocks: RegulatoryClock[];
   controls: ControlReference[];

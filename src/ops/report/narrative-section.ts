@@ -4,7 +4,7 @@
  * and decisions). Pure, like the rest of the report.
  */
 import { isoSeconds } from "./clocks.js";
-import type { EarliestAnomaly, IncidentRecord } from "./model.js";
+import type { EarliestAnomaly, IncidentRecord, Report } from "./model.js";
 import { type Gap, NARRATIVE_FIELDS, type NarrativeSection, type Regime } from "./narrative.js";
 
 /** `<version>:<sha256>` → its parts (null when absent or malformed). */
@@ -20,7 +20,25 @@ function regimesOf(incident: IncidentRecord): Regime[] {
   return out;
 }
 
-function gapsOf(incident: IncidentRecord, anomaly: EarliestAnomaly | null, version: number): Gap[] {
+/** Evidence offered for the discovery decision: the earliest anomaly and the first detection, in words. */
+function offered(anomaly: EarliestAnomaly | null, detection: FirstDetection | null): string {
+  const parts = [
+    ...(anomaly ? [`the earliest anomalous evidence, ${anomaly.at}`] : []),
+    ...(detection ? [`the first detection, ${detection.at} (${detection.detector})`] : []),
+  ];
+  return parts.length === 0
+    ? ""
+    : ` (${parts.join("; ")} ${parts.length === 1 ? "is" : "are"} offered: change the time only if you decide so)`;
+}
+
+type FirstDetection = Report["incident"]["firstDetection"];
+
+function gapsOf(
+  incident: IncidentRecord,
+  anomaly: EarliestAnomaly | null,
+  detection: FirstDetection | null,
+  version: number,
+): Gap[] {
   const id = incident.id;
   const set = (flags: string) => `containment incident set ${id} ${flags}`;
   const gaps: Gap[] = [];
@@ -33,7 +51,7 @@ function gapsOf(incident: IncidentRecord, anomaly: EarliestAnomaly | null, versi
     gaps.push({
       field: "discoveryReason",
       // The command keeps the time entered: the earliest evidence is offered in words, never pre-filled.
-      what: `Who chose the discovery time, and why${anomaly ? ` (the earliest anomalous evidence, ${anomaly.at}, is offered: change the time only if you decide so)` : ""}`,
+      what: `Who chose the discovery time, and why${offered(anomaly, detection)}`,
       command: set(`--discovered ${isoSeconds(incident.discovered)} --discovery-reason "…"`),
     });
   if (incident.individuals === undefined || !incident.individualsBasis)
@@ -93,9 +111,10 @@ function gapsOf(incident: IncidentRecord, anomaly: EarliestAnomaly | null, versi
 export function narrativeSection(
   incident: IncidentRecord,
   anomaly: EarliestAnomaly | null,
+  detection: FirstDetection | null = null,
 ): NarrativeSection {
   const version = incident.version ?? 1;
-  const gaps = gapsOf(incident, anomaly, version);
+  const gaps = gapsOf(incident, anomaly, detection, version);
   const gap = (field: string) => gaps.find((g) => g.field === field)?.command ?? null;
   const text = (key: keyof IncidentRecord) => {
     const value = incident[key];
@@ -115,7 +134,10 @@ export function narrativeSection(
       at: isoSeconds(incident.discovered),
       decidedBy: text("discoveredBy"),
       reason: text("discoveryReason"),
-      earliestEvidence: anomaly?.at ?? null,
+      earliestEvidence:
+        [anomaly?.at, detection?.at]
+          .filter((at): at is string => at !== undefined)
+          .sort((a, b) => Date.parse(a) - Date.parse(b))[0] ?? null,
       gap: gap("discoveryReason"),
     },
     affected: {

@@ -4,6 +4,7 @@
  */
 import { actionKind, changesOf, entryTime, switchIdOf, switchOf } from "./audit-view.js";
 import { isoSeconds } from "./clocks.js";
+import { measureOf } from "./detections.js";
 import type { AuditView, Report, ReportInputs, TimelineEntry, TimelineKind } from "./model.js";
 
 const KIND_FROM_ACTION: Record<ReturnType<typeof actionKind>, TimelineKind> = {
@@ -19,6 +20,7 @@ const KIND_FROM_ACTION: Record<ReturnType<typeof actionKind>, TimelineKind> = {
 
 const ORDER: readonly TimelineKind[] = [
   "earliest-anomaly",
+  "detection",
   "discovered",
   "incident-opened",
   "rules-push",
@@ -117,6 +119,13 @@ export function buildTimeline(
       `earliest anomalous evidence, offered for the discovery decision: ${anomaly.count} ${anomaly.outcome} decisions of ${anomaly.rule} in a minute (normal ${anomaly.normal})`,
     );
   }
+  for (const d of inputs.detections ?? [])
+    point(
+      d.at,
+      "detection",
+      `${d.type} detector ${d.detector} tripped on ${d.route} by ${d.key}${d.tenant ? ` (tenant ${d.tenant})` : ""}: ${measureOf(d)}; ${d.action}`,
+      { actor: "edge (attested)", target: d.id, ...(d.auditSeq === null ? {} : { auditSeq: d.auditSeq }) },
+    );
   pointsOfNarrative(inputs, point);
   const results = changesOf(inputs.audit).results.map(fromAudit);
   if (!results.some((entry) => entry.kind === "incident-opened"))

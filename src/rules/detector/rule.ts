@@ -386,8 +386,10 @@ function compileDetector(spec: DetectorRuleSpec, context: CompileContext): Place
     const quarantineKey = rateLimitKeys.quarantine(key.dimension, key.id, spec.id);
     const until = active.quarantinedUntil(quarantineKey);
     const now = services.now();
-    if (until !== undefined && until > now) return quarantinedVerdict(until, now);
+    // Asked about while refused too (at most every 500 ms per key): a release reaches every
+    // isolate that knew the quarantine within about half a second, not when it would have expired.
     active.watch(quarantineKey, ctx.waitUntil);
+    if (until !== undefined && until > now) return quarantinedVerdict(until, now);
     return undefined;
   }
 

@@ -6,7 +6,8 @@
  * detector must contain within about a round trip of the crossing. This flush runs at most every
  * `intervalMs` (default 250 ms) while counts arrive, and at once when a key's last known global count
  * plus what this isolate holds reaches its threshold; so an enumerator at 200 req/s costs about four
- * calls a second per busy isolate, not one per request. One flush is in flight at a time.
+ * calls a second per busy isolate, not one per request. One flush is in flight at a time, and a
+ * second only for a batch that crosses a threshold.
  */
 import type { Redis } from "@upstash/redis/cloudflare";
 import { BoundedMap } from "../../core/bounded.js";
@@ -35,7 +36,8 @@ const DETECTION_TTL_MS = 30 * 86_400_000;
 const MAX_VALUES = 1000;
 /** Keys one batch holds; beyond, counts are dropped and reported (bounded memory under a flood). */
 const MAX_PENDING = 5000;
-const WATCH_EVERY_MS = 1000;
+/** How often a flush asks about one quarantine key the isolate sees on a scope (refused or not). */
+const WATCH_EVERY_MS = 500;
 
 interface Pending {
   entry: DetectCount;
@@ -44,7 +46,7 @@ interface Pending {
 }
 
 interface FlushReply {
-  c?: Array<[string, number, string?]> | Record<string, never>;
+  c?: Array<[string, number, string?, number?]> | Record<string, never>;
   w?: Array<[string, number]> | Record<string, never>;
 }
 
@@ -59,16 +61,22 @@ export function redisDetectStore(options: DetectStoreOptions): DetectStore {
   const known = new BoundedMap<string, number>(10_000);
   const quarantines = new BoundedMap<string, number>(10_000);
   const watchedAt = new BoundedMap<string, number>(10_000);
-  let inFlight = false;
+  /** Flushes under way: one at a time, and a second only for an urgent batch (see flush). */
+  let inFlight = 0;
   let timerSet = false;
   let lastFlush = Number.NEGATIVE_INFINITY;
   let failedSince: number | undefined;
   let dropped = 0;
 
+  /** Counts in flushes under way, per counter: neither in the last known count nor pending any more. */
+  const flying = new Map<string, number>();
+  const sizeOf = (item: Pending): number => (item.entry.value === undefined ? item.n : item.values.size);
+
   function urgent(item: Pending): boolean {
-    const size = item.entry.value === undefined ? item.n : item.values.size;
+    const counter = item.entry.counter;
     return (
-      (known.get(item.entry.counter) ?? 0) + size > item.entry.threshold || item.values.size >= MAX_VALUES
+      (known.get(counter) ?? 0) + (flying.get(counter) ?? 0) + sizeOf(item) > item.entry.threshold ||
+      item.values.size >= MAX_VALUES
     );
   }
 
@@ -110,6 +118,7 @@ export function redisDetectStore(options: DetectStoreOptions): DetectStore {
     if (batch.size === 0 && watch.size === 0) return;
     const now = options.now();
     lastFlush = now;
+    for (const [counter, item] of batch) flying.set(counter, (flying.get(counter) ?? 0) + sizeOf(item));
     const c = [...batch.values()].map(({ entry, values, n }) => ({
       k: entry.counter,
       h: entry.value === undefined ? 0 : 1,
@@ -153,13 +162,21 @@ export function redisDetectStore(options: DetectStoreOptions): DetectStore {
       throw error;
     } finally {
       clearTimeout(timer);
+      for (const [counter, item] of batch) {
+        const left = (flying.get(counter) ?? 0) - sizeOf(item);
+        if (left > 0) flying.set(counter, left);
+        else flying.delete(counter);
+      }
     }
     const reply = (typeof raw === "string" ? JSON.parse(raw) : raw) as FlushReply;
     const trips: Detection[] = [];
-    for (const [counter, value, action] of Array.isArray(reply.c) ? reply.c : []) {
+    for (const [counter, value, action, pttl] of Array.isArray(reply.c) ? reply.c : []) {
       known.set(counter, value);
       const item = batch.get(counter);
-      if (action === undefined || !item) continue;
+      if (!item) continue;
+      if (pttl !== undefined && pttl > 0 && "forMs" in item.entry.plan)
+        quarantines.set(item.entry.plan.quarantineKey, now + pttl);
+      if (action === undefined || action === "") continue;
       trips.push(toDetection(item.entry, value, action, now));
       const plan = item.entry.plan;
       if (action === "quarantined" && "forMs" in plan) quarantines.set(plan.quarantineKey, now + plan.forMs);
@@ -184,10 +201,14 @@ export function redisDetectStore(options: DetectStoreOptions): DetectStore {
     }
   }
 
-  /** Flushes until nothing urgent is left (at most three rounds in one background task). */
-  async function flush(): Promise<void> {
-    if (inFlight) return;
-    inFlight = true;
+  /**
+   * Flushes until nothing urgent is left (at most three rounds in one background task). One flush at
+   * a time, but a batch whose count crosses a threshold does not wait a whole round trip behind the
+   * flush under way: it goes in a second one at once (counts add up in Redis in any order).
+   */
+  async function flush(urgentNow = false): Promise<void> {
+    if (inFlight >= (urgentNow ? 2 : 1)) return;
+    inFlight++;
     try {
       for (let round = 0; round < 3; round++) {
         await flushOnce();
@@ -200,12 +221,16 @@ export function redisDetectStore(options: DetectStoreOptions): DetectStore {
         message: (error instanceof Error ? error.message : String(error)).slice(0, 200),
       });
     } finally {
-      inFlight = false;
+      inFlight--;
     }
   }
 
   function schedule(waitUntil: (promise: Promise<unknown>) => void, now: boolean): void {
-    if (inFlight) {
+    if (inFlight > 0) {
+      if (now && inFlight < 2) {
+        waitUntil(flush(true));
+        return;
+      }
       if (timerSet) return;
       timerSet = true;
       waitUntil(

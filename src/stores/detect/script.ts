@@ -13,7 +13,8 @@
  * ARGV: prefix, now, isolate, stream key, stream length, detection TTL ms, batch JSON
  *   {c: [{k, h, n, v, ttl, th, id, d, det, typ, dim, kid, route, ten, win, wms, p: plan, s?: surge}], w: [key…]}
  *   (surge: {k: baseline key, m: multiplier, ms: baseline ms})
- * Answer: JSON {c: [[k, value, action?]], w: [[key, pttl]]}.
+ * Answer: JSON {c: [[k, value, action?, pttl?]], w: [[key, pttl]]}: `action` when this flush created
+ * the detection; `''` and the quarantine's PTTL when another flush already had (over the threshold).
  */
 export const DETECT_FLUSH_SCRIPT = `local P, now, isolate = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 local streamKey, streamLen, detectionTtl = ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6])
@@ -70,7 +71,14 @@ for _, e in ipairs(batch.c) do
     local surge = surging(e, value)
     over = over and surge
   end
-  if over and redis.call('EXISTS', P .. e.d) == 0 then
+  local fresh = over and redis.call('EXISTS', P .. e.d) == 0
+  if over and not fresh and e.p.quarantineKey then
+    -- Tripped already (by another isolate): answer its quarantine's PTTL, so this isolate enforces
+    -- it from this flush on rather than at its next watch.
+    row[3] = ''
+    row[4] = redis.call('PTTL', P .. e.p.quarantineKey)
+  end
+  if fresh then
     local action = decide(e.p)
     local fields = {'id', e.id, 'detector', e.det, 'type', e.typ, 'route', e.route, 'dimension', e.dim,
       'key', e.kid, 'tenant', e.ten, 'value', tostring(value), 'threshold', tostring(e.th),
