@@ -89,5 +89,6 @@ function resolveCommand(): Command {
 export function pseudonymCommand(): Command {
   return new Command("pseudonym")
     .description("the keyed pseudonyms Redis holds instead of tenants, users and addresses: resolve")
+    .addHelpText("after", "\nExample:\n  $ containment pseudonym resolve 1f2e3d4c5b6a7980 acme globex")
     .addCommand(resolveCommand());
 }
