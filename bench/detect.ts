@@ -55,7 +55,11 @@ const document = (withDetector: boolean) => ({
   rules: withDetector ? [BINDING, DETECTOR] : [BINDING],
 });
 
-const ENV = { BENCH_JWT_SECRET: SECRET };
+// One pseudonym key for every isolate, as a deployment sets CONTAINMENT_SALT: without it each isolate
+// keys identities its own way and no count is global (docs/recorded-format.md, "Privacy").
+/** The detector store's default flush interval while counts arrive (`intervalMs` in src/stores/detect/redis-detect.ts). */
+const DETECT_FLUSH_MS = 250;
+const ENV = { BENCH_JWT_SECRET: SECRET, CONTAINMENT_SALT: "bench-pseudonym-key" };
 
 const token = (sub: string, org = "acme", expMs = Date.now() + 3_600_000) =>
   mintHs(SECRET, { sub, org, exp: Math.floor(expMs / 1000) });
@@ -419,6 +423,16 @@ export async function measure(): Promise<BenchRecord> {
   const leaks = await leakScenarios(engine, rows, metrics);
   const worst = (rate: number) =>
     Math.max(...leaks.filter((l) => l.rate === rate).flatMap((l) => l.runs.map((r) => r.leaked)));
+  // Where a leak goal is missed, name the cell and the floor the network sets for it: with isolates
+  // alternating, each learns the other's counts only once they reach Redis (a flush, then a round trip).
+  const leakLimit = (rate: number) => {
+    const cells = leaks.filter((l) => l.rate === rate);
+    const cell = cells.reduce((a, b) =>
+      Math.max(...b.runs.map((r) => r.leaked)) > Math.max(...a.runs.map((r) => r.leaked)) ? b : a,
+    );
+    const seconds = (DETECT_FLUSH_MS / 2 + cell.rtt) / 1000;
+    return `worst in the ${cell.mode} cell at ${cell.rtt} ms RTT: an isolate sees the other isolate's counts only after that isolate's flush (every ${DETECT_FLUSH_MS} ms, half of it on average) and a round trip to Redis, so about ${rate} req/s × ${seconds} s ≈ ${Math.round(rate * seconds)} records pass before either can know; one isolate, or 20 ms RTT, stays within the goal`;
+  };
   const everyP99 = quantile(
     leaks.flatMap((l) => l.runs.map((r) => r.everyMs)),
     0.99,
@@ -436,11 +450,13 @@ export async function measure(): Promise<BenchRecord> {
       goal: "records leaked after the threshold is crossed, enumerator at 20 req/s: ≤ 5",
       actual: `${worst(20)} (worst of 12 runs: sequential and concurrent, 20 and 100 ms RTT)`,
       met: worst(20) <= 5,
+      limit: leakLimit(20),
     },
     {
       goal: "records leaked after the threshold is crossed, enumerator at 200 req/s: ≤ 50",
       actual: `${worst(200)} (worst of 12 runs)`,
       met: worst(200) <= 50,
+      limit: leakLimit(200),
     },
     {
       goal: "contained in the isolate that saw the crossing within about 250 ms",

@@ -17,13 +17,16 @@ import type { BenchRecord, Goal } from "./lib/record.js";
 import { sig } from "./lib/stats.js";
 import { pendingWork } from "./lib/wait-until.js";
 
+const TENANTS = ["acme", "globex", "initech"];
+/** The tenants are declared, as a deployment declares its own: Redis names only declared tenants. */
 const RULES = {
   version: 1,
+  tenancy: { from: "path", param: "tenant", pattern: "/api/:tenant/**" },
+  tenants: Object.fromEntries(TENANTS.map((t) => [t, { origins: [`https://${t}.example.com`] }])),
   rules: [{ id: "freeze", kind: "kill-switch", match: { path: "/api/:tenant/export/**" }, status: 503 }],
 };
 const RATE = 1_000;
 const SECONDS = 5;
-const TENANTS = ["acme", "globex", "initech"];
 const NETWORKS = ["198.51.100.", "203.0.113."];
 /** Upstash pay-as-you-go, published price: $0.20 per 100,000 commands. */
 const USD_PER_COMMAND = 0.2 / 100_000;
