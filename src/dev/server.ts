@@ -88,9 +88,12 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     const redis = await startStore(checked, options, closers);
     // The isolates MAC their enforcement reports with it; `--local --wait` verifies them with it.
     const reportSecret = randomBytes(24).toString("base64url");
-    // Pseudonyms are keyed with a secret of this run, never with the stand-in's Redis token.
-    const secrets: DevSecrets = { reportSecret, pseudonymKey: randomBytes(24).toString("base64url") };
     const env = passedEnv(initialRules, options, checked.log);
+    // Pseudonyms are keyed with a secret of this run, never with the stand-in's Redis token; a key
+    // passed with --pass-env CONTAINMENT_SALT wins, so dev servers sharing one Redis share it too,
+    // as the isolates of one deployment do (docs/recorded-format.md, "Privacy").
+    const pseudonymKey = env.CONTAINMENT_SALT || randomBytes(24).toString("base64url");
+    const secrets: DevSecrets = { reportSecret, pseudonymKey };
     const worker = await workerOf(options, ec, redis, secrets, env);
     const bindings = {
       EDGE_CONFIG: ec.connectionString,
