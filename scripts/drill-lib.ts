@@ -628,10 +628,15 @@ export function drillChecks(
   const scope = DRILL_SCOPES[incident];
   if (!scope) throw new Error(`drill: no scope for ${incident}`);
   const since = Date.parse(report.window.since);
-  const until = Date.parse(report.window.until);
-  // The report reads the incident's copies, made when it closed (`until`): a request in that last
-  // minute but after the close is not in them.
-  const inWindow = (s: SentRequest) => s.minute * 60_000 + 60_000 > since && s.at <= until;
+  // The report reads the incident's copies, made when it closed: a request in that last minute but
+  // after the close is not in them. The report gives the close to the second, and the drill may send
+  // a request in the same second just before closing, so the close command's own run bounds the
+  // window to the millisecond (nothing is sent while it runs).
+  const closeRun = ledger.runs.find(
+    (r) => r.args[0] === "incident" && r.args[1] === "close" && r.args[2] === incident,
+  );
+  const until = closeRun ? closeRun.startedAt : Date.parse(report.window.until);
+  const inWindow = (s: SentRequest) => s.minute * 60_000 + 60_000 > since && s.at < until;
   const admitted = (s: SentRequest) => !s.refused;
   const kill = report.containment.flips.find((f) => f.switchId === scope.switchId && f.action === "kill");
   const effective = kill
