@@ -25,12 +25,17 @@ function stubClient(): unknown {
  * Median over `rounds` of: `decisions` recorded (timed each), then one flush (timed), on one warm
  * mirror (its script loaded, its ledger keys given their expiry) whose pacing is zeroed, so a flush
  * never sleeps and carries exactly those decisions: CPU, not the cadence.
+ *
+ * Timed after `warmUp` rounds, as decide() is: a warm isolate at 50 requests/s records 180,000
+ * decisions an hour, so its mirror code runs optimized. Two warm-up rounds (as this was first
+ * written) left the flush in the interpreter and read it as 305 µs instead of about 20.
  */
 export async function mirrorCost(
   engine: Engine,
   sample: readonly Decision[],
   decisions: number,
-  rounds = 15,
+  rounds = 200,
+  warmUp = 300,
 ): Promise<MirrorCost> {
   const keyring = new engine.Keyring("bench-salt");
   const records: number[] = [];
@@ -49,7 +54,7 @@ export async function mirrorCost(
     },
   );
   let flushes = 0;
-  for (let round = 0; round < rounds + 2; round++) {
+  for (let round = 0; round < rounds + warmUp; round++) {
     const now = Date.now();
     const batch = Array.from({ length: decisions }, (_, i) => ({
       ...(sample[i % sample.length] as Decision),
@@ -65,7 +70,7 @@ export async function mirrorCost(
     if (stats.flushes <= flushes || stats.recorded !== (round + 1) * decisions || stats.buffered !== 0)
       throw new Error(`mirror cost: the decisions were not flushed (${JSON.stringify(stats)})`);
     flushes = stats.flushes;
-    if (round < 2) continue; // warm-up
+    if (round < warmUp) continue;
     records.push(((recorded - started) * 1e6) / decisions);
     flushTimes.push((flushed - recorded) * 1e6);
   }

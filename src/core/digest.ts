@@ -9,46 +9,94 @@
  * and isolate-report MACs are), so a fast synchronous hash is enough: FNV-1a, 2×32 bits, 16 hex.
  */
 
-function fnv1a64(text: string): string {
-  let a = 0x811c9dc5;
-  let b = 0xcbf29ce4;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    a = Math.imul(a ^ code, 0x01000193) >>> 0;
-    b = Math.imul(b ^ code ^ (a >>> 24), 0x01000193) >>> 0;
+/**
+ * FNV-1a over the UTF-16 code units of a text, fed in pieces: the digest of a document is the hash
+ * of its canonical JSON (below) without that text ever being built. Building it was most of what
+ * compiling a 3,000-rule document cost (a half-megabyte string and its garbage: cold start in
+ * BENCHMARKS.md); feeding the same characters in the same order gives the same 16 hex digits.
+ */
+class Fnv1a64 {
+  #a = 0x811c9dc5;
+  #b = 0xcbf29ce4;
+
+  feed(text: string): void {
+    let a = this.#a;
+    let b = this.#b;
+    for (let i = 0; i < text.length; i++) {
+      const code = text.charCodeAt(i);
+      a = Math.imul(a ^ code, 0x01000193) >>> 0;
+      b = Math.imul(b ^ code ^ (a >>> 24), 0x01000193) >>> 0;
+    }
+    this.#a = a;
+    this.#b = b;
   }
-  return a.toString(16).padStart(8, "0") + b.toString(16).padStart(8, "0");
+
+  hex(): string {
+    return this.#a.toString(16).padStart(8, "0") + this.#b.toString(16).padStart(8, "0");
+  }
+}
+
+/** What JSON.stringify escapes in a string: quotes, backslashes, controls and (lone) surrogates. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: controls are what JSON escapes
+const ESCAPED_IN_JSON = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** A string as JSON.stringify writes it; most rule text needs no escape, so no new string is made. */
+function writeString(text: string, sink: (text: string) => void): void {
+  if (ESCAPED_IN_JSON.test(text)) {
+    sink(JSON.stringify(text));
+    return;
+  }
+  sink('"');
+  sink(text);
+  sink('"');
 }
 
 /**
- * JSON with object keys sorted at every level; `undefined` members are left out, as JSON.stringify does.
- * Built by appending to one string (no entries, filter, map and join arrays per object): the digest
- * of a 3,000-rule document is most of what compiling it costs otherwise (cold start).
+ * Feeds the canonical JSON of `value` to `sink`: object keys sorted (UTF-16 code units, the order
+ * `<` gives) at every level, `undefined` members left out and array holes left empty, as
+ * JSON.stringify and Array.prototype.join leave them.
  */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
+function writeCanonical(value: unknown, sink: (text: string) => void): void {
+  if (typeof value === "string") {
+    writeString(value, sink);
+    return;
+  }
+  if (value === null || typeof value !== "object") {
+    sink(JSON.stringify(value) ?? "null");
+    return;
+  }
   if (Array.isArray(value)) {
-    let out = "[";
+    sink("[");
     for (let i = 0; i < value.length; i++) {
-      if (i > 0) out += ",";
-      // A hole stays empty, as Array.prototype.map + join left it.
-      if (i in value) out += canonicalJson(value[i] ?? null);
+      if (i > 0) sink(",");
+      if (i in value) writeCanonical(value[i] ?? null, sink);
     }
-    return `${out}]`;
+    sink("]");
+    return;
   }
   const record = value as Record<string, unknown>;
-  // Default sort: UTF-16 code units, the order `<` gives.
   const keys = Object.keys(record).sort();
-  let out = "{";
+  sink("{");
   let first = true;
   for (const key of keys) {
     const member = record[key];
     if (member === undefined) continue;
-    if (!first) out += ",";
+    if (!first) sink(",");
     first = false;
-    out += `${JSON.stringify(key)}:${canonicalJson(member)}`;
+    writeString(key, sink);
+    sink(":");
+    writeCanonical(member, sink);
   }
-  return `${out}}`;
+  sink("}");
+}
+
+/** JSON with object keys sorted at every level (the text the digest hashes). */
+export function canonicalJson(value: unknown): string {
+  let out = "";
+  writeCanonical(value, (text) => {
+    out += text;
+  });
+  return out;
 }
 
 /** A kill switch as Edge Config holds it: the item key (`containment_kill_<id>`) and its value. */
@@ -68,5 +116,7 @@ export function rulesetDigest(document: unknown, killSwitches: readonly Digested
   const switches = [...killSwitches]
     .sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0))
     .map(({ key, spec }) => [key, spec]);
-  return fnv1a64(canonicalJson([document, switches]));
+  const hash = new Fnv1a64();
+  writeCanonical([document, switches], (text) => hash.feed(text));
+  return hash.hex();
 }

@@ -4,7 +4,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { canonicalJson } from "../../src/core/digest.js";
+import { canonicalJson, rulesetDigest } from "../../src/core/digest.js";
 import { formatIp, parseIp } from "../../src/core/ip.js";
 import { normalizePath, normalizePathGeneral, type PathOptions, takesFastPath } from "../../src/core/path.js";
 import { normalizeRequest } from "../../src/core/request.js";
@@ -219,17 +219,44 @@ function referenceCanonicalJson(value: unknown): string {
   return `{${entries.map(([key, member]) => `${JSON.stringify(key)}:${referenceCanonicalJson(member)}`).join(",")}}`;
 }
 
+/** FNV-1a 2×32 over a whole text, as the digest was first computed from the canonical text. */
+function referenceFnv(text: string): string {
+  let a = 0x811c9dc5;
+  let b = 0xcbf29ce4;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    a = Math.imul(a ^ code, 0x01000193) >>> 0;
+    b = Math.imul(b ^ code ^ (a >>> 24), 0x01000193) >>> 0;
+  }
+  return a.toString(16).padStart(8, "0") + b.toString(16).padStart(8, "0");
+}
+
 describe("the ruleset digest's canonical JSON", () => {
+  // Strings with quotes, backslashes, controls and lone surrogates: what JSON.stringify escapes.
+  const text = fc.oneof(fc.string(), fc.string({ unit: "binary" }), fc.string({ unit: "grapheme" }));
+  const value = fc.letrec((tie) => ({
+    node: fc.oneof(
+      { depthSize: "small" },
+      fc.constantFrom(null, undefined, true, 0, -1.5, Number.NaN, "", "é", "\u2028", 'a"b', "\ud800", "\\\n"),
+      text,
+      fc.array(tie("node"), { maxLength: 4 }),
+      fc.dictionary(text, tie("node"), { maxKeys: 5 }),
+    ),
+  })).node;
+
+  it("gives the digest of the text the first implementation built, without building it", () => {
+    const item = fc.record({ key: fc.string({ maxLength: 12 }), spec: value });
+    fc.assert(
+      fc.property(value, fc.array(item, { maxLength: 3 }), (document, switches) => {
+        const sorted = [...switches].sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0));
+        const text = referenceCanonicalJson([document, sorted.map(({ key, spec }) => [key, spec])]);
+        expect(rulesetDigest(document, switches)).toBe(referenceFnv(text));
+      }),
+      { numRuns: 1_000 },
+    );
+  });
+
   it("is the text the first implementation gave, for any JSON value with undefined members", () => {
-    const value = fc.letrec((tie) => ({
-      node: fc.oneof(
-        { depthSize: "small" },
-        fc.constantFrom(null, undefined, true, 0, -1.5, Number.NaN, "", "é", "\u2028", 'a"b'),
-        fc.string(),
-        fc.array(tie("node"), { maxLength: 4 }),
-        fc.dictionary(fc.string({ maxLength: 4 }), tie("node"), { maxKeys: 5 }),
-      ),
-    })).node;
     fc.assert(
       fc.property(value, (input) => {
         expect(canonicalJson(input)).toBe(referenceCanonicalJson(input));
