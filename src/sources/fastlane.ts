@@ -20,7 +20,6 @@
 // Subpath imports only: the root entry reaches JWE (CompressionStream), which Next's webpack edge build warns about.
 import type { JWK } from "jose";
 import { compactVerify } from "jose/jws/compact/verify";
-import { importJWK } from "jose/key/import";
 import { withDeadline } from "../core/deadline.js";
 import { DEFAULT_FASTLANE_REFRESH_MS, DEFAULT_READ_TIMEOUT_MS } from "../model/defaults.js";
 import { killSwitchItem } from "../model/edge-config-items.js";
@@ -216,7 +215,12 @@ export interface FastLaneReader {
   state(): FastLaneState;
 }
 
-/** Imports public JWKs once each (by their `x`), for the life of the isolate. */
+/**
+ * Imports public JWKs once each (by their `x`), for the life of the isolate. WebCrypto directly, as
+ * jose's `importJWK` does it for EdDSA (an extractable `Ed25519` key for `verify`): `importJWK`
+ * resolves any algorithm, JWE's included, and its tables would be most of what the lane adds to the
+ * edge bundle for this one key type.
+ */
 function keyImporter(): (keys: readonly JWK[]) => Promise<CryptoKey[]> {
   const imported = new Map<string, Promise<CryptoKey | undefined>>();
   return (keys) =>
@@ -225,10 +229,9 @@ function keyImporter(): (keys: readonly JWK[]) => Promise<CryptoKey[]> {
         const id = String(jwk.x);
         let key = imported.get(id);
         if (!key) {
-          key = importJWK({ kty: "OKP", crv: "Ed25519", x: id }, "EdDSA").then(
-            (k) => k as CryptoKey,
-            () => undefined,
-          );
+          key = crypto.subtle
+            .importKey("jwk", { kty: "OKP", crv: "Ed25519", x: id }, { name: "Ed25519" }, true, ["verify"])
+            .catch(() => undefined);
           imported.set(id, key);
         }
         return key;
