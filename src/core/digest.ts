@@ -22,6 +22,8 @@ function fnv1a64(text: string): string {
 
 /**
  * JSON with object keys sorted at every level; `undefined` members are left out, as JSON.stringify does.
+ * Isolate reports are MAC'd over it too (src/stores/mirror/isolate-report.ts): a change here changes
+ * every digest and every report MAC, so it must not change.
  * Built by appending to one string (no entries, filter, map and join arrays per object): the digest
  * of a 3,000-rule document is most of what compiling it costs otherwise (cold start).
  */

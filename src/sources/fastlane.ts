@@ -21,6 +21,7 @@
 import type { JWK } from "jose";
 import { compactVerify } from "jose/jws/compact/verify";
 import { withDeadline } from "../core/deadline.js";
+import { errorText } from "../core/errors.js";
 import { DEFAULT_FASTLANE_REFRESH_MS, DEFAULT_READ_TIMEOUT_MS } from "../model/defaults.js";
 import { killSwitchItem } from "../model/edge-config-items.js";
 import type { KillSwitchSpec } from "../rules/kill-switch.js";
@@ -326,7 +327,7 @@ export function fastLaneReader(options: FastLaneReaderOptions): FastLaneReader {
       return await verify(lastHash, keys);
     } catch (error) {
       // Redis down: the entries verified before stay until they expire; nothing is lifted early.
-      lastError = { at: services.now(), message: error instanceof Error ? error.message : String(error) };
+      lastError = { at: services.now(), message: errorText(error) };
       return false;
     } finally {
       running = false;
