@@ -54,7 +54,9 @@ function writeString(text: string, sink: (text: string) => void): void {
 /**
  * Feeds the canonical JSON of `value` to `sink`: object keys sorted (UTF-16 code units, the order
  * `<` gives) at every level, `undefined` members left out and array holes left empty, as
- * JSON.stringify and Array.prototype.join leave them.
+ * JSON.stringify and Array.prototype.join leave them. Isolate reports are MAC'd over the same text
+ * (src/stores/mirror/isolate-report.ts): a change here changes every digest and every report MAC,
+ * so it must not change.
  */
 function writeCanonical(value: unknown, sink: (text: string) => void): void {
   if (typeof value === "string") {

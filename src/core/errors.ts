@@ -157,7 +157,7 @@ export class RulesSourceUnavailable extends ContainmentError {
     // Our own checks on what Edge Config served (a document over the size limit) keep their words.
     if (error instanceof ContainmentError)
       return new RulesSourceUnavailable("error", undefined, { ...options, message: strip(error.message) });
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorText(error);
     if (/\bunauthori[sz]ed\b/i.test(message)) return new RulesSourceUnavailable("unauthorized", 401, options);
     if (/\bnot found\b/i.test(message)) return new RulesSourceUnavailable("not-found", 404, options);
     const status = /\bstatus(?: code)? (\d{3})\b/i.exec(message)?.[1];

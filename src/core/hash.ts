@@ -7,9 +7,33 @@ export function toHex(buffer: ArrayBuffer | Uint8Array): string {
   return out;
 }
 
+async function digestHex(algorithm: "SHA-1" | "SHA-256", text: string): Promise<string> {
+  return toHex(await crypto.subtle.digest(algorithm, encoder.encode(text)));
+}
+
 /** Hex SHA-256 of a string, through WebCrypto so it runs the same in Node and at the edge. */
-export async function sha256Hex(text: string): Promise<string> {
-  return toHex(await crypto.subtle.digest("SHA-256", encoder.encode(text)));
+export function sha256Hex(text: string): Promise<string> {
+  return digestHex("SHA-256", text);
+}
+
+/** Hex SHA-1 of a string: only where Redis names a script by it (EVALSHA), never for security. */
+export function sha1Hex(text: string): Promise<string> {
+  return digestHex("SHA-1", text);
+}
+
+/**
+ * An HMAC-SHA256 signing key from a secret (its UTF-8) or raw bytes (a key derived by an earlier
+ * HMAC). Not extractable: nothing here ever needs the key material back.
+ */
+export function hmacSha256Key(secret: string | BufferSource): Promise<CryptoKey> {
+  const raw = typeof secret === "string" ? encoder.encode(secret) : secret;
+  return crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+}
+
+/** HMAC-SHA256 of `message` (its UTF-8) under `key`: a key from `hmacSha256Key`, or a secret to import. */
+export async function hmacSha256(key: CryptoKey | string, message: string): Promise<ArrayBuffer> {
+  const cryptoKey = typeof key === "string" ? await hmacSha256Key(key) : key;
+  return crypto.subtle.sign("HMAC", cryptoKey, encoder.encode(message));
 }
 
 /**

@@ -11,7 +11,7 @@
  * depending on path-to-regexp 6: ~100 lines instead of a second major version of the library next
  * to the one the benchmarks use, and the edge bundle stays small.
  */
-import { ConfigInvalid } from "./errors.js";
+import { ConfigInvalid, errorText } from "./errors.js";
 import type { PathCandidate } from "./path.js";
 
 export interface RewriteCondition {
@@ -129,7 +129,7 @@ export function compileSource(source: string, path: string): { regex: RegExp; ke
   try {
     return { regex: new RegExp(`^${out}(?:\\/)?$`, "i"), keys };
   } catch (error) {
-    throw configError(path, `not a valid pattern: ${error instanceof Error ? error.message : String(error)}`);
+    throw configError(path, `not a valid pattern: ${errorText(error)}`);
   }
 }
 

@@ -1,3 +1,4 @@
+import { errorText } from "../core/errors.js";
 import { cidrContains } from "../core/ip.js";
 import type { NormalizedRequest } from "../core/request.js";
 import type { Decision, Note } from "../model/decision.js";
@@ -50,7 +51,7 @@ function ruleError(match: MatchedRule, services: Services, error: unknown): Verd
   // A rule that throws is a bug; fail closed (a security control that fails open on bugs is no control).
   services.report("rule-error", {
     rule: match.rule.id,
-    message: error instanceof Error ? error.message : String(error),
+    message: errorText(error),
   });
   return { action: "fail", failMode: "closed", reason: "rule-error" };
 }
@@ -295,7 +296,7 @@ function observeRest(run: Run, index: number, by: MatchedRule, verdict: Verdict)
     } catch (error) {
       run.services.report("rule-error", {
         rule: match.rule.id,
-        message: error instanceof Error ? error.message : String(error),
+        message: errorText(error),
       });
     }
   }

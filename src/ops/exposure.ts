@@ -19,7 +19,7 @@
  * equal a consumer prints one number; otherwise both, and why.
  */
 import { redactPath } from "../core/redact.js";
-import { type PatternSegment, parsePattern } from "../rules/pattern.js";
+import { type PatternSegment, parsePattern, patternList } from "../rules/pattern.js";
 import {
   ANY_HOST,
   SHAPE_OTHER,
@@ -141,7 +141,7 @@ const FOLDED = new Set([SHAPE_OTHER, SHAPE_OVERFLOW_RESERVED, TRAFFIC_OVERFLOW])
 
 /** Compiles a scope once; `reach` then answers per row. */
 export function compileScope(scope: ExposureScope): CompiledScope {
-  const patterns = (typeof scope.path === "string" ? [scope.path] : scope.path)
+  const patterns = patternList(scope.path)
     .map((path) => parsePattern(path))
     .filter((parsed): parsed is readonly PatternSegment[] => typeof parsed !== "string");
   const methods = scope.methods ? new Set(scope.methods.map((m) => m.toUpperCase())) : undefined;

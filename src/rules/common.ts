@@ -69,6 +69,12 @@ export const TENANT_ID = v.pipe(
   v.regex(/^[\w.-]{1,128}$/, "must be 1-128 letters, digits, _, . or -"),
 );
 
+/** The name of an environment variable holding a secret: secrets never live in the rules document. */
+export const ENV_NAME = v.pipe(
+  v.string(),
+  v.regex(/^[A-Z_][A-Z0-9_]{0,127}$/, "must be an environment variable name"),
+);
+
 export const DURATION = v.pipe(
   v.string(),
   v.regex(DURATION_PATTERN, "must be a duration like 500ms, 10s, 1m, 2h or 1d"),

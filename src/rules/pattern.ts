@@ -24,6 +24,11 @@ export function forgetParsedPatterns(): void {
   parsedPatterns.clear();
 }
 
+/** A `path` as a list of patterns: rules take one pattern or several. */
+export function patternList(path: string | readonly string[]): readonly string[] {
+  return typeof path === "string" ? [path] : path;
+}
+
 /** Parses a pattern; the error text says what is wrong, for a JSON-path-addressed validation issue. */
 export function parsePattern(pattern: string): readonly PatternSegment[] | string {
   const known = parsedPatterns.get(pattern);

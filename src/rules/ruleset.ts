@@ -7,7 +7,7 @@ import type { RulesDocument } from "./document.js";
 import { compileKillSwitch, type KillSwitchSpec } from "./kill-switch.js";
 import type { PlacedLater } from "./kind.js";
 import { PHASE_INDEX, RULE_KINDS, type RuleSpec } from "./kinds.js";
-import { parsePattern } from "./pattern.js";
+import { parsePattern, patternList } from "./pattern.js";
 import { type RecordTenant, recordTenantOf } from "./recorded-tenant.js";
 import type { CompileContext, CompiledRule } from "./rule.js";
 import { addressedTenant, compileTenantSource, type TenantResolver } from "./tenancy.js";
@@ -112,8 +112,7 @@ export function compileRuleset(
       tenants: rule.match.tenants ? new Set(rule.match.tenants.map((t) => t.toLowerCase())) : undefined,
       guessedLocales: rule.kind !== "tenant-binding",
     };
-    const patterns = typeof rule.match.path === "string" ? [rule.match.path] : rule.match.path;
-    for (const pattern of patterns) {
+    for (const pattern of patternList(rule.match.path)) {
       // Memoized (pattern.ts): validation parsed it already, and many rules share a route.
       const parsed = parsePattern(pattern);
       if (typeof parsed !== "string") trie.insert(pattern, parsed, binding);

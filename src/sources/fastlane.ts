@@ -20,8 +20,8 @@
 // Subpath imports only: the root entry reaches JWE (CompressionStream), which Next's webpack edge build warns about.
 import type { JWK } from "jose";
 import { compactVerify } from "jose/jws/compact/verify";
-import { importJWK } from "jose/key/import";
 import { withDeadline } from "../core/deadline.js";
+import { errorText } from "../core/errors.js";
 import { DEFAULT_FASTLANE_REFRESH_MS, DEFAULT_READ_TIMEOUT_MS } from "../model/defaults.js";
 import { killSwitchItem } from "../model/edge-config-items.js";
 import type { KillSwitchSpec } from "../rules/kill-switch.js";
@@ -216,7 +216,12 @@ export interface FastLaneReader {
   state(): FastLaneState;
 }
 
-/** Imports public JWKs once each (by their `x`), for the life of the isolate. */
+/**
+ * Imports public JWKs once each (by their `x`), for the life of the isolate. WebCrypto directly, as
+ * jose's `importJWK` does it for EdDSA (an extractable `Ed25519` key for `verify`): `importJWK`
+ * resolves any algorithm, JWE's included, and its tables would be most of what the lane adds to the
+ * edge bundle for this one key type.
+ */
 function keyImporter(): (keys: readonly JWK[]) => Promise<CryptoKey[]> {
   const imported = new Map<string, Promise<CryptoKey | undefined>>();
   return (keys) =>
@@ -225,10 +230,9 @@ function keyImporter(): (keys: readonly JWK[]) => Promise<CryptoKey[]> {
         const id = String(jwk.x);
         let key = imported.get(id);
         if (!key) {
-          key = importJWK({ kty: "OKP", crv: "Ed25519", x: id }, "EdDSA").then(
-            (k) => k as CryptoKey,
-            () => undefined,
-          );
+          key = crypto.subtle
+            .importKey("jwk", { kty: "OKP", crv: "Ed25519", x: id }, { name: "Ed25519" }, true, ["verify"])
+            .catch(() => undefined);
           imported.set(id, key);
         }
         return key;
@@ -323,7 +327,7 @@ export function fastLaneReader(options: FastLaneReaderOptions): FastLaneReader {
       return await verify(lastHash, keys);
     } catch (error) {
       // Redis down: the entries verified before stay until they expire; nothing is lifted early.
-      lastError = { at: services.now(), message: error instanceof Error ? error.message : String(error) };
+      lastError = { at: services.now(), message: errorText(error) };
       return false;
     } finally {
       running = false;

@@ -5,11 +5,7 @@
  * trips on its first check: too many under a 250 ms deadline.
  */
 import type { Redis } from "@upstash/redis/cloudflare";
-import { toHex } from "../core/hash.js";
-
-async function sha1Hex(text: string): Promise<string> {
-  return toHex(await crypto.subtle.digest("SHA-1", new TextEncoder().encode(text)));
-}
+import { sha1Hex } from "../core/hash.js";
 
 export interface LuaScript {
   run(keys: string[], args: string[]): Promise<unknown>;

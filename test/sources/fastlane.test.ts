@@ -226,6 +226,24 @@ describe("the fast lane (Edge Config stand-in + real Redis)", () => {
     expect(faults.sort()).toEqual(["exports:bad-signature", "orders:unsigned"]);
   });
 
+  it("skips a published key that does not import: the entry verifies with the other key, and with none is no-key", async () => {
+    // 3 bytes, where an Ed25519 public key has 32: WebCrypto refuses to import it.
+    const broken = { kty: "OKP", crv: "Ed25519", x: "AAAA" };
+    const rotating = await setup({
+      containment: rulesWith(),
+      containment_fastlane_key: { keys: [broken, keys.publicJwk] } as Json,
+    });
+    await publishFastLane(rotating.lane, exportsItem);
+    await rotating.status();
+    expect(await rotating.status()).toBe(503);
+
+    const s = await setup({ containment: rulesWith(), containment_fastlane_key: broken });
+    await publishFastLane(s.lane, exportsItem);
+    await s.status();
+    expect(await s.status()).toBe(200);
+    expect(s.reports.some((r) => r.event === "fastlane-invalid" && r.detail.fault === "no-key")).toBe(true);
+  });
+
   it("refuses an entry that claims more than five minutes of life", async () => {
     const s = await setup({ containment: rulesWith() });
     await publishFastLane(s.lane, exportsItem);

@@ -4,7 +4,7 @@
  * about what the aggregate can prove: a redacted `:id` segment lies inside `*` or `:name`, never
  * inside a literal; `**` in the route lies inside the pattern only where the pattern has `**` too.
  */
-import { parsePattern } from "../../rules/pattern.js";
+import { parsePattern, patternList } from "../../rules/pattern.js";
 
 export interface ScopeMatch {
   path: string | readonly string[];
@@ -40,6 +40,6 @@ export function routeWithin(pattern: string, route: string, tenant?: string): bo
 export function rowInScope(scope: ScopeMatch, route: string, method: string, tenant: string): boolean {
   if (scope.methods && !scope.methods.includes(method.toUpperCase())) return false;
   if (scope.tenants && !scope.tenants.some((t) => t.toLowerCase() === tenant.toLowerCase())) return false;
-  const patterns = typeof scope.path === "string" ? [scope.path] : scope.path;
+  const patterns = patternList(scope.path);
   return patterns.some((pattern) => routeWithin(pattern, route, tenant));
 }

@@ -4,9 +4,8 @@
  * could avoid. The key is a secret in the environment (default `CONTAINMENT_DECOY_KEY`); the
  * responder makes a hash with `containment detections decoy-hash` (docs/detection.md).
  */
-import { toHex } from "../../core/hash.js";
+import { hmacSha256, hmacSha256Key, toHex } from "../../core/hash.js";
 
-const encoder = new TextEncoder();
 const keys = new Map<string, Promise<CryptoKey>>();
 
 export const DEFAULT_DECOY_KEY_ENV = "CONTAINMENT_DECOY_KEY";
@@ -14,9 +13,7 @@ export const DEFAULT_DECOY_KEY_ENV = "CONTAINMENT_DECOY_KEY";
 function hmacKey(secret: string): Promise<CryptoKey> {
   let key = keys.get(secret);
   if (!key) {
-    key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
-      "sign",
-    ]);
+    key = hmacSha256Key(secret);
     // One secret per deployment; the map never grows past a handful.
     if (keys.size < 8) keys.set(secret, key);
   }
@@ -24,7 +21,7 @@ function hmacKey(secret: string): Promise<CryptoKey> {
 }
 
 export async function decoyHash(secret: string, value: string): Promise<string> {
-  const signature = await crypto.subtle.sign("HMAC", await hmacKey(secret), encoder.encode(value));
+  const signature = await hmacSha256(await hmacKey(secret), value);
   return `hmac-sha256:${toHex(new Uint8Array(signature).subarray(0, 16))}`;
 }
 

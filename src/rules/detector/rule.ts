@@ -23,7 +23,7 @@ import type { RuleKind } from "../../model/decision.js";
 import type { DetectCount, DetectPlan, DetectStore } from "../../model/detect-store.js";
 import type { Verdict } from "../../model/verdict.js";
 import { defineRuleKind, type PlacedLater } from "../kind.js";
-import { matchPattern, type PatternSegment, parsePattern } from "../pattern.js";
+import { matchPattern, type PatternSegment, parsePattern, patternList } from "../pattern.js";
 import { rateLimitKeys } from "../rate-limit/keys.js";
 import type { CompileContext, RuleContext } from "../rule.js";
 import { addressedTenant } from "../tenancy.js";
@@ -71,7 +71,7 @@ interface Settings {
 }
 
 function patternsOf(path: string | readonly string[]): (readonly PatternSegment[])[] {
-  return (typeof path === "string" ? [path] : path).flatMap((pattern) => {
+  return patternList(path).flatMap((pattern) => {
     const parsed = parsePattern(pattern);
     return typeof parsed === "string" ? [] : [parsed];
   });
@@ -123,8 +123,7 @@ function checkSpec(spec: DetectorRuleSpec, context: CompileContext): void {
   if (spec.detect === "enumeration" || spec.detect === "honeytoken") {
     if (spec.param === undefined)
       throw fault("param", `is required for ${spec.detect}: the :parameter of match.path to count`);
-    const paths = typeof spec.match.path === "string" ? [spec.match.path] : spec.match.path;
-    for (const pattern of paths) {
+    for (const pattern of patternList(spec.match.path)) {
       const parsed = parsePattern(pattern);
       if (typeof parsed !== "string" && !parsed.some((s) => s.type === "param" && s.name === spec.param))
         throw fault(
@@ -192,7 +191,7 @@ function settingsOf(spec: DetectorRuleSpec, context: CompileContext): Settings {
     windowMs: parseDuration(spec.window ?? DETECTOR_DEFAULTS.honeytokenWindow) as number,
     threshold: spec.threshold ?? 0,
     countPatterns: patternsOf(spec.match.path),
-    countRoutes: typeof spec.match.path === "string" ? [spec.match.path] : spec.match.path,
+    countRoutes: patternList(spec.match.path),
     countMethods: spec.match.methods ? new Set(spec.match.methods) : undefined,
     quarantine: action && {
       patterns: patternsOf(action.path),
@@ -451,12 +450,8 @@ function compileDetector(spec: DetectorRuleSpec, context: CompileContext): Place
   }
 
   const quarantinePaths =
-    spec.action === undefined || spec.action === "alert"
-      ? []
-      : typeof spec.action.quarantine.path === "string"
-        ? [spec.action.quarantine.path]
-        : spec.action.quarantine.path;
-  const ownPaths = typeof spec.match.path === "string" ? [spec.match.path] : spec.match.path;
+    spec.action === undefined || spec.action === "alert" ? [] : patternList(spec.action.quarantine.path);
+  const ownPaths = patternList(spec.match.path);
   return {
     id: spec.id,
     kind: "detector",

@@ -3,6 +3,7 @@ import {
   CIDR,
   DATA_CLASSES,
   DURATION,
+  ENV_NAME,
   FAIL_MODE,
   MATCH,
   PATH_PATTERN,
@@ -40,11 +41,6 @@ const DECOY = v.pipe(
     /^hmac-sha256:[0-9a-f]{32}$/,
     "must be a keyed hash like hmac-sha256:<32 hex digits>, made by `containment detections decoy-hash` (never the raw value)",
   ),
-);
-
-const ENV_NAME = v.pipe(
-  v.string(),
-  v.regex(/^[A-Z_][A-Z0-9_]{0,127}$/, "must be an environment variable name"),
 );
 
 const QUARANTINE = v.strictObject({

@@ -5,7 +5,7 @@
  */
 import { withDeadline } from "../../core/deadline.js";
 import { parseDuration, seconds } from "../../core/duration.js";
-import { RulesInvalid } from "../../core/errors.js";
+import { errorText, RulesInvalid } from "../../core/errors.js";
 import type { ByKey, IdentityFacts, Keyring } from "../../core/identity.js";
 import { isPreflight } from "../../core/preflight.js";
 import type {
@@ -113,7 +113,7 @@ function failureReporter(rule: string, services: CompileContext["services"]): (e
     reportedAt = now;
     services.report("store-error", {
       rule,
-      message: (error instanceof Error ? error.message : String(error)).slice(0, 200),
+      message: errorText(error).slice(0, 200),
     });
   };
 }

@@ -5,7 +5,7 @@ import { isPreflight } from "../../core/preflight.js";
 import { PUBLIC_MESSAGES } from "../../model/messages.js";
 import type { Verdict } from "../../model/verdict.js";
 import { defineRuleKind, type PlacedLater } from "../kind.js";
-import { parsePattern } from "../pattern.js";
+import { parsePattern, patternList } from "../pattern.js";
 import type { CompileContext, RuleContext } from "../rule.js";
 import { compileTenantSource, resolveTenant, type TenantResolver } from "../tenancy.js";
 import { claimAt, claimMatches, parseClaimPath } from "./claim.js";
@@ -66,7 +66,7 @@ function checkSpec(spec: TenantBindingRuleSpec, context: CompileContext): void {
     );
   }
   const { param } = spec.tenant;
-  for (const pattern of typeof spec.match.path === "string" ? [spec.match.path] : spec.match.path) {
+  for (const pattern of patternList(spec.match.path)) {
     const parsed = parsePattern(pattern);
     if (
       typeof parsed === "string" ||

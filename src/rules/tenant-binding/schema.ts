@@ -3,6 +3,7 @@ import { parseDuration } from "../../core/duration.js";
 import {
   DATA_CLASSES,
   DURATION,
+  ENV_NAME,
   FAIL_MODE,
   HEADER_NAME,
   MATCH,
@@ -79,9 +80,7 @@ const TOKEN = v.pipe(
     claim: CLAIM_PATH,
     jwks: v.optional(JWKS_URL),
     /** Name of the environment variable holding the HS* secret: secrets never live in Edge Config. */
-    secretEnv: v.optional(
-      v.pipe(v.string(), v.regex(/^[A-Z_][A-Z0-9_]{0,127}$/, "must be an environment variable name")),
-    ),
+    secretEnv: v.optional(ENV_NAME),
     issuer: v.optional(v.pipe(v.string(), v.minLength(1))),
     audience: v.optional(
       v.union(

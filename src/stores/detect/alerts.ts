@@ -8,7 +8,7 @@
  * route its template. Configuration comes from the environment, never the rules document.
  */
 import { escapeSlack } from "../../core/escape.js";
-import { toHex } from "../../core/hash.js";
+import { hmacSha256, toHex } from "../../core/hash.js";
 import type { Detection } from "../../model/detect-store.js";
 
 export const PAGERDUTY_ENQUEUE_URL = "https://events.pagerduty.com/v2/enqueue";
@@ -145,23 +145,13 @@ export function genericBody(detection: Detection, action: "trigger" | "resolve")
   };
 }
 
-const encoder = new TextEncoder();
-
 /**
  * `x-containment-signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`: the receiver
  * recomputes it with the shared secret and refuses a stale `t` (replay).
  */
 export async function signatureHeader(secret: string, body: string, nowMs: number): Promise<string> {
   const t = Math.floor(nowMs / 1000);
-  const key = await crypto.subtle.importKey(
-    "raw",
-    encoder.encode(secret),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign"],
-  );
-  const mac = await crypto.subtle.sign("HMAC", key, encoder.encode(`${t}.${body}`));
-  return `t=${t},v1=${toHex(mac)}`;
+  return `t=${t},v1=${toHex(await hmacSha256(secret, `${t}.${body}`))}`;
 }
 
 /** Posts the alert to every configured target, each under `timeoutMs`; answers the targets that failed. */

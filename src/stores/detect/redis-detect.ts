@@ -11,6 +11,7 @@
  */
 import type { Redis } from "@upstash/redis/cloudflare";
 import { BoundedMap } from "../../core/bounded.js";
+import { errorText } from "../../core/errors.js";
 import type { DetectCount, Detection, DetectStore } from "../../model/detect-store.js";
 import { DETECT_KEYS, DETECTIONS_KEPT } from "../../rules/detector/keys.js";
 import { luaScript } from "../script-runner.js";
@@ -218,7 +219,7 @@ export function redisDetectStore(options: DetectStoreOptions): DetectStore {
     } catch (error) {
       failedSince ??= options.now();
       options.report("detector-flush-error", {
-        message: (error instanceof Error ? error.message : String(error)).slice(0, 200),
+        message: errorText(error).slice(0, 200),
       });
     } finally {
       inFlight--;

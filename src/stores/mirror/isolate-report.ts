@@ -12,7 +12,12 @@
  * HMAC-SHA256(secret, "edge-containment report <environment>"), so a preview deployment that was
  * given the production secret still writes reports production's readers reject (docs/security.md,
  * "Preview deployments"). Readers check for production unless told otherwise.
+ *
+ * The canonical JSON is the ruleset digest's (src/core/digest.ts): for what a report holds (strings,
+ * integers, lists of strings, one flat object) it is RFC 8785's, keys sorted by UTF-16 code unit.
  */
+import { canonicalJson } from "../../core/digest.js";
+import { hmacSha256, hmacSha256Key, timingSafeEqual } from "../../core/hash.js";
 
 export interface IsolateReport {
   readonly v: 1;
@@ -31,24 +36,6 @@ export interface IsolateReport {
   readonly mac?: string;
 }
 
-const encoder = new TextEncoder();
-
-/**
- * Canonical JSON (RFC 8785 for the values reports hold: strings, integers, arrays, objects): keys
- * sorted by code unit, no whitespace. ECMAScript's string and number serialization is the one RFC
- * 8785 prescribes, so `JSON.stringify` does the leaves.
- */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  if (value !== null && typeof value === "object") {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, inner]) => inner !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([key, inner]) => `${JSON.stringify(key)}:${canonicalJson(inner)}`).join(",")}}`;
-  }
-  return JSON.stringify(value);
-}
-
 function base64url(bytes: ArrayBuffer): string {
   let binary = "";
   for (const byte of new Uint8Array(bytes)) binary += String.fromCharCode(byte);
@@ -63,20 +50,12 @@ export function reportEnvironment(env: Readonly<Record<string, string | undefine
   return env.VERCEL_ENV || PRODUCTION_ENVIRONMENT;
 }
 
-function importHmac(raw: BufferSource): Promise<CryptoKey> {
-  return crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-}
-
 const keys = new Map<string, Promise<CryptoKey>>();
 function hmacKey(secret: string, environment: string): Promise<CryptoKey> {
   const id = `${environment}\u0000${secret}`;
   let key = keys.get(id);
   if (!key) {
-    key = importHmac(encoder.encode(secret)).then(async (root) =>
-      importHmac(
-        await crypto.subtle.sign("HMAC", root, encoder.encode(`edge-containment report ${environment}`)),
-      ),
-    );
+    key = hmacSha256(secret, `edge-containment report ${environment}`).then(hmacSha256Key);
     // One deployment has one secret; a second entry only appears in tests.
     if (keys.size > 8) keys.clear();
     keys.set(id, key);
@@ -91,12 +70,7 @@ export async function reportMac(
   environment = PRODUCTION_ENVIRONMENT,
 ): Promise<string> {
   const { mac: _mac, ...body } = report;
-  const signature = await crypto.subtle.sign(
-    "HMAC",
-    await hmacKey(secret, environment),
-    encoder.encode(canonicalJson(body)),
-  );
-  return base64url(signature);
+  return base64url(await hmacSha256(await hmacKey(secret, environment), canonicalJson(body)));
 }
 
 /** The report as stored: canonical JSON, with a `mac` when a secret is configured. */
@@ -108,14 +82,6 @@ export async function serializeReport(
   const { mac: _mac, ...body } = report;
   if (!secret) return canonicalJson(body);
   return canonicalJson({ ...body, mac: await reportMac(body as IsolateReport, secret, environment) });
-}
-
-/** Compares in time that depends only on the lengths. */
-function sameText(a: string, b: string): boolean {
-  let diff = a.length ^ b.length;
-  for (let i = 0; i < Math.max(a.length, b.length); i++)
-    diff |= (a.charCodeAt(i) || 0) ^ (b.charCodeAt(i) || 0);
-  return diff === 0;
 }
 
 export type ReportTrust = "verified" | "unsigned" | "bad-mac" | "no-secret";
@@ -131,7 +97,7 @@ export async function verifyReport(
 ): Promise<ReportTrust> {
   if (report.mac === undefined) return "unsigned";
   if (!secret) return "no-secret";
-  return sameText(await reportMac(report, secret, environment), report.mac) ? "verified" : "bad-mac";
+  return timingSafeEqual(await reportMac(report, secret, environment), report.mac) ? "verified" : "bad-mac";
 }
 
 const isStringArray = (value: unknown): value is string[] =>

@@ -7,7 +7,7 @@
  * shape's reservation is memoized.
  */
 import type { Decision } from "../../model/decision.js";
-import { parsePattern } from "../../rules/pattern.js";
+import { parsePattern, patternList } from "../../rules/pattern.js";
 import { type RecordTenant, recordTenantOf } from "../../rules/recorded-tenant.js";
 import type { CompiledRuleset } from "../../rules/ruleset.js";
 import { RouteTrie, type TrieMatch } from "../../rules/trie.js";
@@ -68,7 +68,7 @@ export function shapeScopeOf(ruleset: CompiledRuleset): ShapeScope {
     if (rule.match.hosts) byHost = true;
     // Headers rules never refuse a request: their routes share general capacity.
     if (rule.kind === "headers") continue;
-    for (const pattern of typeof rule.match.path === "string" ? [rule.match.path] : rule.match.path) {
+    for (const pattern of patternList(rule.match.path)) {
       const parsed = parsePattern(pattern);
       if (typeof parsed !== "string") trie.insert(pattern, parsed, true);
     }
