@@ -8,7 +8,11 @@ import { readFileSync } from "node:fs";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { RulesInvalid } from "../../src/core/errors.js";
 import { type Containment, createContainment } from "../../src/engine/firewall.js";
+import type { DetectCount } from "../../src/model/detect-store.js";
+import { DETECT_KEYS } from "../../src/rules/detector/keys.js";
 import { decoyHash } from "../../src/rules/detector/decoy.js";
+import { redisDetectStore } from "../../src/stores/detect/redis-detect.js";
+import { createRedisClient } from "../../src/stores/redis.js";
 import { type AlertReceiver, startAlertReceiver } from "../support/alert-receiver.js";
 import { mintHs } from "../support/jwt.js";
 import {
@@ -213,6 +217,58 @@ describe("enumeration detector (rules/examples/detect-enumeration.json)", () => 
       "east to enforce the quarantine west started",
     );
     expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it("a key near its threshold sends its counts at once, not after the flush interval", async () => {
+    // The interval is long and the clock frozen: a paced count would wait a whole interval, so a
+    // flush started by a count can only be the near-threshold one. Threshold 10, near from 8.
+    const now = Date.now();
+    const windowMs = TEN_MINUTES;
+    const window = Math.floor(now / windowMs);
+    const counter = DETECT_KEYS.counter("near-test", "k1", String(window));
+    const store = redisDetectStore({
+      client: createRedisClient(redis.connection),
+      prefix: "containment:",
+      now: () => now,
+      fetch,
+      env: {},
+      region: "test",
+      report: () => {},
+      intervalMs: 1_500,
+    });
+    const entry = (value: string): DetectCount => ({
+      detector: "near-test",
+      type: "enumeration",
+      counter,
+      detectionKey: DETECT_KEYS.detection("near-test.x.000000000000"),
+      detectionId: "near-test.x.000000000000",
+      dimension: "tenant+user",
+      keyId: "k1",
+      route: "/api/:tenant/patients/:id",
+      tenant: "acme",
+      window,
+      windowMs,
+      threshold: 10,
+      value,
+      plan: { mode: "alert" },
+    });
+    const started: Promise<unknown>[] = [];
+    const waitUntil = (promise: Promise<unknown>) => void started.push(promise);
+    store.count(entry("v1"), waitUntil); // the first count flushes at once: nothing was sent yet
+    await Promise.all(started.splice(0));
+    const distinct = () => redis.io.pfcount(`containment:${counter}`);
+    expect(await distinct()).toBe(1);
+    // Paced: one timer for the interval, nothing sent yet.
+    for (const value of ["v2", "v3", "v4", "v5", "v6"]) store.count(entry(value), waitUntil);
+    const paced = started.length;
+    store.count(entry("v7"), waitUntil); // 1 known + 6 held = 7: still paced
+    expect(started.length).toBe(paced);
+    expect(await distinct()).toBe(1);
+    store.count(entry("v8"), waitUntil); // 8 of 10: near, sent now
+    expect(started.length).toBe(paced + 1);
+    await started.at(-1);
+    expect(await distinct()).toBe(8);
+    await Promise.all(started.splice(0)); // the paced timer, so nothing outlives the test
   });
 
   it("an isolate still counting a key another isolate tripped on enforces from its next flush, not its next watch", async () => {
