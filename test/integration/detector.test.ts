@@ -9,8 +9,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { RulesInvalid } from "../../src/core/errors.js";
 import { type Containment, createContainment } from "../../src/engine/firewall.js";
 import type { DetectCount } from "../../src/model/detect-store.js";
-import { DETECT_KEYS } from "../../src/rules/detector/keys.js";
 import { decoyHash } from "../../src/rules/detector/decoy.js";
+import { DETECT_KEYS } from "../../src/rules/detector/keys.js";
 import { redisDetectStore } from "../../src/stores/detect/redis-detect.js";
 import { createRedisClient } from "../../src/stores/redis.js";
 import { type AlertReceiver, startAlertReceiver } from "../support/alert-receiver.js";

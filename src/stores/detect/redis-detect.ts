@@ -241,10 +241,7 @@ export function redisDetectStore(options: DetectStoreOptions): DetectStore {
    * `soon`: a key is near its threshold (no interval, but one flush at a time: the one under way
    * takes what is pending when it returns); otherwise paced by `intervalMs`.
    */
-  function schedule(
-    waitUntil: (promise: Promise<unknown>) => void,
-    pace: "urgent" | "soon" | "paced",
-  ): void {
+  function schedule(waitUntil: (promise: Promise<unknown>) => void, pace: "urgent" | "soon" | "paced"): void {
     const now = pace === "urgent";
     if (inFlight > 0) {
       if (now && inFlight < 2) {
