@@ -18,10 +18,18 @@ function digestLine(s: StatusSnapshot): string {
     return s.regions === null || s.regions.length === 0
       ? "digests: unknown (no region reported in the last 5 minutes)"
       : "digests: unknown (no rules document in Edge Config)";
-  const behind = (s.regions ?? [])
-    .filter((r) => r.digests.length !== 1 || r.digests[0] !== s.rulesetDigest)
-    .map((r) => r.region);
-  return `DIGESTS DIFFER: ${behind.join(", ")} enforce(s) another ruleset than Edge Config holds (reloading after a change takes seconds, and a fast-lane switch counts before it reaches Edge Config; if it lasts, see docs/runbook.md)`;
+  const differing = (s.regions ?? []).filter(
+    (r) => r.digests.length !== 1 || r.digests[0] !== s.rulesetDigest,
+  );
+  // A region that last reported before the change says nothing yet about the change: it has not
+  // served a request since (isolates report with their flushes), which is not a failure to reload.
+  const silent = differing.filter((r) => s.lastChangeAt !== null && r.lastSeen < s.lastChangeAt);
+  const behind = differing.filter((r) => !silent.includes(r)).map((r) => r.region);
+  const since = s.lastChangeAt === null ? "" : new Date(s.lastChangeAt).toISOString();
+  const silentLine = `digests: ${silent.map((r) => r.region).join(", ")} not reported since the change at ${since} (an isolate reports after it serves a request: not a failure to reload)`;
+  if (behind.length === 0) return silentLine;
+  const line = `DIGESTS DIFFER: ${behind.join(", ")} enforce(s) another ruleset than Edge Config holds (reloading after a change takes seconds, and a fast-lane switch counts before it reaches Edge Config; if it lasts, see docs/runbook.md)`;
+  return silent.length === 0 ? line : `${line}; ${silentLine.slice("digests: ".length)}`;
 }
 
 function regionAgrees(s: StatusSnapshot, r: RegionStatus): string {

@@ -49,6 +49,12 @@ export interface StatusSnapshot {
    * is a region not enforcing what Edge Config holds.
    */
   digestsAgree: boolean | null;
+  /**
+   * When the last audited write to the rules or a kill switch was chained (Redis's clock, ms): a
+   * region whose isolates last reported before it has not reported since the change, which is not
+   * the same as enforcing something else (isolates report with their flushes, after requests).
+   */
+  lastChangeAt: number | null;
   /** Keys whose current value no audit result entry wrote, and that no known writer explains: the alarm. */
   unaudited: string[] | null;
   /** Every item whose value no audit entry wrote, with where it came from as far as can be told. */
@@ -120,15 +126,26 @@ function sourceOf(
   return { source: "outside" };
 }
 
-async function unauditedChanges(ctx: OpsContext, snapshot: StoreSnapshot): Promise<UnauditedChange[]> {
+/** A rules or kill-switch item: what the isolates' digest covers. */
+const enforcedItem = (key: string): boolean => key === RULES_ITEM || key.startsWith(KILL_SWITCH_PREFIX);
+
+interface AuditComparison {
+  changes: UnauditedChange[];
+  lastChangeAt: number | null;
+}
+
+async function compareWithAudit(ctx: OpsContext, snapshot: StoreSnapshot): Promise<AuditComparison> {
   const records = await readAudit(ctx.audit);
   const last = new Map<string, { after: string; seq: number }>();
+  let lastChangeAt: number | null = null;
   for (const { entry } of records)
-    if (entry.phase === "result" && entry.outcome === "ok" && entry.key !== null)
+    if (entry.phase === "result" && entry.outcome === "ok" && entry.key !== null) {
       last.set(entry.key, { after: canonicalJson(entry.after), seq: entry.seq });
+      if (enforcedItem(entry.key)) lastChangeAt = Math.max(lastChangeAt ?? 0, entry.redisTime);
+    }
   const out: UnauditedChange[] = [];
   for (const [key, value] of snapshot.items) {
-    if (key !== RULES_ITEM && !key.startsWith(KILL_SWITCH_PREFIX)) continue;
+    if (!enforcedItem(key)) continue;
     const audited = last.get(key);
     if (audited?.after === canonicalJson(value)) continue;
     out.push({
@@ -141,7 +158,7 @@ async function unauditedChanges(ctx: OpsContext, snapshot: StoreSnapshot): Promi
   for (const [key, audited] of last)
     if (audited.after !== "null" && !snapshot.items.has(key) && key.startsWith(KILL_SWITCH_PREFIX))
       out.push({ key, deleted: true, source: "outside", lastAuditedSeq: audited.seq });
-  return out.sort((a, b) => a.key.localeCompare(b.key));
+  return { changes: out.sort((a, b) => a.key.localeCompare(b.key)), lastChangeAt };
 }
 
 /** The ruleset digest of what Edge Config holds: the rules document and every kill-switch item. */
@@ -169,7 +186,7 @@ export async function readStatus(ctx: OpsContext): Promise<StatusSnapshot> {
   if (reader === undefined)
     problems.push("no Redis configured: regions, counts, quarantines and drops are not shown");
   const minute = Math.floor(now / 60_000);
-  const [regions, counts, quarantined, detections, rejectedPushes, drops, changes] = await Promise.all([
+  const [regions, counts, quarantined, detections, rejectedPushes, drops, audited] = await Promise.all([
     reader
       ? part(problems, "isolate reports", async () =>
           regionsOf(await reader.isolates({ sinceMs: now - 5 * 60_000 })),
@@ -201,8 +218,9 @@ export async function readStatus(ctx: OpsContext): Promise<StatusSnapshot> {
         )
       : null,
     reader ? part(problems, "mirror drops", () => reader.drops()) : null,
-    ctx.redis ? part(problems, "audit comparison", () => unauditedChanges(ctx, snapshot)) : null,
+    ctx.redis ? part(problems, "audit comparison", () => compareWithAudit(ctx, snapshot)) : null,
   ]);
+  const changes = audited?.changes ?? null;
   const switches = switchRows(snapshot.items, now);
   const expiring = (await expiringSwitches(ctx, switches)).filter((s) => s.incidentOpen);
   return {
@@ -218,6 +236,7 @@ export async function readStatus(ctx: OpsContext): Promise<StatusSnapshot> {
     drops,
     rulesetDigest: live,
     digestsAgree: agreement(live, regions),
+    lastChangeAt: audited?.lastChangeAt ?? null,
     unaudited:
       changes === null
         ? null
