@@ -15,6 +15,30 @@ function jsonPath(root: string, issue: v.BaseIssue<unknown>): string {
   return out;
 }
 
+/** Valibot's names of JSON types, as a rules file's reader would say them. */
+const TYPE_WORDS: Readonly<Record<string, string>> = {
+  Array: "a list",
+  Object: "an object",
+  string: "a string",
+  number: "a number",
+  boolean: "true or false",
+};
+
+/**
+ * The message of one issue in the words of the rules docs. Schemas give their own messages for
+ * values; valibot's defaults remain for a missing key ("Invalid key: Expected "origins" but received
+ * undefined") and a wrong type ("Invalid type: Expected Array but received "x""), said plainly here.
+ */
+function messageOf(issue: v.BaseIssue<unknown>): string {
+  if (issue.type === "strict_object" && issue.expected === "never") return "is not a known field";
+  if ((issue.type === "strict_object" || issue.type === "object") && issue.received === "undefined")
+    return "is required";
+  const wanted = issue.kind === "schema" && issue.expected !== null ? TYPE_WORDS[issue.expected] : undefined;
+  if (wanted !== undefined && issue.message.startsWith("Invalid type:"))
+    return `must be ${wanted}, not ${issue.received}`;
+  return issue.message;
+}
+
 /**
  * Valibot reports a failed `variant` or `union` together with the reason of each option; keep the
  * deepest issue per path, which is the one that names the actual field.
@@ -24,8 +48,7 @@ function toIssues(root: string, issues: readonly v.BaseIssue<unknown>[]): RulesI
   const seen = new Set<string>();
   for (const issue of issues) {
     const path = jsonPath(root, issue);
-    const message =
-      issue.type === "strict_object" && issue.expected === "never" ? "is not a known field" : issue.message;
+    const message = messageOf(issue);
     const key = `${path}\u0000${message}`;
     if (seen.has(key)) continue;
     seen.add(key);

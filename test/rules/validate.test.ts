@@ -39,6 +39,21 @@ describe("rules document validation", () => {
     expect(issues).toContainEqual({ path: "$.rules[0].match.method", message: "is not a known field" });
   });
 
+  it("says a missing field is required and a wrong type what it must be, not valibot's own words", () => {
+    expect(issuesOf({ version: 1, tenants: { acme: {} }, rules: [] })).toEqual([
+      { path: "$.tenants.acme.origins", message: "is required" },
+    ]);
+    expect(issuesOf({ version: 1, tenants: { acme: { origins: "x" } }, rules: [] })).toEqual([
+      { path: "$.tenants.acme.origins", message: 'must be a list, not "x"' },
+    ]);
+    expect(issuesOf({ version: 1, rules: [{ id: "h", kind: "headers", match: { path: "/x" } }] })).toEqual([
+      { path: "$.rules[0].set", message: "is required" },
+    ]);
+    const deep = issuesOf({ version: 1, rules: [{ ...killSwitch, match: { path: "/x", methods: "GET" } }] });
+    expect(deep).toEqual([{ path: "$.rules[0].match.methods", message: 'must be a list, not "GET"' }]);
+    for (const issue of [...deep, ...issuesOf({ version: 1 })]) expect(issue.message).not.toMatch(/Invalid/);
+  });
+
   it("rejects an unknown rule kind, a bad window and a repeated id with their paths", () => {
     expect(
       issuesOf({ version: 1, rules: [{ id: "x", kind: "firewall", match: { path: "/" } }] })[0]?.path,
