@@ -1,6 +1,7 @@
 import { formatIp, type IpAddress, parseIp } from "./ip.js";
 import { MECHANISMS } from "./mechanisms.js";
 import { normalizePath, type PathCandidate, type PathFault, type PathOptions } from "./path.js";
+import { randomId } from "./random-id.js";
 import { redactPath } from "./redact.js";
 
 /** Where the client address comes from. On Vercel, `x-real-ip` is set by the platform. */
@@ -274,7 +275,7 @@ function hostOf(header: string | undefined, url: string): string {
 }
 
 function requestIdOf(platform: string | undefined): string {
-  return platform && REQUEST_ID.test(platform) ? platform : crypto.randomUUID();
+  return platform && REQUEST_ID.test(platform) ? platform : randomId();
 }
 
 /** Index of the first `?` or `#` at or after `from`, or the length: where a path ends. */

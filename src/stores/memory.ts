@@ -13,6 +13,7 @@
 import { ExpiringMap } from "../core/bounded.js";
 import { StoreUnavailable } from "../core/errors.js";
 import type { Keyring } from "../core/identity.js";
+import { randomId } from "../core/random-id.js";
 import type { Decision } from "../model/decision.js";
 import type {
   CheckResult,
@@ -89,7 +90,7 @@ export class MemoryStore implements RateLimitStore {
               source: "cache",
             });
         }
-        const checked = ticket ?? { id: crypto.randomUUID(), at: this.#now() };
+        const checked = ticket ?? { id: randomId(), at: this.#now() };
         const plan = checkPlan(config, `${COUNTER_PREFIX}${key}`, checked.at);
         const markKey = `${plan.marks}|${checked.id}`;
         if (this.#marks.get(markKey) !== undefined)

@@ -10,9 +10,11 @@
  * await I/O begun by another. One check is one script call (count + quarantine lookup), so there
  * is nothing to batch.
  */
+
 import { Redis } from "@upstash/redis/cloudflare";
 import { BoundedMap, ExpiringMap } from "../core/bounded.js";
 import { ConfigInvalid, StoreUnavailable } from "../core/errors.js";
+import { randomId } from "../core/random-id.js";
 import { DEFAULT_REDIS_PREFIX } from "../model/defaults.js";
 import type {
   CheckResult,
@@ -147,12 +149,7 @@ export class UpstashStore implements RateLimitStore {
     const prefix = `${this.prefix}${COUNTER_PREFIX}`;
     return {
       check: (key, quarantineKeys, ticket) =>
-        this.#checkOne(
-          config,
-          prefix + key,
-          quarantineKeys,
-          ticket ?? { id: crypto.randomUUID(), at: this.#now() },
-        ),
+        this.#checkOne(config, prefix + key, quarantineKeys, ticket ?? { id: randomId(), at: this.#now() }),
       refund: (key, ticket) => this.#refundOne(config, prefix + key, ticket),
     };
   }

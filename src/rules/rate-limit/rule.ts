@@ -3,11 +3,13 @@
  * under the rule's deadline, and the verdict (headers, 429, quarantine). The schema is
  * rate-limit-schema.ts, refunds of unused checks rate-limit-refund.ts.
  */
+
 import { withDeadline } from "../../core/deadline.js";
 import { parseDuration, seconds } from "../../core/duration.js";
 import { errorText, RulesInvalid } from "../../core/errors.js";
 import type { ByKey, IdentityFacts, Keyring } from "../../core/identity.js";
 import { isPreflight } from "../../core/preflight.js";
+import { randomId } from "../../core/random-id.js";
 import type {
   Algorithm,
   CheckResult,
@@ -236,7 +238,7 @@ function compileRateLimit(spec: RateLimitRuleSpec, context: CompileContext): Pla
 
   /** The check under its deadline; past it, the fail mode answers and the check is taken back. */
   async function check(ctx: RuleContext, active: Limiter, keys: Awaited<ReturnType<typeof keysOf>>) {
-    const ticket: CheckTicket = { id: crypto.randomUUID(), at: services.now() };
+    const ticket: CheckTicket = { id: randomId(), at: services.now() };
     const pending = active.check(keys.counter, keys.quarantines, ticket);
     try {
       return await withDeadline(pending, timeoutMs, `rate limit ${spec.id}`);
