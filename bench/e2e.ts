@@ -50,49 +50,48 @@ function noFirewall(root: string): Plugin {
   };
 }
 
-/** worker.ts with `createMiddleware` replaced by a pass-through (fixtures/no-firewall.ts). */
-export async function passThroughWorker(root: string): Promise<{ path: string; code: string }> {
+type BuiltWorker = { path: string; code: string };
+
+/** Bundles one worker entry (relative to the package root) with the edge bundle's settings. */
+async function buildWorker(
+  root: string,
+  entry: string,
+  out: string,
+  plugins: Plugin[] = [],
+): Promise<BuiltWorker> {
   const result = await build({
     ...edgeBuildOptions(),
-    entryPoints: [join(root, "src", "dev", "worker.ts")],
-    outfile: join(root, "dist", "edge", "pass-through-worker.js"),
+    entryPoints: [join(root, entry)],
+    outfile: join(root, "dist", "edge", out),
     write: false,
-    plugins: [noFirewall(root)],
+    plugins,
   });
   const output = result.outputFiles?.[0];
-  if (!output) throw new Error("esbuild produced no pass-through worker");
+  if (!output) throw new Error(`esbuild produced no worker for ${entry}`);
   return { path: output.path, code: output.text };
+}
+
+/** worker.ts with `createMiddleware` replaced by a pass-through (fixtures/no-firewall.ts). */
+export function passThroughWorker(root: string): Promise<BuiltWorker> {
+  return buildWorker(root, "src/dev/worker.ts", "pass-through-worker.js", [noFirewall(root)]);
 }
 
 /** The middleware alone (fixtures/middleware-worker.ts), with the firewall or with the pass-through. */
-async function middlewareWorker(root: string, firewall: boolean): Promise<{ path: string; code: string }> {
-  const result = await build({
-    ...edgeBuildOptions(),
-    entryPoints: [join(root, "bench", "fixtures", "middleware-worker.ts")],
-    outfile: join(root, "dist", "edge", firewall ? "middleware-firewall.js" : "middleware-pass-through.js"),
-    write: false,
-    plugins: firewall ? [] : [noFirewall(root)],
-  });
-  const output = result.outputFiles?.[0];
-  if (!output) throw new Error("esbuild produced no middleware worker");
-  return { path: output.path, code: output.text };
+function middlewareWorker(root: string, firewall: boolean): Promise<BuiltWorker> {
+  return firewall
+    ? buildWorker(root, "bench/fixtures/middleware-worker.ts", "middleware-firewall.js")
+    : buildWorker(root, "bench/fixtures/middleware-worker.ts", "middleware-pass-through.js", [
+        noFirewall(root),
+      ]);
 }
 
 /** fixtures/read-request-worker.ts: reads the request as the firewall does, decides nothing. */
-async function readRequestWorker(root: string): Promise<{ path: string; code: string }> {
-  const result = await build({
-    ...edgeBuildOptions(),
-    entryPoints: [join(root, "bench", "fixtures", "read-request-worker.ts")],
-    outfile: join(root, "dist", "edge", "read-request.js"),
-    write: false,
-  });
-  const output = result.outputFiles?.[0];
-  if (!output) throw new Error("esbuild produced no read-request worker");
-  return { path: output.path, code: output.text };
+function readRequestWorker(root: string): Promise<BuiltWorker> {
+  return buildWorker(root, "bench/fixtures/read-request-worker.ts", "read-request.js");
 }
 
 export async function startWorker(
-  worker: { path: string; code: string },
+  worker: BuiltWorker,
   bindings: Record<string, string>,
 ): Promise<{ mf: Miniflare; url: string; pid: number | undefined }> {
   const before = new Set(descendantsNamed(process.pid, "workerd"));

@@ -23,13 +23,16 @@ function digestLine(s: StatusSnapshot): string {
   );
   // A region that last reported before the change says nothing yet about the change: it has not
   // served a request since (isolates report with their flushes), which is not a failure to reload.
-  const silent = differing.filter((r) => s.lastChangeAt !== null && r.lastSeen < s.lastChangeAt);
+  const changedAt = s.lastChangeAt;
+  const silent = changedAt === null ? [] : differing.filter((r) => r.lastSeen < changedAt);
   const behind = differing.filter((r) => !silent.includes(r)).map((r) => r.region);
-  const since = s.lastChangeAt === null ? "" : new Date(s.lastChangeAt).toISOString();
-  const silentLine = `digests: ${silent.map((r) => r.region).join(", ")} not reported since the change at ${since} (an isolate reports after it serves a request: not a failure to reload)`;
-  if (behind.length === 0) return silentLine;
+  const notReported =
+    changedAt === null
+      ? ""
+      : `${silent.map((r) => r.region).join(", ")} not reported since the change at ${new Date(changedAt).toISOString()} (an isolate reports after it serves a request: not a failure to reload)`;
+  if (behind.length === 0) return `digests: ${notReported}`;
   const line = `DIGESTS DIFFER: ${behind.join(", ")} enforce(s) another ruleset than Edge Config holds (reloading after a change takes seconds, and a fast-lane switch counts before it reaches Edge Config; if it lasts, see docs/runbook.md)`;
-  return silent.length === 0 ? line : `${line}; ${silentLine.slice("digests: ".length)}`;
+  return silent.length === 0 ? line : `${line}; ${notReported}`;
 }
 
 function regionAgrees(s: StatusSnapshot, r: RegionStatus): string {
